@@ -1,0 +1,387 @@
+package dev.abyss.ffi;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * Every native call the project makes, in one place.
+ *
+ * <p><b>Error convention.</b> Each method returns what the C function returns on success and
+ * {@code -errno} on failure (the kernel's own convention), so a hot path can branch on a negative
+ * value without an exception or an allocation. errno is captured by the linker
+ * ({@link Linker.Option#captureCallState}) in a per-thread buffer at the moment of the call, never
+ * read afterwards. {@link #check(long, String)} is the one place that turns a negative result into a
+ * {@link NativeException}; cold paths (open, bind, setsockopt) call it, hot paths compare with
+ * {@link Errno} constants.
+ *
+ * <p><b>Linking.</b> No handle is linked {@code critical}: the calls that can block (epoll_wait,
+ * recvmmsg without MSG_DONTWAIT, io_uring_enter with GETEVENTS) must not be, and the others are
+ * issued once per batch, where the saved thread transition does not show.
+ *
+ * <p>Pointers are {@link MemorySegment}s; sizes that C declares as {@code size_t}/{@code ssize_t}
+ * are {@code long}. io_uring has no libc wrapper: its three calls go through the variadic
+ * {@code syscall(2)}, with every variadic argument widened to a 64-bit word.
+ */
+public final class LibC {
+    private LibC() {
+    }
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CALL_STATE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CALL_STATE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
+
+    /** Call-state buffers live as long as their thread (auto arena), one per thread that calls in. */
+    private static final ThreadLocal<MemorySegment> CALL_STATE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE_LAYOUT));
+
+    // syscall numbers of io_uring: the same on x86_64 and aarch64 (the unified table).
+    static final long SYS_IO_URING_SETUP = 425;
+    static final long SYS_IO_URING_ENTER = 426;
+    static final long SYS_IO_URING_REGISTER = 427;
+
+    private static final MethodHandle SOCKET = errnoCall("socket", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle BIND = errnoCall("bind", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle CONNECT = errnoCall("connect", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle CLOSE = errnoCall("close", JAVA_INT, JAVA_INT);
+    private static final MethodHandle SETSOCKOPT =
+            errnoCall("setsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle GETSOCKOPT =
+            errnoCall("getsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    private static final MethodHandle GETSOCKNAME = errnoCall("getsockname", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    private static final MethodHandle GETPEERNAME = errnoCall("getpeername", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    private static final MethodHandle RECVMMSG =
+            errnoCall("recvmmsg", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle SENDMMSG = errnoCall("sendmmsg", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+    private static final MethodHandle RECVMSG = errnoCall("recvmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle SENDMSG = errnoCall("sendmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle EVENTFD = errnoCall("eventfd", JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle READ = errnoCall("read", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+    private static final MethodHandle WRITE = errnoCall("write", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+    private static final MethodHandle EPOLL_CREATE1 = errnoCall("epoll_create1", JAVA_INT, JAVA_INT);
+    private static final MethodHandle EPOLL_CTL = errnoCall("epoll_ctl", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle EPOLL_WAIT = errnoCall("epoll_wait", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+    private static final MethodHandle MMAP =
+            errnoCall("mmap", ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG);
+    private static final MethodHandle MUNMAP = errnoCall("munmap", JAVA_INT, ADDRESS, JAVA_LONG);
+    private static final MethodHandle SYSCALL_2 = variadicSyscall(JAVA_LONG, ADDRESS);
+    private static final MethodHandle SYSCALL_4 = variadicSyscall(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG);
+    private static final MethodHandle SYSCALL_6 =
+            variadicSyscall(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG);
+    private static final MethodHandle STRERROR = LINKER.downcallHandle(
+            symbol("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
+
+    private static MemorySegment symbol(String name) {
+        return LINKER.defaultLookup().find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("C library has no symbol '" + name + "'"));
+    }
+
+    private static MethodHandle errnoCall(String name, MemoryLayout result, MemoryLayout... args) {
+        return LINKER.downcallHandle(symbol(name),
+                FunctionDescriptor.of(result, args), CAPTURE_ERRNO);
+    }
+
+    /** {@code long syscall(long nr, ...)} with the first argument fixed and the rest variadic. */
+    private static MethodHandle variadicSyscall(MemoryLayout... variadicArgs) {
+        MemoryLayout[] args = new MemoryLayout[variadicArgs.length + 1];
+        args[0] = JAVA_LONG; // the syscall number, the one fixed argument
+        System.arraycopy(variadicArgs, 0, args, 1, variadicArgs.length);
+        return LINKER.downcallHandle(symbol("syscall"),
+                FunctionDescriptor.of(JAVA_LONG, args), CAPTURE_ERRNO, Linker.Option.firstVariadicArg(1));
+    }
+
+    // ---- the error convention ------------------------------------------------------------------
+
+    /**
+     * Returns {@code result} when it is not negative; otherwise throws a {@link NativeException} for
+     * errno {@code -result}, naming {@code call}.
+     */
+    public static long check(long result, String call) throws NativeException {
+        if (result < 0) {
+            throw new NativeException(call, (int) -result);
+        }
+        return result;
+    }
+
+    /** {@link #check(long, String)} for calls that return an {@code int}. */
+    public static int check(int result, String call) throws NativeException {
+        if (result < 0) {
+            throw new NativeException(call, -result);
+        }
+        return result;
+    }
+
+    private static int orErrno(int result, MemorySegment state) {
+        return result == -1 ? -(int) ERRNO.get(state, 0L) : result;
+    }
+
+    private static long orErrno(long result, MemorySegment state) {
+        return result == -1 ? -(int) ERRNO.get(state, 0L) : result;
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException("downcall failed", t);
+    }
+
+    // ---- sockets -------------------------------------------------------------------------------
+
+    public static int socket(int domain, int type, int protocol) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) SOCKET.invokeExact(st, domain, type, protocol), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static int bind(int fd, MemorySegment addr, int addrLen) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) BIND.invokeExact(st, fd, addr, addrLen), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static int connect(int fd, MemorySegment addr, int addrLen) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) CONNECT.invokeExact(st, fd, addr, addrLen), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static int close(int fd) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) CLOSE.invokeExact(st, fd), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static int setsockopt(int fd, int level, int name, MemorySegment value, int valueLen) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) SETSOCKOPT.invokeExact(st, fd, level, name, value, valueLen), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code valueLen} points to a {@code socklen_t} holding the buffer size, updated by the call. */
+    public static int getsockopt(int fd, int level, int name, MemorySegment value, MemorySegment valueLen) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) GETSOCKOPT.invokeExact(st, fd, level, name, value, valueLen), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static int getsockname(int fd, MemorySegment addr, MemorySegment addrLen) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) GETSOCKNAME.invokeExact(st, fd, addr, addrLen), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static int getpeername(int fd, MemorySegment addr, MemorySegment addrLen) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) GETPEERNAME.invokeExact(st, fd, addr, addrLen), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Returns the number of messages received; {@code timeout} may be {@link MemorySegment#NULL}. */
+    public static int recvmmsg(int fd, MemorySegment msgvec, int vlen, int flags, MemorySegment timeout) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) RECVMMSG.invokeExact(st, fd, msgvec, vlen, flags, timeout), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Returns the number of messages sent, which may be fewer than {@code vlen}. */
+    public static int sendmmsg(int fd, MemorySegment msgvec, int vlen, int flags) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) SENDMMSG.invokeExact(st, fd, msgvec, vlen, flags), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static long recvmsg(int fd, MemorySegment msghdr, int flags) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((long) RECVMSG.invokeExact(st, fd, msghdr, flags), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static long sendmsg(int fd, MemorySegment msghdr, int flags) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((long) SENDMSG.invokeExact(st, fd, msghdr, flags), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---- eventfd, read, write ------------------------------------------------------------------
+
+    public static int eventfd(int initialValue, int flags) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) EVENTFD.invokeExact(st, initialValue, flags), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static long read(int fd, MemorySegment buf, long count) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((long) READ.invokeExact(st, fd, buf, count), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static long write(int fd, MemorySegment buf, long count) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((long) WRITE.invokeExact(st, fd, buf, count), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---- epoll ---------------------------------------------------------------------------------
+
+    public static int epollCreate1(int flags) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) EPOLL_CREATE1.invokeExact(st, flags), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static int epollCtl(int epfd, int op, int fd, MemorySegment event) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) EPOLL_CTL.invokeExact(st, epfd, op, fd, event), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Blocks up to {@code timeoutMillis} (-1: forever, 0: poll). */
+    public static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMillis) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) EPOLL_WAIT.invokeExact(st, epfd, events, maxEvents, timeoutMillis), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---- memory mapping ------------------------------------------------------------------------
+
+    /** Returns the mapped address, or {@code -errno}. */
+    public static long mmap(long addr, long length, int prot, int flags, int fd, long offset) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            MemorySegment p = (MemorySegment) MMAP.invokeExact(st, MemorySegment.ofAddress(addr), length, prot, flags,
+                    fd, offset);
+            return orErrno(p.address(), st); // MAP_FAILED is (void *) -1
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static int munmap(long addr, long length) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) MUNMAP.invokeExact(st, MemorySegment.ofAddress(addr), length), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---- io_uring (raw syscalls) ---------------------------------------------------------------
+
+    /** {@code io_uring_setup(entries, params)}: returns the ring fd. */
+    public static int ioUringSetup(int entries, MemorySegment params) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return (int) orErrno((long) SYSCALL_2.invokeExact(st, SYS_IO_URING_SETUP, (long) entries, params), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code io_uring_enter(fd, toSubmit, minComplete, flags, arg, argSize)}: returns the number of
+     * SQEs consumed. Blocks when {@code flags} has GETEVENTS and {@code minComplete > 0}.
+     */
+    public static int ioUringEnter(int fd, int toSubmit, int minComplete, int flags, MemorySegment arg, long argSize) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return (int) orErrno((long) SYSCALL_6.invokeExact(st, SYS_IO_URING_ENTER, (long) fd,
+                    Integer.toUnsignedLong(toSubmit), Integer.toUnsignedLong(minComplete),
+                    Integer.toUnsignedLong(flags), arg, argSize), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code io_uring_register(fd, opcode, arg, nrArgs)}. */
+    public static int ioUringRegister(int fd, int opcode, MemorySegment arg, int nrArgs) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return (int) orErrno((long) SYSCALL_4.invokeExact(st, SYS_IO_URING_REGISTER, (long) fd,
+                    Integer.toUnsignedLong(opcode), arg, Integer.toUnsignedLong(nrArgs)), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---- text ----------------------------------------------------------------------------------
+
+    /** The C library's description of {@code errno}. */
+    public static String strerror(int errno) {
+        try {
+            MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
+            return text.reinterpret(1024).getString(0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+}

@@ -1,0 +1,199 @@
+package dev.abyss.ffi.net;
+
+import java.lang.foreign.MemorySegment;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnknownHostException;
+import java.util.Arrays;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * A remote peer's address in compact, comparable form, read from a C socket address without
+ * allocating: the key of the session table.
+ *
+ * <p>A {@code PeerKey} is mutable so one instance per receive loop can be reused for every
+ * datagram; {@link #copy()} makes the instance a table keeps. IP addresses are held as two longs
+ * (an IPv4 address in the low 32 bits of {@code lo}), plus port and IPv6 scope id; AF_UNIX peers keep
+ * their path bytes.
+ */
+public final class PeerKey {
+    private int family;
+    private int port;
+    private int scopeId;
+    private long hi;
+    private long lo;
+    private byte[] path; // AF_UNIX only, allocated on first use
+    private int pathLength;
+
+    /**
+     * Reads the socket address at {@code sockaddr} of {@code length} bytes into this key.
+     *
+     * @return false (and this key is left undefined) when the family is unknown or the length too short
+     */
+    public boolean readFrom(MemorySegment sockaddr, int length) {
+        if (length < 2) {
+            return false;
+        }
+        int f = sockaddr.get(JAVA_SHORT, SockAddr.FAMILY);
+        switch (f) {
+            case Net.AF_INET -> {
+                if (length < SockAddr.IN_SIZE) {
+                    return false;
+                }
+                port = Short.toUnsignedInt(sockaddr.get(SockAddr.NET_SHORT, SockAddr.IN_PORT));
+                hi = 0;
+                lo = Integer.toUnsignedLong(sockaddr.get(SockAddr.NET_INT, SockAddr.IN_ADDR));
+                scopeId = 0;
+            }
+            case Net.AF_INET6 -> {
+                if (length < SockAddr.IN6_SIZE) {
+                    return false;
+                }
+                port = Short.toUnsignedInt(sockaddr.get(SockAddr.NET_SHORT, SockAddr.IN6_PORT));
+                hi = sockaddr.get(SockAddr.NET_LONG, SockAddr.IN6_ADDR);
+                lo = sockaddr.get(SockAddr.NET_LONG, SockAddr.IN6_ADDR + 8);
+                scopeId = sockaddr.get(JAVA_INT, SockAddr.IN6_SCOPE_ID);
+            }
+            case Net.AF_UNIX -> {
+                int n = Math.max(0, Math.min(length - (int) SockAddr.UN_PATH, SockAddr.UNIX_PATH_CAPACITY));
+                if (path == null) {
+                    path = new byte[SockAddr.UNIX_PATH_CAPACITY];
+                }
+                MemorySegment.copy(sockaddr, JAVA_BYTE, SockAddr.UN_PATH, path, 0, n);
+                pathLength = n;
+                port = 0;
+                hi = 0;
+                lo = 0;
+                scopeId = 0;
+            }
+            default -> {
+                return false;
+            }
+        }
+        family = f;
+        return true;
+    }
+
+    /** Sets this key from a Java socket address (cold path). */
+    public PeerKey set(SocketAddress address) {
+        MemorySegment tmp = MemorySegment.ofArray(new byte[SockAddr.STORAGE_SIZE]);
+        int len = SockAddr.write(address, tmp);
+        if (!readFrom(tmp, len)) {
+            throw new IllegalArgumentException("cannot key " + address);
+        }
+        return this;
+    }
+
+    /**
+     * Writes this peer as a C socket address into {@code dst} (at least {@link SockAddr#STORAGE_SIZE}
+     * bytes) and returns its length. Allocates nothing.
+     */
+    public int writeTo(MemorySegment dst) {
+        switch (family) {
+            case Net.AF_INET -> {
+                dst.set(JAVA_SHORT, SockAddr.FAMILY, (short) Net.AF_INET);
+                dst.set(SockAddr.NET_SHORT, SockAddr.IN_PORT, (short) port);
+                dst.set(SockAddr.NET_INT, SockAddr.IN_ADDR, (int) lo);
+                dst.set(JAVA_LONG_UNALIGNED, 8, 0L); // sin_zero
+                return SockAddr.IN_SIZE;
+            }
+            case Net.AF_INET6 -> {
+                dst.set(JAVA_SHORT, SockAddr.FAMILY, (short) Net.AF_INET6);
+                dst.set(SockAddr.NET_SHORT, SockAddr.IN6_PORT, (short) port);
+                dst.set(JAVA_INT, SockAddr.IN6_FLOWINFO, 0);
+                dst.set(SockAddr.NET_LONG, SockAddr.IN6_ADDR, hi);
+                dst.set(SockAddr.NET_LONG, SockAddr.IN6_ADDR + 8, lo);
+                dst.set(JAVA_INT, SockAddr.IN6_SCOPE_ID, scopeId);
+                return SockAddr.IN6_SIZE;
+            }
+            case Net.AF_UNIX -> {
+                dst.set(JAVA_SHORT, SockAddr.FAMILY, (short) Net.AF_UNIX);
+                MemorySegment.copy(path, 0, dst, JAVA_BYTE, SockAddr.UN_PATH, pathLength);
+                return (int) SockAddr.UN_PATH + pathLength;
+            }
+            default -> throw new IllegalStateException("empty PeerKey");
+        }
+    }
+
+    /** The peer as a Java socket address (allocates; for new sessions and logs). */
+    public SocketAddress toSocketAddress() {
+        MemorySegment tmp = MemorySegment.ofArray(new long[SockAddr.STORAGE_SIZE / 8]);
+        return SockAddr.read(tmp, writeTo(tmp));
+    }
+
+    /** The IP address of an AF_INET/AF_INET6 peer (allocates). */
+    public InetAddress inetAddress() {
+        try {
+            return switch (family) {
+                case Net.AF_INET -> InetAddress.getByAddress(new byte[]{
+                        (byte) (lo >>> 24), (byte) (lo >>> 16), (byte) (lo >>> 8), (byte) lo});
+                case Net.AF_INET6 -> ((InetSocketAddress) toSocketAddress()).getAddress();
+                default -> throw new IllegalStateException("not an IP peer: family " + family);
+            };
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public int family() {
+        return family;
+    }
+
+    /** The port of an IP peer; 0 for AF_UNIX. */
+    public int port() {
+        return port;
+    }
+
+    /** An independent copy, for a table to keep. */
+    public PeerKey copy() {
+        PeerKey k = new PeerKey();
+        k.copyFrom(this);
+        return k;
+    }
+
+    /** Makes this key equal to {@code other}, reusing this key's storage. */
+    public void copyFrom(PeerKey other) {
+        family = other.family;
+        port = other.port;
+        scopeId = other.scopeId;
+        hi = other.hi;
+        lo = other.lo;
+        pathLength = other.pathLength;
+        if (other.path != null) {
+            if (path == null) {
+                path = new byte[SockAddr.UNIX_PATH_CAPACITY];
+            }
+            System.arraycopy(other.path, 0, path, 0, other.pathLength);
+        }
+    }
+
+    @Override
+    public int hashCode() {
+        long h = hi * 0x9E3779B97F4A7C15L ^ lo * 0xC2B2AE3D27D4EB4FL ^ ((long) port << 16 | family) * 0x165667B19E3779F9L
+                ^ scopeId;
+        if (family == Net.AF_UNIX) {
+            for (int i = 0; i < pathLength; i++) {
+                h = h * 31 + path[i];
+            }
+        }
+        h ^= h >>> 29;
+        return (int) (h ^ h >>> 32);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PeerKey k && k.family == family && k.port == port && k.hi == hi && k.lo == lo
+                && k.scopeId == scopeId && (family != Net.AF_UNIX
+                || Arrays.equals(path, 0, pathLength, k.path, 0, k.pathLength));
+    }
+
+    @Override
+    public String toString() {
+        return family == 0 ? "PeerKey[empty]" : toSocketAddress().toString();
+    }
+}

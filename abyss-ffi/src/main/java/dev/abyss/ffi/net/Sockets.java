@@ -1,0 +1,88 @@
+package dev.abyss.ffi.net;
+
+import dev.abyss.ffi.LibC;
+import dev.abyss.ffi.NativeException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.SocketAddress;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * Cold-path socket operations over {@link LibC}: open, options, bind, connect, addresses. Each
+ * failure raises a {@link NativeException} that names the call and, where there is one, the address.
+ */
+public final class Sockets {
+    private Sockets() {
+    }
+
+    /** Opens a datagram socket of {@code family}, close-on-exec, optionally non-blocking. */
+    public static int openDatagram(int family, boolean nonBlocking) throws NativeException {
+        int type = Net.SOCK_DGRAM | Net.SOCK_CLOEXEC | (nonBlocking ? Net.SOCK_NONBLOCK : 0);
+        return LibC.check(LibC.socket(family, type, 0), "socket(" + familyName(family) + ", SOCK_DGRAM)");
+    }
+
+    public static void setInt(int fd, int level, int option, int value, String optionName) throws NativeException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocateFrom(JAVA_INT, value);
+            LibC.check(LibC.setsockopt(fd, level, option, v, 4), "setsockopt(" + optionName + "=" + value + ")");
+        }
+    }
+
+    public static int getInt(int fd, int level, int option, String optionName) throws NativeException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(JAVA_INT);
+            MemorySegment len = arena.allocateFrom(JAVA_INT, 4);
+            LibC.check(LibC.getsockopt(fd, level, option, v, len), "getsockopt(" + optionName + ")");
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    /** Binds {@code fd} to {@code address}; a failure names the address (e.g. EADDRINUSE on 127.0.0.1:53). */
+    public static void bind(int fd, SocketAddress address) throws NativeException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sa = arena.allocate(SockAddr.SOCKADDR_STORAGE);
+            int len = SockAddr.write(address, sa);
+            int rc = LibC.bind(fd, sa, len);
+            if (rc < 0) {
+                throw new NativeException("bind(" + address + ")", -rc);
+            }
+        }
+    }
+
+    public static void connect(int fd, SocketAddress address) throws NativeException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sa = arena.allocate(SockAddr.SOCKADDR_STORAGE);
+            int len = SockAddr.write(address, sa);
+            int rc = LibC.connect(fd, sa, len);
+            if (rc < 0) {
+                throw new NativeException("connect(" + address + ")", -rc);
+            }
+        }
+    }
+
+    /** The address {@code fd} is bound to, with the port the kernel chose when bound to port 0. */
+    public static SocketAddress localAddress(int fd) throws NativeException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sa = arena.allocate(SockAddr.SOCKADDR_STORAGE);
+            MemorySegment len = arena.allocateFrom(JAVA_INT, SockAddr.STORAGE_SIZE);
+            LibC.check(LibC.getsockname(fd, sa, len), "getsockname");
+            return SockAddr.read(sa, len.get(JAVA_INT, 0));
+        }
+    }
+
+    /** Closes {@code fd}, raising on failure (EBADF for a descriptor that is not open). */
+    public static void close(int fd) throws NativeException {
+        LibC.check(LibC.close(fd), "close(" + fd + ")");
+    }
+
+    public static String familyName(int family) {
+        return switch (family) {
+            case Net.AF_INET -> "AF_INET";
+            case Net.AF_INET6 -> "AF_INET6";
+            case Net.AF_UNIX -> "AF_UNIX";
+            default -> "family " + family;
+        };
+    }
+}

@@ -1,0 +1,192 @@
+package dev.abyss.nativetests;
+
+import dev.abyss.ffi.Errno;
+import dev.abyss.ffi.LibC;
+import dev.abyss.ffi.epoll.Epoll;
+import dev.abyss.ffi.net.MsgLayouts;
+import dev.abyss.ffi.net.Net;
+import dev.abyss.ffi.net.SockAddr;
+import dev.abyss.ffi.uring.IoUring;
+import dev.abyss.ffi.uring.IoUringConstants;
+import dev.abyss.ffi.uring.IoUringLayouts;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.PaddingLayout;
+import java.lang.foreign.StructLayout;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Checks every struct layout and constant of abyss-ffi against the C headers of this machine: the
+ * test writes a C probe from the Java layouts themselves, compiles it with gcc, runs it, and
+ * compares sizeof, offsetof and member sizes of every named field, and the value of every constant.
+ * Layout names are C struct names and field names are C member names, so nothing is listed twice.
+ */
+class AbiTest {
+    /** Java layout -> C type. */
+    private static final Map<StructLayout, String> STRUCTS = new LinkedHashMap<>();
+
+    static {
+        for (StructLayout s : List.of(SockAddr.SOCKADDR_IN, SockAddr.SOCKADDR_IN6, SockAddr.SOCKADDR_UN,
+                SockAddr.SOCKADDR_STORAGE, MsgLayouts.IOVEC, MsgLayouts.MSGHDR, MsgLayouts.MMSGHDR,
+                MsgLayouts.CMSGHDR, Epoll.EPOLL_EVENT, IoUringLayouts.PARAMS, IoUringLayouts.SQRING_OFFSETS,
+                IoUringLayouts.CQRING_OFFSETS, IoUringLayouts.SQE, IoUringLayouts.CQE, IoUringLayouts.BUF,
+                IoUringLayouts.BUF_RING, IoUringLayouts.BUF_REG, IoUringLayouts.RECVMSG_OUT, IoUringLayouts.PROBE,
+                IoUringLayouts.PROBE_OP, IoUring.GETEVENTS_ARG, IoUring.KERNEL_TIMESPEC)) {
+            STRUCTS.put(s, "struct " + s.name().orElseThrow());
+        }
+    }
+
+    /** Classes whose public static final int/long fields are C constants of the same name. */
+    private static final List<Class<?>> CONSTANT_CLASSES =
+            List.of(Net.class, Errno.class, Epoll.class, IoUringConstants.class);
+
+    private static final String HEADERS = """
+            #define _GNU_SOURCE
+            #include <stdio.h>
+            #include <stddef.h>
+            #include <errno.h>
+            #include <sys/socket.h>
+            #include <sys/un.h>
+            #include <sys/epoll.h>
+            #include <sys/eventfd.h>
+            #include <sys/mman.h>
+            #include <sys/syscall.h>
+            #include <netinet/in.h>
+            #include <netinet/udp.h>
+            #include <linux/io_uring.h>
+            #include <linux/time_types.h>
+            #define MSIZE(t, m) sizeof(((t *) 0)->m)
+            """;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void layoutsAndConstantsMatchTheCHeaders() throws Exception {
+        StringBuilder c = new StringBuilder(HEADERS).append("int main(void) {\n");
+        Map<String, Long> expected = new LinkedHashMap<>();
+        for (Map.Entry<StructLayout, String> e : STRUCTS.entrySet()) {
+            StructLayout layout = e.getKey();
+            String type = e.getValue();
+            String name = layout.name().orElseThrow();
+            line(c, "size " + name, "sizeof(" + type + ")");
+            expected.put("size " + name, layout.byteSize());
+            for (MemoryLayout member : layout.memberLayouts()) {
+                if (member instanceof PaddingLayout || member.name().isEmpty()) {
+                    continue;
+                }
+                String field = member.name().get();
+                line(c, "offset " + name + "." + field, "offsetof(" + type + ", " + field + ")");
+                expected.put("offset " + name + "." + field, layout.byteOffset(groupElement(field)));
+                line(c, "msize " + name + "." + field, "MSIZE(" + type + ", " + field + ")");
+                expected.put("msize " + name + "." + field, member.byteSize());
+            }
+        }
+        for (Class<?> k : CONSTANT_CLASSES) {
+            for (Field f : k.getDeclaredFields()) {
+                int mod = f.getModifiers();
+                if (!Modifier.isPublic(mod) || !Modifier.isStatic(mod) || !Modifier.isFinal(mod)
+                        || !(f.getType() == int.class || f.getType() == long.class)) {
+                    continue;
+                }
+                line(c, "const " + f.getName(), f.getName());
+                expected.put("const " + f.getName(), ((Number) f.get(null)).longValue());
+            }
+        }
+        for (String call : List.of("SYS_IO_URING_SETUP", "SYS_IO_URING_ENTER", "SYS_IO_URING_REGISTER")) {
+            Field f = LibC.class.getDeclaredField(call);
+            f.setAccessible(true);
+            String cName = "SYS_io_uring_" + call.substring("SYS_IO_URING_".length()).toLowerCase();
+            line(c, "const " + cName, cName);
+            expected.put("const " + cName, f.getLong(null));
+        }
+        // the CMSG macros against our arithmetic
+        for (int n : new int[]{1, 4, 16, 20}) {
+            line(c, "cmsg CMSG_SPACE(" + n + ")", "CMSG_SPACE(" + n + ")");
+            expected.put("cmsg CMSG_SPACE(" + n + ")", MsgLayouts.cmsgSpace(n));
+            line(c, "cmsg CMSG_LEN(" + n + ")", "CMSG_LEN(" + n + ")");
+            expected.put("cmsg CMSG_LEN(" + n + ")", MsgLayouts.cmsgLen(n));
+        }
+        c.append("  return 0;\n}\n");
+
+        Map<String, Long> actual = runProbe(c.toString());
+        List<String> mismatches = new ArrayList<>();
+        for (Map.Entry<String, Long> e : expected.entrySet()) {
+            Long cValue = actual.get(e.getKey());
+            long javaValue = e.getValue();
+            if (cValue == null) {
+                mismatches.add(e.getKey() + ": missing from the probe's output");
+            } else if (cValue != javaValue && !(e.getKey().startsWith("const ")
+                    && (int) javaValue == javaValue && cValue == Integer.toUnsignedLong((int) javaValue))) {
+                mismatches.add(e.getKey() + ": C says " + cValue + ", Java says " + javaValue);
+            }
+        }
+        assertTrue(mismatches.isEmpty(), "ABI mismatches against the C headers:\n  " + String.join("\n  ", mismatches));
+        assertTrue(expected.size() > 250, "the probe checked only " + expected.size() + " items");
+    }
+
+    private static void line(StringBuilder c, String key, String expr) {
+        c.append("  printf(\"%s %lld\\n\", \"").append(key).append("\", (long long) (").append(expr).append("));\n");
+    }
+
+    private Map<String, Long> runProbe(String source) throws IOException, InterruptedException {
+        Path src = dir.resolve("abi_probe.c");
+        Path exe = dir.resolve("abi_probe");
+        Files.writeString(src, source);
+        String compilerOutput = run(List.of(gcc(), "-std=gnu11", "-Wall", "-o", exe.toString(), src.toString()),
+                "compiling the ABI probe (source kept at " + src + ")");
+        assertEquals("", compilerOutput.strip(), "gcc warned about the generated probe");
+        String out = run(List.of(exe.toString()), "running the ABI probe");
+        Map<String, Long> values = new LinkedHashMap<>();
+        for (String l : out.split("\n")) {
+            int sp = l.lastIndexOf(' ');
+            values.put(l.substring(0, sp), Long.parseLong(l.substring(sp + 1)));
+        }
+        return values;
+    }
+
+    private static String gcc() {
+        try {
+            Process p = new ProcessBuilder("gcc", "--version").redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            if (p.waitFor() == 0) {
+                return "gcc";
+            }
+        } catch (IOException | InterruptedException e) {
+            // reported below
+        }
+        fail("gcc was not found on PATH: the ABI test compiles a C probe against the system headers. "
+                + "Install gcc and the C library headers (e.g. 'apt-get install gcc libc6-dev linux-libc-dev').");
+        return null;
+    }
+
+    private static String run(List<String> command, String what) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail(what + " timed out");
+        }
+        String text = new String(out);
+        if (p.exitValue() != 0) {
+            fail(what + " failed (exit " + p.exitValue() + "):\n" + text);
+        }
+        return text;
+    }
+}
