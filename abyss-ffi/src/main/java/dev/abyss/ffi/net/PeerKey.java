@@ -81,7 +81,7 @@ public final class PeerKey {
 
     /** Sets this key from a Java socket address (cold path). */
     public PeerKey set(SocketAddress address) {
-        MemorySegment tmp = MemorySegment.ofArray(new byte[SockAddr.STORAGE_SIZE]);
+        MemorySegment tmp = MemorySegment.ofArray(new long[SockAddr.STORAGE_SIZE / 8]); // 8-aligned
         int len = SockAddr.write(address, tmp);
         if (!readFrom(tmp, len)) {
             throw new IllegalArgumentException("cannot key " + address);

@@ -11,7 +11,7 @@ import java.net.SocketAddress;
 import java.net.UnknownHostException;
 
 /**
- * Command line entry point: {@code java -jar abyss-server.jar [--port N] [--bind ADDRESS]}.
+ * Command line entry point: {@code java -jar abyss-server.jar [--port N] [--bind ADDRESS] [--handler echo]}.
  *
  * <p>Until the server core lands, this runs {@link MinimalEcho}, an epoll + recvmmsg/sendmmsg echo
  * built directly on abyss-ffi. Ctrl-C stops it cleanly.
@@ -28,8 +28,14 @@ public final class Main {
             switch (a) {
                 case "--port" -> port = parsePort(value(args, ++i, a));
                 case "--bind" -> bind = value(args, ++i, a);
+                case "--handler" -> {
+                    String h = value(args, ++i, a);
+                    if (!h.equals("echo")) {
+                        fail("--handler '" + h + "' is not available yet: this build has only 'echo'");
+                    }
+                }
                 case "--help", "-h" -> {
-                    System.out.println("usage: java -jar abyss-server.jar [--port N (default 1234)] [--bind ADDRESS (default 0.0.0.0)]");
+                    System.out.println("usage: java -jar abyss-server.jar [--port N (default 1234)] [--bind ADDRESS (default 0.0.0.0)] [--handler echo]");
                     return;
                 }
                 default -> fail("unknown option '" + a + "' (try --help)");

@@ -1,0 +1,99 @@
+package dev.abyss.nativetests;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The CLI jar as a real process: it prints where it listens, echoes to a python3 client (an external
+ * peer, not our code), and stops cleanly on SIGTERM (what Ctrl-C's shutdown path runs).
+ */
+class EchoCliProcessTest {
+    private static final Pattern LISTENING = Pattern.compile("listening on udp .*:(\\d+)");
+
+    static Path serverJar() {
+        Path jar = Path.of(System.getProperty("abyss.server.jar", "../abyss-server/target/abyss-server.jar"));
+        assertTrue(Files.isRegularFile(jar), "the CLI jar is built before native-tests run: " + jar.toAbsolutePath());
+        return jar;
+    }
+
+    static String javaBin() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    @Test
+    @Timeout(60)
+    void echoesAnExternalClientAndStopsOnSigterm() throws Exception {
+        Process server = new ProcessBuilder(javaBin(), "-jar", serverJar().toString(), "--port", "0", "--bind", "127.0.0.1")
+                .redirectErrorStream(true).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            String first = out.readLine();
+            assertTrue(first != null, "the server printed nothing");
+            assertFalse(first.contains("WARNING"), "no restricted-method warning: " + first);
+            Matcher m = LISTENING.matcher(first);
+            assertTrue(m.find(), "first line says where it listens: " + first);
+            int port = Integer.parseInt(m.group(1));
+
+            // an external client: python3's socket module
+            String script = "import socket,sys\n"
+                    + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(5)\n"
+                    + "for msg in [b'Hello, UDP', b'', b'x'*60000]:\n"
+                    + "    s.sendto(msg,('127.0.0.1'," + port + "))\n"
+                    + "    d,a=s.recvfrom(65535)\n"
+                    + "    assert d==msg, (len(d), len(msg))\n"
+                    + "print('ok')\n";
+            Process py = new ProcessBuilder("python3", "-c", script).redirectErrorStream(true).start();
+            String pyOut = new String(py.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(py.waitFor(30, TimeUnit.SECONDS));
+            assertEquals("ok", pyOut.strip(), "python3 client: " + pyOut);
+
+            // and a JDK client, for a datagram count the stop line must report
+            try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+                socket.setSoTimeout(5000);
+                byte[] ping = "ping".getBytes(StandardCharsets.UTF_8);
+                socket.send(new DatagramPacket(ping, ping.length, new InetSocketAddress("127.0.0.1", port)));
+                DatagramPacket back = new DatagramPacket(new byte[16], 16);
+                socket.receive(back); // SocketTimeoutException fails the test
+                assertEquals("ping", new String(back.getData(), 0, back.getLength(), StandardCharsets.UTF_8));
+            }
+
+            server.toHandle().destroy(); // SIGTERM (keeps our end of its stdout open): the shutdown hook stops the loop
+            assertTrue(server.waitFor(10, TimeUnit.SECONDS), "server exits after SIGTERM");
+            List<String> rest = out.lines().toList();
+            assertTrue(rest.stream().anyMatch(l -> l.contains("stopped after 4 datagrams echoed")), "stop line: " + rest);
+        } finally {
+            server.destroyForcibly();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void badOptionsFailWithAClearMessage() throws Exception {
+        for (List<String> args : List.of(List.of("--port", "70000"), List.of("--handler", "nope"), List.of("--frobnicate"))) {
+            List<String> cmd = new java.util.ArrayList<>(List.of(javaBin(), "-jar", serverJar().toString()));
+            cmd.addAll(args);
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+            assertEquals(2, p.exitValue(), "exit code for " + args + ": " + text);
+            assertTrue(text.contains(args.get(0)) || text.contains(args.get(args.size() - 1)), "names the bad option: " + text);
+        }
+    }
+}
