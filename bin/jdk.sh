@@ -1,6 +1,7 @@
 # Sourced by the scripts in bin/: finds a JDK 22+ and exports JAVA_HOME (and PATH) for it.
 # Order: $JAVA_HOME when it qualifies, else the newest qualifying JDK under /usr/lib/jvm.
 # Plain `java` on PATH is never trusted (Debian's default is 17).
+# ABYSS_JVM_DIR overrides /usr/lib/jvm (used to test the not-found path).
 
 ABYSS_MIN_JDK=22
 
@@ -27,7 +28,7 @@ abyss_find_jdk() {
     fi
   fi
   if [ -z "$best" ]; then
-    for home in /usr/lib/jvm/*; do
+    for home in "${ABYSS_JVM_DIR:-/usr/lib/jvm}"/*; do
       [ -d "$home" ] && [ ! -L "$home" ] || continue
       v=$(abyss_jdk_version "$home")
       if [ -n "$v" ] && [ "$v" -ge "$ABYSS_MIN_JDK" ] && [ "$v" -gt "$best_v" ]; then
@@ -36,7 +37,7 @@ abyss_find_jdk() {
     done
   fi
   if [ -z "$best" ]; then
-    echo "abyss: no JDK $ABYSS_MIN_JDK or newer found (JAVA_HOME=${JAVA_HOME:-unset}; looked in /usr/lib/jvm)." >&2
+    echo "abyss: no JDK $ABYSS_MIN_JDK or newer found (JAVA_HOME=${JAVA_HOME:-unset}; looked in ${ABYSS_JVM_DIR:-/usr/lib/jvm})." >&2
     echo "abyss: install one, e.g. 'apt-get install temurin-25-jdk' (Adoptium repository) or 'apt-get install openjdk-25-jdk'," >&2
     echo "abyss: or download from https://adoptium.net, then set JAVA_HOME to it." >&2
     return 1

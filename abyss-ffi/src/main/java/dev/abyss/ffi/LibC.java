@@ -32,6 +32,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * are {@code long}. io_uring has no libc wrapper: its three calls go through the variadic
  * {@code syscall(2)}, with every variadic argument widened to a 64-bit word.
  */
+@SuppressWarnings("restricted") // linking and reinterpreting native memory is this class's purpose
 public final class LibC {
     private LibC() {
     }

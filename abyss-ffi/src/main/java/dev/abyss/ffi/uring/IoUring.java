@@ -34,6 +34,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * <p>Single-threaded: one owner thread fills, submits and reaps. {@link #close()} unmaps the rings
  * and closes the ring fd; the instance is unusable afterwards.
  */
+@SuppressWarnings("restricted") // the rings are kernel memory mapped into this process
 public final class IoUring implements AutoCloseable {
     private static final VarHandle INT = JAVA_INT.varHandle();
     private static final long SQE_SIZE = IoUringLayouts.SQE.byteSize();
