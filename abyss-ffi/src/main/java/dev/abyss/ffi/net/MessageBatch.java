@@ -125,6 +125,11 @@ public final class MessageBatch {
         return msgvec.get(JAVA_INT, MMSG_SIZE * i + MsgLayouts.MMSG_LEN);
     }
 
+    /** The data length entry {@code i} was set up with ({@code iov_len}): what it will send. */
+    public int iovLength(int i) {
+        return (int) iovecs.get(JAVA_LONG, IOV_SIZE * i + MsgLayouts.IOV_LEN);
+    }
+
     /** {@code msg_flags} of entry {@code i} after a receive (e.g. {@link Net#MSG_TRUNC}). */
     public int flags(int i) {
         return msgvec.get(JAVA_INT, MMSG_SIZE * i + MsgLayouts.MSG_FLAGS);

@@ -36,35 +36,41 @@ public final class PeerKey {
      * @return false (and this key is left undefined) when the family is unknown or the length too short
      */
     public boolean readFrom(MemorySegment sockaddr, int length) {
+        return readFrom(sockaddr, 0, length);
+    }
+
+    /** {@link #readFrom(MemorySegment, int)} for an address at {@code at} in {@code base}, without slicing. */
+    public boolean readFrom(MemorySegment base, long at, int length) {
+        MemorySegment sockaddr = base;
         if (length < 2) {
             return false;
         }
-        int f = sockaddr.get(JAVA_SHORT, SockAddr.FAMILY);
+        int f = sockaddr.get(JAVA_SHORT, at + SockAddr.FAMILY);
         switch (f) {
             case Net.AF_INET -> {
                 if (length < SockAddr.IN_SIZE) {
                     return false;
                 }
-                port = Short.toUnsignedInt(sockaddr.get(SockAddr.NET_SHORT, SockAddr.IN_PORT));
+                port = Short.toUnsignedInt(sockaddr.get(SockAddr.NET_SHORT, at + SockAddr.IN_PORT));
                 hi = 0;
-                lo = Integer.toUnsignedLong(sockaddr.get(SockAddr.NET_INT, SockAddr.IN_ADDR));
+                lo = Integer.toUnsignedLong(sockaddr.get(SockAddr.NET_INT, at + SockAddr.IN_ADDR));
                 scopeId = 0;
             }
             case Net.AF_INET6 -> {
                 if (length < SockAddr.IN6_SIZE) {
                     return false;
                 }
-                port = Short.toUnsignedInt(sockaddr.get(SockAddr.NET_SHORT, SockAddr.IN6_PORT));
-                hi = sockaddr.get(SockAddr.NET_LONG, SockAddr.IN6_ADDR);
-                lo = sockaddr.get(SockAddr.NET_LONG, SockAddr.IN6_ADDR + 8);
-                scopeId = sockaddr.get(JAVA_INT, SockAddr.IN6_SCOPE_ID);
+                port = Short.toUnsignedInt(sockaddr.get(SockAddr.NET_SHORT, at + SockAddr.IN6_PORT));
+                hi = sockaddr.get(SockAddr.NET_LONG, at + SockAddr.IN6_ADDR);
+                lo = sockaddr.get(SockAddr.NET_LONG, at + SockAddr.IN6_ADDR + 8);
+                scopeId = sockaddr.get(JAVA_INT, at + SockAddr.IN6_SCOPE_ID);
             }
             case Net.AF_UNIX -> {
                 int n = Math.max(0, Math.min(length - (int) SockAddr.UN_PATH, SockAddr.UNIX_PATH_CAPACITY));
                 if (path == null) {
                     path = new byte[SockAddr.UNIX_PATH_CAPACITY];
                 }
-                MemorySegment.copy(sockaddr, JAVA_BYTE, SockAddr.UN_PATH, path, 0, n);
+                MemorySegment.copy(sockaddr, JAVA_BYTE, at + SockAddr.UN_PATH, path, 0, n);
                 pathLength = n;
                 port = 0;
                 hi = 0;
@@ -94,26 +100,32 @@ public final class PeerKey {
      * bytes) and returns its length. Allocates nothing.
      */
     public int writeTo(MemorySegment dst) {
+        return writeTo(dst, 0);
+    }
+
+    /** {@link #writeTo(MemorySegment)} at {@code at} in {@code base}, without slicing. */
+    public int writeTo(MemorySegment base, long at) {
+        MemorySegment dst = base;
         switch (family) {
             case Net.AF_INET -> {
-                dst.set(JAVA_SHORT, SockAddr.FAMILY, (short) Net.AF_INET);
-                dst.set(SockAddr.NET_SHORT, SockAddr.IN_PORT, (short) port);
-                dst.set(SockAddr.NET_INT, SockAddr.IN_ADDR, (int) lo);
-                dst.set(JAVA_LONG_UNALIGNED, 8, 0L); // sin_zero
+                dst.set(JAVA_SHORT, at + SockAddr.FAMILY, (short) Net.AF_INET);
+                dst.set(SockAddr.NET_SHORT, at + SockAddr.IN_PORT, (short) port);
+                dst.set(SockAddr.NET_INT, at + SockAddr.IN_ADDR, (int) lo);
+                dst.set(JAVA_LONG_UNALIGNED, at + 8, 0L); // sin_zero
                 return SockAddr.IN_SIZE;
             }
             case Net.AF_INET6 -> {
-                dst.set(JAVA_SHORT, SockAddr.FAMILY, (short) Net.AF_INET6);
-                dst.set(SockAddr.NET_SHORT, SockAddr.IN6_PORT, (short) port);
-                dst.set(JAVA_INT, SockAddr.IN6_FLOWINFO, 0);
-                dst.set(SockAddr.NET_LONG, SockAddr.IN6_ADDR, hi);
-                dst.set(SockAddr.NET_LONG, SockAddr.IN6_ADDR + 8, lo);
-                dst.set(JAVA_INT, SockAddr.IN6_SCOPE_ID, scopeId);
+                dst.set(JAVA_SHORT, at + SockAddr.FAMILY, (short) Net.AF_INET6);
+                dst.set(SockAddr.NET_SHORT, at + SockAddr.IN6_PORT, (short) port);
+                dst.set(JAVA_INT, at + SockAddr.IN6_FLOWINFO, 0);
+                dst.set(SockAddr.NET_LONG, at + SockAddr.IN6_ADDR, hi);
+                dst.set(SockAddr.NET_LONG, at + SockAddr.IN6_ADDR + 8, lo);
+                dst.set(JAVA_INT, at + SockAddr.IN6_SCOPE_ID, scopeId);
                 return SockAddr.IN6_SIZE;
             }
             case Net.AF_UNIX -> {
-                dst.set(JAVA_SHORT, SockAddr.FAMILY, (short) Net.AF_UNIX);
-                MemorySegment.copy(path, 0, dst, JAVA_BYTE, SockAddr.UN_PATH, pathLength);
+                dst.set(JAVA_SHORT, at + SockAddr.FAMILY, (short) Net.AF_UNIX);
+                MemorySegment.copy(path, 0, dst, JAVA_BYTE, at + SockAddr.UN_PATH, pathLength);
                 return (int) SockAddr.UN_PATH + pathLength;
             }
             default -> throw new IllegalStateException("empty PeerKey");

@@ -1,0 +1,66 @@
+package dev.abyss.server;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * What a {@link Handler} callback returns: the session's next state and what happens next. The
+ * Java form of Abyss's {@code {:continue, s}}, {@code {:continue, s, timeout}},
+ * {@code {:continue, s, {:persistent, timeout}}}, {@code {:close, s}} and {@code {:error, reason, s}}.
+ *
+ * @param <S> the session state type
+ */
+public sealed interface HandlerResult<S> {
+
+    /** The state that replaces the session's state. */
+    S state();
+
+    /**
+     * Keep the session. {@code timeoutNanos} is -1 to keep the current idle timeout; otherwise the
+     * idle timeout until the next datagram or message ({@code persistent == false}), or from now on
+     * ({@code persistent == true}, replacing readTimeout for this session).
+     */
+    record Continue<S>(S state, long timeoutNanos, boolean persistent) implements HandlerResult<S> {
+    }
+
+    /** End the session: {@link Handler#handleClose} runs last. */
+    record Close<S>(S state) implements HandlerResult<S> {
+    }
+
+    /** End the session in error: {@link Handler#handleError} runs last with {@code reason}. */
+    record Error<S>(Object reason, S state) implements HandlerResult<S> {
+    }
+
+    /** {@code {:continue, state}}. */
+    static <S> HandlerResult<S> continueWith(S state) {
+        return new Continue<>(state, -1, false);
+    }
+
+    /** {@code {:continue, state, timeout}}: a one-shot idle timeout, until the next datagram or message. */
+    static <S> HandlerResult<S> continueWith(S state, Duration timeout) {
+        return new Continue<>(state, timeoutNanos(timeout), false);
+    }
+
+    /** {@code {:continue, state, {:persistent, timeout}}}: this session's idle timeout from now on. */
+    static <S> HandlerResult<S> continuePersistent(S state, Duration timeout) {
+        return new Continue<>(state, timeoutNanos(timeout), true);
+    }
+
+    /** {@code {:close, state}}. */
+    static <S> HandlerResult<S> close(S state) {
+        return new Close<>(state);
+    }
+
+    /** {@code {:error, reason, state}}. */
+    static <S> HandlerResult<S> error(Object reason, S state) {
+        return new Error<>(Objects.requireNonNull(reason, "reason"), state);
+    }
+
+    private static long timeoutNanos(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+        }
+        return timeout.toNanos();
+    }
+}

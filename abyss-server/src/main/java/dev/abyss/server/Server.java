@@ -1,0 +1,93 @@
+package dev.abyss.server;
+
+import dev.abyss.server.engine.ServerEngine;
+
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * A running Abyss server, returned by {@link Abyss#start(ServerConfig)}. Thread-safe.
+ * {@link #close()} stops it with the configured shutdown timeout.
+ */
+public final class Server implements AutoCloseable {
+    private final ServerConfig config;
+    private final ServerEngine engine;
+
+    Server(ServerConfig config, ServerEngine engine) {
+        this.config = config;
+        this.engine = engine;
+    }
+
+    /** Where the server listens; with port 0 in the config, the port the kernel chose. */
+    public SocketAddress localAddress() {
+        return engine.localAddress();
+    }
+
+    /** The transport in use (what AUTO resolved to). */
+    public TransportKind transport() {
+        return engine.transport();
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    /**
+     * Stops receiving at once, lets live sessions finish until {@code connectionWait} has passed,
+     * then ends the rest with {@link Handler#handleShutdown}. Returns when every acceptor thread has
+     * exited and every socket and native buffer is freed. Idempotent.
+     */
+    public void stop(Duration connectionWait) {
+        Objects.requireNonNull(connectionWait, "connectionWait");
+        if (connectionWait.isNegative()) {
+            throw new IllegalArgumentException("connectionWait must not be negative, was " + connectionWait);
+        }
+        engine.stop(connectionWait);
+    }
+
+    /**
+     * Stops accepting new peers: their datagrams are refused (dropped and counted in
+     * {@link ServerStats#droppedSuspended()}). Live sessions keep running: they receive, send and
+     * time out as before. The socket stays bound, so the port does not change across
+     * suspend/resume even when the config said port 0.
+     */
+    public void suspend() {
+        engine.suspend(true);
+    }
+
+    /** Accepts new peers again after {@link #suspend()}. */
+    public void resume() {
+        engine.suspend(false);
+    }
+
+    /** Counters summed over the acceptors; cheap, callable any time. */
+    public ServerStats stats() {
+        return engine.stats();
+    }
+
+    /** Number of live sessions. */
+    public int sessions() {
+        return engine.sessions();
+    }
+
+    /** The live session of {@code peer}, or null. */
+    public Session session(SocketAddress peer) {
+        return engine.session(peer);
+    }
+
+    public boolean isStopped() {
+        return engine.isStopped();
+    }
+
+    /** {@link #stop(Duration)} with the configured shutdownTimeout. */
+    @Override
+    public void close() {
+        stop(config.shutdownTimeout());
+    }
+
+    @Override
+    public String toString() {
+        return "Server[" + localAddress() + ", " + transport() + ", sessions=" + sessions() + "]";
+    }
+}

@@ -1,0 +1,444 @@
+package dev.abyss.server;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Everything {@link Abyss#start(ServerConfig)} needs: the options of the original's
+ * {@code start_link/1}, validated when {@link Builder#build()} runs. A bad value fails there with
+ * an {@link IllegalArgumentException} that names the option and the value.
+ */
+public final class ServerConfig {
+    /** {@link Builder#numConnections(int)} value for no cap. */
+    public static final int UNLIMITED = -1;
+    /** Largest UDP payload over IPv6 (65,535 minus the 8-byte UDP header); over IPv4 it is 65,507. */
+    public static final int MAX_UDP_PAYLOAD = 65_527;
+    static final int MAX_UNIX_PATH = 107;
+
+    private final Handler<Object> handler;
+    private final SegmentHandler segmentHandler;
+    private final Object handlerOptions;
+    private final SocketAddress bindAddress;
+    private final TransportKind transport;
+    private final int receiveBufferSize;
+    private final int sendBufferSize;
+    private final boolean reuseAddress;
+    private final boolean ipv6Only;
+    private final int receiveBatchSize;
+    private final int maxDatagramSize;
+    private final TruncationPolicy truncationPolicy;
+    private final int numAcceptors;
+    private final int numConnections;
+    private final int maxConnectionsRetryCount;
+    private final Duration maxConnectionsRetryWait;
+    private final Duration readTimeout;
+    private final Duration shutdownTimeout;
+    private final boolean silentTerminateOnError;
+    private final DispatchMode dispatchMode;
+    private final int mailboxCapacity;
+    private final int sendQueueCapacity;
+    private final Duration inlineCallbackLimit;
+
+    private ServerConfig(Builder b) {
+        this.handler = b.handler;
+        this.segmentHandler = b.segmentHandler;
+        this.handlerOptions = b.handlerOptions;
+        this.bindAddress = b.unixPath != null ? UnixDomainSocketAddress.of(b.unixPath) : new InetSocketAddress(b.ip, b.port);
+        this.transport = b.transport;
+        this.receiveBufferSize = b.receiveBufferSize;
+        this.sendBufferSize = b.sendBufferSize;
+        this.reuseAddress = b.reuseAddress;
+        this.ipv6Only = b.ipv6Only;
+        this.receiveBatchSize = b.receiveBatchSize;
+        this.maxDatagramSize = b.maxDatagramSize;
+        this.truncationPolicy = b.truncationPolicy;
+        this.numAcceptors = b.numAcceptors;
+        this.numConnections = b.numConnections;
+        this.maxConnectionsRetryCount = b.maxConnectionsRetryCount;
+        this.maxConnectionsRetryWait = b.maxConnectionsRetryWait;
+        this.readTimeout = b.readTimeout;
+        this.shutdownTimeout = b.shutdownTimeout;
+        this.silentTerminateOnError = b.silentTerminateOnError;
+        this.dispatchMode = b.dispatchMode;
+        this.mailboxCapacity = b.mailboxCapacity;
+        this.sendQueueCapacity = b.sendQueueCapacity;
+        this.inlineCallbackLimit = b.inlineCallbackLimit;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The lifecycle handler, or null when a {@link SegmentHandler} is configured. */
+    public Handler<Object> handler() {
+        return handler;
+    }
+
+    /** The raw handler, or null when a {@link Handler} is configured. */
+    public SegmentHandler segmentHandler() {
+        return segmentHandler;
+    }
+
+    /** The initial state of every session (the original's handler_options). */
+    public Object handlerOptions() {
+        return handlerOptions;
+    }
+
+    /** Where to listen: an {@link InetSocketAddress} (port 0 = ephemeral) or a {@link UnixDomainSocketAddress}. */
+    public SocketAddress bindAddress() {
+        return bindAddress;
+    }
+
+    public TransportKind transport() {
+        return transport;
+    }
+
+    /** SO_RCVBUF in bytes, 0 for the kernel default. */
+    public int receiveBufferSize() {
+        return receiveBufferSize;
+    }
+
+    /** SO_SNDBUF in bytes, 0 for the kernel default. */
+    public int sendBufferSize() {
+        return sendBufferSize;
+    }
+
+    public boolean reuseAddress() {
+        return reuseAddress;
+    }
+
+    public boolean ipv6Only() {
+        return ipv6Only;
+    }
+
+    public int receiveBatchSize() {
+        return receiveBatchSize;
+    }
+
+    public int maxDatagramSize() {
+        return maxDatagramSize;
+    }
+
+    public TruncationPolicy truncationPolicy() {
+        return truncationPolicy;
+    }
+
+    public int numAcceptors() {
+        return numAcceptors;
+    }
+
+    /** Cap on live sessions, or {@link #UNLIMITED}. */
+    public int numConnections() {
+        return numConnections;
+    }
+
+    public int maxConnectionsRetryCount() {
+        return maxConnectionsRetryCount;
+    }
+
+    public Duration maxConnectionsRetryWait() {
+        return maxConnectionsRetryWait;
+    }
+
+    public Duration readTimeout() {
+        return readTimeout;
+    }
+
+    public Duration shutdownTimeout() {
+        return shutdownTimeout;
+    }
+
+    public boolean silentTerminateOnError() {
+        return silentTerminateOnError;
+    }
+
+    public DispatchMode dispatchMode() {
+        return dispatchMode;
+    }
+
+    public int mailboxCapacity() {
+        return mailboxCapacity;
+    }
+
+    public int sendQueueCapacity() {
+        return sendQueueCapacity;
+    }
+
+    /** How long an INLINE callback may run before its session is ended with handleError. */
+    public Duration inlineCallbackLimit() {
+        return inlineCallbackLimit;
+    }
+
+    @Override
+    public String toString() {
+        return "ServerConfig[" + bindAddress + ", transport=" + transport + ", acceptors=" + numAcceptors
+                + ", connections=" + (numConnections == UNLIMITED ? "unlimited" : numConnections)
+                + ", dispatch=" + dispatchMode + ", readTimeout=" + readTimeout + "]";
+    }
+
+    /** Builds a {@link ServerConfig}; every setter checks its value at once, {@link #build()} checks the whole. */
+    public static final class Builder {
+        private Handler<Object> handler;
+        private SegmentHandler segmentHandler;
+        private Object handlerOptions;
+        private int port = 0;
+        private InetAddress ip = InetAddress.getLoopbackAddress();
+        private String unixPath;
+        private TransportKind transport = TransportKind.AUTO;
+        private int receiveBufferSize;
+        private int sendBufferSize;
+        private boolean reuseAddress = true;
+        private boolean ipv6Only;
+        private int receiveBatchSize = 64;
+        private int maxDatagramSize = 65_536;
+        private TruncationPolicy truncationPolicy = TruncationPolicy.DROP;
+        private int numAcceptors = Runtime.getRuntime().availableProcessors();
+        private int numConnections = 16_384;
+        private int maxConnectionsRetryCount = 5;
+        private Duration maxConnectionsRetryWait = Duration.ofSeconds(1);
+        private Duration readTimeout = Duration.ofSeconds(60);
+        private Duration shutdownTimeout = Duration.ofSeconds(15);
+        private boolean silentTerminateOnError;
+        private DispatchMode dispatchMode = DispatchMode.INLINE;
+        private int mailboxCapacity = 1024;
+        private int sendQueueCapacity = 4096;
+        private Duration inlineCallbackLimit = Duration.ofSeconds(1);
+
+        private Builder() {
+        }
+
+        /** The session handler; every session starts with {@code handlerOptions} as its state. */
+        @SuppressWarnings("unchecked")
+        public <S> Builder handler(Handler<S> handler, S handlerOptions) {
+            this.handler = (Handler<Object>) Objects.requireNonNull(handler, "handler");
+            this.segmentHandler = null;
+            this.handlerOptions = handlerOptions;
+            return this;
+        }
+
+        /** The session handler, with null as every session's initial state. */
+        public Builder handler(Handler<?> handler) {
+            return handler((Handler<Object>) cast(handler), null);
+        }
+
+        @SuppressWarnings("unchecked")
+        private static Handler<Object> cast(Handler<?> h) {
+            return (Handler<Object>) h;
+        }
+
+        /** The raw zero-copy handler instead of a {@link Handler} (forces INLINE dispatch). */
+        public Builder segmentHandler(SegmentHandler handler) {
+            this.segmentHandler = Objects.requireNonNull(handler, "segmentHandler");
+            this.handler = null;
+            return this;
+        }
+
+        /** UDP port, 0..65535; 0 lets the kernel pick (see {@link Server#localAddress()}). Default 0. */
+        public Builder port(int port) {
+            if (port < 0 || port > 65_535) {
+                throw new IllegalArgumentException("port must be 0..65535, was " + port);
+            }
+            this.port = port;
+            return this;
+        }
+
+        /** The IP address to listen on (IPv4 or IPv6). Default: loopback. */
+        public Builder bindAddress(InetAddress address) {
+            this.ip = Objects.requireNonNull(address, "bindAddress");
+            this.unixPath = null;
+            return this;
+        }
+
+        /** Listen on every interface ({@code ::}, dual-stack unless ipv6Only). */
+        public Builder bindAny() {
+            return bindAddress(new InetSocketAddress(0).getAddress());
+        }
+
+        /** Listen on loopback only (the default). */
+        public Builder bindLoopback() {
+            return bindAddress(InetAddress.getLoopbackAddress());
+        }
+
+        /**
+         * Listen on an AF_UNIX datagram socket at {@code path} (port must stay 0). A path starting
+         * with {@code '@'} is an abstract name. At most 107 bytes.
+         */
+        public Builder bindUnix(String path) {
+            Objects.requireNonNull(path, "path");
+            int bytes = path.getBytes(StandardCharsets.UTF_8).length - (path.startsWith("@") ? 1 : 0);
+            if (path.isEmpty() || bytes > MAX_UNIX_PATH) {
+                throw new IllegalArgumentException("AF_UNIX path must be 1.." + MAX_UNIX_PATH
+                        + " bytes (sockaddr_un.sun_path), was " + bytes + ": '" + path + "'");
+            }
+            this.unixPath = path;
+            return this;
+        }
+
+        public Builder transport(TransportKind transport) {
+            this.transport = Objects.requireNonNull(transport, "transport");
+            return this;
+        }
+
+        /** SO_RCVBUF in bytes; 0 keeps the kernel default. */
+        public Builder receiveBufferSize(int bytes) {
+            this.receiveBufferSize = nonNegative("receiveBufferSize", bytes);
+            return this;
+        }
+
+        /** SO_SNDBUF in bytes; 0 keeps the kernel default. */
+        public Builder sendBufferSize(int bytes) {
+            this.sendBufferSize = nonNegative("sendBufferSize", bytes);
+            return this;
+        }
+
+        /** SO_REUSEADDR; default true, as in the original. */
+        public Builder reuseAddress(boolean on) {
+            this.reuseAddress = on;
+            return this;
+        }
+
+        /** IPV6_V6ONLY for an IPv6 bind address; default false (dual stack). */
+        public Builder ipv6Only(boolean on) {
+            this.ipv6Only = on;
+            return this;
+        }
+
+        /** Datagrams per recvmmsg, 1..1024; default 64. */
+        public Builder receiveBatchSize(int n) {
+            this.receiveBatchSize = inRange("receiveBatchSize", n, 1, 1024);
+            return this;
+        }
+
+        /** Receive slot size in bytes, 1..65536; default 65536, so no UDP datagram is ever cut. */
+        public Builder maxDatagramSize(int bytes) {
+            this.maxDatagramSize = inRange("maxDatagramSize", bytes, 1, 65_536);
+            return this;
+        }
+
+        public Builder truncationPolicy(TruncationPolicy policy) {
+            this.truncationPolicy = Objects.requireNonNull(policy, "truncationPolicy");
+            return this;
+        }
+
+        /** Acceptor threads, each with its own SO_REUSEPORT socket, 1..1024; default: available processors. */
+        public Builder numAcceptors(int n) {
+            this.numAcceptors = inRange("numAcceptors", n, 1, 1024);
+            return this;
+        }
+
+        /** Cap on live sessions (0 refuses every new peer), or {@link #UNLIMITED}; default 16,384. */
+        public Builder numConnections(int n) {
+            if (n < 0 && n != UNLIMITED) {
+                throw new IllegalArgumentException("numConnections must be >= 0 or UNLIMITED (-1), was " + n);
+            }
+            this.numConnections = n;
+            return this;
+        }
+
+        public Builder unlimitedConnections() {
+            return numConnections(UNLIMITED);
+        }
+
+        /** Retries of a new peer's datagram while the table is full; default 5. */
+        public Builder maxConnectionsRetryCount(int n) {
+            this.maxConnectionsRetryCount = nonNegative("maxConnectionsRetryCount", n);
+            return this;
+        }
+
+        /** Time between those retries; default 1 s. */
+        public Builder maxConnectionsRetryWait(Duration wait) {
+            this.maxConnectionsRetryWait = nonNegative("maxConnectionsRetryWait", wait);
+            return this;
+        }
+
+        /** Idle timeout of a session; default 60 s. */
+        public Builder readTimeout(Duration timeout) {
+            this.readTimeout = positive("readTimeout", timeout);
+            return this;
+        }
+
+        /** How long {@link Server#close()} lets sessions finish; default 15 s. */
+        public Builder shutdownTimeout(Duration timeout) {
+            this.shutdownTimeout = nonNegative("shutdownTimeout", timeout);
+            return this;
+        }
+
+        /** When true, a session ended by an error is not logged. Default false. */
+        public Builder silentTerminateOnError(boolean silent) {
+            this.silentTerminateOnError = silent;
+            return this;
+        }
+
+        public Builder dispatchMode(DispatchMode mode) {
+            this.dispatchMode = Objects.requireNonNull(mode, "dispatchMode");
+            return this;
+        }
+
+        /** Per-session mailbox in VIRTUAL_THREADS mode, 1..1,048,576; default 1024. */
+        public Builder mailboxCapacity(int n) {
+            this.mailboxCapacity = inRange("mailboxCapacity", n, 1, 1 << 20);
+            return this;
+        }
+
+        /** Per-acceptor queue of sends from other threads, 1..1,048,576; default 4096. */
+        public Builder sendQueueCapacity(int n) {
+            this.sendQueueCapacity = inRange("sendQueueCapacity", n, 1, 1 << 20);
+            return this;
+        }
+
+        /** How long an INLINE callback may run before its session ends with handleError; default 1 s. */
+        public Builder inlineCallbackLimit(Duration limit) {
+            this.inlineCallbackLimit = positive("inlineCallbackLimit", limit);
+            return this;
+        }
+
+        /** Checks the options together and returns the config. */
+        public ServerConfig build() {
+            if (handler == null && segmentHandler == null) {
+                throw new IllegalArgumentException("handler: none set (call handler(...) or segmentHandler(...))");
+            }
+            if (unixPath != null && port != 0) {
+                throw new IllegalArgumentException("port must be 0 with an AF_UNIX bind address, was " + port);
+            }
+            if (segmentHandler != null && dispatchMode != DispatchMode.INLINE) {
+                throw new IllegalArgumentException("dispatchMode " + dispatchMode + " needs a Handler; a SegmentHandler runs INLINE");
+            }
+            return new ServerConfig(this);
+        }
+
+        private static int nonNegative(String option, int v) {
+            if (v < 0) {
+                throw new IllegalArgumentException(option + " must be >= 0, was " + v);
+            }
+            return v;
+        }
+
+        private static int inRange(String option, int v, int min, int max) {
+            if (v < min || v > max) {
+                throw new IllegalArgumentException(option + " must be " + min + ".." + max + ", was " + v);
+            }
+            return v;
+        }
+
+        private static Duration nonNegative(String option, Duration d) {
+            Objects.requireNonNull(d, option);
+            if (d.isNegative()) {
+                throw new IllegalArgumentException(option + " must not be negative, was " + d);
+            }
+            return d;
+        }
+
+        private static Duration positive(String option, Duration d) {
+            Objects.requireNonNull(d, option);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(option + " must be positive, was " + d);
+            }
+            return d;
+        }
+    }
+}

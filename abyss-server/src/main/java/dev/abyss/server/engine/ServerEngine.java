@@ -1,0 +1,184 @@
+package dev.abyss.server.engine;
+
+import dev.abyss.ffi.NativeException;
+import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.ServerConfig;
+import dev.abyss.server.ServerStats;
+import dev.abyss.server.Session;
+import dev.abyss.server.TransportKind;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The running server behind {@link dev.abyss.server.Server}: its acceptors and the shared session cap. */
+public final class ServerEngine {
+    private static final Logger LOG = LoggerFactory.getLogger(ServerEngine.class);
+
+    private final ServerConfig config;
+    private final List<Acceptor> acceptors = new ArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private final AtomicInteger live = new AtomicInteger();
+    private final CountDownLatch exited;
+    private final SocketAddress localAddress;
+    private final TransportKind transport;
+    private volatile boolean stopped;
+
+    private ServerEngine(ServerConfig config, TransportKind transport) throws NativeException {
+        this.config = config;
+        this.transport = transport;
+        boolean unix = config.bindAddress() instanceof UnixDomainSocketAddress;
+        int n = unix ? 1 : config.numAcceptors(); // SO_REUSEPORT does not apply to AF_UNIX
+        SocketAddress bindTo = config.bindAddress();
+        try {
+            for (int i = 0; i < n; i++) {
+                EpollTransport t = EpollTransport.open(config, bindTo, !unix, !unix && i == 0);
+                if (i == 0 && bindTo instanceof InetSocketAddress inet && inet.getPort() == 0) {
+                    bindTo = t.localAddress(); // the other acceptors join the port the kernel chose
+                }
+                acceptors.add(new Acceptor(this, i, config, t));
+            }
+        } catch (NativeException | RuntimeException e) {
+            for (Acceptor a : acceptors) {
+                a.requestStop(System.nanoTime());
+            }
+            throw e;
+        }
+        this.localAddress = acceptors.getFirst().localAddress();
+        this.exited = new CountDownLatch(acceptors.size());
+    }
+
+    /** Opens every acceptor's socket and starts their threads. */
+    public static ServerEngine start(ServerConfig config) throws NativeException {
+        TransportKind kind = switch (config.transport()) {
+            case AUTO, EPOLL -> TransportKind.EPOLL;
+            case IO_URING, NIO -> throw new IllegalArgumentException("transport " + config.transport()
+                    + " is not available in this build; use EPOLL or AUTO");
+        };
+        ServerEngine engine = new ServerEngine(config, kind);
+        for (Acceptor a : engine.acceptors) {
+            Thread t = Thread.ofPlatform().name("abyss-acceptor-" + a.index).daemon(false).unstarted(a);
+            engine.threads.add(t);
+        }
+        engine.threads.forEach(Thread::start);
+        return engine;
+    }
+
+    public SocketAddress localAddress() {
+        return localAddress;
+    }
+
+    public TransportKind transport() {
+        return transport;
+    }
+
+    boolean tryReserveSession() {
+        int cap = config.numConnections();
+        if (cap == ServerConfig.UNLIMITED) {
+            live.incrementAndGet();
+            return true;
+        }
+        while (true) {
+            int n = live.get();
+            if (n >= cap) {
+                return false;
+            }
+            if (live.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    void releaseSession() {
+        live.decrementAndGet();
+    }
+
+    void acceptorExited(Acceptor a) {
+        exited.countDown();
+    }
+
+    public int sessions() {
+        int n = 0;
+        for (Acceptor a : acceptors) {
+            n += a.liveSessions();
+        }
+        return n;
+    }
+
+    /** The live session of {@code peer}, or null. */
+    public Session session(SocketAddress peer) {
+        PeerKey key = new PeerKey().set(peer);
+        for (Acceptor a : acceptors) {
+            SessionImpl s = a.session(key);
+            if (s != null) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    public void suspend(boolean on) {
+        for (Acceptor a : acceptors) {
+            a.suspend(on);
+        }
+    }
+
+    /**
+     * Stops receiving at once, lets sessions finish until {@code timeout}, then ends the rest with
+     * handleShutdown; returns when every acceptor thread has exited and freed its native memory.
+     */
+    public void stop(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (this) {
+            if (!stopped) {
+                stopped = true;
+                for (Acceptor a : acceptors) {
+                    a.requestStop(deadline);
+                }
+            }
+        }
+        try {
+            // the deadline, plus time for the terminal callbacks of the sessions still alive
+            long waitNanos = Math.max(0, deadline - System.nanoTime()) + TimeUnit.SECONDS.toNanos(10);
+            if (!exited.await(waitNanos, TimeUnit.NANOSECONDS)) {
+                LOG.error("acceptor threads still running 10 s after the shutdown deadline (a handler blocks?)");
+            }
+            for (Thread t : threads) {
+                t.join(1000);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    public boolean isStopped() {
+        return stopped && exited.getCount() == 0;
+    }
+
+    public ServerStats stats() {
+        long[] sum = new long[Counters.COUNT];
+        long foreignSend = 0;
+        long foreignMailbox = 0;
+        for (Acceptor a : acceptors) {
+            for (int i = 0; i < Counters.COUNT; i++) {
+                sum[i] += a.counters.get(i);
+            }
+            foreignSend += a.foreignSendQueueFull.get();
+            foreignMailbox += a.foreignMailboxFull.get();
+        }
+        return new ServerStats(sum[Counters.DATAGRAMS_IN], sum[Counters.BYTES_IN], sum[Counters.DATAGRAMS_OUT],
+                sum[Counters.BYTES_OUT], sum[Counters.SESSIONS_OPENED], sum[Counters.SESSIONS_CLOSED],
+                sum[Counters.SESSIONS_OPENED] - sum[Counters.SESSIONS_CLOSED], sum[Counters.DROPPED_TABLE_FULL],
+                sum[Counters.DROPPED_MAILBOX_FULL] + foreignMailbox, sum[Counters.DROPPED_SUSPENDED],
+                sum[Counters.TRUNCATED], sum[Counters.SEND_QUEUE_FULL] + foreignSend, sum[Counters.SEND_ERRORS],
+                sum[Counters.RECEIVE_ERRORS], sum[Counters.HANDLER_ERRORS]);
+    }
+}

@@ -1,0 +1,164 @@
+package dev.abyss.server.engine;
+
+import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.Session;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+
+/**
+ * A session: one peer on one acceptor. Its state, deadline and counters are written only by the
+ * owning acceptor thread; other threads read counters with opaque loads and reach the session
+ * through the acceptor's command queue.
+ */
+final class SessionImpl implements Session {
+    private static final VarHandle OPEN;
+    private static final VarHandle RECV_BYTES;
+    private static final VarHandle RECV_PACKETS;
+    private static final VarHandle SENT_BYTES;
+    private static final VarHandle SENT_PACKETS;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            OPEN = l.findVarHandle(SessionImpl.class, "open", boolean.class);
+            RECV_BYTES = l.findVarHandle(SessionImpl.class, "recvBytes", long.class);
+            RECV_PACKETS = l.findVarHandle(SessionImpl.class, "recvPackets", long.class);
+            SENT_BYTES = l.findVarHandle(SessionImpl.class, "sentBytes", long.class);
+            SENT_PACKETS = l.findVarHandle(SessionImpl.class, "sentPackets", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    final Acceptor acceptor;
+    final PeerKey key;
+    private final SocketAddress remote;
+
+    /** The handler state; replaced by every result. */
+    Object state;
+    /** Idle timeout from now on (readTimeout, or a persistent override). */
+    long timeoutNanos;
+    /** When the session times out unless something arrives. */
+    long deadlineNanos;
+    /** The wheel tick this session is filed under, -1 when not filed. */
+    long wheelTick = -1;
+    /** True while handling a datagram cut to maxDatagramSize. */
+    boolean truncatedNow;
+
+    @SuppressWarnings("unused") // via OPEN
+    private boolean open = true;
+    @SuppressWarnings("unused")
+    private long recvBytes;
+    @SuppressWarnings("unused")
+    private long recvPackets;
+    @SuppressWarnings("unused")
+    private long sentBytes;
+    @SuppressWarnings("unused")
+    private long sentPackets;
+
+    SessionImpl(Acceptor acceptor, PeerKey key, SocketAddress remote, Object initialState, long timeoutNanos) {
+        this.acceptor = acceptor;
+        this.key = key;
+        this.remote = remote;
+        this.state = initialState;
+        this.timeoutNanos = timeoutNanos;
+    }
+
+    // ---- owner-thread bookkeeping --------------------------------------------------------------
+
+    boolean isOpenLocal() {
+        return (boolean) OPEN.get(this);
+    }
+
+    /** Marks the session ended; true for the one caller that ended it. */
+    boolean markClosed() {
+        return OPEN.compareAndSet(this, true, false);
+    }
+
+    void countReceived(int bytes) {
+        RECV_BYTES.setOpaque(this, (long) RECV_BYTES.get(this) + bytes);
+        RECV_PACKETS.setOpaque(this, (long) RECV_PACKETS.get(this) + 1);
+    }
+
+    void countSent(int bytes) {
+        SENT_BYTES.setOpaque(this, (long) SENT_BYTES.get(this) + bytes);
+        SENT_PACKETS.setOpaque(this, (long) SENT_PACKETS.get(this) + 1);
+    }
+
+    // ---- Session -------------------------------------------------------------------------------
+
+    @Override
+    public SocketAddress remoteAddress() {
+        return remote;
+    }
+
+    @Override
+    public SocketAddress localAddress() {
+        return acceptor.localAddress();
+    }
+
+    @Override
+    public boolean send(MemorySegment data) {
+        return acceptor.send(this, data, 0, data.byteSize());
+    }
+
+    @Override
+    public boolean send(byte[] data) {
+        return acceptor.send(this, MemorySegment.ofArray(data), 0, data.length);
+    }
+
+    @Override
+    public boolean send(ByteBuffer data) {
+        MemorySegment all = MemorySegment.ofBuffer(data);
+        return acceptor.send(this, all, 0, all.byteSize());
+    }
+
+    @Override
+    public boolean post(Object message) {
+        return acceptor.post(this, message);
+    }
+
+    @Override
+    public void close() {
+        acceptor.closeFromUser(this);
+    }
+
+    @Override
+    public boolean isOpen() {
+        return (boolean) OPEN.getOpaque(this);
+    }
+
+    @Override
+    public boolean lastDatagramTruncated() {
+        return truncatedNow;
+    }
+
+    @Override
+    public long receivedBytes() {
+        return (long) RECV_BYTES.getOpaque(this);
+    }
+
+    @Override
+    public long receivedPackets() {
+        return (long) RECV_PACKETS.getOpaque(this);
+    }
+
+    @Override
+    public long sentBytes() {
+        return (long) SENT_BYTES.getOpaque(this);
+    }
+
+    @Override
+    public long sentPackets() {
+        return (long) SENT_PACKETS.getOpaque(this);
+    }
+
+    @Override
+    public String toString() {
+        return "Session[" + remote + (isOpen() ? "" : ", closed") + "]";
+    }
+}

@@ -1,0 +1,56 @@
+package dev.abyss.server.engine;
+
+import dev.abyss.ffi.net.PeerKey;
+
+import java.lang.foreign.MemorySegment;
+import java.net.SocketAddress;
+
+/**
+ * An acceptor's socket I/O: one bound socket, a way to wait for it (and for wake-ups from other
+ * threads), batched receive and batched send. Sessions, dispatch and timers sit above this and do
+ * not change with the transport.
+ */
+interface Transport extends AutoCloseable {
+
+    /** Receives datagrams for the acceptor. {@code data} is valid only during the call. */
+    interface Sink {
+        void onDatagram(PeerKey peer, MemorySegment data, boolean truncated);
+    }
+
+    /** Wait result bits of {@link #await}. */
+    int READABLE = 1;
+    int WOKEN = 2;
+
+    SocketAddress localAddress();
+
+    /** Waits up to {@code timeoutMillis} (-1 forever); returns READABLE/WOKEN bits, 0 on timeout. */
+    int await(int timeoutMillis);
+
+    /** One receive batch into {@code sink}; returns datagrams received, 0 when none, or {@code -errno}. */
+    int receive(Sink sink);
+
+    /**
+     * Queues a datagram to {@code peer}; sends the batch first when it is full. False when nothing
+     * can be queued (the kernel's send buffer and the batch are full). Owner thread only.
+     */
+    boolean send(PeerKey peer, MemorySegment data, long offset, int length, SendResult result);
+
+    /** Sends everything queued. */
+    void flush(SendResult result);
+
+    /** Wakes {@link #await} from any thread. */
+    void wakeup();
+
+    /** Stops reporting the socket as readable (stop receiving; sending still works). */
+    void stopReceiving();
+
+    @Override
+    void close();
+
+    /** Told how each queued datagram ended. */
+    interface SendResult {
+        void sent(int entry, int bytes);
+
+        void failed(int entry, int errno);
+    }
+}

@@ -1,0 +1,314 @@
+package dev.abyss.server;
+
+import dev.abyss.ffi.Errno;
+import dev.abyss.ffi.NativeException;
+import dev.abyss.server.examples.Echo;
+import dev.abyss.server.examples.HelloWorld;
+import dev.abyss.server.examples.Messenger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@Timeout(60)
+class ServerCoreTest {
+
+    private static ServerConfig.Builder base(Handler<Integer> h) {
+        return ServerConfig.builder().shutdownTimeout(Duration.ofMillis(100)).handler(h, 0).numAcceptors(2).silentTerminateOnError(true);
+    }
+
+    static void await(BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within 5 s: " + what);
+            }
+            Thread.sleep(5); // polling a condition with a deadline, not a sleep as synchronisation
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "::1"})
+    void echoOverIp(String host) throws Exception {
+        try (Server server = Abyss.start(ServerConfig.builder().shutdownTimeout(Duration.ofMillis(100)).handler(new Echo()).bindAddress(InetAddress.getByName(host)).build());
+             Client c = new Client(server.localAddress())) {
+            assertEquals(TransportKind.EPOLL, server.transport());
+            c.send("hello");
+            assertEquals("hello", c.receive(5000));
+            c.send(new byte[0]);
+            assertArrayEquals(new byte[0], c.receiveBytes(5000), "a zero-length datagram is delivered as empty");
+            byte[] big = new byte[60_000];
+            big[59_999] = 7;
+            c.send(big);
+            assertArrayEquals(big, c.receiveBytes(5000), "64 KiB slots: nothing is cut by default");
+        }
+    }
+
+    @Test
+    void echoOverUnixDatagrams() throws Exception {
+        // the JDK has no AF_UNIX datagram channel: the client is a raw socket through abyss-ffi
+        Path dir = Files.createTempDirectory("abyss-srv");
+        String path = dir.resolve("echo.sock").toString();
+        java.net.SocketAddress clientPath = java.net.UnixDomainSocketAddress.of(dir.resolve("client.sock"));
+        try (Server server = Abyss.start(ServerConfig.builder().shutdownTimeout(Duration.ofMillis(100)).handler(new Echo()).bindUnix(path).build());
+             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            int fd = dev.abyss.ffi.net.Sockets.openDatagram(dev.abyss.ffi.net.Net.AF_UNIX, false);
+            try {
+                dev.abyss.ffi.net.Sockets.bind(fd, clientPath);
+                dev.abyss.ffi.net.Sockets.connect(fd, server.localAddress());
+                java.lang.foreign.MemorySegment buf = arena.allocateFrom("over unix");
+                assertEquals(buf.byteSize(), dev.abyss.ffi.LibC.write(fd, buf, buf.byteSize()));
+                java.lang.foreign.MemorySegment in = arena.allocate(64);
+                assertEquals(buf.byteSize(), dev.abyss.ffi.LibC.read(fd, in, 64), "echo (blocking read)");
+                assertEquals("over unix", in.getString(0));
+            } finally {
+                dev.abyss.ffi.LibC.close(fd);
+            }
+        }
+        assertTrue(Files.notExists(Path.of(path)), "the socket file is removed on stop");
+        Files.deleteIfExists(dir.resolve("client.sock"));
+        Files.deleteIfExists(dir);
+    }
+
+    @Test
+    void callbacksRunInOrderAndResultsReplaceState() throws Exception {
+        Recorder r = new Recorder();
+        try (Server server = Abyss.start(base(r).build()); Client c = new Client(server.localAddress())) {
+            c.send("a");
+            assertEquals("connection 0", r.next());
+            assertEquals("data a 1", r.next());
+            c.send("b");
+            assertEquals("data b 2", r.next());
+            assertEquals("a", c.receive(5000));
+            assertEquals("b", c.receive(5000));
+            Session s = server.session(c.localAddress());
+            assertEquals(2, s.receivedPackets());
+            assertEquals(2, s.receivedBytes());
+            assertTrue(s.post("ping"));
+            assertEquals("message ping 3", r.next());
+            c.send("close");
+            assertEquals("data close 4", r.next());
+            assertEquals("close 5", r.next());
+            await(() -> server.sessions() == 0, "session removed");
+            c.send("again");
+            assertEquals("connection 0", r.next(), "a closed session is forgotten: the peer starts afresh");
+        }
+    }
+
+    @Test
+    void errorsThrowsAndNullsEndTheSessionWithHandleError() throws Exception {
+        Recorder r = new Recorder();
+        try (Server server = Abyss.start(base(r).build()); Client c = new Client(server.localAddress())) {
+            for (String[] k : new String[][]{{"error", "error asked 2"}, {"throw", "error IllegalStateException 1"},
+                    {"null", "error NullPointerException 1"}}) {
+                c.send(k[0]);
+                assertEquals("connection 0", r.next());
+                assertEquals("data " + k[0] + " 1", r.next());
+                assertEquals(k[1], r.next());
+                await(() -> server.sessions() == 0, "session ended after " + k[0]);
+            }
+            assertEquals(3, server.stats().handlerErrors());
+            c.send("still serving");
+            assertEquals("still serving", c.receive(5000));
+        }
+    }
+
+    @Test
+    void idleTimeoutAndItsOneShotAndPersistentOverrides() throws Exception {
+        Recorder r = new Recorder();
+        try (Server server = Abyss.start(base(r).readTimeout(Duration.ofMillis(300)).build());
+             Client c = new Client(server.localAddress())) {
+            c.send("x");
+            r.next();
+            r.next();
+            long t0 = System.nanoTime();
+            assertEquals("timeout 2", r.next());
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms >= 250, "readTimeout 300 ms, fired after " + ms);
+
+            try (Client d = new Client(server.localAddress())) {
+                d.send("oneshot");
+                r.next();
+                r.next();
+                assertEquals("timeout 2", r.next(), "one-shot 150 ms");
+            }
+            try (Client e = new Client(server.localAddress())) {
+                e.send("persistent");
+                r.next();
+                r.next();
+                e.send("y"); // after this the persistent 150 ms still applies
+                assertEquals("data y 2", r.next());
+                t0 = System.nanoTime();
+                assertEquals("timeout 3", r.next());
+                ms = (System.nanoTime() - t0) / 1_000_000;
+                assertTrue(ms < 290, "persistent 150 ms replaced readTimeout 300 ms, fired after " + ms);
+            }
+        }
+    }
+
+    @Test
+    void aFullTableRetriesThenDropsAndCounts() throws Exception {
+        Recorder r = new Recorder();
+        try (Server server = Abyss.start(base(r).numAcceptors(1).numConnections(1).maxConnectionsRetryCount(3)
+                .maxConnectionsRetryWait(Duration.ofMillis(100)).build());
+             Client a = new Client(server.localAddress()); Client b = new Client(server.localAddress())) {
+            a.send("first");
+            assertEquals("connection 0", r.next());
+            r.next();
+            b.send("waits");
+            assertNull(r.next(150), "table full: b waits");
+            a.send("close");
+            r.next();
+            assertEquals("close 3", r.next());
+            assertEquals("connection 0", r.next(), "b's datagram got in on a retry");
+            assertEquals("data waits 1", r.next());
+            assertEquals(0, server.stats().droppedTableFull());
+
+            try (Client c = new Client(server.localAddress())) {
+                c.send("never");
+                await(() -> server.stats().droppedTableFull() == 1, "dropped after 3 retries");
+            }
+        }
+    }
+
+    @Test
+    void suspendRefusesNewPeersWhileSessionsLive() throws Exception {
+        Recorder r = new Recorder();
+        try (Server server = Abyss.start(base(r).build()); Client a = new Client(server.localAddress());
+             Client b = new Client(server.localAddress())) {
+            a.send("before");
+            assertEquals("before", a.receive(5000));
+            server.suspend();
+            b.send("refused");
+            a.send("alive");
+            assertEquals("alive", a.receive(5000), "a live session keeps working");
+            await(() -> server.stats().droppedSuspended() == 1, "new peer refused and counted");
+            assertNull(b.receive(200));
+            server.resume();
+            b.send("welcome");
+            assertEquals("welcome", b.receive(5000));
+        }
+    }
+
+    @Test
+    void stopEndsEverySessionExactlyOnceAndFreesThreads() throws Exception {
+        Recorder r = new Recorder();
+        Server server = Abyss.start(base(r).build());
+        for (int i = 0; i < 20; i++) {
+            try (Client c = new Client(server.localAddress())) {
+                c.send("hi");
+                assertEquals("hi", c.receive(5000));
+            }
+        }
+        await(() -> server.sessions() == 20, "20 sessions");
+        r.events.clear();
+        server.stop(Duration.ofMillis(200));
+        assertTrue(server.isStopped());
+        assertEquals(20, r.events.stream().filter(e -> e.startsWith("shutdown")).count(), r.events.toString());
+        assertEquals(20, r.events.size(), "only shutdown callbacks: " + r.events);
+        assertEquals(0, server.sessions());
+        assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().startsWith("abyss-acceptor")
+                && t.isAlive()), "acceptor threads are gone");
+        ServerStats st = server.stats();
+        assertEquals(20, st.sessionsOpened());
+        assertEquals(20, st.sessionsClosed());
+        server.stop(Duration.ZERO); // idempotent
+    }
+
+    @Test
+    void aPortInUseFailsWithEaddrinuse() throws Exception {
+        try (Server first = Abyss.start(ServerConfig.builder().shutdownTimeout(Duration.ofMillis(100)).handler(new Echo()).build())) {
+            int port = ((InetSocketAddress) first.localAddress()).getPort();
+            NativeException e = assertThrows(NativeException.class, () -> Abyss.start(ServerConfig.builder()
+                    .handler(new Echo()).port(port).reuseAddress(false).build()));
+            assertEquals(Errno.EADDRINUSE, e.errno());
+            assertTrue(e.getMessage().contains(":" + port), e.getMessage());
+        }
+    }
+
+    @Test
+    void truncatedDatagramsAreDroppedOrDeliveredFlagged() throws Exception {
+        LinkedBlockingQueue<String> seen = new LinkedBlockingQueue<>();
+        SegmentHandler h = (s, data) -> seen.add(data.byteSize() + (s.lastDatagramTruncated() ? " cut" : ""));
+        try (Server drop = Abyss.start(ServerConfig.builder().shutdownTimeout(Duration.ofMillis(100)).segmentHandler(h).maxDatagramSize(100).build());
+             Client c = new Client(drop.localAddress())) {
+            c.send(new byte[500]);
+            c.send(new byte[100]);
+            assertEquals("100", seen.poll(5, TimeUnit.SECONDS), "the cut one is not delivered");
+            assertEquals(1, drop.stats().truncated());
+        }
+        try (Server deliver = Abyss.start(ServerConfig.builder().shutdownTimeout(Duration.ofMillis(100)).segmentHandler(h).maxDatagramSize(100)
+                .truncationPolicy(TruncationPolicy.DELIVER).build()); Client c = new Client(deliver.localAddress())) {
+            c.send(new byte[500]);
+            assertEquals("100 cut", seen.poll(5, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void sendingToAClosedPortIsCountedAndHarmless() throws Exception {
+        try (Server server = Abyss.start(ServerConfig.builder().shutdownTimeout(Duration.ofMillis(100)).handler(new Echo()).numAcceptors(1).build())) {
+            Client gone = new Client(server.localAddress());
+            gone.send("one");
+            gone.close(); // the echo goes to a closed port: ICMP unreachable
+            try (Client c = new Client(server.localAddress())) {
+                for (int i = 0; i < 3; i++) {
+                    c.send("still " + i);
+                    assertEquals("still " + i, c.receive(5000));
+                }
+            }
+            assertEquals(0, server.stats().receiveErrors() + server.stats().sendErrors() > 1 ? 1 : 0,
+                    "at most the one lost echo is counted");
+        }
+    }
+
+    @Test
+    void examplesHelloWorldAndMessenger() throws Exception {
+        try (Server hello = Abyss.start(ServerConfig.builder().shutdownTimeout(Duration.ofMillis(100)).handler(new HelloWorld()).build());
+             Client c = new Client(hello.localAddress())) {
+            c.send("anyone?");
+            assertEquals("Hello, World", c.receive(5000));
+            await(() -> hello.sessions() == 0, "HelloWorld closes after greeting");
+        }
+        LinkedBlockingQueue<String> printed = new LinkedBlockingQueue<>();
+        try (Server m = Abyss.start(ServerConfig.builder().shutdownTimeout(Duration.ofMillis(100)).handler(new Messenger(printed::add)).build());
+             Client c = new Client(m.localAddress())) {
+            c.send("hi messenger");
+            String line = printed.poll(5, TimeUnit.SECONDS);
+            assertTrue(line != null && line.endsWith(": hi messenger"), line);
+            Session s = m.session(c.localAddress());
+            Thread other = new Thread(() -> s.post(new Messenger.Send("from another thread")));
+            other.start();
+            other.join();
+            assertEquals("from another thread", c.receive(5000));
+        }
+    }
+
+    @Test
+    void badConfigurationNamesTheOptionAndValue() {
+        ServerConfig.Builder b = ServerConfig.builder();
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> b.port(-1)).getMessage().contains("port must be 0..65535, was -1"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> b.numAcceptors(0)).getMessage().contains("numAcceptors"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> b.bindUnix("/" + "p".repeat(120))).getMessage().contains("107"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> b.readTimeout(Duration.ZERO)).getMessage().contains("readTimeout"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> b.numConnections(-5)).getMessage().contains("-5"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> b.maxDatagramSize(70_000)).getMessage().contains("70000"));
+        assertTrue(assertThrows(IllegalArgumentException.class, b::build).getMessage().contains("handler"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ServerConfig.builder().shutdownTimeout(Duration.ofMillis(100)).handler(new Echo())
+                .bindUnix("/tmp/x").port(5).build()).getMessage().contains("AF_UNIX"));
+    }
+}
