@@ -76,6 +76,11 @@ public final class Server implements AutoCloseable {
         return engine.session(peer);
     }
 
+    /** Calls {@code action} for every live session (weakly consistent: sessions may come and go meanwhile). */
+    public void forEachSession(java.util.function.Consumer<? super Session> action) {
+        engine.forEachSession(action);
+    }
+
     public boolean isStopped() {
         return engine.isStopped();
     }

@@ -77,7 +77,7 @@ class EchoCliProcessTest {
             server.toHandle().destroy(); // SIGTERM (keeps our end of its stdout open): the shutdown hook stops the loop
             assertTrue(server.waitFor(10, TimeUnit.SECONDS), "server exits after SIGTERM");
             List<String> rest = out.lines().toList();
-            assertTrue(rest.stream().anyMatch(l -> l.contains("stopped after 4 datagrams echoed")), "stop line: " + rest);
+            assertTrue(rest.stream().anyMatch(l -> l.contains("stopped after 4 datagrams in, 4 out")), "stop line: " + rest);
         } finally {
             server.destroyForcibly();
         }

@@ -1,103 +1,169 @@
 package dev.abyss.server.cli;
 
-import dev.abyss.ffi.LibC;
 import dev.abyss.ffi.NativeException;
-import dev.abyss.ffi.net.Net;
-import dev.abyss.ffi.net.Sockets;
+import dev.abyss.server.Abyss;
+import dev.abyss.server.Handler;
+import dev.abyss.server.Server;
+import dev.abyss.server.ServerConfig;
+import dev.abyss.server.ServerStats;
+import dev.abyss.server.TransportKind;
+import dev.abyss.server.examples.Echo;
+import dev.abyss.server.examples.HelloWorld;
+import dev.abyss.server.examples.Messenger;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
 
 /**
- * Command line entry point: {@code java -jar abyss-server.jar [--port N] [--bind ADDRESS] [--handler echo]}.
+ * {@code java -jar abyss-server.jar --port 1234 --handler echo|hello|messenger [--bind ADDRESS]
+ * [--acceptors N] [--transport auto|epoll] [--log error|info|debug|trace]}.
  *
- * <p>Until the server core lands, this runs {@link MinimalEcho}, an epoll + recvmmsg/sendmmsg echo
- * built directly on abyss-ffi. Ctrl-C stops it cleanly.
+ * <p>Prints where it listens, then a stats line every 5 s while traffic flows. With the messenger
+ * handler, each line typed on stdin is posted to every live session, which sends it to its peer.
+ * Ctrl-C (SIGINT/SIGTERM) stops the server gracefully.
  */
 public final class Main {
+    private static final String USAGE = """
+            usage: java -jar abyss-server.jar [options]
+              --port N               UDP port, 0..65535 (default 1234; 0 = any free port)
+              --bind ADDRESS         address to listen on (default 0.0.0.0)
+              --handler NAME         echo | hello | messenger (default echo)
+              --acceptors N          acceptor threads (default: available processors)
+              --transport NAME       auto | epoll (default auto)
+              --log LEVEL            error | info | debug | trace (default info)""";
+
     private Main() {
     }
 
     public static void main(String[] args) throws Exception {
         int port = 1234;
         String bind = "0.0.0.0";
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            switch (a) {
-                case "--port" -> port = parsePort(value(args, ++i, a));
-                case "--bind" -> bind = value(args, ++i, a);
-                case "--handler" -> {
-                    String h = value(args, ++i, a);
-                    if (!h.equals("echo")) {
-                        fail("--handler '" + h + "' is not available yet: this build has only 'echo'");
-                    }
-                }
-                case "--help", "-h" -> {
-                    System.out.println("usage: java -jar abyss-server.jar [--port N (default 1234)] [--bind ADDRESS (default 0.0.0.0)] [--handler echo]");
-                    return;
-                }
-                default -> fail("unknown option '" + a + "' (try --help)");
-            }
-        }
-        SocketAddress address;
+        String handlerName = "echo";
+        String log = "info";
+        ServerConfig.Builder builder = ServerConfig.builder();
         try {
-            address = new InetSocketAddress(InetAddress.getByName(bind), port);
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                switch (a) {
+                    case "--port" -> port = parseInt(a, value(args, ++i, a));
+                    case "--bind" -> bind = value(args, ++i, a);
+                    case "--handler" -> handlerName = value(args, ++i, a);
+                    case "--acceptors" -> builder.numAcceptors(parseInt(a, value(args, ++i, a)));
+                    case "--transport" -> builder.transport(transport(value(args, ++i, a)));
+                    case "--log" -> log = logLevel(value(args, ++i, a));
+                    case "--help", "-h" -> {
+                        System.out.println(USAGE);
+                        return;
+                    }
+                    default -> throw new IllegalArgumentException("unknown option '" + a + "' (try --help)");
+                }
+            }
+            builder.port(port).bindAddress(InetAddress.getByName(bind)).shutdownTimeout(Duration.ofSeconds(5));
+        } catch (IllegalArgumentException e) {
+            fail(e.getMessage());
         } catch (UnknownHostException e) {
             fail("--bind: not an address: '" + bind + "'");
-            return;
         }
-        try (MinimalEcho echo = MinimalEcho.open(address)) {
-            System.out.println("abyss: echo listening on udp " + echo.localAddress());
-            Thread loop = Thread.currentThread();
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                echo.stop();
-                try {
-                    loop.join(5000);
-                } catch (InterruptedException ignored) {
-                    Thread.currentThread().interrupt();
-                }
-            }));
-            echo.run();
-            System.out.println("abyss: stopped after " + echo.echoed() + " datagrams echoed");
+        // before the first logger is created: slf4j-simple reads its level once
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", log);
+        Handler<?> handler = switch (handlerName) {
+            case "echo" -> new Echo();
+            case "hello" -> new HelloWorld();
+            case "messenger" -> new Messenger();
+            default -> {
+                fail("--handler must be echo, hello or messenger, was '" + handlerName + "'");
+                yield null;
+            }
+        };
+        Server server;
+        try {
+            server = Abyss.start(builder.handler(handler).build());
         } catch (NativeException e) {
             fail(e.getMessage());
+            return;
         }
+        System.out.println("abyss: " + handlerName + " listening on udp " + server.localAddress() + " ("
+                + server.transport().name().toLowerCase(Locale.ROOT) + ", " + server.config().numAcceptors() + " acceptors)");
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            ServerStats st = server.stats();
+            System.out.println("abyss: stopped after " + st.datagramsIn() + " datagrams in, " + st.datagramsOut() + " out");
+            stopped.countDown();
+        }));
+        if (handlerName.equals("messenger")) {
+            Thread input = new Thread(() -> postStdin(server), "abyss-stdin");
+            input.setDaemon(true);
+            input.start();
+        }
+        printStatsUntilStopped(server, stopped);
+    }
+
+    private static void postStdin(Server server) {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                Messenger.Send msg = new Messenger.Send(line);
+                server.forEachSession(s -> s.post(msg));
+            }
+        } catch (java.io.IOException ignored) {
+            // stdin closed: nothing more to post
+        }
+    }
+
+    private static void printStatsUntilStopped(Server server, CountDownLatch stopped) throws InterruptedException {
+        ServerStats last = server.stats();
+        while (!stopped.await(5, java.util.concurrent.TimeUnit.SECONDS)) {
+            ServerStats now = server.stats();
+            long in = now.datagramsIn() - last.datagramsIn();
+            long out = now.datagramsOut() - last.datagramsOut();
+            if (in > 0 || out > 0) {
+                long drops = now.droppedTableFull() + now.droppedMailboxFull() + now.droppedSuspended() + now.truncated()
+                        + now.sendQueueFull() + now.sendErrors();
+                System.out.printf(Locale.ROOT, "abyss: %,d in/s, %,d out/s, %d sessions, %d drops, %d handler errors%n",
+                        in / 5, out / 5, now.sessionsLive(), drops, now.handlerErrors());
+            }
+            last = now;
+        }
+    }
+
+    private static TransportKind transport(String name) {
+        return switch (name) {
+            case "auto" -> TransportKind.AUTO;
+            case "epoll" -> TransportKind.EPOLL;
+            default -> throw new IllegalArgumentException("--transport must be auto or epoll in this build, was '" + name + "'");
+        };
+    }
+
+    private static String logLevel(String level) {
+        return switch (level) {
+            case "error", "info", "debug", "trace" -> level;
+            default -> throw new IllegalArgumentException("--log must be error, info, debug or trace, was '" + level + "'");
+        };
     }
 
     private static String value(String[] args, int i, String option) {
         if (i >= args.length) {
-            fail(option + " needs a value");
+            throw new IllegalArgumentException(option + " needs a value");
         }
         return args[i];
     }
 
-    private static int parsePort(String s) {
+    private static int parseInt(String option, String s) {
         try {
-            int p = Integer.parseInt(s);
-            if (p >= 0 && p <= 65535) {
-                return p;
-            }
-        } catch (NumberFormatException ignored) {
-            // fall through to the message
+            return Integer.parseInt(s);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " must be a number, was '" + s + "'");
         }
-        fail("--port must be 0..65535, was '" + s + "'");
-        return -1;
     }
 
     private static void fail(String message) {
         System.err.println("abyss: " + message);
         System.exit(2);
-    }
-
-    static void closeQuietly(int fd) {
-        if (fd >= 0) {
-            LibC.close(fd);
-        }
-    }
-
-    static void reuse(int fd) throws NativeException {
-        Sockets.setInt(fd, Net.SOL_SOCKET, Net.SO_REUSEADDR, 1, "SO_REUSEADDR");
     }
 }

@@ -112,6 +112,10 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
         return sessions.get(key);
     }
 
+    void forEachSession(Consumer<? super SessionImpl> action) {
+        sessions.values().forEach(action);
+    }
+
     void suspend(boolean on) {
         suspended = on;
     }

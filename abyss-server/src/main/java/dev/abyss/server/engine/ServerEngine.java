@@ -125,6 +125,13 @@ public final class ServerEngine {
         return null;
     }
 
+    /** Calls {@code action} for every live session (a weakly consistent view). */
+    public void forEachSession(java.util.function.Consumer<? super Session> action) {
+        for (Acceptor a : acceptors) {
+            a.forEachSession(action);
+        }
+    }
+
     public void suspend(boolean on) {
         for (Acceptor a : acceptors) {
             a.suspend(on);
