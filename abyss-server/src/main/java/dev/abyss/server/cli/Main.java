@@ -125,8 +125,8 @@ public final class Main {
             if (in > 0 || out > 0) {
                 long drops = now.droppedTableFull() + now.droppedMailboxFull() + now.droppedSuspended() + now.truncated()
                         + now.sendQueueFull() + now.sendErrors();
-                System.out.printf(Locale.ROOT, "abyss: %,d in/s, %,d out/s, %d sessions, %d drops, %d handler errors%n",
-                        in / 5, out / 5, now.sessionsLive(), drops, now.handlerErrors());
+                System.out.printf(Locale.ROOT, "abyss: %,.1f in/s, %,.1f out/s, %d sessions, %d drops, %d handler errors%n",
+                        in / 5.0, out / 5.0, now.sessionsLive(), drops, now.handlerErrors());
             }
             last = now;
         }
