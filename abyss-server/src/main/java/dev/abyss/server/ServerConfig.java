@@ -169,7 +169,10 @@ public final class ServerConfig {
         return sendQueueCapacity;
     }
 
-    /** How long an INLINE callback may run before its session is ended with handleError. */
+    /**
+     * How long an INLINE callback may run before its session is ended with handleError.
+     * Validated but not yet enforced by this build.
+     */
     public Duration inlineCallbackLimit() {
         return inlineCallbackLimit;
     }

@@ -63,6 +63,10 @@ public final class ServerEngine {
             case IO_URING, NIO -> throw new IllegalArgumentException("transport " + config.transport()
                     + " is not available in this build; use EPOLL or AUTO");
         };
+        if (config.dispatchMode() == dev.abyss.server.DispatchMode.VIRTUAL_THREADS) {
+            // refuse rather than silently run a blocking handler on an acceptor thread
+            throw new IllegalArgumentException("dispatchMode VIRTUAL_THREADS is not available in this build yet; use INLINE");
+        }
         ServerEngine engine = new ServerEngine(config, kind);
         for (Acceptor a : engine.acceptors) {
             Thread t = Thread.ofPlatform().name("abyss-acceptor-" + a.index).daemon(false).unstarted(a);
