@@ -225,13 +225,9 @@ public final class ServerConfig {
         }
 
         /** The session handler, with null as every session's initial state. */
-        public Builder handler(Handler<?> handler) {
-            return handler((Handler<Object>) cast(handler), null);
-        }
-
         @SuppressWarnings("unchecked")
-        private static Handler<Object> cast(Handler<?> h) {
-            return (Handler<Object>) h;
+        public Builder handler(Handler<?> handler) {
+            return handler((Handler<Object>) handler, null);
         }
 
         /** The raw zero-copy handler instead of a {@link Handler} (forces INLINE dispatch). */

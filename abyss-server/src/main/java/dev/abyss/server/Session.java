@@ -28,7 +28,12 @@ public interface Session {
     /** Sends the remaining bytes of {@code data}; its position is not changed. */
     boolean send(ByteBuffer data);
 
-    /** Delivers {@code message} to {@link Handler#handleMessage}; false when the session ended or its queue is full. */
+    /**
+     * Delivers {@code message} to {@link Handler#handleMessage}; false when the session ended or its
+     * queue is full (counted in {@link ServerStats#droppedMailboxFull()}).
+     *
+     * @throws IllegalStateException when the server runs a {@link SegmentHandler}, which has no messages
+     */
     boolean post(Object message);
 
     /** Ends the session without a terminal callback. Idempotent; callable from any thread. */

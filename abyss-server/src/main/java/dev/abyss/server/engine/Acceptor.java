@@ -126,6 +126,11 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
         transport.wakeup();
     }
 
+    /** Frees the transport of an acceptor whose thread was never started (a failed start). */
+    void closeUnstarted() {
+        transport.close();
+    }
+
     boolean isOwnerThread() {
         return Thread.currentThread() == thread;
     }
@@ -389,8 +394,9 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
     // ---- sends, posts and closes from any thread -----------------------------------------------
 
     boolean send(SessionImpl s, MemorySegment data, long offset, long length) {
-        if (length > EpollTransport.SEND_SLOT - 1) {
-            throw new IllegalArgumentException("datagram of " + length + " bytes is larger than UDP allows (65,527 at most)");
+        if (length > ServerConfig.MAX_UDP_PAYLOAD) {
+            throw new IllegalArgumentException("datagram of " + length + " bytes is larger than UDP allows ("
+                    + ServerConfig.MAX_UDP_PAYLOAD + " at most)");
         }
         if (!s.isOpen()) {
             return false;
@@ -412,6 +418,9 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
     }
 
     boolean post(SessionImpl s, Object message) {
+        if (handler == null) {
+            throw new IllegalStateException("post() needs a Handler: a SegmentHandler has no handleMessage");
+        }
         if (!s.isOpen()) {
             return false;
         }
@@ -457,7 +466,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
                 }
                 case PostCommand(SessionImpl s, Object message) -> {
                     queuedCommands.decrementAndGet();
-                    if (s.isOpenLocal() && handler != null) {
+                    if (s.isOpenLocal()) {
                         s.deadlineNanos = now + s.timeoutNanos; // a message counts as activity
                         try {
                             apply(s, handler.handleMessage(s, message, s.state));

@@ -48,7 +48,7 @@ public final class ServerEngine {
             }
         } catch (NativeException | RuntimeException e) {
             for (Acceptor a : acceptors) {
-                a.requestStop(System.nanoTime());
+                a.closeUnstarted(); // no thread runs them yet: free their sockets here
             }
             throw e;
         }
