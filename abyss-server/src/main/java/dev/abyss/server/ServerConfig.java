@@ -41,7 +41,7 @@ public final class ServerConfig {
     private final boolean silentTerminateOnError;
     private final DispatchMode dispatchMode;
     private final int mailboxCapacity;
-    private final int sendQueueCapacity;
+    private final int sendQueueBytes;
     private final Duration inlineCallbackLimit;
 
     private ServerConfig(Builder b) {
@@ -66,7 +66,7 @@ public final class ServerConfig {
         this.silentTerminateOnError = b.silentTerminateOnError;
         this.dispatchMode = b.dispatchMode;
         this.mailboxCapacity = b.mailboxCapacity;
-        this.sendQueueCapacity = b.sendQueueCapacity;
+        this.sendQueueBytes = b.sendQueueBytes;
         this.inlineCallbackLimit = b.inlineCallbackLimit;
     }
 
@@ -165,13 +165,15 @@ public final class ServerConfig {
         return mailboxCapacity;
     }
 
-    public int sendQueueCapacity() {
-        return sendQueueCapacity;
+    public int sendQueueBytes() {
+        return sendQueueBytes;
     }
 
     /**
-     * How long an INLINE callback may run before its session is ended with handleError.
-     * Validated but not yet enforced by this build.
+     * How long an INLINE callback may run before its session is ended with handleError (a
+     * {@link java.util.concurrent.TimeoutException} as the reason). A watchdog thread interrupts
+     * the acceptor thread and logs where the callback was; a callback that ignores interrupts still
+     * holds up the other sessions of its acceptor until it returns.
      */
     public Duration inlineCallbackLimit() {
         return inlineCallbackLimit;
@@ -209,7 +211,7 @@ public final class ServerConfig {
         private boolean silentTerminateOnError;
         private DispatchMode dispatchMode = DispatchMode.INLINE;
         private int mailboxCapacity = 1024;
-        private int sendQueueCapacity = 4096;
+        private int sendQueueBytes = 4 << 20;
         private Duration inlineCallbackLimit = Duration.ofSeconds(1);
 
         private Builder() {
@@ -373,24 +375,36 @@ public final class ServerConfig {
             return this;
         }
 
+        /** Where callbacks run: {@link DispatchMode#INLINE} (default) or {@link DispatchMode#VIRTUAL_THREADS}. */
         public Builder dispatchMode(DispatchMode mode) {
             this.dispatchMode = Objects.requireNonNull(mode, "dispatchMode");
             return this;
         }
 
-        /** Per-session mailbox in VIRTUAL_THREADS mode, 1..1,048,576; default 1024. */
+        /**
+         * Datagrams and posted messages a session may have waiting, 1..1,048,576; default 1024. Per
+         * session in VIRTUAL_THREADS mode; in INLINE mode it bounds the messages posted to one
+         * acceptor's sessions that wait for it. Past it, the datagram or message is dropped and
+         * counted in {@link ServerStats#droppedMailboxFull()}.
+         */
         public Builder mailboxCapacity(int n) {
             this.mailboxCapacity = inRange("mailboxCapacity", n, 1, 1 << 20);
             return this;
         }
 
-        /** Per-acceptor queue of sends from other threads, 1..1,048,576; default 4096. */
-        public Builder sendQueueCapacity(int n) {
-            this.sendQueueCapacity = inRange("sendQueueCapacity", n, 1, 1 << 20);
+        /**
+         * Size in bytes of each acceptor's off-heap queue for datagrams sent from other threads
+         * (virtual threads, application threads): 262,144..1,073,741,824, rounded up to a power of
+         * two; default 4 MiB. Each datagram takes its payload plus its peer address plus 8, rounded
+         * up to 8. A send that finds the queue full returns false and is counted in
+         * {@link ServerStats#sendQueueFull()}.
+         */
+        public Builder sendQueueBytes(int bytes) {
+            this.sendQueueBytes = inRange("sendQueueBytes", bytes, 1 << 18, 1 << 30);
             return this;
         }
 
-        /** How long an INLINE callback may run before its session ends with handleError; default 1 s. */
+        /** How long an INLINE callback may run before its session ends with handleError; default 1 s. See {@link ServerConfig#inlineCallbackLimit()}. */
         public Builder inlineCallbackLimit(Duration limit) {
             this.inlineCallbackLimit = positive("inlineCallbackLimit", limit);
             return this;

@@ -103,6 +103,16 @@ public final class PeerKey {
         return writeTo(dst, 0);
     }
 
+    /** How many bytes {@link #writeTo(MemorySegment)} writes for this peer. */
+    public int encodedLength() {
+        return switch (family) {
+            case Net.AF_INET -> SockAddr.IN_SIZE;
+            case Net.AF_INET6 -> SockAddr.IN6_SIZE;
+            case Net.AF_UNIX -> (int) SockAddr.UN_PATH + pathLength;
+            default -> throw new IllegalStateException("empty PeerKey");
+        };
+    }
+
     /** {@link #writeTo(MemorySegment)} at {@code at} in {@code base}, without slicing. */
     public int writeTo(MemorySegment base, long at) {
         MemorySegment dst = base;

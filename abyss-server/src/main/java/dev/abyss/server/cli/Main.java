@@ -123,7 +123,7 @@ public final class Main {
             long in = now.datagramsIn() - last.datagramsIn();
             long out = now.datagramsOut() - last.datagramsOut();
             if (in > 0 || out > 0) {
-                long drops = now.droppedTableFull() + now.droppedMailboxFull() + now.droppedSuspended() + now.truncated()
+                long drops = now.droppedTableFull() + now.droppedMailboxFull() + now.droppedSuspended() + now.droppedSessionEnded() + now.truncated()
                         + now.sendQueueFull() + now.sendErrors();
                 System.out.printf(Locale.ROOT, "abyss: %,.1f in/s, %,.1f out/s, %d sessions, %d drops, %d handler errors%n",
                         in / 5.0, out / 5.0, now.sessionsLive(), drops, now.handlerErrors());

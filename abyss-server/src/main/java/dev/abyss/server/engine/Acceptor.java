@@ -1,7 +1,7 @@
 package dev.abyss.server.engine;
 
 import dev.abyss.ffi.net.PeerKey;
-import dev.abyss.server.Handler;
+import dev.abyss.server.DispatchMode;
 import dev.abyss.server.HandlerResult;
 import dev.abyss.server.SegmentHandler;
 import dev.abyss.server.ServerConfig;
@@ -9,33 +9,41 @@ import dev.abyss.server.TruncationPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.SocketAddress;
-import java.util.ArrayDeque;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
  * One acceptor thread: owns a transport (one SO_REUSEPORT socket), the sessions of the peers the
- * kernel hashes to that socket, their timer wheel, and the queue through which other threads send,
- * post and close. Handler callbacks run here in INLINE mode.
+ * kernel hashes to that socket, their timer wheel, the off-heap queue through which other threads
+ * send, and the command queue for posts and closes. Callbacks run here in INLINE mode; in
+ * VIRTUAL_THREADS mode they run on each session's {@link VirtualSession}.
  */
-final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
+final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, SendQueue.Consumer {
     private static final Logger LOG = LoggerFactory.getLogger(Acceptor.class);
-    private static final int MAX_PENDING_RETRIES = 4096;
     private static final int RECEIVE_ROUNDS = 8; // batches per wake-up before serving timers and queues
+    private static final int SEND_ROUNDS = 8;
+    /** After the stop deadline: time for virtual sessions to run handleShutdown, then again after an interrupt. */
+    private static final long SHUTDOWN_GRACE_NANOS = 1_000_000_000L;
+    private static final VarHandle CALLBACKS;
 
-    private enum End { CLOSE, ERROR, TIMEOUT, SHUTDOWN, USER }
-
-    private sealed interface Command {
+    static {
+        try {
+            CALLBACKS = MethodHandles.lookup().findVarHandle(Acceptor.class, "callbackCount", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
-    private record SendCommand(SessionImpl session, byte[] data) implements Command {
+    private sealed interface Command {
     }
 
     private record PostCommand(SessionImpl session, Object message) implements Command {
@@ -44,19 +52,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
     private record CloseCommand(SessionImpl session) implements Command {
     }
 
-    private static final class Retry {
-        final PeerKey peer;
-        final byte[] data;
-        final boolean truncated;
-        int attempts;
-        long due;
-
-        Retry(PeerKey peer, byte[] data, boolean truncated, long due) {
-            this.peer = peer;
-            this.data = data;
-            this.truncated = truncated;
-            this.due = due;
-        }
+    private record EndedCommand(SessionImpl session, SessionEnd how, int dropped) implements Command {
     }
 
     final int index;
@@ -68,23 +64,32 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
     private final ServerEngine engine;
     private final ServerConfig config;
     private final Transport transport;
-    private final Handler<Object> handler;
+    private final Callbacks callbacks;
     private final SegmentHandler segmentHandler;
+    private final boolean virtual;
     private final long readTimeoutNanos;
-    private final long retryWaitNanos;
+    private final Arena arena = Arena.ofShared();
+    private final SendQueue sendQueue;
+    private final PeerKey sendPeer = new PeerKey();
     private final ConcurrentHashMap<PeerKey, SessionImpl> sessions = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Command> commands = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger queuedCommands = new AtomicInteger();
-    private final ArrayDeque<Retry> retries = new ArrayDeque<>();
-    private final Set<PeerKey> retryPeers = new HashSet<>();
+    private final AtomicInteger queuedPosts = new AtomicInteger();
+    private final Retries retries;
     private final TimerWheel wheel;
-    private final Consumer<SessionImpl> onExpired = s -> end(s, End.TIMEOUT, null);
+    private final Consumer<SessionImpl> onExpired = s -> end(s, SessionEnd.TIMEOUT);
 
     private volatile Thread thread;
     private volatile boolean suspended;
     private volatile boolean stopRequested;
     private volatile long stopDeadline = Long.MAX_VALUE;
+    /** Odd while an INLINE callback runs; read by the watchdog. */
+    @SuppressWarnings("unused") // via CALLBACKS
+    private long callbackCount;
+    /** The callbackCount of a callback the watchdog found overrunning. */
+    private volatile long overrunCallback = -1;
     private boolean receivingStopped;
+    private boolean shutdownOffered;
+    private boolean interruptedSessions;
     private long now;
 
     Acceptor(ServerEngine engine, int index, ServerConfig config, Transport transport) {
@@ -92,10 +97,12 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
         this.index = index;
         this.config = config;
         this.transport = transport;
-        this.handler = config.handler();
+        this.callbacks = new Callbacks(config.handler(), config.silentTerminateOnError());
         this.segmentHandler = config.segmentHandler();
+        this.virtual = config.dispatchMode() == DispatchMode.VIRTUAL_THREADS;
         this.readTimeoutNanos = config.readTimeout().toNanos();
-        this.retryWaitNanos = config.maxConnectionsRetryWait().toNanos();
+        this.sendQueue = new SendQueue(arena, config.sendQueueBytes());
+        this.retries = new Retries(config, counters);
         this.now = System.nanoTime();
         this.wheel = new TimerWheel(now);
     }
@@ -126,13 +133,18 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
         transport.wakeup();
     }
 
-    /** Frees the transport of an acceptor whose thread was never started (a failed start). */
+    /** Frees the resources of an acceptor whose thread was never started (a failed start). */
     void closeUnstarted() {
         transport.close();
+        arena.close();
     }
 
     boolean isOwnerThread() {
         return Thread.currentThread() == thread;
+    }
+
+    Thread thread() {
+        return thread;
     }
 
     // ---- the loop ------------------------------------------------------------------------------
@@ -147,13 +159,18 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
         } finally {
             now = System.nanoTime();
             for (SessionImpl s : sessions.values()) {
-                end(s, End.SHUTDOWN, null);
+                if (virtual) {
+                    abandon(s);
+                } else {
+                    end(s, SessionEnd.SHUTDOWN);
+                }
             }
-            drainCommands(); // sends queued by handleShutdown from other threads are attempted too
+            drainCommands(); // posts and closes queued meanwhile are for ended sessions: dropped
+            drainSends(); // sends made by handleShutdown from other threads still go out
             transport.flush(this);
-            counters.add(Counters.DROPPED_TABLE_FULL, retries.size());
-            retries.clear();
+            counters.add(Counters.DROPPED_TABLE_FULL, retries.clear());
             transport.close();
+            arena.close();
             engine.acceptorExited(this);
         }
     }
@@ -161,14 +178,11 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
     private void loop() {
         while (true) {
             now = System.nanoTime();
-            if (stopRequested) {
-                if (!receivingStopped) {
-                    transport.stopReceiving();
-                    receivingStopped = true;
-                }
-                if ((sessions.isEmpty() && commands.isEmpty()) || now - stopDeadline >= 0) {
-                    return;
-                }
+            if (stopRequested && stopStep()) {
+                return;
+            }
+            if (overrunCallback != -1) {
+                Thread.interrupted(); // a watchdog interrupt that landed after its callback ended
             }
             int ready = transport.await(waitMillis());
             now = System.nanoTime();
@@ -185,17 +199,42 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
                 }
             }
             drainCommands();
-            processRetries();
+            drainSends();
+            retries.process(this, now);
             wheel.advance(now, onExpired);
             transport.flush(this);
         }
     }
 
+    /** One step of a stop; true when the loop may end. */
+    private boolean stopStep() {
+        if (!receivingStopped) {
+            transport.stopReceiving();
+            receivingStopped = true;
+        }
+        if (sessions.isEmpty() && commands.isEmpty() && sendQueue.isEmpty()) {
+            return true;
+        }
+        long late = now - stopDeadline;
+        if (late < 0) {
+            return false;
+        }
+        if (!virtual) {
+            return true; // the rest end with handleShutdown on the way out
+        }
+        if (!shutdownOffered) {
+            shutdownOffered = true;
+            sessions.values().forEach(s -> s.virtual.offerShutdown());
+        } else if (late >= SHUTDOWN_GRACE_NANOS && !interruptedSessions) {
+            interruptedSessions = true;
+            sessions.values().forEach(s -> s.virtual.interrupt());
+        }
+        return late >= 2 * SHUTDOWN_GRACE_NANOS;
+    }
+
     private int waitMillis() {
         int wait = wheel.millisToNextTick(now);
-        if (!retries.isEmpty()) {
-            wait = min(wait, (int) Math.max(0, (retries.peekFirst().due - now + 999_999) / 1_000_000));
-        }
+        wait = min(wait, retries.millisToNext(now));
         if (stopRequested) {
             wait = min(wait, (int) Math.max(0, Math.min(100, (stopDeadline - now + 999_999) / 1_000_000)));
         }
@@ -206,7 +245,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
         return a < 0 ? b : b < 0 ? a : Math.min(a, b);
     }
 
-    // ---- receive path (inline) -----------------------------------------------------------------
+    // ---- receive path --------------------------------------------------------------------------
 
     @Override
     public void onDatagram(PeerKey peer, MemorySegment data, boolean truncated) {
@@ -218,177 +257,193 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
                 return;
             }
         }
-        SessionImpl s = sessions.get(peer);
-        if (s == null) {
-            if (suspended) {
-                counters.increment(Counters.DROPPED_SUSPENDED);
-                return;
-            }
-            if (!retryPeers.isEmpty() && retryPeers.contains(peer)) {
-                queueRetry(peer, data, truncated); // keep this peer's datagrams in order
-                return;
-            }
-            if (!engine.tryReserveSession()) {
-                queueRetry(peer, data, truncated);
-                return;
-            }
-            s = open(peer.copy());
-            if (s == null) {
-                return;
-            }
+        if (retries.isWaiting(peer)) {
+            retries.add(peer, data, truncated, now, stopRequested); // behind this peer's earlier datagrams
+            return;
         }
-        deliver(s, data, truncated);
+        SessionImpl s = sessions.get(peer);
+        if (s != null) {
+            if (!virtual) {
+                deliverInline(s, data, truncated);
+                return;
+            }
+            if (offerVirtual(s, data, truncated)) {
+                return;
+            }
+            sessions.remove(s.key, s); // it ended meanwhile: this datagram opens a new session
+        }
+        if (suspended) {
+            counters.increment(Counters.DROPPED_SUSPENDED);
+            return;
+        }
+        if (!engine.tryReserveSession()) {
+            retries.add(peer, data, truncated, now, stopRequested);
+            return;
+        }
+        s = open(peer.copy());
+        if (s != null) {
+            deliver(s, data, truncated);
+        }
     }
 
-    private SessionImpl open(PeerKey key) {
+    /** A new session for {@code key} (a copy the table keeps); null when handleConnection ended it. */
+    SessionImpl open(PeerKey key) {
         SessionImpl s = new SessionImpl(this, key, key.toSocketAddress(), config.handlerOptions(), readTimeoutNanos);
         sessions.put(key, s);
         counters.increment(Counters.SESSIONS_OPENED);
+        if (virtual) {
+            s.virtual = new VirtualSession(s, callbacks, this, config.mailboxCapacity());
+            s.virtual.start("abyss-session-" + s.remoteAddress());
+            return s;
+        }
         s.deadlineNanos = now + s.timeoutNanos;
         wheel.schedule(s);
-        if (handler != null) {
-            HandlerResult<Object> r;
+        if (callbacks.handler() != null) {
+            SessionEnd how;
+            enterCallback();
             try {
-                r = handler.handleConnection(s, s.state);
+                how = Callbacks.apply(s, callbacks.handler().handleConnection(s, s.state), now);
             } catch (Throwable t) {
-                end(s, End.ERROR, t);
-                return null;
+                s.endReason = t;
+                how = SessionEnd.ERROR;
             }
-            apply(s, r);
+            finishInline(s, exitCallback(s, "handleConnection", how));
         }
         return s.isOpenLocal() ? s : null;
     }
 
-    private void deliver(SessionImpl s, MemorySegment data, boolean truncated) {
+    boolean reserveSession() {
+        return engine.tryReserveSession();
+    }
+
+    /** Hands a datagram to a live session, in either dispatch mode. */
+    void deliver(SessionImpl s, MemorySegment data, boolean truncated) {
+        if (!virtual) {
+            deliverInline(s, data, truncated);
+        } else if (!offerVirtual(s, data, truncated)) {
+            counters.increment(Counters.DROPPED_SESSION_ENDED);
+        }
+    }
+
+    private void deliverInline(SessionImpl s, MemorySegment data, boolean truncated) {
         s.countReceived((int) data.byteSize());
         s.deadlineNanos = now + s.timeoutNanos; // a one-shot timeout ends with the next datagram
         s.truncatedNow = truncated;
+        SessionEnd how = null;
+        enterCallback();
         try {
             if (segmentHandler != null) {
                 segmentHandler.handle(s, data);
             } else {
-                apply(s, handler.handleData(s, data, s.state));
+                how = Callbacks.apply(s, callbacks.handler().handleData(s, data, s.state), now);
             }
         } catch (Throwable t) {
-            end(s, End.ERROR, t);
+            s.endReason = t;
+            how = SessionEnd.ERROR;
         } finally {
             s.truncatedNow = false;
         }
+        finishInline(s, exitCallback(s, "handleData", how));
     }
 
-    private void apply(SessionImpl s, HandlerResult<Object> result) {
-        switch (result) {
-            case HandlerResult.Continue<Object> c -> {
-                s.state = c.state();
-                if (c.timeoutNanos() >= 0) {
-                    if (c.persistent()) {
-                        s.timeoutNanos = c.timeoutNanos();
-                    }
-                    s.deadlineNanos = now + c.timeoutNanos();
-                    wheel.deadlineChanged(s);
-                }
+    /** False when the session's mailbox is closed (it ended); a full mailbox drops and counts. */
+    private boolean offerVirtual(SessionImpl s, MemorySegment data, boolean truncated) {
+        switch (s.virtual.offerData(data, truncated)) {
+            case OK -> s.countReceived((int) data.byteSize());
+            case FULL -> counters.increment(Counters.DROPPED_MAILBOX_FULL);
+            case CLOSED -> {
+                return false;
             }
-            case HandlerResult.Close<Object> c -> {
-                s.state = c.state();
-                end(s, End.CLOSE, null);
-            }
-            case HandlerResult.Error<Object> e -> {
-                s.state = e.state();
-                end(s, End.ERROR, e.reason());
-            }
-            case null -> end(s, End.ERROR, new NullPointerException("handler returned null instead of a HandlerResult"));
+        }
+        return true;
+    }
+
+    private void finishInline(SessionImpl s, SessionEnd how) {
+        if (how != null) {
+            end(s, how);
+        } else if (s.rescheduled) {
+            s.rescheduled = false;
+            wheel.deadlineChanged(s);
+        }
+    }
+
+    // ---- the INLINE callback limit ---------------------------------------------------------------
+
+    private void enterCallback() {
+        CALLBACKS.setOpaque(this, callbackCount + 1);
+    }
+
+    /** Ends the callback; an overrun found by the watchdog turns its outcome into an error. */
+    private SessionEnd exitCallback(SessionImpl s, String callback, SessionEnd how) {
+        long running = callbackCount;
+        CALLBACKS.setOpaque(this, running + 1);
+        if (overrunCallback != running) {
+            return how;
+        }
+        overrunCallback = -1;
+        Thread.interrupted();
+        s.endReason = new TimeoutException(callback + " of session " + s.remoteAddress()
+                + " ran longer than inlineCallbackLimit " + config.inlineCallbackLimit());
+        return SessionEnd.ERROR;
+    }
+
+    /** The watchdog's view: odd while a callback runs. */
+    long callbackCount() {
+        return (long) CALLBACKS.getOpaque(this);
+    }
+
+    /** Watchdog thread: the callback numbered {@code running} overran; interrupt it and end its session after. */
+    void overran(long running) {
+        overrunCallback = running;
+        Thread t = thread;
+        if (t != null && callbackCount() == running) {
+            t.interrupt();
         }
     }
 
     // ---- ending sessions -----------------------------------------------------------------------
 
-    private void end(SessionImpl s, End how, Object reason) {
+    private void end(SessionImpl s, SessionEnd how) {
         if (!s.isOpenLocal()) {
             return;
         }
-        // timeout and shutdown callbacks run before the session closes: they may still send
-        if (handler != null && (how == End.TIMEOUT || how == End.SHUTDOWN)) {
-            terminal(s, how, reason);
+        if (how.callbackBeforeClose()) {
+            callbacks.terminal(s, how);
         }
         if (!s.markClosed()) {
             return;
         }
-        sessions.remove(s.key);
+        closed(s, how);
+        if (how == SessionEnd.ERROR) {
+            callbacks.logError(s);
+        }
+        if (!how.callbackBeforeClose()) {
+            callbacks.terminal(s, how);
+        }
+    }
+
+    private void closed(SessionImpl s, SessionEnd how) {
+        sessions.remove(s.key, s);
         engine.releaseSession();
         counters.increment(Counters.SESSIONS_CLOSED);
-        if (how == End.ERROR) {
+        if (how == SessionEnd.ERROR) {
             counters.increment(Counters.HANDLER_ERRORS);
-            if (!config.silentTerminateOnError()) {
-                if (reason instanceof Throwable t) {
-                    LOG.error("session {} ended in error", s.remoteAddress(), t);
-                } else {
-                    LOG.error("session {} ended in error: {}", s.remoteAddress(), reason);
-                }
-            }
-        }
-        if (handler != null && (how == End.CLOSE || how == End.ERROR)) {
-            terminal(s, how, reason);
         }
     }
 
-    private void terminal(SessionImpl s, End how, Object reason) {
-        try {
-            switch (how) {
-                case CLOSE -> handler.handleClose(s.state);
-                case ERROR -> handler.handleError(reason, s.state);
-                case TIMEOUT -> handler.handleTimeout(s.state);
-                case SHUTDOWN -> handler.handleShutdown(s.state);
-                case USER -> {
-                }
-            }
-        } catch (Throwable t) {
-            LOG.error("{} callback of session {} threw; ignored", how, s.remoteAddress(), t);
-        }
+    /** A virtual session's thread: the session ended ({@code dropped} events were never handled). */
+    void virtualSessionEnded(SessionImpl s, SessionEnd how, int dropped) {
+        commands.offer(new EndedCommand(s, how, dropped)); // never refused: the books must balance
+        transport.wakeup();
     }
 
-    // ---- table-full retries --------------------------------------------------------------------
-
-    private void queueRetry(PeerKey peer, MemorySegment data, boolean truncated) {
-        if (config.maxConnectionsRetryCount() == 0 || retries.size() >= MAX_PENDING_RETRIES || stopRequested) {
-            counters.increment(Counters.DROPPED_TABLE_FULL);
-            return;
+    /** At exit: a virtual session that did not end within the shutdown grace. */
+    private void abandon(SessionImpl s) {
+        LOG.error("session {} did not finish handleShutdown within {} ms after the shutdown deadline; abandoned",
+                s.remoteAddress(), 2 * SHUTDOWN_GRACE_NANOS / 1_000_000);
+        if (s.markClosed()) {
+            closed(s, SessionEnd.SHUTDOWN);
         }
-        PeerKey key = peer.copy();
-        retries.addLast(new Retry(key, data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), truncated, now + retryWaitNanos));
-        retryPeers.add(key);
-    }
-
-    private void processRetries() {
-        while (!retries.isEmpty() && retries.peekFirst().due - now <= 0) {
-            Retry r = retries.pollFirst();
-            SessionImpl s = sessions.get(r.peer);
-            if (s == null && engine.tryReserveSession()) {
-                s = open(r.peer);
-                if (s == null) {
-                    forgetRetryPeer(r.peer);
-                    continue;
-                }
-            }
-            if (s != null) {
-                forgetRetryPeer(r.peer);
-                deliver(s, MemorySegment.ofArray(r.data).asReadOnly(), r.truncated);
-            } else if (++r.attempts >= config.maxConnectionsRetryCount()) {
-                counters.increment(Counters.DROPPED_TABLE_FULL);
-                forgetRetryPeer(r.peer);
-            } else {
-                r.due = now + retryWaitNanos;
-                retries.addLast(r);
-            }
-        }
-    }
-
-    private void forgetRetryPeer(PeerKey peer) {
-        for (Retry r : retries) {
-            if (r.peer.equals(peer)) {
-                return; // more datagrams of this peer wait
-            }
-        }
-        retryPeers.remove(peer);
     }
 
     // ---- sends, posts and closes from any thread -----------------------------------------------
@@ -402,94 +457,129 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult {
             return false;
         }
         if (isOwnerThread()) {
-            if (!transport.send(s.key, data, offset, (int) length, this)) {
+            if (!transport.send(s, s.key, data, offset, (int) length, this)) {
                 counters.increment(Counters.SEND_QUEUE_FULL);
                 return false;
             }
-            s.countSent((int) length);
             return true;
         }
-        byte[] copy = data.asSlice(offset, length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-        if (!enqueue(new SendCommand(s, copy), config.sendQueueCapacity())) {
-            foreignSendQueueFull.incrementAndGet();
-            return false;
+        try {
+            if (!sendQueue.offer(s.key, data, offset, (int) length)) {
+                foreignSendQueueFull.incrementAndGet();
+                return false;
+            }
+        } catch (IllegalStateException closedMeanwhile) {
+            return false; // the acceptor exited between the isOpen check and the copy
         }
+        transport.wakeup();
         return true;
     }
 
+    private void drainSends() {
+        for (int round = 0; round < SEND_ROUNDS; round++) {
+            int room = transport.sendRoom(this);
+            if (room == 0 || sendQueue.drain(this, room) < room) {
+                return;
+            }
+        }
+    }
+
+    @Override
+    public void onSend(MemorySegment ring, long nameAt, int nameLength, long dataAt, int dataLength) {
+        if (!sendPeer.readFrom(ring, nameAt, nameLength)) {
+            counters.increment(Counters.SEND_ERRORS); // cannot happen: the queue holds what PeerKey wrote
+            return;
+        }
+        // the session may have ended since: the datagram still goes out, unattributed
+        transport.send(sessions.get(sendPeer), sendPeer, ring, dataAt, dataLength, this);
+    }
+
     boolean post(SessionImpl s, Object message) {
-        if (handler == null) {
+        if (callbacks.handler() == null) {
             throw new IllegalStateException("post() needs a Handler: a SegmentHandler has no handleMessage");
         }
         if (!s.isOpen()) {
             return false;
         }
-        if (!enqueue(new PostCommand(s, message), config.mailboxCapacity())) {
+        if (virtual) {
+            return switch (s.virtual.offerMessage(message)) {
+                case OK -> true;
+                case FULL -> {
+                    foreignMailboxFull.incrementAndGet();
+                    yield false;
+                }
+                case CLOSED -> false;
+            };
+        }
+        if (queuedPosts.incrementAndGet() > config.mailboxCapacity()) {
+            queuedPosts.decrementAndGet();
             foreignMailboxFull.incrementAndGet();
             return false;
         }
+        commands.offer(new PostCommand(s, message));
+        transport.wakeup();
         return true;
     }
 
     void closeFromUser(SessionImpl s) {
-        if (isOwnerThread()) {
-            end(s, End.USER, null);
+        if (virtual) {
+            s.virtual.offerClose();
+        } else if (isOwnerThread()) {
+            end(s, SessionEnd.USER);
         } else if (s.isOpen()) {
             commands.offer(new CloseCommand(s)); // never refused: a close must not be lost
             transport.wakeup();
         }
     }
 
-    private boolean enqueue(Command c, int capacity) {
-        if (queuedCommands.incrementAndGet() > capacity) {
-            queuedCommands.decrementAndGet();
-            return false;
-        }
-        commands.offer(c);
-        transport.wakeup();
-        return true;
-    }
-
     private void drainCommands() {
         Command c;
         while ((c = commands.poll()) != null) {
             switch (c) {
-                case SendCommand(SessionImpl s, byte[] data) -> {
-                    queuedCommands.decrementAndGet();
-                    if (s.isOpenLocal()) {
-                        if (transport.send(s.key, MemorySegment.ofArray(data), 0, data.length, this)) {
-                            s.countSent(data.length);
-                        } else {
-                            counters.increment(Counters.SEND_QUEUE_FULL);
-                        }
-                    }
-                }
                 case PostCommand(SessionImpl s, Object message) -> {
-                    queuedCommands.decrementAndGet();
+                    queuedPosts.decrementAndGet();
                     if (s.isOpenLocal()) {
-                        s.deadlineNanos = now + s.timeoutNanos; // a message counts as activity
-                        try {
-                            apply(s, handler.handleMessage(s, message, s.state));
-                        } catch (Throwable t) {
-                            end(s, End.ERROR, t);
-                        }
+                        handleMessageInline(s, message);
+                    } else {
+                        counters.increment(Counters.DROPPED_SESSION_ENDED);
                     }
                 }
-                case CloseCommand(SessionImpl s) -> end(s, End.USER, null);
+                case CloseCommand(SessionImpl s) -> end(s, SessionEnd.USER);
+                case EndedCommand(SessionImpl s, SessionEnd how, int dropped) -> {
+                    closed(s, how);
+                    counters.add(Counters.DROPPED_SESSION_ENDED, dropped);
+                }
             }
         }
+    }
+
+    private void handleMessageInline(SessionImpl s, Object message) {
+        s.deadlineNanos = now + s.timeoutNanos; // a message counts as activity
+        SessionEnd how;
+        enterCallback();
+        try {
+            HandlerResult<Object> r = callbacks.handler().handleMessage(s, message, s.state);
+            how = Callbacks.apply(s, r, now);
+        } catch (Throwable t) {
+            s.endReason = t;
+            how = SessionEnd.ERROR;
+        }
+        finishInline(s, exitCallback(s, "handleMessage", how));
     }
 
     // ---- Transport.SendResult ------------------------------------------------------------------
 
     @Override
-    public void sent(int entry, int bytes) {
+    public void sent(SessionImpl s, int bytes) {
         counters.increment(Counters.DATAGRAMS_OUT);
         counters.add(Counters.BYTES_OUT, bytes);
+        if (s != null) {
+            s.countSent(bytes);
+        }
     }
 
     @Override
-    public void failed(int entry, int errno) {
+    public void failed(SessionImpl s, int errno) {
         counters.increment(Counters.SEND_ERRORS);
     }
 }

@@ -22,7 +22,8 @@ final class Counters {
     static final int SEND_ERRORS = 11;
     static final int RECEIVE_ERRORS = 12;
     static final int HANDLER_ERRORS = 13;
-    static final int COUNT = 14;
+    static final int DROPPED_SESSION_ENDED = 14;
+    static final int COUNT = 15;
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
 

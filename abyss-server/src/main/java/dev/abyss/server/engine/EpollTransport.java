@@ -17,6 +17,7 @@ import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -28,6 +29,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 final class EpollTransport implements Transport {
     static final int SEND_SLOT = 65_536;
+    private static final int VIEW_WAYS = 8; // distinct lengths remembered per slot
     private static final long SOCKET_TOKEN = 1;
     private static final long WAKE_TOKEN = 2;
 
@@ -43,6 +45,12 @@ final class EpollTransport implements Transport {
     private final SocketAddress local;
     private final String unixPath; // to unlink on close
     private final AtomicBoolean wakePending = new AtomicBoolean();
+    /** Threads inside {@link #wakeup()}: close() waits for them before it frees the eventfd's number. */
+    private final AtomicInteger waking = new AtomicInteger();
+    /** The session each queued send is for, to count what the kernel took per session. */
+    private final SessionImpl[] outSessions;
+    /** Read-only views of receive slots, reused per (slot, length) so a steady stream allocates nothing. */
+    private final MemorySegment[] views;
     private int outStart;
     private int outCount;
     private boolean receiving = true;
@@ -58,6 +66,8 @@ final class EpollTransport implements Transport {
                 ? u.getPath().toString() : null;
         this.in = new MessageBatch(arena, config.receiveBatchSize(), config.maxDatagramSize(), 0);
         this.out = new MessageBatch(arena, config.receiveBatchSize(), SEND_SLOT, 0);
+        this.outSessions = new SessionImpl[out.capacity()];
+        this.views = new MemorySegment[in.capacity() * VIEW_WAYS];
         // other threads write wake-ups from here: GC-managed so close() cannot free it under them
         this.wakeBuffer = Arena.ofAuto().allocate(JAVA_LONG);
         this.drainBuffer = arena.allocate(JAVA_LONG);
@@ -175,26 +185,42 @@ final class EpollTransport implements Transport {
                 continue; // unreadable sender address: cannot answer or key it
             }
             int len = Math.min(in.length(i), in.slotSize());
-            sink.onDatagram(peer, data.asSlice(in.dataOffset(i), len).asReadOnly(), in.truncated(i));
+            sink.onDatagram(peer, view(data, i, len), in.truncated(i));
         }
         return n;
     }
 
+    private MemorySegment view(MemorySegment data, int slot, int length) {
+        int k = slot * VIEW_WAYS + (length & (VIEW_WAYS - 1));
+        MemorySegment v = views[k];
+        if (v == null || v.byteSize() != length) {
+            v = data.asSlice(in.dataOffset(slot), length).asReadOnly();
+            views[k] = v;
+        }
+        return v;
+    }
+
     @Override
-    public boolean send(PeerKey to, MemorySegment src, long offset, int length, SendResult result) {
+    public boolean send(SessionImpl session, PeerKey to, MemorySegment src, long offset, int length, SendResult result) {
+        if (sendRoom(result) == 0) {
+            return false; // the kernel's buffer and ours are both full
+        }
+        int i = outCount++;
+        outSessions[i] = session;
+        MemorySegment.copy(src, offset, out.data(), out.dataOffset(i), length);
+        out.prepareSend(i, length, to.writeTo(out.names(), out.nameOffset(i)));
+        return true;
+    }
+
+    @Override
+    public int sendRoom(SendResult result) {
         if (outCount == out.capacity()) {
             flush(result);
             if (outCount == out.capacity()) {
                 compact();
-                if (outCount == out.capacity()) {
-                    return false; // the kernel's buffer and ours are both full
-                }
             }
         }
-        int i = outCount++;
-        MemorySegment.copy(src, offset, out.data(), out.dataOffset(i), length);
-        out.prepareSend(i, length, to.writeTo(out.names(), out.nameOffset(i)));
-        return true;
+        return out.capacity() - outCount;
     }
 
     int pendingSends() {
@@ -207,15 +233,17 @@ final class EpollTransport implements Transport {
             int sent = out.send(fd, outStart, outCount - outStart, Net.MSG_DONTWAIT);
             if (sent > 0) {
                 for (int k = 0; k < sent; k++) {
-                    result.sent(outStart + k, out.length(outStart + k));
+                    int i = outStart + k;
+                    result.sent(outSessions[i], out.length(i));
+                    outSessions[i] = null;
                 }
                 outStart += sent;
             } else if (sent == -Errno.EAGAIN) {
                 watchWritable(true);
                 return; // the rest stays queued until EPOLLOUT
             } else if (sent != -Errno.EINTR) {
-                result.failed(outStart, -sent); // the first entry failed: skip it, keep the rest
-                outStart++;
+                result.failed(outSessions[outStart], -sent); // the first entry failed: skip it, keep the rest
+                outSessions[outStart++] = null;
             }
         }
         outStart = 0;
@@ -231,9 +259,11 @@ final class EpollTransport implements Transport {
         }
         for (int i = outStart; i < outCount; i++) {
             int to = i - outStart;
-            MemorySegment.copy(out.data(), out.dataOffset(i), out.data(), out.dataOffset(to), SEND_SLOT);
+            MemorySegment.copy(out.data(), out.dataOffset(i), out.data(), out.dataOffset(to), out.iovLength(i));
             MemorySegment.copy(out.names(), out.nameOffset(i), out.names(), out.nameOffset(to), SockAddr.STORAGE_SIZE);
             out.prepareSend(to, out.iovLength(i), out.nameLength(i));
+            outSessions[to] = outSessions[i];
+            outSessions[i] = null;
         }
         outCount -= outStart;
         outStart = 0;
@@ -250,9 +280,17 @@ final class EpollTransport implements Transport {
 
     @Override
     public void wakeup() {
-        if (!closed && wakePending.compareAndSet(false, true)) {
-            wakeBuffer.set(JAVA_LONG, 0, 1L);
-            LibC.write(wakeFd, wakeBuffer, 8);
+        if (wakePending.get()) {
+            return; // one wake-up is enough until the acceptor drains it
+        }
+        waking.incrementAndGet();
+        try {
+            if (!closed && wakePending.compareAndSet(false, true)) {
+                wakeBuffer.set(JAVA_LONG, 0, 1L);
+                LibC.write(wakeFd, wakeBuffer, 8);
+            }
+        } finally {
+            waking.decrementAndGet();
         }
     }
 
@@ -272,6 +310,9 @@ final class EpollTransport implements Transport {
             return;
         }
         closed = true;
+        while (waking.get() != 0) {
+            Thread.onSpinWait(); // a writer that saw closed == false finishes before the number is freed
+        }
         epoll.close();
         LibC.close(wakeFd);
         LibC.close(fd);

@@ -2,6 +2,7 @@ package dev.abyss.server.engine;
 
 import dev.abyss.ffi.NativeException;
 import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.DispatchMode;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.ServerStats;
 import dev.abyss.server.Session;
@@ -31,6 +32,7 @@ public final class ServerEngine {
     private final SocketAddress localAddress;
     private final TransportKind transport;
     private volatile boolean stopped;
+    private Thread watchdog;
 
     private ServerEngine(ServerConfig config, TransportKind transport) throws NativeException {
         this.config = config;
@@ -63,16 +65,15 @@ public final class ServerEngine {
             case IO_URING, NIO -> throw new IllegalArgumentException("transport " + config.transport()
                     + " is not available in this build; use EPOLL or AUTO");
         };
-        if (config.dispatchMode() == dev.abyss.server.DispatchMode.VIRTUAL_THREADS) {
-            // refuse rather than silently run a blocking handler on an acceptor thread
-            throw new IllegalArgumentException("dispatchMode VIRTUAL_THREADS is not available in this build yet; use INLINE");
-        }
         ServerEngine engine = new ServerEngine(config, kind);
         for (Acceptor a : engine.acceptors) {
             Thread t = Thread.ofPlatform().name("abyss-acceptor-" + a.index).daemon(false).unstarted(a);
             engine.threads.add(t);
         }
         engine.threads.forEach(Thread::start);
+        if (config.dispatchMode() == DispatchMode.INLINE) {
+            engine.watchdog = CallbackWatchdog.start(engine.acceptors, config.inlineCallbackLimit(), engine.exited);
+        }
         return engine;
     }
 
@@ -165,6 +166,9 @@ public final class ServerEngine {
             for (Thread t : threads) {
                 t.join(1000);
             }
+            if (watchdog != null) {
+                watchdog.join(1000);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -189,7 +193,7 @@ public final class ServerEngine {
                 sum[Counters.BYTES_OUT], sum[Counters.SESSIONS_OPENED], sum[Counters.SESSIONS_CLOSED],
                 sum[Counters.SESSIONS_OPENED] - sum[Counters.SESSIONS_CLOSED], sum[Counters.DROPPED_TABLE_FULL],
                 sum[Counters.DROPPED_MAILBOX_FULL] + foreignMailbox, sum[Counters.DROPPED_SUSPENDED],
-                sum[Counters.TRUNCATED], sum[Counters.SEND_QUEUE_FULL] + foreignSend, sum[Counters.SEND_ERRORS],
+                sum[Counters.DROPPED_SESSION_ENDED],                sum[Counters.TRUNCATED], sum[Counters.SEND_QUEUE_FULL] + foreignSend, sum[Counters.SEND_ERRORS],
                 sum[Counters.RECEIVE_ERRORS], sum[Counters.HANDLER_ERRORS]);
     }
 }

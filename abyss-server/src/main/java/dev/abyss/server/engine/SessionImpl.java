@@ -48,6 +48,12 @@ final class SessionImpl implements Session {
     long wheelTick = -1;
     /** True while handling a datagram cut to maxDatagramSize. */
     boolean truncatedNow;
+    /** Set when a result gave a new deadline; the dispatcher clears it. */
+    boolean rescheduled;
+    /** The reason of an error end (an exception or the handler's reason). */
+    Object endReason;
+    /** The mailbox and thread of this session in VIRTUAL_THREADS mode, else null. */
+    VirtualSession virtual;
 
     @SuppressWarnings("unused") // via OPEN
     private boolean open = true;

@@ -30,10 +30,14 @@ interface Transport extends AutoCloseable {
     int receive(Sink sink);
 
     /**
-     * Queues a datagram to {@code peer}; sends the batch first when it is full. False when nothing
-     * can be queued (the kernel's send buffer and the batch are full). Owner thread only.
+     * Queues a datagram to {@code peer} on behalf of {@code session} (null when it has ended: the
+     * datagram still goes out); sends the batch first when it is full. False when nothing can be
+     * queued (the kernel's send buffer and the batch are full). Owner thread only.
      */
-    boolean send(PeerKey peer, MemorySegment data, long offset, int length, SendResult result);
+    boolean send(SessionImpl session, PeerKey peer, MemorySegment data, long offset, int length, SendResult result);
+
+    /** How many datagrams {@link #send} can take now without refusing (flushing first when the batch is full). */
+    int sendRoom(SendResult result);
 
     /** Sends everything queued. */
     void flush(SendResult result);
@@ -49,8 +53,10 @@ interface Transport extends AutoCloseable {
 
     /** Told how each queued datagram ended. */
     interface SendResult {
-        void sent(int entry, int bytes);
+        /** The kernel took {@code bytes} for {@code session} (null when it had ended). */
+        void sent(SessionImpl session, int bytes);
 
-        void failed(int entry, int errno);
+        /** The kernel refused the datagram with {@code errno}; it is not retried. */
+        void failed(SessionImpl session, int errno);
     }
 }

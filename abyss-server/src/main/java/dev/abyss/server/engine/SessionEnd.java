@@ -1,0 +1,20 @@
+package dev.abyss.server.engine;
+
+/** Why a session ended; decides which terminal callback runs and whether it runs before the close. */
+enum SessionEnd {
+    /** A callback returned close: handleClose after the session closed. */
+    CLOSE,
+    /** A callback returned error, threw, returned null or overran its limit: handleError after the close. */
+    ERROR,
+    /** Idle past its timeout: handleTimeout while the session can still send. */
+    TIMEOUT,
+    /** The server stopped: handleShutdown while the session can still send. */
+    SHUTDOWN,
+    /** {@link dev.abyss.server.Session#close()}: no terminal callback. */
+    USER;
+
+    /** True when the terminal callback runs before the session is closed (it may still send). */
+    boolean callbackBeforeClose() {
+        return this == TIMEOUT || this == SHUTDOWN;
+    }
+}

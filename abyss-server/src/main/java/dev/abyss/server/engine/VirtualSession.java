@@ -1,0 +1,201 @@
+package dev.abyss.server.engine;
+
+import dev.abyss.server.HandlerResult;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * VIRTUAL_THREADS dispatch of one session: a bounded mailbox filled by the acceptor (datagrams,
+ * copied) and by any thread (posted messages, close, shutdown), drained by the session's own
+ * virtual thread, which runs every callback of the session and its idle timeout. The handler may
+ * block; only this session waits.
+ *
+ * <p>When the session ends the mailbox closes under its lock, so an offer either lands before the
+ * close (and is counted as dropped if never handled) or sees {@link Offer#CLOSED} and the acceptor
+ * opens a new session for the datagram: nothing vanishes between the two.
+ */
+final class VirtualSession implements Runnable {
+    enum Offer { OK, FULL, CLOSED }
+
+    private record Data(byte[] bytes, boolean truncated) {
+    }
+
+    private record Message(Object message) {
+    }
+
+    private enum Control { CLOSE, SHUTDOWN }
+
+    private final SessionImpl session;
+    private final Callbacks callbacks;
+    private final Acceptor acceptor;
+    private final int capacity;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition ready = lock.newCondition();
+    private final ArrayDeque<Object> queue = new ArrayDeque<>();
+    private int bounded; // data and messages in the queue: what the capacity limits
+    private boolean closed;
+    private volatile Thread thread;
+
+    VirtualSession(SessionImpl session, Callbacks callbacks, Acceptor acceptor, int capacity) {
+        this.session = session;
+        this.callbacks = callbacks;
+        this.acceptor = acceptor;
+        this.capacity = capacity;
+    }
+
+    void start(String name) {
+        thread = Thread.ofVirtual().name(name).start(this);
+    }
+
+    /** A datagram for the session (copied here: the receive buffer is reused). */
+    Offer offerData(MemorySegment data, boolean truncated) {
+        return offer(new Data(data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), truncated), true);
+    }
+
+    Offer offerMessage(Object message) {
+        return offer(new Message(message), true);
+    }
+
+    /** Asks the session to end without a terminal callback ({@link dev.abyss.server.Session#close()}). */
+    void offerClose() {
+        offer(Control.CLOSE, false);
+    }
+
+    /** Asks the session to run handleShutdown and end. */
+    void offerShutdown() {
+        offer(Control.SHUTDOWN, false);
+    }
+
+    /** Interrupts a handler that blocks past the shutdown grace. */
+    void interrupt() {
+        Thread t = thread;
+        if (t != null) {
+            t.interrupt();
+        }
+    }
+
+    private Offer offer(Object event, boolean limited) {
+        lock.lock();
+        try {
+            if (closed) {
+                return Offer.CLOSED;
+            }
+            if (limited) {
+                if (bounded >= capacity) {
+                    return Offer.FULL;
+                }
+                bounded++;
+            }
+            queue.addLast(event);
+            ready.signal();
+            return Offer.OK;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The next event, or null when {@code deadlineNanos} passed first. */
+    private Object take(long deadlineNanos) throws InterruptedException {
+        lock.lock();
+        try {
+            while (queue.isEmpty()) {
+                long wait = deadlineNanos - System.nanoTime();
+                if (wait <= 0) {
+                    return null;
+                }
+                ready.awaitNanos(wait);
+            }
+            Object e = queue.pollFirst();
+            if (!(e instanceof Control)) {
+                bounded--;
+            }
+            return e;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Closes the mailbox; returns how many datagrams and messages in it were never handled. */
+    private int closeMailbox() {
+        lock.lock();
+        try {
+            closed = true;
+            int left = bounded;
+            queue.clear();
+            return left;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void run() {
+        SessionImpl s = session;
+        SessionEnd how;
+        try {
+            s.rescheduled = false;
+            how = Callbacks.apply(s, callbacks.handler().handleConnection(s, s.state), System.nanoTime());
+            if (how == null) {
+                s.deadlineNanos = s.rescheduled ? s.deadlineNanos : System.nanoTime() + s.timeoutNanos;
+                s.rescheduled = false;
+            }
+            while (how == null) {
+                Object event = take(s.deadlineNanos);
+                how = handle(s, event);
+            }
+        } catch (Throwable t) {
+            s.endReason = t;
+            how = SessionEnd.ERROR;
+        }
+        if (how.callbackBeforeClose()) {
+            callbacks.terminal(s, how);
+        }
+        s.markClosed();
+        int dropped = closeMailbox();
+        acceptor.virtualSessionEnded(s, how, dropped);
+        if (how == SessionEnd.ERROR) {
+            callbacks.logError(s);
+        }
+        if (!how.callbackBeforeClose()) {
+            callbacks.terminal(s, how);
+        }
+    }
+
+    private SessionEnd handle(SessionImpl s, Object event) throws InterruptedException {
+        HandlerResult<Object> result;
+        switch (event) {
+            case null -> {
+                return SessionEnd.TIMEOUT;
+            }
+            case Control c -> {
+                return c == Control.CLOSE ? SessionEnd.USER : SessionEnd.SHUTDOWN;
+            }
+            case Data d -> {
+                s.truncatedNow = d.truncated();
+                try {
+                    result = callbacks.handler().handleData(s, MemorySegment.ofArray(d.bytes()).asReadOnly(), s.state);
+                } finally {
+                    s.truncatedNow = false;
+                }
+            }
+            case Message m -> result = callbacks.handler().handleMessage(s, m.message(), s.state);
+            default -> throw new IllegalStateException("unknown mailbox event " + event);
+        }
+        long now = System.nanoTime();
+        s.rescheduled = false;
+        SessionEnd how = Callbacks.apply(s, result, now);
+        if (how == null && !s.rescheduled) {
+            s.deadlineNanos = now + s.timeoutNanos; // activity pushes the idle deadline
+        }
+        s.rescheduled = false;
+        return how;
+    }
+
+    @Override
+    public String toString() {
+        return "VirtualSession[" + session.remoteAddress() + "]";
+    }
+}
