@@ -1,36 +1,69 @@
 package dev.abyss.server;
 
+import dev.abyss.ffi.LibC;
+import dev.abyss.ffi.epoll.Epoll;
+import dev.abyss.ffi.net.Net;
+import dev.abyss.ffi.net.Sockets;
+
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
-/** A real UDP client on a JDK DatagramChannel, with receives bounded in time. */
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+
+/**
+ * A real datagram client with receives bounded in time: a JDK DatagramChannel for IPv4 and IPv6,
+ * a raw AF_UNIX socket through abyss-ffi for a unix path (the JDK has no AF_UNIX datagram channel).
+ */
 final class Client implements AutoCloseable {
-    final DatagramChannel channel;
     private final SocketAddress server;
+    private final DatagramChannel channel;
     private final Selector selector;
+    // AF_UNIX
+    private final int fd;
+    private final Path path;
+    private final Arena arena;
+    private final Epoll epoll;
 
     Client(SocketAddress server) throws IOException {
         this.server = server;
-        {
-            InetSocketAddress inet = (InetSocketAddress) server;
+        if (server instanceof InetSocketAddress inet) {
             channel = DatagramChannel.open(inet.getAddress() instanceof java.net.Inet6Address
                     ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
             channel.bind(new InetSocketAddress(inet.getAddress(), 0));
+            channel.configureBlocking(false);
+            selector = Selector.open();
+            channel.register(selector, SelectionKey.OP_READ);
+            fd = -1;
+            path = null;
+            arena = null;
+            epoll = null;
+        } else {
+            channel = null;
+            selector = null;
+            path = Files.createTempDirectory("abyss-client").resolve("c.sock");
+            arena = Arena.ofShared();
+            fd = Sockets.openDatagram(Net.AF_UNIX, true);
+            Sockets.bind(fd, UnixDomainSocketAddress.of(path));
+            Sockets.connect(fd, server);
+            epoll = Epoll.create(1);
+            epoll.add(fd, Epoll.EPOLLIN, 1);
         }
-        channel.configureBlocking(false);
-        selector = Selector.open();
-        channel.register(selector, SelectionKey.OP_READ);
     }
 
     SocketAddress localAddress() throws IOException {
-        return channel.getLocalAddress();
+        return channel != null ? channel.getLocalAddress() : UnixDomainSocketAddress.of(path);
     }
 
     void send(String text) throws IOException {
@@ -38,7 +71,13 @@ final class Client implements AutoCloseable {
     }
 
     void send(byte[] data) throws IOException {
-        channel.send(ByteBuffer.wrap(data), server);
+        if (channel != null) {
+            channel.send(ByteBuffer.wrap(data), server);
+            return;
+        }
+        MemorySegment buf = arena.allocate(Math.max(1, data.length));
+        MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
+        LibC.check(LibC.write(fd, buf, data.length), "write");
     }
 
     /** The next datagram's text, or null when none arrives within {@code millis}. */
@@ -49,26 +88,46 @@ final class Client implements AutoCloseable {
 
     byte[] receiveBytes(long millis) throws IOException {
         long deadline = System.currentTimeMillis() + millis;
-        ByteBuffer buf = ByteBuffer.allocate(70_000);
+        ByteBuffer buf = channel != null ? ByteBuffer.allocate(70_000) : null;
+        MemorySegment seg = channel != null ? null : arena.allocate(70_000);
         while (true) {
-            if (channel.receive(buf) != null) {
-                buf.flip();
-                byte[] out = new byte[buf.remaining()];
-                buf.get(out);
-                return out;
+            if (channel != null) {
+                if (channel.receive(buf) != null) {
+                    buf.flip();
+                    byte[] out = new byte[buf.remaining()];
+                    buf.get(out);
+                    return out;
+                }
+            } else {
+                long n = LibC.read(fd, seg, seg.byteSize());
+                if (n >= 0) {
+                    return seg.asSlice(0, n).toArray(JAVA_BYTE);
+                }
             }
             long left = deadline - System.currentTimeMillis();
             if (left <= 0) {
                 return null;
             }
-            selector.select(left);
-            selector.selectedKeys().clear();
+            if (channel != null) {
+                selector.select(left);
+                selector.selectedKeys().clear();
+            } else {
+                epoll.await((int) left);
+            }
         }
     }
 
     @Override
     public void close() throws IOException {
-        selector.close();
-        channel.close();
+        if (channel != null) {
+            selector.close();
+            channel.close();
+        } else {
+            epoll.close();
+            LibC.close(fd);
+            arena.close();
+            Files.deleteIfExists(path);
+            Files.deleteIfExists(path.getParent());
+        }
     }
 }

@@ -8,6 +8,8 @@ import dev.abyss.server.examples.Messenger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.InetAddress;
@@ -18,6 +20,7 @@ import java.time.Duration;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -28,8 +31,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(60)
 class ServerCoreTest {
 
-    private static ServerConfig.Builder base(Handler<Integer> h) {
-        return ServerConfig.builder().shutdownTimeout(Duration.ofMillis(100)).handler(h, 0).numAcceptors(2).silentTerminateOnError(true);
+    private static ServerConfig.Builder base(Handler<Integer> h, DispatchMode mode, String family) throws Exception {
+        return bind(ServerConfig.builder().shutdownTimeout(Duration.ofMillis(100)).handler(h, 0).numAcceptors(2)
+                .silentTerminateOnError(true).dispatchMode(mode), family);
+    }
+
+    /** Binds to 127.0.0.1, ::1 or, for "unix", a fresh AF_UNIX path. */
+    static ServerConfig.Builder bind(ServerConfig.Builder b, String family) throws Exception {
+        if (family.equals("unix")) {
+            Path dir = Files.createTempDirectory("abyss-srv");
+            dir.toFile().deleteOnExit();
+            return b.bindUnix(dir.resolve("s.sock").toString());
+        }
+        return b.bindAddress(InetAddress.getByName(family));
+    }
+
+    static Stream<Arguments> modesAndFamilies() {
+        return Stream.of(DispatchMode.values()).flatMap(m -> Stream.of("127.0.0.1", "::1", "unix").map(f -> Arguments.of(m, f)));
     }
 
     static void await(BooleanSupplier condition, String what) throws InterruptedException {
@@ -85,10 +103,11 @@ class ServerCoreTest {
         Files.deleteIfExists(dir);
     }
 
-    @Test
-    void callbacksRunInOrderAndResultsReplaceState() throws Exception {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("modesAndFamilies")
+    void callbacksRunInOrderAndResultsReplaceState(DispatchMode mode, String family) throws Exception {
         Recorder r = new Recorder();
-        try (Server server = Abyss.start(base(r).build()); Client c = new Client(server.localAddress())) {
+        try (Server server = Abyss.start(base(r, mode, family).build()); Client c = new Client(server.localAddress())) {
             c.send("a");
             assertEquals("connection 0", r.next());
             assertEquals("data a 1", r.next());
@@ -110,10 +129,11 @@ class ServerCoreTest {
         }
     }
 
-    @Test
-    void errorsThrowsAndNullsEndTheSessionWithHandleError() throws Exception {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("modesAndFamilies")
+    void errorsThrowsAndNullsEndTheSessionWithHandleError(DispatchMode mode, String family) throws Exception {
         Recorder r = new Recorder();
-        try (Server server = Abyss.start(base(r).build()); Client c = new Client(server.localAddress())) {
+        try (Server server = Abyss.start(base(r, mode, family).build()); Client c = new Client(server.localAddress())) {
             for (String[] k : new String[][]{{"error", "error asked 2"}, {"throw", "error IllegalStateException 1"},
                     {"null", "error NullPointerException 1"}}) {
                 c.send(k[0]);
@@ -128,10 +148,11 @@ class ServerCoreTest {
         }
     }
 
-    @Test
-    void idleTimeoutFiresAfterReadTimeout() throws Exception {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("modesAndFamilies")
+    void idleTimeoutFiresAfterReadTimeout(DispatchMode mode, String family) throws Exception {
         Recorder r = new Recorder();
-        try (Server server = Abyss.start(base(r).readTimeout(Duration.ofMillis(300)).build());
+        try (Server server = Abyss.start(base(r, mode, family).readTimeout(Duration.ofMillis(300)).build());
              Client c = new Client(server.localAddress())) {
             c.send("x");
             assertEquals("connection 0", r.next());
@@ -144,11 +165,12 @@ class ServerCoreTest {
         }
     }
 
-    @Test
-    void oneShotAndPersistentTimeoutsOverrideReadTimeout() throws Exception {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("modesAndFamilies")
+    void oneShotAndPersistentTimeoutsOverrideReadTimeout(DispatchMode mode, String family) throws Exception {
         // readTimeout 30 s: any timeout seen within the 5 s poll comes from an override
         Recorder r = new Recorder();
-        try (Server server = Abyss.start(base(r).readTimeout(Duration.ofSeconds(30)).build())) {
+        try (Server server = Abyss.start(base(r, mode, family).readTimeout(Duration.ofSeconds(30)).build())) {
             try (Client d = new Client(server.localAddress())) {
                 d.send("oneshot");
                 assertEquals("connection 0", r.next());
@@ -174,10 +196,11 @@ class ServerCoreTest {
         }
     }
 
-    @Test
-    void aFullTableRetriesThenDropsAndCounts() throws Exception {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("modesAndFamilies")
+    void aFullTableRetriesThenDropsAndCounts(DispatchMode mode, String family) throws Exception {
         Recorder r = new Recorder();
-        try (Server server = Abyss.start(base(r).numAcceptors(1).numConnections(1).maxConnectionsRetryCount(3)
+        try (Server server = Abyss.start(base(r, mode, family).numAcceptors(1).numConnections(1).maxConnectionsRetryCount(3)
                 .maxConnectionsRetryWait(Duration.ofMillis(100)).build());
              Client a = new Client(server.localAddress()); Client b = new Client(server.localAddress())) {
             a.send("first");
@@ -199,10 +222,11 @@ class ServerCoreTest {
         }
     }
 
-    @Test
-    void suspendRefusesNewPeersWhileSessionsLive() throws Exception {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("modesAndFamilies")
+    void suspendRefusesNewPeersWhileSessionsLive(DispatchMode mode, String family) throws Exception {
         Recorder r = new Recorder();
-        try (Server server = Abyss.start(base(r).build()); Client a = new Client(server.localAddress());
+        try (Server server = Abyss.start(base(r, mode, family).build()); Client a = new Client(server.localAddress());
              Client b = new Client(server.localAddress())) {
             a.send("before");
             assertEquals("before", a.receive(5000));
@@ -218,10 +242,11 @@ class ServerCoreTest {
         }
     }
 
-    @Test
-    void stopEndsEverySessionExactlyOnceAndFreesThreads() throws Exception {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("modesAndFamilies")
+    void stopEndsEverySessionExactlyOnceAndFreesThreads(DispatchMode mode, String family) throws Exception {
         Recorder r = new Recorder();
-        Server server = Abyss.start(base(r).build());
+        Server server = Abyss.start(base(r, mode, family).build());
         for (int i = 0; i < 20; i++) {
             try (Client c = new Client(server.localAddress())) {
                 c.send("hi");
@@ -254,11 +279,12 @@ class ServerCoreTest {
         }
     }
 
-    @Test
-    void truncatedDatagramsAreDroppedOrDeliveredFlagged() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "::1", "unix"})
+    void truncatedDatagramsAreDroppedOrDeliveredFlagged(String family) throws Exception {
         LinkedBlockingQueue<String> seen = new LinkedBlockingQueue<>();
         SegmentHandler h = (s, data) -> seen.add(data.byteSize() + (s.lastDatagramTruncated() ? " cut" : ""));
-        try (Server drop = Abyss.start(ServerConfig.builder().shutdownTimeout(Duration.ofMillis(100)).segmentHandler(h).maxDatagramSize(100).build());
+        try (Server drop = Abyss.start(bind(ServerConfig.builder(), family).shutdownTimeout(Duration.ofMillis(100)).segmentHandler(h).maxDatagramSize(100).build());
              Client c = new Client(drop.localAddress())) {
             c.send(new byte[500]);
             c.send(new byte[100]);
@@ -268,7 +294,7 @@ class ServerCoreTest {
             drop.forEachSession(s -> assertThrows(IllegalStateException.class, () -> s.post("x"),
                     "a SegmentHandler has no handleMessage: post is refused, not silently dropped"));
         }
-        try (Server deliver = Abyss.start(ServerConfig.builder().shutdownTimeout(Duration.ofMillis(100)).segmentHandler(h).maxDatagramSize(100)
+        try (Server deliver = Abyss.start(bind(ServerConfig.builder(), family).shutdownTimeout(Duration.ofMillis(100)).segmentHandler(h).maxDatagramSize(100)
                 .truncationPolicy(TruncationPolicy.DELIVER).build()); Client c = new Client(deliver.localAddress())) {
             c.send(new byte[500]);
             assertEquals("100 cut", seen.poll(5, TimeUnit.SECONDS));
