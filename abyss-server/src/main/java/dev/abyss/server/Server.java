@@ -19,6 +19,11 @@ public final class Server implements AutoCloseable {
         this.engine = engine;
     }
 
+    /** For tests in this package: the engine behind this server. */
+    ServerEngine engine() {
+        return engine;
+    }
+
     /** Where the server listens; with port 0 in the config, the port the kernel chose. */
     public SocketAddress localAddress() {
         return engine.localAddress();

@@ -62,6 +62,12 @@ final class Client implements AutoCloseable {
         }
     }
 
+    /** Asks for a larger socket receive buffer (IP only), so a burst is not lost before it is read. */
+    Client receiveBuffer(int bytes) throws IOException {
+        channel.setOption(java.net.StandardSocketOptions.SO_RCVBUF, bytes);
+        return this;
+    }
+
     SocketAddress localAddress() throws IOException {
         return channel != null ? channel.getLocalAddress() : UnixDomainSocketAddress.of(path);
     }

@@ -88,6 +88,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     /** The callbackCount of a callback the watchdog found overrunning. */
     private volatile long overrunCallback = -1;
     private boolean receivingStopped;
+    private boolean sendsLeft;
     private boolean shutdownOffered;
     private boolean interruptedSessions;
     private long now;
@@ -137,6 +138,11 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     void closeUnstarted() {
         transport.close();
         arena.close();
+    }
+
+    /** True once the socket, its buffers and the send queue's memory are freed. */
+    boolean released() {
+        return transport.isClosed() && !arena.scope().isAlive();
     }
 
     boolean isOwnerThread() {
@@ -233,6 +239,9 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     }
 
     private int waitMillis() {
+        if (sendsLeft) {
+            return 0;
+        }
         int wait = wheel.millisToNextTick(now);
         wait = min(wait, retries.millisToNext(now));
         if (stopRequested) {
@@ -475,13 +484,19 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
         return true;
     }
 
+    /** Moves queued sends into the transport's batch; leaves {@link #sendsLeft} set when it stopped at the round limit. */
     private void drainSends() {
+        sendsLeft = false;
         for (int round = 0; round < SEND_ROUNDS; round++) {
             int room = transport.sendRoom(this);
-            if (room == 0 || sendQueue.drain(this, room) < room) {
+            if (room == 0) {
+                return; // the kernel is full: EPOLLOUT wakes us
+            }
+            if (sendQueue.drain(this, room) < room) {
                 return;
             }
         }
+        sendsLeft = true; // more waiting: the next await must not block
     }
 
     @Override

@@ -13,6 +13,7 @@ import dev.abyss.server.ServerConfig;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -154,8 +155,10 @@ final class EpollTransport implements Transport {
         for (int i = 0; i < n; i++) {
             long token = epoll.data(i);
             if (token == WAKE_TOKEN) {
-                wakePending.set(false);
+                // read, then clear: a wake-up written after the read stays counted in the eventfd,
+                // one written before is covered by the drain that follows this await
                 LibC.read(wakeFd, drainBuffer, 8);
+                wakePending.set(false);
                 result |= WOKEN;
             } else if ((epoll.events(i) & Epoll.EPOLLOUT) != 0 && outCount > outStart) {
                 result |= WOKEN; // writable again: the caller flushes
@@ -280,6 +283,9 @@ final class EpollTransport implements Transport {
 
     @Override
     public void wakeup() {
+        // StoreLoad: what the caller published (a queued send) must be visible before we read the
+        // flag, or the acceptor may clear it, miss the publication, and sleep on it
+        VarHandle.fullFence();
         if (wakePending.get()) {
             return; // one wake-up is enough until the acceptor drains it
         }
@@ -302,6 +308,11 @@ final class EpollTransport implements Transport {
         } catch (NativeException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed;
     }
 
     @Override

@@ -174,6 +174,11 @@ public final class ServerEngine {
         }
     }
 
+    /** True when every acceptor freed its socket and native memory (after a stop). */
+    public boolean nativeResourcesReleased() {
+        return acceptors.stream().allMatch(Acceptor::released);
+    }
+
     public boolean isStopped() {
         return stopped && exited.getCount() == 0;
     }

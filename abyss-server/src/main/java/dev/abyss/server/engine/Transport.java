@@ -51,6 +51,9 @@ interface Transport extends AutoCloseable {
     @Override
     void close();
 
+    /** True once {@link #close()} freed the socket and its buffers. */
+    boolean isClosed();
+
     /** Told how each queued datagram ended. */
     interface SendResult {
         /** The kernel took {@code bytes} for {@code session} (null when it had ended). */
