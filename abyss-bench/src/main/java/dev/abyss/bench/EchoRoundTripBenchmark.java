@@ -32,6 +32,10 @@ import java.util.concurrent.TimeUnit;
  * send one 64-byte datagram, then each reads its echo. One op = one datagram echoed. Client and
  * server share the JVM, so {@code -prof gc}'s B/op bounds what the server allocates per datagram.
  *
+ * <p>B/op of {@code -prof gc} includes the client's allocation (its write/read calls); after each
+ * iteration the benchmark prints what the acceptor thread alone allocated per datagram.
+ * With {@code peers} = 16 one op echoes 16 datagrams.
+ *
  * <p>{@code java -jar abyss-bench/target/benchmarks.jar EchoRoundTrip -prof gc}
  */
 @State(Scope.Benchmark)
@@ -72,6 +76,30 @@ public class EchoRoundTripBenchmark {
             Sockets.connect(fds[i], server.localAddress());
         }
     }
+
+    private Thread acceptor;
+    private long allocatedAtStart;
+    private long datagramsAtStart;
+
+    /** The acceptor thread's own allocation, apart from the client's: printed after each iteration. */
+    @Setup(Level.Iteration)
+    public void markAllocation() {
+        acceptor = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("abyss-acceptor-0"))
+                .findFirst().orElseThrow();
+        allocatedAtStart = THREADS.getThreadAllocatedBytes(acceptor.threadId());
+        datagramsAtStart = server.stats().datagramsIn();
+    }
+
+    @TearDown(Level.Iteration)
+    public void reportAllocation() {
+        long bytes = THREADS.getThreadAllocatedBytes(acceptor.threadId()) - allocatedAtStart;
+        long datagrams = server.stats().datagramsIn() - datagramsAtStart;
+        System.out.printf(java.util.Locale.ROOT, "  [acceptor thread: %,d B allocated for %,d datagrams = %.3f B/datagram]%n",
+                bytes, datagrams, datagrams == 0 ? 0.0 : (double) bytes / datagrams);
+    }
+
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
 
     @TearDown(Level.Trial)
     public void tearDown() {

@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.util.Objects;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -64,7 +65,8 @@ public final class LibC {
     private static final MethodHandle GETPEERNAME = errnoCall("getpeername", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
     private static final MethodHandle RECVMMSG =
             errnoCall("recvmmsg", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
-    private static final MethodHandle SENDMMSG = errnoCall("sendmmsg", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+    // the vector is passed as a raw address so a send can start mid-batch without slicing (no allocation)
+    private static final MethodHandle SENDMMSG = errnoCall("sendmmsg", JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT);
     private static final MethodHandle RECVMSG = errnoCall("recvmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle SENDMSG = errnoCall("sendmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle EVENTFD = errnoCall("eventfd", JAVA_INT, JAVA_INT, JAVA_INT);
@@ -226,13 +228,23 @@ public final class LibC {
         }
     }
 
-    /** Returns the number of messages sent, which may be fewer than {@code vlen}. */
-    public static int sendmmsg(int fd, MemorySegment msgvec, int vlen, int flags) {
+    /**
+     * {@code sendmmsg} of the {@code vlen} mmsghdr entries at {@code offset} in {@code msgvec} (a
+     * native segment the caller keeps alive). Returns the number of messages sent, which may be
+     * fewer than {@code vlen}.
+     */
+    public static int sendmmsg(int fd, MemorySegment msgvec, long offset, int vlen, int flags) {
+        Objects.checkFromIndexSize(offset, vlen * dev.abyss.ffi.net.MsgLayouts.MMSGHDR.byteSize(), msgvec.byteSize());
+        if (!msgvec.isNative()) {
+            throw new IllegalArgumentException("sendmmsg needs a native msgvec segment");
+        }
         MemorySegment st = CALL_STATE.get();
         try {
-            return orErrno((int) SENDMMSG.invokeExact(st, fd, msgvec, vlen, flags), st);
+            return orErrno((int) SENDMMSG.invokeExact(st, fd, msgvec.address() + offset, vlen, flags), st);
         } catch (Throwable t) {
             throw rethrow(t);
+        } finally {
+            java.lang.ref.Reference.reachabilityFence(msgvec);
         }
     }
 

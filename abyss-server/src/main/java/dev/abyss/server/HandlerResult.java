@@ -31,9 +31,13 @@ public sealed interface HandlerResult<S> {
     record Error<S>(Object reason, S state) implements HandlerResult<S> {
     }
 
-    /** {@code {:continue, state}}. */
+    /**
+     * {@code {:continue, state}}. Results are immutable: a handler may keep one and return it again
+     * to allocate nothing per datagram; for a null state this method already returns a shared one.
+     */
+    @SuppressWarnings("unchecked")
     static <S> HandlerResult<S> continueWith(S state) {
-        return new Continue<>(state, -1, false);
+        return state == null ? (HandlerResult<S>) Shared.CONTINUE_NULL : new Continue<>(state, -1, false);
     }
 
     /** {@code {:continue, state, timeout}}: a one-shot idle timeout, until the next datagram or message. */
@@ -62,5 +66,13 @@ public sealed interface HandlerResult<S> {
             throw new IllegalArgumentException("timeout must be positive, was " + timeout);
         }
         return timeout.toNanos();
+    }
+
+    /** Holder of shared results (an interface cannot have private static fields). */
+    final class Shared {
+        static final HandlerResult<Object> CONTINUE_NULL = new Continue<>(null, -1, false);
+
+        private Shared() {
+        }
     }
 }

@@ -99,7 +99,7 @@ public final class MessageBatch {
      * returns how many were sent (possibly fewer) or {@code -errno}.
      */
     public int send(int fd, int from, int count, int flags) {
-        return LibC.sendmmsg(fd, msgvec.asSlice(MMSG_SIZE * from), count, flags);
+        return LibC.sendmmsg(fd, msgvec, MMSG_SIZE * from, count, flags);
     }
 
     public int capacity() {
