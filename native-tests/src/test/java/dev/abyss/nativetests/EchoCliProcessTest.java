@@ -21,8 +21,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The CLI jar as a real process: it prints where it listens, echoes to a python3 client (an external
- * peer, not our code), and stops cleanly on SIGTERM (what Ctrl-C's shutdown path runs).
+ * The CLI jar as a real process: it prints where it listens, answers external clients (python3,
+ * {@code nc -u}: peers that are not our code), and stops cleanly on SIGTERM (what Ctrl-C's
+ * shutdown path runs).
  */
 class EchoCliProcessTest {
     private static final Pattern LISTENING = Pattern.compile("listening on udp .*:(\\d+)");
@@ -80,6 +81,35 @@ class EchoCliProcessTest {
             assertTrue(rest.stream().anyMatch(l -> l.contains("stopped after 4 datagrams in, 4 out")), "stop line: " + rest);
         } finally {
             server.destroyForcibly();
+        }
+    }
+
+    /** {@code nc -u}: the client the README shows. Skipped, saying why, where netcat is not installed. */
+    @Test
+    @Timeout(60)
+    void theReadmeSessionWithNetcat() throws Exception {
+        boolean haveNc = new ProcessBuilder("sh", "-c", "command -v nc").start().waitFor() == 0;
+        org.junit.jupiter.api.Assumptions.assumeTrue(haveNc, "nc is not installed (apt-get install netcat-openbsd)");
+        for (String handler : List.of("echo", "hello")) {
+            Process server = new ProcessBuilder(javaBin(), "-jar", serverJar().toString(), "--port", "0", "--bind", "127.0.0.1",
+                    "--handler", handler).redirectErrorStream(true).start();
+            try {
+                BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+                String first = out.readLine();
+                Matcher m = LISTENING.matcher(String.valueOf(first));
+                assertTrue(m.find(), "first line says where it listens: " + first);
+                // -w 1: after stdin ends, wait a second for the answer, then quit
+                Process nc = new ProcessBuilder("nc", "-u", "-w", "1", "127.0.0.1", m.group(1)).redirectErrorStream(true).start();
+                nc.getOutputStream().write("hello from nc\n".getBytes(StandardCharsets.UTF_8));
+                nc.getOutputStream().close();
+                String answer = new String(nc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertTrue(nc.waitFor(20, TimeUnit.SECONDS));
+                assertEquals(handler.equals("echo") ? "hello from nc\n" : "Hello, World", answer, handler + " answered nc");
+                server.toHandle().destroy();
+                assertTrue(server.waitFor(10, TimeUnit.SECONDS), "server exits after SIGTERM");
+            } finally {
+                server.destroyForcibly();
+            }
         }
     }
 
