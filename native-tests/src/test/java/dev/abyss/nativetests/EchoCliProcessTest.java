@@ -38,6 +38,20 @@ class EchoCliProcessTest {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
+    /** Reads up to the "listening on" line; log lines (listener start) may come first, warnings may not. */
+    static Matcher listeningPort(BufferedReader out) throws java.io.IOException {
+        List<String> seen = new java.util.ArrayList<>();
+        for (String line; (line = out.readLine()) != null && seen.size() < 20; ) {
+            seen.add(line);
+            assertFalse(line.contains("WARNING"), "no restricted-method warning: " + line);
+            Matcher m = LISTENING.matcher(line);
+            if (m.find()) {
+                return m;
+            }
+        }
+        throw new AssertionError("the server never said where it listens: " + seen);
+    }
+
     @Test
     @Timeout(60)
     void echoesAnExternalClientAndStopsOnSigterm() throws Exception {
@@ -45,12 +59,7 @@ class EchoCliProcessTest {
                 .redirectErrorStream(true).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-            String first = out.readLine();
-            assertTrue(first != null, "the server printed nothing");
-            assertFalse(first.contains("WARNING"), "no restricted-method warning: " + first);
-            Matcher m = LISTENING.matcher(first);
-            assertTrue(m.find(), "first line says where it listens: " + first);
-            int port = Integer.parseInt(m.group(1));
+            int port = Integer.parseInt(listeningPort(out).group(1));
 
             // an external client: python3's socket module
             String script = "import socket,sys\n"
@@ -95,9 +104,7 @@ class EchoCliProcessTest {
                     "--handler", handler).redirectErrorStream(true).start();
             try {
                 BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-                String first = out.readLine();
-                Matcher m = LISTENING.matcher(String.valueOf(first));
-                assertTrue(m.find(), "first line says where it listens: " + first);
+                Matcher m = listeningPort(out);
                 // -w 1: after stdin ends, wait a second for the answer, then quit
                 Process nc = new ProcessBuilder("nc", "-u", "-w", "1", "127.0.0.1", m.group(1)).redirectErrorStream(true).start();
                 nc.getOutputStream().write("hello from nc\n".getBytes(StandardCharsets.UTF_8));

@@ -2,6 +2,7 @@ package dev.abyss.server.cli;
 
 import dev.abyss.ffi.NativeException;
 import dev.abyss.server.Abyss;
+import dev.abyss.server.telemetry.AbyssLogger;
 import dev.abyss.server.Handler;
 import dev.abyss.server.Server;
 import dev.abyss.server.ServerConfig;
@@ -80,6 +81,8 @@ public final class Main {
                 yield null;
             }
         };
+        // the original's attach_logger(level): --log trace shows every datagram's connection events
+        AbyssLogger.attach(AbyssLogger.Level.valueOf(log.toUpperCase(Locale.ROOT)));
         Server server;
         try {
             server = Abyss.start(builder.handler(handler).build());

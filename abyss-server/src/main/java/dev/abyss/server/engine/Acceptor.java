@@ -6,6 +6,8 @@ import dev.abyss.server.HandlerResult;
 import dev.abyss.server.SegmentHandler;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.TruncationPolicy;
+import dev.abyss.server.telemetry.EventKind;
+import dev.abyss.server.telemetry.Telemetry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,6 +16,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.net.SocketAddress;
+import java.util.ArrayList;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeoutException;
@@ -57,6 +60,8 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
 
     final int index;
     final Counters counters = new Counters();
+    /** Telemetry span of this acceptor; its parent is the listener's. */
+    final long spanContext = Telemetry.newSpanContext();
     /** Drops counted by other threads (a full queue seen by a sender). */
     final AtomicLong foreignSendQueueFull = new AtomicLong();
     final AtomicLong foreignMailboxFull = new AtomicLong();
@@ -77,6 +82,8 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     private final Retries retries;
     private final TimerWheel wheel;
     private final Consumer<SessionImpl> onExpired = s -> end(s, SessionEnd.TIMEOUT);
+    /** Ended sessions whose connection.stop waits for the flush that sends their last datagrams. */
+    private final ArrayList<SessionImpl> pendingStops = new ArrayList<>();
 
     private volatile Thread thread;
     private volatile boolean suspended;
@@ -103,7 +110,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
         this.virtual = config.dispatchMode() == DispatchMode.VIRTUAL_THREADS;
         this.readTimeoutNanos = config.readTimeout().toNanos();
         this.sendQueue = new SendQueue(arena, config.sendQueueBytes());
-        this.retries = new Retries(config, counters);
+        this.retries = new Retries(config, counters, this);
         this.now = System.nanoTime();
         this.wheel = new TimerWheel(now);
     }
@@ -158,9 +165,13 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     @Override
     public void run() {
         thread = Thread.currentThread();
+        long started = System.nanoTime();
+        Throwable failure = null;
+        Spans.acceptorStart(spanContext, engine.spanContext(), started);
         try {
             loop();
         } catch (Throwable t) {
+            failure = t;
             LOG.error("acceptor {} failed; its sessions end with handleShutdown", index, t);
         } finally {
             now = System.nanoTime();
@@ -174,9 +185,12 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
             drainCommands(); // posts and closes queued meanwhile are for ended sessions: dropped
             drainSends(); // sends made by handleShutdown from other threads still go out
             transport.flush(this);
-            counters.add(Counters.DROPPED_TABLE_FULL, retries.clear());
+            emitStops();
+            retries.clear();
             transport.close();
             arena.close();
+            Spans.acceptorStop(spanContext, engine.spanContext(), started, System.nanoTime(),
+                    counters.get(Counters.SESSIONS_OPENED), failure);
             engine.acceptorExited(this);
         }
     }
@@ -206,10 +220,22 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
             }
             drainCommands();
             drainSends();
-            retries.process(this, now);
+            retries.process(now);
             wheel.advance(now, onExpired);
             transport.flush(this);
+            if (!pendingStops.isEmpty()) {
+                emitStops();
+            }
         }
+    }
+
+    private void emitStops() {
+        long t = System.nanoTime();
+        for (SessionImpl s : pendingStops) {
+            Spans.connectionStop(s, spanContext, t);
+            JfrEvents.sessionEnded(s);
+        }
+        pendingStops.clear();
     }
 
     /** One step of a stop; true when the loop may end. */
@@ -262,6 +288,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
         counters.add(Counters.BYTES_IN, data.byteSize());
         if (truncated) {
             counters.increment(Counters.TRUNCATED);
+            truncatedFrom(peer, data.byteSize());
             if (config.truncationPolicy() == TruncationPolicy.DROP) {
                 return;
             }
@@ -283,6 +310,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
         }
         if (suspended) {
             counters.increment(Counters.DROPPED_SUSPENDED);
+            JfrEvents.drop("suspended", peer, data.byteSize());
             return;
         }
         if (!engine.tryReserveSession()) {
@@ -298,8 +326,12 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     /** A new session for {@code key} (a copy the table keeps); null when handleConnection ended it. */
     SessionImpl open(PeerKey key) {
         SessionImpl s = new SessionImpl(this, key, key.toSocketAddress(), config.handlerOptions(), readTimeoutNanos);
+        s.spanContext = Telemetry.newSpanContext();
+        s.openedAt = now;
         sessions.put(key, s);
         counters.increment(Counters.SESSIONS_OPENED);
+        Spans.connectionStart(s, spanContext);
+        JfrEvents.sessionOpened(s);
         if (virtual) {
             s.virtual = new VirtualSession(s, callbacks, this, config.mailboxCapacity());
             s.virtual.start("abyss-session-" + s.remoteAddress());
@@ -318,7 +350,11 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
             }
             finishInline(s, exitCallback(s, "handleConnection", how));
         }
-        return s.isOpenLocal() ? s : null;
+        if (!s.isOpenLocal()) {
+            return null;
+        }
+        Spans.ready(s);
+        return s;
     }
 
     boolean reserveSession() {
@@ -338,6 +374,9 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
         s.countReceived((int) data.byteSize());
         s.deadlineNanos = now + s.timeoutNanos; // a one-shot timeout ends with the next datagram
         s.truncatedNow = truncated;
+        if (EventKind.CONNECTION_RECV.enabled()) {
+            Spans.recv(EventKind.CONNECTION_RECV, s, data);
+        }
         SessionEnd how = null;
         enterCallback();
         try {
@@ -359,7 +398,10 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     private boolean offerVirtual(SessionImpl s, MemorySegment data, boolean truncated) {
         switch (s.virtual.offerData(data, truncated)) {
             case OK -> s.countReceived((int) data.byteSize());
-            case FULL -> counters.increment(Counters.DROPPED_MAILBOX_FULL);
+            case FULL -> {
+                counters.increment(Counters.DROPPED_MAILBOX_FULL);
+                JfrEvents.drop("mailbox_full", s.key, data.byteSize());
+            }
             case CLOSED -> {
                 return false;
             }
@@ -422,6 +464,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
         if (!s.markClosed()) {
             return;
         }
+        s.endedBy = how;
         closed(s, how);
         if (how == SessionEnd.ERROR) {
             callbacks.logError(s);
@@ -438,6 +481,27 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
         if (how == SessionEnd.ERROR) {
             counters.increment(Counters.HANDLER_ERRORS);
         }
+        if (how == SessionEnd.USER) {
+            Spans.socketShutdown(s);
+        }
+        if (EventKind.CONNECTION_STOP.enabled() || s.jfr != null) {
+            pendingStops.add(s);
+        }
+    }
+
+    /** A datagram from {@code peer} dropped because the table stayed full: counted, spawn_error, JFR. */
+    void droppedTableFull(PeerKey peer, long bytes) {
+        counters.increment(Counters.DROPPED_TABLE_FULL);
+        Spans.spawnError(spanContext, peer, now);
+        JfrEvents.drop("table_full", peer, bytes);
+    }
+
+    private void truncatedFrom(PeerKey peer, long bytes) {
+        if (EventKind.CONNECTION_RECV_ERROR.enabled()) {
+            SessionImpl s = sessions.get(peer);
+            Spans.recvError(s != null ? s.spanContext : spanContext, peer, bytes, config.maxDatagramSize());
+        }
+        JfrEvents.drop("truncated", peer, bytes);
     }
 
     /** A virtual session's thread: the session ended ({@code dropped} events were never handled). */
@@ -451,6 +515,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
         LOG.error("session {} did not finish handleShutdown within {} ms after the shutdown deadline; abandoned",
                 s.remoteAddress(), 2 * SHUTDOWN_GRACE_NANOS / 1_000_000);
         if (s.markClosed()) {
+            s.endedBy = SessionEnd.SHUTDOWN;
             closed(s, SessionEnd.SHUTDOWN);
         }
     }
@@ -468,6 +533,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
         if (isOwnerThread()) {
             if (!transport.send(s, s.key, data, offset, (int) length, this)) {
                 counters.increment(Counters.SEND_QUEUE_FULL);
+                JfrEvents.drop("send_queue_full", s.key, length);
                 return false;
             }
             return true;
@@ -475,6 +541,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
         try {
             if (!sendQueue.offer(s.key, data, offset, (int) length)) {
                 foreignSendQueueFull.incrementAndGet();
+                JfrEvents.drop("send_queue_full", s.key, length);
                 return false;
             }
         } catch (IllegalStateException closedMeanwhile) {
@@ -585,16 +652,21 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     // ---- Transport.SendResult ------------------------------------------------------------------
 
     @Override
-    public void sent(SessionImpl s, int bytes) {
+    public void sent(SessionImpl s, MemorySegment buffer, long offset, int bytes) {
         counters.increment(Counters.DATAGRAMS_OUT);
         counters.add(Counters.BYTES_OUT, bytes);
         if (s != null) {
             s.countSent(bytes);
         }
+        if (EventKind.CONNECTION_SEND.enabled()) {
+            Spans.send(s != null ? s.spanContext : spanContext, buffer, offset, bytes);
+        }
     }
 
     @Override
-    public void failed(SessionImpl s, int errno) {
+    public void failed(SessionImpl s, MemorySegment buffer, long offset, int bytes, int errno) {
         counters.increment(Counters.SEND_ERRORS);
+        Spans.sendError(s != null ? s.spanContext : spanContext, buffer, offset, bytes, errno);
+        JfrEvents.drop("send_error " + dev.abyss.ffi.Errno.name(errno), s == null ? null : s.key, bytes);
     }
 }

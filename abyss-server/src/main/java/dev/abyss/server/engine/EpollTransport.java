@@ -237,7 +237,7 @@ final class EpollTransport implements Transport {
             if (sent > 0) {
                 for (int k = 0; k < sent; k++) {
                     int i = outStart + k;
-                    result.sent(outSessions[i], out.length(i));
+                    result.sent(outSessions[i], out.data(), out.dataOffset(i), out.length(i));
                     outSessions[i] = null;
                 }
                 outStart += sent;
@@ -245,7 +245,8 @@ final class EpollTransport implements Transport {
                 watchWritable(true);
                 return; // the rest stays queued until EPOLLOUT
             } else if (sent != -Errno.EINTR) {
-                result.failed(outSessions[outStart], -sent); // the first entry failed: skip it, keep the rest
+                // the first entry failed: skip it, keep the rest
+                result.failed(outSessions[outStart], out.data(), out.dataOffset(outStart), out.iovLength(outStart), -sent);
                 outSessions[outStart++] = null;
             }
         }

@@ -37,11 +37,13 @@ final class Retries {
     private final ArrayDeque<Waiting> queue = new ArrayDeque<>();
     private final HashMap<PeerKey, Integer> waitingPerPeer = new HashMap<>();
     private final Counters counters;
+    private final Acceptor acceptor;
 
-    Retries(ServerConfig config, Counters counters) {
+    Retries(ServerConfig config, Counters counters, Acceptor acceptor) {
         this.maxAttempts = config.maxConnectionsRetryCount();
         this.waitNanos = config.maxConnectionsRetryWait().toNanos();
         this.counters = counters;
+        this.acceptor = acceptor;
     }
 
     boolean isWaiting(PeerKey peer) {
@@ -51,7 +53,7 @@ final class Retries {
     /** Queues a copy of the datagram, or drops and counts it when retries are off, the queue is full or the server stops. */
     void add(PeerKey peer, MemorySegment data, boolean truncated, long now, boolean stopping) {
         if (maxAttempts == 0 || queue.size() >= MAX_WAITING || stopping) {
-            counters.increment(Counters.DROPPED_TABLE_FULL);
+            acceptor.droppedTableFull(peer, data.byteSize());
             return;
         }
         PeerKey key = peer.copy();
@@ -68,7 +70,7 @@ final class Retries {
     }
 
     /** Retries every datagram that is due: into its session if one exists or can be opened now. */
-    void process(Acceptor acceptor, long now) {
+    void process(long now) {
         while (!queue.isEmpty() && queue.peekFirst().due - now <= 0) {
             Waiting w = queue.pollFirst();
             SessionImpl s = acceptor.session(w.peer);
@@ -80,9 +82,9 @@ final class Retries {
                 }
             }
             if (s != null) {
-                deliverAll(acceptor, s, w);
+                deliverAll(s, w);
             } else if (++w.attempts >= maxAttempts) {
-                counters.increment(Counters.DROPPED_TABLE_FULL);
+                acceptor.droppedTableFull(w.peer, w.data.length);
                 forget(w.peer);
             } else {
                 w.due = now + waitNanos;
@@ -92,7 +94,7 @@ final class Retries {
     }
 
     /** Delivers {@code first} and every later datagram waiting for the same peer, in arrival order. */
-    private void deliverAll(Acceptor acceptor, SessionImpl s, Waiting first) {
+    private void deliverAll(SessionImpl s, Waiting first) {
         forget(first.peer);
         acceptor.deliver(s, MemorySegment.ofArray(first.data).asReadOnly(), first.truncated);
         if (!isWaiting(first.peer)) {
@@ -117,11 +119,12 @@ final class Retries {
         waitingPerPeer.computeIfPresent(peer, (k, n) -> n == 1 ? null : n - 1);
     }
 
-    /** Drops everything waiting (at exit); returns how many datagrams that was. */
-    int clear() {
-        int n = queue.size();
+    /** Drops everything waiting (at exit), each counted. */
+    void clear() {
+        for (Waiting w : queue) {
+            acceptor.droppedTableFull(w.peer, w.data.length);
+        }
         queue.clear();
         waitingPerPeer.clear();
-        return n;
     }
 }

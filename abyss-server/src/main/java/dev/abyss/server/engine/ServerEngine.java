@@ -15,7 +15,9 @@ import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -33,6 +35,9 @@ public final class ServerEngine {
     private final TransportKind transport;
     private volatile boolean stopped;
     private Thread watchdog;
+    private final long spanContext = dev.abyss.server.telemetry.Telemetry.newSpanContext();
+    private final long startedAt = System.nanoTime();
+    private boolean listenerStopEmitted;
 
     private ServerEngine(ServerConfig config, TransportKind transport) throws NativeException {
         this.config = config;
@@ -70,11 +75,29 @@ public final class ServerEngine {
             Thread t = Thread.ofPlatform().name("abyss-acceptor-" + a.index).daemon(false).unstarted(a);
             engine.threads.add(t);
         }
+        Spans.listenerStart(engine.spanContext, engine.localAddress, kind.name(), engine.transportOptions(), engine.startedAt);
         engine.threads.forEach(Thread::start);
         if (config.dispatchMode() == DispatchMode.INLINE) {
             engine.watchdog = CallbackWatchdog.start(engine.acceptors, config.inlineCallbackLimit(), engine.exited);
         }
         return engine;
+    }
+
+    long spanContext() {
+        return spanContext;
+    }
+
+    /** The transport options as the listener span's {@code transport_options}. */
+    Map<String, Object> transportOptions() {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("receive_buffer_size", config.receiveBufferSize());
+        o.put("send_buffer_size", config.sendBufferSize());
+        o.put("reuse_address", config.reuseAddress());
+        o.put("ipv6_only", config.ipv6Only());
+        o.put("receive_batch_size", config.receiveBatchSize());
+        o.put("max_datagram_size", config.maxDatagramSize());
+        o.put("num_acceptors", acceptors.size());
+        return o;
     }
 
     public SocketAddress localAddress() {
@@ -168,6 +191,12 @@ public final class ServerEngine {
             }
             if (watchdog != null) {
                 watchdog.join(1000);
+            }
+            synchronized (this) {
+                if (!listenerStopEmitted && exited.getCount() == 0) {
+                    listenerStopEmitted = true;
+                    Spans.listenerStop(spanContext, localAddress, transport.name(), transportOptions(), startedAt, System.nanoTime());
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

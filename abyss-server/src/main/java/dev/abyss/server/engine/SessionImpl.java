@@ -54,6 +54,13 @@ final class SessionImpl implements Session {
     Object endReason;
     /** The mailbox and thread of this session in VIRTUAL_THREADS mode, else null. */
     VirtualSession virtual;
+    /** Telemetry: this session's span context and start time. */
+    long spanContext;
+    long openedAt;
+    /** How the session ended (set by whoever ends it, before it is closed). */
+    volatile SessionEnd endedBy;
+    /** The JFR event of this session while a recording wants it, else null. */
+    Object jfr;
 
     @SuppressWarnings("unused") // via OPEN
     private boolean open = true;

@@ -56,10 +56,10 @@ interface Transport extends AutoCloseable {
 
     /** Told how each queued datagram ended. */
     interface SendResult {
-        /** The kernel took {@code bytes} for {@code session} (null when it had ended). */
-        void sent(SessionImpl session, int bytes);
+        /** The kernel took the {@code bytes} at {@code offset} in {@code buffer} for {@code session} (null when it had ended). */
+        void sent(SessionImpl session, MemorySegment buffer, long offset, int bytes);
 
         /** The kernel refused the datagram with {@code errno}; it is not retried. */
-        void failed(SessionImpl session, int errno);
+        void failed(SessionImpl session, MemorySegment buffer, long offset, int bytes, int errno);
     }
 }

@@ -139,6 +139,7 @@ final class VirtualSession implements Runnable {
             s.rescheduled = false;
             how = Callbacks.apply(s, callbacks.handler().handleConnection(s, s.state), System.nanoTime());
             if (how == null) {
+                Spans.ready(s);
                 s.deadlineNanos = s.rescheduled ? s.deadlineNanos : System.nanoTime() + s.timeoutNanos;
                 s.rescheduled = false;
             }
@@ -153,6 +154,7 @@ final class VirtualSession implements Runnable {
         if (how.callbackBeforeClose()) {
             callbacks.terminal(s, how);
         }
+        s.endedBy = how;
         s.markClosed();
         int dropped = closeMailbox();
         acceptor.virtualSessionEnded(s, how, dropped);
@@ -175,8 +177,10 @@ final class VirtualSession implements Runnable {
             }
             case Data d -> {
                 s.truncatedNow = d.truncated();
+                MemorySegment data = MemorySegment.ofArray(d.bytes()).asReadOnly();
+                Spans.recv(dev.abyss.server.telemetry.EventKind.CONNECTION_ASYNC_RECV, s, data);
                 try {
-                    result = callbacks.handler().handleData(s, MemorySegment.ofArray(d.bytes()).asReadOnly(), s.state);
+                    result = callbacks.handler().handleData(s, data, s.state);
                 } finally {
                     s.truncatedNow = false;
                 }

@@ -1,0 +1,104 @@
+package dev.abyss.server.engine;
+
+import dev.abyss.ffi.net.PeerKey;
+import jdk.jfr.Category;
+import jdk.jfr.DataAmount;
+import jdk.jfr.Description;
+import jdk.jfr.Event;
+import jdk.jfr.EventType;
+import jdk.jfr.Label;
+import jdk.jfr.Name;
+import jdk.jfr.StackTrace;
+
+/**
+ * JDK Flight Recorder events: a session's whole life ({@value #CONNECTION}) and every dropped
+ * datagram or send ({@value #DROP}). Enabled like any JFR event (e.g.
+ * {@code -XX:StartFlightRecording:settings=profile} plus {@code dev.abyss.*#enabled=true}, or a
+ * {@code .jfc} file); when disabled they cost one check per session or drop.
+ */
+final class JfrEvents {
+    static final String CONNECTION = "dev.abyss.Connection";
+    static final String DROP = "dev.abyss.Drop";
+
+    private JfrEvents() {
+    }
+
+    @Name(CONNECTION)
+    @Label("Abyss Session")
+    @Category({"Abyss"})
+    @Description("One remote peer's session, from its first datagram to its end")
+    @StackTrace(false)
+    static final class Connection extends Event {
+        @Label("Remote Address")
+        String remoteAddress;
+        @Label("Received")
+        @DataAmount
+        long recvOctets;
+        @Label("Datagrams Received")
+        long recvPackets;
+        @Label("Sent")
+        @DataAmount
+        long sendOctets;
+        @Label("Datagrams Sent")
+        long sendPackets;
+        @Label("End")
+        @Description("close, error, timeout, shutdown or user")
+        String end;
+        @Label("Error")
+        String error;
+    }
+
+    @Name(DROP)
+    @Label("Abyss Drop")
+    @Category({"Abyss"})
+    @Description("A datagram Abyss did not deliver or could not send, and why")
+    @StackTrace(false)
+    static final class Drop extends Event {
+        @Label("Cause")
+        String cause;
+        @Label("Remote Address")
+        String remoteAddress;
+        @Label("Size")
+        @DataAmount
+        long bytes;
+    }
+
+    private static final EventType CONNECTION_TYPE = EventType.getEventType(Connection.class);
+    private static final EventType DROP_TYPE = EventType.getEventType(Drop.class);
+
+    /** Starts the session's JFR event when recording wants it. */
+    static void sessionOpened(SessionImpl s) {
+        if (CONNECTION_TYPE.isEnabled()) {
+            Connection e = new Connection();
+            e.begin();
+            s.jfr = e;
+        }
+    }
+
+    static void sessionEnded(SessionImpl s) {
+        if (s.jfr instanceof Connection e) {
+            e.end();
+            if (e.shouldCommit()) {
+                e.remoteAddress = String.valueOf(s.remoteAddress());
+                e.recvOctets = s.receivedBytes();
+                e.recvPackets = s.receivedPackets();
+                e.sendOctets = s.sentBytes();
+                e.sendPackets = s.sentPackets();
+                e.end = s.endedBy == null ? "unknown" : s.endedBy.name().toLowerCase(java.util.Locale.ROOT);
+                e.error = s.endedBy == SessionEnd.ERROR ? String.valueOf(s.endReason) : null;
+                e.commit();
+            }
+            s.jfr = null;
+        }
+    }
+
+    static void drop(String cause, PeerKey peer, long bytes) {
+        if (DROP_TYPE.isEnabled()) {
+            Drop e = new Drop();
+            e.cause = cause;
+            e.remoteAddress = peer == null ? null : String.valueOf(peer.toSocketAddress());
+            e.bytes = bytes;
+            e.commit();
+        }
+    }
+}

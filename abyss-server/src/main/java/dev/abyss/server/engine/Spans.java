@@ -1,0 +1,170 @@
+package dev.abyss.server.engine;
+
+import dev.abyss.ffi.Errno;
+import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.telemetry.EventKind;
+import dev.abyss.server.telemetry.Telemetry;
+
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Builds and emits the telemetry events of the engine. Every method first asks whether anyone
+ * listens ({@link EventKind#enabled()}, one field read) and does nothing more when not.
+ */
+final class Spans {
+    private Spans() {
+    }
+
+    static Map<String, Object> address(String prefix, SocketAddress a, Map<String, Object> into) {
+        if (a instanceof InetSocketAddress inet) {
+            into.put(prefix + "_address", inet.getAddress());
+            into.put(prefix + "_port", inet.getPort());
+        } else {
+            into.put(prefix + "_address", String.valueOf(a));
+            into.put(prefix + "_port", 0);
+        }
+        return into;
+    }
+
+    private static Map<String, Object> ctx(long span) {
+        Map<String, Object> m = new HashMap<>();
+        m.put("telemetry_span_context", span);
+        return m;
+    }
+
+    private static Map<String, Object> ctx(long span, long parent) {
+        Map<String, Object> m = ctx(span);
+        m.put("parent_telemetry_span_context", parent);
+        return m;
+    }
+
+    private static Map<String, Object> time(long now) {
+        Map<String, Object> m = new HashMap<>();
+        m.put("monotonic_time", now);
+        return m;
+    }
+
+    static void listenerStart(long span, SocketAddress local, String transport, Map<String, Object> options, long now) {
+        if (EventKind.LISTENER_START.enabled()) {
+            Map<String, Object> md = address("local", local, ctx(span));
+            md.put("transport_module", transport);
+            md.put("transport_options", options);
+            Telemetry.emit(EventKind.LISTENER_START, time(now), md);
+        }
+    }
+
+    static void listenerStop(long span, SocketAddress local, String transport, Map<String, Object> options, long start, long now) {
+        if (EventKind.LISTENER_STOP.enabled()) {
+            Map<String, Object> md = address("local", local, ctx(span));
+            md.put("transport_module", transport);
+            md.put("transport_options", options);
+            Map<String, Object> m = time(now);
+            m.put("duration", now - start);
+            Telemetry.emit(EventKind.LISTENER_STOP, m, md);
+        }
+    }
+
+    static void acceptorStart(long span, long parent, long now) {
+        if (EventKind.ACCEPTOR_START.enabled()) {
+            Telemetry.emit(EventKind.ACCEPTOR_START, time(now), ctx(span, parent));
+        }
+    }
+
+    static void acceptorStop(long span, long parent, long start, long now, long connections, Throwable error) {
+        if (EventKind.ACCEPTOR_STOP.enabled()) {
+            Map<String, Object> m = time(now);
+            m.put("duration", now - start);
+            m.put("connections", connections);
+            Map<String, Object> md = ctx(span, parent);
+            if (error != null) {
+                md.put("error", error);
+            }
+            Telemetry.emit(EventKind.ACCEPTOR_STOP, m, md);
+        }
+    }
+
+    static void spawnError(long acceptorSpan, PeerKey peer, long now) {
+        if (EventKind.ACCEPTOR_SPAWN_ERROR.enabled()) {
+            Telemetry.emit(EventKind.ACCEPTOR_SPAWN_ERROR, time(now), address("remote", peer.toSocketAddress(), ctx(acceptorSpan)));
+        }
+    }
+
+    static void connectionStart(SessionImpl s, long acceptorSpan) {
+        if (EventKind.CONNECTION_START.enabled()) {
+            Telemetry.emit(EventKind.CONNECTION_START, time(s.openedAt),
+                    address("remote", s.remoteAddress(), ctx(s.spanContext, acceptorSpan)));
+        }
+    }
+
+    static void ready(SessionImpl s) {
+        if (EventKind.CONNECTION_READY.enabled()) {
+            Telemetry.emit(EventKind.CONNECTION_READY, time(System.nanoTime()), ctx(s.spanContext));
+        }
+    }
+
+    /** recv (INLINE) or async_recv (VIRTUAL_THREADS): {@code data} is valid only during the listener call. */
+    static void recv(EventKind kind, SessionImpl s, MemorySegment data) {
+        if (kind.enabled()) {
+            Map<String, Object> m = new HashMap<>();
+            m.put("data", data);
+            m.put("bytes", data.byteSize());
+            Telemetry.emit(kind, m, ctx(s.spanContext));
+        }
+    }
+
+    static void recvError(long span, PeerKey peer, long bytes, int maxDatagramSize) {
+        if (EventKind.CONNECTION_RECV_ERROR.enabled()) {
+            Map<String, Object> m = new HashMap<>();
+            m.put("error", "truncated: a datagram larger than maxDatagramSize " + maxDatagramSize + " bytes");
+            m.put("bytes", bytes);
+            Telemetry.emit(EventKind.CONNECTION_RECV_ERROR, m, address("remote", peer.toSocketAddress(), ctx(span)));
+        }
+    }
+
+    static void send(long span, MemorySegment buffer, long offset, int bytes) {
+        if (EventKind.CONNECTION_SEND.enabled()) {
+            Map<String, Object> m = new HashMap<>();
+            m.put("data", buffer.asSlice(offset, bytes).asReadOnly());
+            m.put("bytes", (long) bytes);
+            Telemetry.emit(EventKind.CONNECTION_SEND, m, ctx(span));
+        }
+    }
+
+    static void sendError(long span, MemorySegment buffer, long offset, int bytes, int errno) {
+        if (EventKind.CONNECTION_SEND_ERROR.enabled()) {
+            Map<String, Object> m = new HashMap<>();
+            m.put("data", buffer.asSlice(offset, bytes).asReadOnly());
+            m.put("bytes", (long) bytes);
+            m.put("error", Errno.name(errno));
+            Telemetry.emit(EventKind.CONNECTION_SEND_ERROR, m, ctx(span));
+        }
+    }
+
+    static void socketShutdown(SessionImpl s) {
+        if (EventKind.CONNECTION_SOCKET_SHUTDOWN.enabled()) {
+            Map<String, Object> m = time(System.nanoTime());
+            m.put("way", "read_write");
+            Telemetry.emit(EventKind.CONNECTION_SOCKET_SHUTDOWN, m, ctx(s.spanContext));
+        }
+    }
+
+    static void connectionStop(SessionImpl s, long acceptorSpan, long now) {
+        if (EventKind.CONNECTION_STOP.enabled()) {
+            Map<String, Object> m = time(now);
+            m.put("duration", now - s.openedAt);
+            m.put("send_oct", s.sentBytes());
+            m.put("send_cnt", s.sentPackets());
+            m.put("recv_oct", s.receivedBytes());
+            m.put("recv_cnt", s.receivedPackets());
+            Map<String, Object> md = address("remote", s.remoteAddress(), ctx(s.spanContext, acceptorSpan));
+            if (s.endedBy == SessionEnd.ERROR && s.endReason != null) {
+                md.put("error", s.endReason);
+            }
+            Telemetry.emit(EventKind.CONNECTION_STOP, m, md);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package dev.abyss.server.telemetry;
+
+/**
+ * Every telemetry event Abyss can emit, with its name. Internal to Abyss apart from
+ * {@link #eventName()}: the engine asks {@link #enabled()} (one volatile field read) before it
+ * builds an event, so an event nobody listens to costs nothing more.
+ */
+public enum EventKind {
+    LISTENER_START("abyss.listener.start"),
+    LISTENER_STOP("abyss.listener.stop"),
+    ACCEPTOR_START("abyss.acceptor.start"),
+    ACCEPTOR_STOP("abyss.acceptor.stop"),
+    /** A datagram from a new peer was dropped: the session table stayed full through every retry. */
+    ACCEPTOR_SPAWN_ERROR("abyss.acceptor.spawn_error"),
+    /** TCP only in the original (a connection reset before accept); UDP has no accept, never emitted. */
+    ACCEPTOR_ECONNABORTED("abyss.acceptor.econnaborted"),
+    CONNECTION_START("abyss.connection.start"),
+    CONNECTION_STOP("abyss.connection.stop"),
+    /** handleConnection continued: the session is set up. */
+    CONNECTION_READY("abyss.connection.ready"),
+    /** A datagram handed to an INLINE handler on the receiving thread. */
+    CONNECTION_RECV("abyss.connection.recv"),
+    /** A datagram handed to a VIRTUAL_THREADS handler, received earlier by the acceptor. */
+    CONNECTION_ASYNC_RECV("abyss.connection.async_recv"),
+    /** A datagram from this peer could not be read whole (larger than maxDatagramSize). */
+    CONNECTION_RECV_ERROR("abyss.connection.recv_error"),
+    /** The kernel took a datagram for the peer. */
+    CONNECTION_SEND("abyss.connection.send"),
+    /** The kernel refused a datagram for the peer (e.g. ECONNREFUSED, ENOENT). */
+    CONNECTION_SEND_ERROR("abyss.connection.send_error"),
+    /** No UDP counterpart (there is no sendfile for datagrams): never emitted. */
+    CONNECTION_SENDFILE("abyss.connection.sendfile"),
+    /** No UDP counterpart: never emitted. */
+    CONNECTION_SENDFILE_ERROR("abyss.connection.sendfile_error"),
+    /** The application closed the session with {@code Session.close()}. */
+    CONNECTION_SOCKET_SHUTDOWN("abyss.connection.socket_shutdown");
+
+    private final String eventName;
+    private volatile TelemetryListener[] listeners = Flags.NONE;
+
+    EventKind(String eventName) {
+        this.eventName = eventName;
+    }
+
+    public String eventName() {
+        return eventName;
+    }
+
+    /** True when at least one listener is attached: build the event only then. */
+    public boolean enabled() {
+        return !Flags.REMOVED && listeners.length != 0;
+    }
+
+    TelemetryListener[] listeners() {
+        return listeners;
+    }
+
+    void listeners(TelemetryListener[] l) {
+        listeners = l;
+    }
+
+    /** Constants an enum's instance initializers may read. */
+    private static final class Flags {
+        static final TelemetryListener[] NONE = new TelemetryListener[0];
+        /**
+         * {@code -Dabyss.telemetry.removed=true}: every {@link #enabled()} is a constant false the JIT
+         * folds away, as if telemetry had not been built in (the baseline of the telemetry benchmark).
+         */
+        static final boolean REMOVED = Boolean.getBoolean("abyss.telemetry.removed");
+    }
+}

@@ -1,0 +1,11 @@
+package dev.abyss.server.telemetry;
+
+/**
+ * Receives the telemetry events it was {@linkplain Telemetry#attach attached} to, on the thread
+ * that emits them (often an acceptor thread: keep it short and never block). A listener that throws
+ * is detached and the failure logged; the server is not affected.
+ */
+@FunctionalInterface
+public interface TelemetryListener {
+    void handle(TelemetryEvent event);
+}
