@@ -1,0 +1,97 @@
+package dev.abyss.server;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static dev.abyss.server.ServerCoreTest.await;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Known traffic and known drops, then every counter of {@link ServerStats} checked exactly. */
+@Timeout(60)
+class StatsTest {
+
+    @Test
+    void everyCounterIsExact() throws Exception {
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Handler<Object> h = new Handler<>() {
+            @Override
+            public HandlerResult<Object> handleData(Session s, MemorySegment data, Object state) {
+                String t = new String(data.toArray(JAVA_BYTE), StandardCharsets.UTF_8);
+                switch (t) {
+                    case "throw" -> throw new IllegalStateException("counted");
+                    case "block" -> {
+                        entered.countDown();
+                        try {
+                            release.await();
+                        } catch (InterruptedException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                    default -> {
+                        if (data.byteSize() < 100) {
+                            s.send(data);
+                        }
+                    }
+                }
+                return HandlerResult.continueWith(state);
+            }
+        };
+        try (Server server = Abyss.start(ServerConfig.builder().handler(h).numAcceptors(1).numConnections(1)
+                .maxConnectionsRetryCount(0).maxDatagramSize(100).sendQueueBytes(1 << 18).mailboxCapacity(1)
+                .silentTerminateOnError(true).inlineCallbackLimit(Duration.ofSeconds(30)).shutdownTimeout(Duration.ZERO).build());
+             Client a = new Client(server.localAddress()); Client b = new Client(server.localAddress());
+             Client c = new Client(server.localAddress()); Client d = new Client(server.localAddress())) {
+            b.send("throw"); // 5 bytes: a session that ends in error
+            await(() -> server.stats().handlerErrors() == 1, "b's error");
+            await(() -> server.sessions() == 0, "b's session gone");
+            a.send("x1");
+            a.send("x2");
+            assertEquals("x1", a.receive(5000));
+            assertEquals("x2", a.receive(5000));
+            c.send("full"); // numConnections 1, no retries
+            await(() -> server.stats().droppedTableFull() == 1, "c refused");
+            a.send(new byte[300]); // cut to 100: dropped
+            await(() -> server.stats().truncated() == 1, "truncated");
+            server.suspend();
+            d.send("sus");
+            await(() -> server.stats().droppedSuspended() == 1, "d refused while suspended");
+            server.resume();
+
+            a.send("block"); // the acceptor is now held: cross-thread sends and posts pile up
+            assertTrue(entered.await(5, TimeUnit.SECONDS));
+            Session s = server.session(a.localAddress());
+            byte[] big = new byte[60_000];
+            int queued = 0;
+            while (s.send(big)) {
+                queued++;
+            }
+            assertEquals(4, queued, "a 256 KiB queue holds four 60 KB datagrams");
+            assertTrue(s.post("first"));
+            assertFalse(s.post("second"), "mailboxCapacity 1");
+            release.countDown();
+            await(() -> server.stats().datagramsOut() == 6, "the queued sends go out");
+
+            ServerStats expected = new ServerStats(
+                    7, 5 + 4 + 4 + 100 + 3 + 5, // in: throw, x1, x2, full, 100 of 300, sus, block
+                    6, 4 + 4 * 60_000, // out: two echoes, four queued
+                    2, 1, 1, // sessions: b and a opened, b closed, a live
+                    1, 1, 1, 0, // dropped: table full, mailbox full, suspended, session ended
+                    1, 1, 0, 0, 1); // truncated, send queue full, send errors, receive errors, handler errors
+            assertEquals(expected, server.stats());
+            assertEquals(2 + 4, s.sentPackets(), "per session: what the kernel took");
+            assertEquals(4 + 4 * 60_000, s.sentBytes());
+            assertEquals(3, s.receivedPackets(), "x1, x2, block: the cut datagram was dropped, never delivered");
+            assertEquals(2 + 2 + 5, s.receivedBytes());
+        }
+    }
+}
