@@ -1,10 +1,5 @@
 package dev.abyss.bench;
 
-import dev.abyss.ffi.LibC;
-import dev.abyss.ffi.net.Net;
-import dev.abyss.ffi.net.Sockets;
-import dev.abyss.server.Abyss;
-import dev.abyss.server.Server;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.examples.Echo;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -21,10 +16,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.net.InetSocketAddress;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -51,75 +42,37 @@ public class EchoRoundTripBenchmark {
     @Param({"1", "16"})
     public int peers;
 
-    private Server server;
-    private Arena arena;
-    private int[] fds;
-    private MemorySegment out;
-    private MemorySegment in;
+    private EchoFixture echo;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        ServerConfig.Builder b = ServerConfig.builder().numAcceptors(1).shutdownTimeout(Duration.ZERO);
+        ServerConfig.Builder b = EchoFixture.oneAcceptor();
         if (api.equals("segment")) {
             b.segmentHandler((session, data) -> session.send(data));
         } else {
             b.handler(new Echo());
         }
-        server = Abyss.start(b.build());
-        arena = Arena.ofShared();
-        out = arena.allocate(64);
-        in = arena.allocate(2048);
-        fds = new int[peers];
-        for (int i = 0; i < peers; i++) {
-            fds[i] = Sockets.openDatagram(Net.AF_INET, false);
-            Sockets.bind(fds[i], new InetSocketAddress("127.0.0.1", 0));
-            Sockets.connect(fds[i], server.localAddress());
-        }
+        echo = new EchoFixture(b.build(), peers, 64);
     }
-
-    private Thread acceptor;
-    private long allocatedAtStart;
-    private long datagramsAtStart;
 
     /** The acceptor thread's own allocation, apart from the client's: printed after each iteration. */
     @Setup(Level.Iteration)
     public void markAllocation() {
-        acceptor = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("abyss-acceptor-0"))
-                .findFirst().orElseThrow();
-        allocatedAtStart = THREADS.getThreadAllocatedBytes(acceptor.threadId());
-        datagramsAtStart = server.stats().datagramsIn();
+        echo.markAllocation();
     }
 
     @TearDown(Level.Iteration)
     public void reportAllocation() {
-        long bytes = THREADS.getThreadAllocatedBytes(acceptor.threadId()) - allocatedAtStart;
-        long datagrams = server.stats().datagramsIn() - datagramsAtStart;
-        System.out.printf(java.util.Locale.ROOT, "  [acceptor thread: %,d B allocated for %,d datagrams = %.3f B/datagram]%n",
-                bytes, datagrams, datagrams == 0 ? 0.0 : (double) bytes / datagrams);
+        echo.reportAllocation();
     }
-
-    private static final com.sun.management.ThreadMXBean THREADS =
-            (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        for (int fd : fds) {
-            LibC.close(fd);
-        }
-        server.stop(Duration.ZERO);
-        arena.close();
+        echo.close();
     }
 
     @Benchmark
-    @org.openjdk.jmh.annotations.OperationsPerInvocation(1)
     public long roundTrip() {
-        long got = 0;
-        for (int fd : fds) {
-            LibC.write(fd, out, 64);
-        }
-        for (int fd : fds) {
-            got += LibC.read(fd, in, 2048);
-        }
-        return got / 64; // datagrams echoed this invocation (== peers)
+        return echo.roundTrip();
     }
 }
