@@ -120,6 +120,34 @@ class EchoCliProcessTest {
         }
     }
 
+    /** {@code --log trace}: like the original's attach_logger(:trace), every datagram's connection events. */
+    @Test
+    @Timeout(60)
+    void logTraceShowsEveryDatagramsConnectionEvents() throws Exception {
+        Process server = new ProcessBuilder(javaBin(), "-jar", serverJar().toString(), "--port", "0", "--bind", "127.0.0.1",
+                "--log", "trace").redirectErrorStream(true).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            int port = Integer.parseInt(listeningPort(out).group(1));
+            try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+                socket.setSoTimeout(5000);
+                byte[] ping = "traced".getBytes(StandardCharsets.UTF_8);
+                socket.send(new DatagramPacket(ping, ping.length, new InetSocketAddress("127.0.0.1", port)));
+                socket.receive(new DatagramPacket(new byte[16], 16));
+            }
+            server.toHandle().destroy();
+            assertTrue(server.waitFor(20, TimeUnit.SECONDS), "server exits after SIGTERM");
+            String log = String.join("\n", out.lines().toList());
+            for (String event : List.of("abyss.connection.start", "abyss.connection.ready", "abyss.connection.recv",
+                    "abyss.connection.send", "abyss.connection.stop", "abyss.acceptor.stop", "abyss.listener.stop")) {
+                assertTrue(log.contains(event), event + " logged: " + log);
+            }
+            assertTrue(log.contains("data=\"traced\""), "the datagram itself at trace level: " + log);
+        } finally {
+            server.destroyForcibly();
+        }
+    }
+
     @Test
     @Timeout(30)
     void badOptionsFailWithAClearMessage() throws Exception {
