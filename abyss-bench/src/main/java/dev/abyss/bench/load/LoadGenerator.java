@@ -1,0 +1,171 @@
+package dev.abyss.bench.load;
+
+import org.HdrHistogram.Histogram;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A UDP echo load generator: P peers, W datagrams in flight each, size S, for a duration or a
+ * count, optionally at a fixed total rate; every echo checked byte for byte (peer, sequence,
+ * pattern) and timed. Sends and receives through abyss-ffi's sendmmsg/recvmmsg in batches of 64.
+ *
+ * <pre>
+ * java -cp abyss-bench/target/benchmarks.jar dev.abyss.bench.load.LoadGenerator \
+ *      --target 127.0.0.1:1234 --peers 16 --window 32 --size 64 --duration 10s [--rate PPS] [--json]
+ * </pre>
+ */
+public final class LoadGenerator {
+    private LoadGenerator() {
+    }
+
+    /** Runs one load and returns what it measured; {@code progress} prints a line a second to stderr. */
+    public static LoadResult run(LoadOptions o) throws Exception {
+        List<Worker> workers = new ArrayList<>();
+        try {
+            int per = o.peers() / o.threads();
+            for (int t = 0; t < o.threads(); t++) {
+                int first = t * per;
+                int n = t == o.threads() - 1 ? o.peers() - first : per;
+                workers.add(new Worker(o, first, n));
+            }
+            List<Thread> threads = new ArrayList<>();
+            long start = System.nanoTime();
+            for (int t = 0; t < workers.size(); t++) {
+                threads.add(Thread.ofPlatform().name("load-" + t).start(workers.get(t)));
+            }
+            long end = start + o.duration().toNanos();
+            long lastEchoed = 0;
+            long lastTime = start;
+            while (System.nanoTime() < end && threads.stream().anyMatch(Thread::isAlive)) {
+                Thread.sleep(Math.max(1, Math.min(1000, (end - System.nanoTime()) / 1_000_000)));
+                if (o.progress()) {
+                    long now = System.nanoTime();
+                    long echoed = workers.stream().mapToLong(w -> w.echoed.get()).sum();
+                    long sent = workers.stream().mapToLong(w -> w.sent.get()).sum();
+                    System.err.printf(Locale.ROOT, "[%5.1fs] %,12.0f echoes/s   sent %,d   echoed %,d%n", (now - start) / 1e9,
+                            (echoed - lastEchoed) / ((now - lastTime) / 1e9), sent, echoed);
+                    lastEchoed = echoed;
+                    lastTime = now;
+                }
+            }
+            long stoppedAt = System.nanoTime();
+            workers.forEach(Worker::stop);
+            for (Thread t : threads) {
+                t.join();
+            }
+            Histogram all = new Histogram(60_000_000_000L, 3);
+            long sent = 0;
+            long echoed = 0;
+            long reordered = 0;
+            long corrupt = 0;
+            for (Worker w : workers) {
+                all.add(w.latency);
+                sent += w.sent.get();
+                echoed += w.echoed.get();
+                reordered += w.reordered;
+                corrupt += w.corrupt;
+            }
+            double seconds = (stoppedAt - start) / 1e9;
+            return new LoadResult(sent, echoed, Math.max(0, sent - echoed - corrupt), reordered, corrupt, seconds, o.size(),
+                    all.getValueAtPercentile(50) / 1e3, all.getValueAtPercentile(99) / 1e3,
+                    all.getValueAtPercentile(99.9) / 1e3, all.getMaxValue() / 1e3);
+        } finally {
+            workers.forEach(Worker::close);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        String target = null;
+        int peers = 16;
+        int window = 32;
+        int size = 64;
+        Duration duration = Duration.ofSeconds(10);
+        long count = 0;
+        long rate = 0;
+        boolean spread = false;
+        int threads = 1;
+        boolean json = false;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                switch (a) {
+                    case "--target" -> target = value(args, ++i, a);
+                    case "--peers" -> peers = Integer.parseInt(value(args, ++i, a));
+                    case "--window" -> window = Integer.parseInt(value(args, ++i, a));
+                    case "--size" -> size = Integer.parseInt(value(args, ++i, a));
+                    case "--duration" -> duration = duration(value(args, ++i, a));
+                    case "--count" -> count = Long.parseLong(value(args, ++i, a));
+                    case "--rate" -> rate = Long.parseLong(value(args, ++i, a));
+                    case "--spread" -> spread = true;
+                    case "--threads" -> threads = Integer.parseInt(value(args, ++i, a));
+                    case "--json" -> json = true;
+                    case "-h", "--help" -> {
+                        System.out.println(usage());
+                        return;
+                    }
+                    default -> throw new IllegalArgumentException("unknown option " + a);
+                }
+            }
+            if (target == null) {
+                throw new IllegalArgumentException("--target HOST:PORT is required");
+            }
+            if (count > 0 && args.length > 0 && !List.of(args).contains("--duration")) {
+                duration = Duration.ofHours(1); // a count alone: run until it is reached
+            }
+            int colon = target.lastIndexOf(':');
+            if (colon < 0) {
+                throw new IllegalArgumentException("--target must be HOST:PORT, was '" + target + "'");
+            }
+            InetSocketAddress to = new InetSocketAddress(InetAddress.getByName(target.substring(0, colon).replace("[", "").replace("]", "")),
+                    Integer.parseInt(target.substring(colon + 1)));
+            LoadOptions o = new LoadOptions(to, peers, window, size, duration, count, rate, spread, threads, !json);
+            LoadResult r = run(o);
+            System.out.println(json ? r.json() : r.table());
+        } catch (NumberFormatException e) {
+            System.err.println("load: not a number: " + e.getMessage() + "\n" + usage());
+            System.exit(2);
+        } catch (IllegalArgumentException e) {
+            System.err.println("load: " + e.getMessage() + "\n" + usage());
+            System.exit(2);
+        }
+    }
+
+    static Duration duration(String s) {
+        if (s.endsWith("ms")) {
+            return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
+        }
+        if (s.endsWith("s")) {
+            return Duration.ofMillis(Math.round(Double.parseDouble(s.substring(0, s.length() - 1)) * 1000));
+        }
+        if (s.endsWith("m")) {
+            return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1)));
+        }
+        throw new IllegalArgumentException("--duration must end in ms, s or m, was '" + s + "'");
+    }
+
+    private static String value(String[] args, int i, String option) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException(option + " needs a value");
+        }
+        return args[i];
+    }
+
+    static String usage() {
+        return """
+                usage: LoadGenerator --target HOST:PORT [options]
+                  --peers P        sockets, each its own source port (default 16)
+                  --window W       datagrams in flight per peer (default 32)
+                  --size S         payload bytes, >= 20 (default 64)
+                  --duration D     e.g. 10s, 500ms, 2m (default 10s)
+                  --count N        stop after N echoes
+                  --rate PPS       offered datagrams per second in total (default: as fast as echoes return)
+                  --spread         peers bind 127.0.x.y source addresses (IPv4 loopback targets)
+                  --threads T      sender/receiver threads (default 1)
+                  --json           one JSON object instead of the table""";
+    }
+}

@@ -1,0 +1,33 @@
+package dev.abyss.bench.load;
+
+import java.util.Locale;
+
+/** What a load run measured. Latencies are in microseconds. */
+public record LoadResult(long sent, long echoed, long lost, long reordered, long corrupt, double seconds, int size,
+                         double p50Micros, double p99Micros, double p999Micros, double maxMicros) {
+
+    public double echoesPerSecond() {
+        return echoed / seconds;
+    }
+
+    public double megabytesPerSecond() {
+        return echoed * (double) size / seconds / 1e6;
+    }
+
+    public String table() {
+        return String.format(Locale.ROOT, """
+                echoed      %,d datagrams in %.1f s: %,.0f/s, %.1f MB/s
+                sent        %,d   lost %,d   reordered %,d   corrupt %,d
+                latency µs  p50 %.1f   p99 %.1f   p99.9 %.1f   max %.1f""",
+                echoed, seconds, echoesPerSecond(), megabytesPerSecond(), sent, lost, reordered, corrupt,
+                p50Micros, p99Micros, p999Micros, maxMicros);
+    }
+
+    public String json() {
+        return String.format(Locale.ROOT, "{\"sent\":%d,\"echoed\":%d,\"lost\":%d,\"reordered\":%d,\"corrupt\":%d,"
+                        + "\"seconds\":%.3f,\"size\":%d,\"echoes_per_second\":%.1f,\"mb_per_second\":%.3f,"
+                        + "\"latency_us\":{\"p50\":%.1f,\"p99\":%.1f,\"p99_9\":%.1f,\"max\":%.1f}}",
+                sent, echoed, lost, reordered, corrupt, seconds, size, echoesPerSecond(), megabytesPerSecond(),
+                p50Micros, p99Micros, p999Micros, maxMicros);
+    }
+}

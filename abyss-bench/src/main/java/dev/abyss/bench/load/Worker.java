@@ -1,0 +1,201 @@
+package dev.abyss.bench.load;
+
+import dev.abyss.ffi.LibC;
+import dev.abyss.ffi.NativeException;
+import dev.abyss.ffi.epoll.Epoll;
+import dev.abyss.ffi.net.MessageBatch;
+import dev.abyss.ffi.net.Net;
+import dev.abyss.ffi.net.Sockets;
+import org.HdrHistogram.Histogram;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One load-generator thread and its share of the peers: each peer a connected non-blocking socket;
+ * sends go out with one sendmmsg per peer and round, echoes come back with recvmmsg, all sockets
+ * in one epoll set. Every echo is checked byte for byte and timed.
+ */
+final class Worker implements Runnable, AutoCloseable {
+    private static final int BATCH = 64;
+    private static final long STALL_NANOS = 200_000_000L; // a peer with nothing back this long: its in-flight ones are lost
+
+    final Histogram latency = new Histogram(60_000_000_000L, 3);
+    final AtomicLong sent = new AtomicLong();
+    final AtomicLong echoed = new AtomicLong();
+    long reordered;
+    long corrupt;
+
+    private final LoadOptions o;
+    private final int firstPeer;
+    private final int[] fds;
+    private final long[] nextSeq;
+    private final long[] expected;
+    private final int[] inflight;
+    private final long[] lastEcho;
+    private final Arena arena = Arena.ofShared();
+    private final MessageBatch out;
+    private final MessageBatch in;
+    private final Epoll epoll;
+    private final double tokensPerNano;
+    private final long budget;
+    private volatile boolean stop;
+    private double tokens;
+    private int rotate;
+
+    Worker(LoadOptions o, int firstPeer, int peers) throws NativeException, UnknownHostException {
+        this.o = o;
+        this.firstPeer = firstPeer;
+        this.fds = new int[peers];
+        this.nextSeq = new long[peers];
+        this.expected = new long[peers];
+        this.inflight = new int[peers];
+        this.lastEcho = new long[peers];
+        this.out = new MessageBatch(arena, BATCH, o.size(), 0);
+        this.in = new MessageBatch(arena, BATCH, Math.max(o.size() + 1, 2048), 0);
+        this.epoll = Epoll.create(Math.min(peers, 1024));
+        this.tokensPerNano = o.rate() / (double) o.threads() / 1e9;
+        this.budget = o.count() == 0 ? Long.MAX_VALUE : (o.count() + o.threads() - 1) / o.threads();
+        int family = o.target().getAddress() instanceof java.net.Inet6Address ? Net.AF_INET6 : Net.AF_INET;
+        for (int i = 0; i < peers; i++) {
+            int fd = Sockets.openDatagram(family, true);
+            fds[i] = fd;
+            Sockets.setInt(fd, Net.SOL_SOCKET, Net.SO_RCVBUF, 1 << 20, "SO_RCVBUF");
+            Sockets.bind(fd, new InetSocketAddress(source(firstPeer + i), 0));
+            Sockets.connect(fd, o.target());
+            epoll.add(fd, Epoll.EPOLLIN, i);
+        }
+    }
+
+    private InetAddress source(int peer) throws UnknownHostException {
+        if (!o.spreadSources() || o.target().getAddress() instanceof java.net.Inet6Address) {
+            return o.target().getAddress().isLoopbackAddress() ? o.target().getAddress() : InetAddress.getLoopbackAddress();
+        }
+        return InetAddress.getByAddress(new byte[]{127, 0, (byte) (1 + peer / 250), (byte) (1 + peer % 250)});
+    }
+
+    void stop() {
+        stop = true;
+    }
+
+    @Override
+    public void run() {
+        long last = System.nanoTime();
+        long nextStallCheck = last + STALL_NANOS;
+        while (!stop && echoed.get() < budget) {
+            long now = System.nanoTime();
+            if (tokensPerNano > 0) {
+                // at most 50 µs worth at once: a paced load must not arrive in bursts the server's
+                // socket buffer cannot hold (that would be loss caused by the generator, not the server)
+                tokens = Math.min(tokens + (now - last) * tokensPerNano, Math.max(4, tokensPerNano * 50_000));
+            }
+            last = now;
+            boolean sentSome = sendRound(now);
+            receiveRound(sentSome || tokensPerNano > 0 ? 0 : 1); // paced: never sleep a whole millisecond
+            if (now >= nextStallCheck) {
+                for (int p = 0; p < fds.length; p++) {
+                    if (inflight[p] > 0 && now - lastEcho[p] > STALL_NANOS) {
+                        inflight[p] = 0; // presumed lost: counted as sent minus echoed at the end
+                    }
+                }
+                nextStallCheck = now + STALL_NANOS / 4;
+            }
+        }
+        // let the in-flight ones come home before counting them lost
+        long drainUntil = System.nanoTime() + 200_000_000L;
+        while (System.nanoTime() < drainUntil && sent.get() > echoed.get() + corrupt) {
+            receiveRound(10);
+        }
+    }
+
+    private boolean sendRound(long now) {
+        boolean any = false;
+        int n = fds.length;
+        for (int k = 0; k < n; k++) {
+            int p = (rotate + k) % n;
+            int allowed = o.window() - inflight[p];
+            if (tokensPerNano > 0) {
+                allowed = (int) Math.min(allowed, tokens);
+            }
+            if (allowed <= 0) {
+                continue;
+            }
+            int count = Math.min(allowed, BATCH);
+            MemorySegment data = out.data();
+            for (int i = 0; i < count; i++) {
+                Payload.write(data, out.dataOffset(i), o.size(), firstPeer + p, nextSeq[p] + i, now);
+                out.prepareSend(i, o.size(), 0);
+            }
+            int done = out.send(fds[p], 0, count, Net.MSG_DONTWAIT);
+            if (done > 0) {
+                if (inflight[p] == 0) {
+                    lastEcho[p] = now;
+                }
+                nextSeq[p] += done;
+                inflight[p] += done;
+                sent.addAndGet(done);
+                tokens -= done;
+                any = true;
+            }
+        }
+        rotate = (rotate + 1) % n;
+        return any;
+    }
+
+    private void receiveRound(int timeoutMillis) {
+        int ready = epoll.await(timeoutMillis);
+        for (int r = 0; r < ready; r++) {
+            int p = (int) epoll.data(r);
+            while (true) {
+                int got = in.receive(fds[p], BATCH, Net.MSG_DONTWAIT);
+                if (got <= 0) {
+                    break;
+                }
+                long now = System.nanoTime();
+                for (int j = 0; j < got; j++) {
+                    check(p, in.data(), in.dataOffset(j), in.length(j), now);
+                }
+                if (got < BATCH) {
+                    break;
+                }
+            }
+        }
+    }
+
+    private void check(int p, MemorySegment data, long at, int length, long now) {
+        if (inflight[p] > 0) {
+            inflight[p]--;
+        }
+        int peer = firstPeer + p;
+        if (length != o.size() || Payload.peer(data, at) != peer) {
+            corrupt++;
+            return;
+        }
+        long seq = Payload.seq(data, at);
+        if (!Payload.intact(data, at, length, peer, seq)) {
+            corrupt++;
+            return;
+        }
+        if (seq >= expected[p]) {
+            expected[p] = seq + 1;
+        } else {
+            reordered++;
+        }
+        lastEcho[p] = now;
+        latency.recordValue(Math.max(0, Math.min(now - Payload.sentAt(data, at), latency.getHighestTrackableValue())));
+        echoed.incrementAndGet();
+    }
+
+    @Override
+    public void close() {
+        for (int fd : fds) {
+            LibC.close(fd);
+        }
+        epoll.close();
+        arena.close();
+    }
+}

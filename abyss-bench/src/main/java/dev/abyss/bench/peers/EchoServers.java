@@ -1,0 +1,150 @@
+package dev.abyss.bench.peers;
+
+import dev.abyss.server.Abyss;
+import dev.abyss.server.Server;
+import dev.abyss.server.ServerConfig;
+import dev.abyss.server.examples.Echo;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.uring.IoUringChannelOption;
+import io.netty.channel.uring.IoUringDatagramChannel;
+import io.netty.channel.uring.IoUringIoHandler;
+
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The Java echo servers of the comparison, each run in its own JVM:
+ * {@code java -cp benchmarks.jar dev.abyss.bench.peers.EchoServers SERVER PORT THREADS}, where
+ * SERVER is abyss-segment, abyss-handler, netty-epoll, netty-iouring, netty-nio or jdk. It prints
+ * "ready" once bound and echoes until stdin closes. Every server gets the same treatment: one
+ * socket per thread with SO_REUSEPORT where the transport has it, 64-datagram batches where it can,
+ * a 4 MiB socket receive buffer.
+ */
+public final class EchoServers {
+    static final int MAX_PAYLOAD = 2048;
+    static final int BATCH = 64;
+    /** Every server asks for the same socket receive buffer: a 2-core box deschedules servers for milliseconds. */
+    static final int RCVBUF = 4 << 20;
+
+    private EchoServers() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String kind = args[0];
+        int port = Integer.parseInt(args[1]);
+        int threads = Integer.parseInt(args[2]);
+        InetSocketAddress at = new InetSocketAddress("127.0.0.1", port);
+        AutoCloseable running = switch (kind) {
+            case "abyss-segment" -> abyss(at, threads, true);
+            case "abyss-handler" -> abyss(at, threads, false);
+            case "netty-epoll" -> netty(at, threads, "epoll");
+            case "netty-iouring" -> netty(at, threads, "iouring");
+            case "netty-nio" -> netty(at, 1, "nio"); // NIO datagram channels have no SO_REUSEPORT: one socket
+            case "jdk" -> jdk(at, threads);
+            default -> throw new IllegalArgumentException("unknown server " + kind);
+        };
+        System.out.println("ready");
+        System.out.flush();
+        while (System.in.read() >= 0) {
+            // runs until the runner closes our stdin
+        }
+        running.close();
+    }
+
+    private static AutoCloseable abyss(InetSocketAddress at, int threads, boolean segment) throws Exception {
+        ServerConfig.Builder b = ServerConfig.builder().bindAddress(at.getAddress()).port(at.getPort()).numAcceptors(threads)
+                .receiveBufferSize(RCVBUF).shutdownTimeout(Duration.ZERO);
+        Server s = Abyss.start(segment ? b.segmentHandler((session, data) -> session.send(data)).build() : b.handler(new Echo()).build());
+        return s;
+    }
+
+    @ChannelHandler.Sharable
+    static final class NettyEcho extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            DatagramPacket p = (DatagramPacket) msg;
+            ctx.write(new DatagramPacket(p.content(), p.sender()), ctx.voidPromise());
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            ctx.flush(); // one flush per read batch
+        }
+    }
+
+    private static AutoCloseable netty(InetSocketAddress at, int threads, String transport) throws Exception {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(threads, switch (transport) {
+            case "epoll" -> EpollIoHandler.newFactory();
+            case "iouring" -> IoUringIoHandler.newFactory();
+            default -> NioIoHandler.newFactory();
+        });
+        Bootstrap b = new Bootstrap().group(group).handler(new NettyEcho()).option(ChannelOption.SO_RCVBUF, RCVBUF)
+                // a fixed buffer of 64 datagrams: what lets epoll read with recvmmsg
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_PAYLOAD * BATCH));
+        switch (transport) {
+            case "epoll" -> b.channel(EpollDatagramChannel.class).option(EpollChannelOption.SO_REUSEPORT, true)
+                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_PAYLOAD);
+            case "iouring" -> b.channel(IoUringDatagramChannel.class).option(IoUringChannelOption.SO_REUSEPORT, true)
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_PAYLOAD));
+            default -> b.channel(NioDatagramChannel.class).option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_PAYLOAD));
+        }
+        List<Channel> channels = new ArrayList<>();
+        for (int i = 0; i < threads; i++) {
+            channels.add(b.bind(at).sync().channel());
+        }
+        return () -> {
+            for (Channel c : channels) {
+                c.close().sync();
+            }
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
+        };
+    }
+
+    private static AutoCloseable jdk(InetSocketAddress at, int threads) throws Exception {
+        List<DatagramChannel> channels = new ArrayList<>();
+        for (int i = 0; i < threads; i++) {
+            DatagramChannel ch = DatagramChannel.open();
+            ch.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            ch.setOption(StandardSocketOptions.SO_RCVBUF, RCVBUF);
+            ch.bind(at);
+            channels.add(ch);
+            Thread.ofPlatform().daemon(true).name("jdk-echo-" + i).start(() -> {
+                ByteBuffer buf = ByteBuffer.allocateDirect(MAX_PAYLOAD);
+                try {
+                    while (true) {
+                        buf.clear();
+                        var from = ch.receive(buf);
+                        buf.flip();
+                        ch.send(buf, from);
+                    }
+                } catch (java.io.IOException closed) {
+                    // stopped
+                }
+            });
+        }
+        return () -> {
+            for (DatagramChannel ch : channels) {
+                ch.close();
+            }
+        };
+    }
+}
