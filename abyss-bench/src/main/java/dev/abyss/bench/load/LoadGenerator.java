@@ -136,6 +136,14 @@ public final class LoadGenerator {
     }
 
     static Duration duration(String s) {
+        try {
+            return parseDuration(s);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--duration must be a number ending in ms, s or m, was '" + s + "'");
+        }
+    }
+
+    private static Duration parseDuration(String s) {
         if (s.endsWith("ms")) {
             return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
         }
