@@ -96,6 +96,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     private volatile long overrunCallback = -1;
     private boolean receivingStopped;
     private boolean sendsLeft;
+    private boolean receivedLastTurn;
     private boolean shutdownOffered;
     private boolean interruptedSessions;
     private long now;
@@ -204,8 +205,11 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
             if (overrunCallback != -1) {
                 Thread.interrupted(); // a watchdog interrupt that landed after its callback ended
             }
-            int ready = transport.await(waitMillis());
+            // while datagrams keep coming, read again before asking epoll: one syscall fewer per batch
+            // (queues and timers are checked every turn anyway; a pending wake-up is drained later)
+            int ready = receivedLastTurn && !receivingStopped ? Transport.READABLE : transport.await(waitMillis());
             now = System.nanoTime();
+            receivedLastTurn = false;
             if ((ready & Transport.READABLE) != 0) {
                 for (int round = 0; round < RECEIVE_ROUNDS; round++) {
                     int n = transport.receive(this);
@@ -213,6 +217,9 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
                         counters.increment(Counters.RECEIVE_ERRORS);
                     }
                     transport.flush(this);
+                    if (n > 0) {
+                        receivedLastTurn = true;
+                    }
                     if (n < config.receiveBatchSize()) {
                         break;
                     }
