@@ -32,6 +32,7 @@ public final class ServerConfig {
     private final int receiveBatchSize;
     private final int maxDatagramSize;
     private final TruncationPolicy truncationPolicy;
+    private final boolean checkViews;
     private final int numAcceptors;
     private final int numConnections;
     private final int maxConnectionsRetryCount;
@@ -57,6 +58,7 @@ public final class ServerConfig {
         this.receiveBatchSize = b.receiveBatchSize;
         this.maxDatagramSize = b.maxDatagramSize;
         this.truncationPolicy = b.truncationPolicy;
+        this.checkViews = b.checkViews;
         this.numAcceptors = b.numAcceptors;
         this.numConnections = b.numConnections;
         this.maxConnectionsRetryCount = b.maxConnectionsRetryCount;
@@ -126,6 +128,11 @@ public final class ServerConfig {
 
     public TruncationPolicy truncationPolicy() {
         return truncationPolicy;
+    }
+
+    /** Debug mode: see {@link Builder#checkViews(boolean)}. */
+    public boolean checkViews() {
+        return checkViews;
     }
 
     public int numAcceptors() {
@@ -202,6 +209,7 @@ public final class ServerConfig {
         private int receiveBatchSize = 64;
         private int maxDatagramSize = 65_536;
         private TruncationPolicy truncationPolicy = TruncationPolicy.DROP;
+        private boolean checkViews;
         private int numAcceptors = Runtime.getRuntime().availableProcessors();
         private int numConnections = 16_384;
         private int maxConnectionsRetryCount = 5;
@@ -323,6 +331,17 @@ public final class ServerConfig {
 
         public Builder truncationPolicy(TruncationPolicy policy) {
             this.truncationPolicy = Objects.requireNonNull(policy, "truncationPolicy");
+            return this;
+        }
+
+        /**
+         * Debug mode for INLINE handlers, default off: the datagram view handed to a callback dies
+         * when the callback returns, so code that keeps it (or hands it to another thread) fails at
+         * once with {@link IllegalStateException} or {@link WrongThreadException} instead of
+         * silently reading a later datagram. Costs a small allocation per datagram: for tests.
+         */
+        public Builder checkViews(boolean on) {
+            this.checkViews = on;
             return this;
         }
 

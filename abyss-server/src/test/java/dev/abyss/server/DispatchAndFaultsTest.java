@@ -303,6 +303,23 @@ class DispatchAndFaultsTest {
     }
 
     @Test
+    void checkViewsMakesAKeptViewFailInsteadOfReadingALaterDatagram() throws Exception {
+        LinkedBlockingQueue<MemorySegment> kept = new LinkedBlockingQueue<>();
+        try (Server server = Abyss.start(ServerConfig.builder().segmentHandler((s, data) -> {
+                    kept.add(data); // against the contract: the view is valid during the callback only
+                    s.send(data);
+                }).checkViews(true).shutdownTimeout(Duration.ofMillis(100)).build());
+             Client c = new Client(server.localAddress())) {
+            c.send("kept");
+            assertEquals("kept", c.receive(5000), "inside the callback the view works");
+            MemorySegment view = kept.poll(5, TimeUnit.SECONDS);
+            org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, () -> view.get(JAVA_BYTE, 0),
+                    "after the callback (and on another thread) the view is dead");
+            assertTrue(!view.scope().isAlive(), "its lifetime ended with the callback");
+        }
+    }
+
+    @Test
     void theEchoExampleRunsInBothModes() throws Exception {
         for (DispatchMode mode : DispatchMode.values()) {
             try (Server server = Abyss.start(ServerConfig.builder().handler(new Echo()).dispatchMode(mode)

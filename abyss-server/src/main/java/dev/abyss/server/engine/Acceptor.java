@@ -72,6 +72,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     private final Callbacks callbacks;
     private final SegmentHandler segmentHandler;
     private final boolean virtual;
+    private final boolean checkViews;
     private final long readTimeoutNanos;
     private final Arena arena = Arena.ofShared();
     private final SendQueue sendQueue;
@@ -109,6 +110,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
         this.callbacks = new Callbacks(config.handler(), config.silentTerminateOnError());
         this.segmentHandler = config.segmentHandler();
         this.virtual = config.dispatchMode() == DispatchMode.VIRTUAL_THREADS;
+        this.checkViews = config.checkViews();
         this.readTimeoutNanos = config.readTimeout().toNanos();
         this.sendQueue = new SendQueue(arena, config.sendQueueBytes());
         this.retries = new Retries(config, counters, this);
@@ -378,6 +380,17 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     }
 
     private void deliverInline(SessionImpl s, MemorySegment data, boolean truncated) {
+        if (checkViews) {
+            // debug mode: a view with its own confined lifetime, over as soon as the callback is
+            try (Arena callback = Arena.ofConfined()) {
+                deliverView(s, data.reinterpret(callback, null).asReadOnly(), truncated);
+            }
+            return;
+        }
+        deliverView(s, data, truncated);
+    }
+
+    private void deliverView(SessionImpl s, MemorySegment data, boolean truncated) {
         s.countReceived((int) data.byteSize());
         s.deadlineNanos = now + s.timeoutNanos; // a one-shot timeout ends with the next datagram
         s.truncatedNow = truncated;
