@@ -13,8 +13,6 @@ import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,21 +28,11 @@ import java.util.function.Consumer;
  * send, and the command queue for posts and closes. Callbacks run here in INLINE mode; in
  * VIRTUAL_THREADS mode they run on each session's {@link VirtualSession}.
  */
-final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, SendQueue.Consumer {
+final class Acceptor implements Runnable, Transport.Sink {
     private static final Logger LOG = LoggerFactory.getLogger(Acceptor.class);
     private static final int RECEIVE_ROUNDS = 8; // batches per wake-up before serving timers and queues
-    private static final int SEND_ROUNDS = 8;
     /** After the stop deadline: time for virtual sessions to run handleShutdown, then again after an interrupt. */
     private static final long SHUTDOWN_GRACE_NANOS = 1_000_000_000L;
-    private static final VarHandle CALLBACKS;
-
-    static {
-        try {
-            CALLBACKS = MethodHandles.lookup().findVarHandle(Acceptor.class, "callbackCount", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     private sealed interface Command {
     }
@@ -62,9 +50,10 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     final Counters counters = new Counters();
     /** Telemetry span of this acceptor; its parent is the listener's. */
     final long spanContext = Telemetry.newSpanContext();
-    /** Drops counted by other threads (a full queue seen by a sender). */
-    final AtomicLong foreignSendQueueFull = new AtomicLong();
+    /** Drops counted by other threads (a full mailbox seen by a poster). */
     final AtomicLong foreignMailboxFull = new AtomicLong();
+    /** The INLINE callback limit's counter, read by the watchdog. */
+    final CallbackClock clock = new CallbackClock();
 
     private final ServerEngine engine;
     private final ServerConfig config;
@@ -75,8 +64,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     private final boolean checkViews;
     private final long readTimeoutNanos;
     private final Arena arena = Arena.ofShared();
-    private final SendQueue sendQueue;
-    private final PeerKey sendPeer = new PeerKey();
+    private final Outbox outbox;
     private final ConcurrentHashMap<PeerKey, SessionImpl> sessions = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Command> commands = new ConcurrentLinkedQueue<>();
     private final AtomicInteger queuedPosts = new AtomicInteger();
@@ -90,13 +78,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     private volatile boolean suspended;
     private volatile boolean stopRequested;
     private volatile long stopDeadline = Long.MAX_VALUE;
-    /** Odd while an INLINE callback runs; read by the watchdog. */
-    @SuppressWarnings("unused") // via CALLBACKS
-    private long callbackCount;
-    /** The callbackCount of a callback the watchdog found overrunning. */
-    private volatile long overrunCallback = -1;
     private boolean receivingStopped;
-    private boolean sendsLeft;
     private boolean receivedLastTurn;
     private boolean shutdownOffered;
     private boolean interruptedSessions;
@@ -112,7 +94,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
         this.virtual = config.dispatchMode() == DispatchMode.VIRTUAL_THREADS;
         this.checkViews = config.checkViews();
         this.readTimeoutNanos = config.readTimeout().toNanos();
-        this.sendQueue = new SendQueue(arena, config.sendQueueBytes());
+        this.outbox = new Outbox(this, transport, counters, sessions, arena, config.sendQueueBytes());
         this.retries = new Retries(config, counters, this);
         this.now = System.nanoTime();
         this.wheel = new TimerWheel(now);
@@ -159,15 +141,12 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
         return Thread.currentThread() == thread;
     }
 
-    Thread thread() {
-        return thread;
-    }
-
     // ---- the loop ------------------------------------------------------------------------------
 
     @Override
     public void run() {
         thread = Thread.currentThread();
+        clock.owner(thread);
         long started = System.nanoTime();
         Throwable failure = null;
         Spans.acceptorStart(spanContext, engine.spanContext(), started);
@@ -186,8 +165,8 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
                 }
             }
             drainCommands(); // posts and closes queued meanwhile are for ended sessions: dropped
-            drainSends(); // sends made by handleShutdown from other threads still go out
-            transport.flush(this);
+            outbox.drain(); // sends made by handleShutdown from other threads still go out
+            transport.flush(outbox);
             emitStops();
             retries.clear();
             transport.close();
@@ -204,9 +183,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
             if (stopRequested && stopStep()) {
                 return;
             }
-            if (overrunCallback != -1) {
-                Thread.interrupted(); // a watchdog interrupt that landed after its callback ended
-            }
+            clock.clearLateInterrupt();
             // while datagrams keep coming, read again before asking epoll: one syscall fewer per batch
             // (queues and timers are checked every turn anyway; a pending wake-up is drained later)
             int ready = receivedLastTurn && !receivingStopped ? Transport.READABLE : transport.await(waitMillis());
@@ -218,7 +195,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
                     if (n < 0) {
                         counters.increment(Counters.RECEIVE_ERRORS);
                     }
-                    transport.flush(this);
+                    transport.flush(outbox);
                     if (n > 0) {
                         receivedLastTurn = true;
                     }
@@ -228,10 +205,10 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
                 }
             }
             drainCommands();
-            drainSends();
+            outbox.drain();
             retries.process(now);
             wheel.advance(now, onExpired);
-            transport.flush(this);
+            transport.flush(outbox);
             if (!pendingStops.isEmpty()) {
                 emitStops();
             }
@@ -253,7 +230,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
             transport.stopReceiving();
             receivingStopped = true;
         }
-        if (sessions.isEmpty() && commands.isEmpty() && sendQueue.isEmpty()) {
+        if (sessions.isEmpty() && commands.isEmpty() && outbox.queueEmpty()) {
             return true;
         }
         long late = now - stopDeadline;
@@ -274,7 +251,7 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     }
 
     private int waitMillis() {
-        if (sendsLeft) {
+        if (outbox.more()) {
             return 0;
         }
         int wait = wheel.millisToNextTick(now);
@@ -441,35 +418,17 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     // ---- the INLINE callback limit ---------------------------------------------------------------
 
     private void enterCallback() {
-        CALLBACKS.setOpaque(this, callbackCount + 1);
+        clock.enter();
     }
 
     /** Ends the callback; an overrun found by the watchdog turns its outcome into an error. */
     private SessionEnd exitCallback(SessionImpl s, String callback, SessionEnd how) {
-        long running = callbackCount;
-        CALLBACKS.setOpaque(this, running + 1);
-        if (overrunCallback != running) {
+        if (!clock.exitOverran()) {
             return how;
         }
-        overrunCallback = -1;
-        Thread.interrupted();
         s.endReason = new TimeoutException(callback + " of session " + s.remoteAddress()
                 + " ran longer than inlineCallbackLimit " + config.inlineCallbackLimit());
         return SessionEnd.ERROR;
-    }
-
-    /** The watchdog's view: odd while a callback runs. */
-    long callbackCount() {
-        return (long) CALLBACKS.getOpaque(this);
-    }
-
-    /** Watchdog thread: the callback numbered {@code running} overran; interrupt it and end its session after. */
-    void overran(long running) {
-        overrunCallback = running;
-        Thread t = thread;
-        if (t != null && callbackCount() == running) {
-            t.interrupt();
-        }
     }
 
     // ---- ending sessions -----------------------------------------------------------------------
@@ -543,57 +502,11 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
     // ---- sends, posts and closes from any thread -----------------------------------------------
 
     boolean send(SessionImpl s, MemorySegment data, long offset, long length) {
-        if (length > ServerConfig.MAX_UDP_PAYLOAD) {
-            throw new IllegalArgumentException("datagram of " + length + " bytes is larger than UDP allows ("
-                    + ServerConfig.MAX_UDP_PAYLOAD + " at most)");
-        }
-        if (!s.isOpen()) {
-            return false;
-        }
-        if (isOwnerThread()) {
-            if (!transport.send(s, s.key, data, offset, (int) length, this)) {
-                counters.increment(Counters.SEND_QUEUE_FULL);
-                JfrEvents.drop("send_queue_full", s.key, length);
-                return false;
-            }
-            return true;
-        }
-        try {
-            if (!sendQueue.offer(s.key, data, offset, (int) length)) {
-                foreignSendQueueFull.incrementAndGet();
-                JfrEvents.drop("send_queue_full", s.key, length);
-                return false;
-            }
-        } catch (IllegalStateException closedMeanwhile) {
-            return false; // the acceptor exited between the isOpen check and the copy
-        }
-        transport.wakeup();
-        return true;
+        return outbox.send(s, data, offset, length);
     }
 
-    /** Moves queued sends into the transport's batch; leaves {@link #sendsLeft} set when it stopped at the round limit. */
-    private void drainSends() {
-        sendsLeft = false;
-        for (int round = 0; round < SEND_ROUNDS; round++) {
-            int room = transport.sendRoom(this);
-            if (room == 0) {
-                return; // the kernel is full: EPOLLOUT wakes us
-            }
-            if (sendQueue.drain(this, room) < room) {
-                return;
-            }
-        }
-        sendsLeft = true; // more waiting: the next await must not block
-    }
-
-    @Override
-    public void onSend(MemorySegment ring, long nameAt, int nameLength, long dataAt, int dataLength) {
-        if (!sendPeer.readFrom(ring, nameAt, nameLength)) {
-            counters.increment(Counters.SEND_ERRORS); // cannot happen: the queue holds what PeerKey wrote
-            return;
-        }
-        // the session may have ended since: the datagram still goes out, unattributed
-        transport.send(sessions.get(sendPeer), sendPeer, ring, dataAt, dataLength, this);
+    long foreignSendQueueFull() {
+        return outbox.foreignQueueFull.get();
     }
 
     boolean post(SessionImpl s, Object message) {
@@ -667,26 +580,5 @@ final class Acceptor implements Runnable, Transport.Sink, Transport.SendResult, 
             how = SessionEnd.ERROR;
         }
         finishInline(s, exitCallback(s, "handleMessage", how));
-    }
-
-    // ---- Transport.SendResult ------------------------------------------------------------------
-
-    @Override
-    public void sent(SessionImpl s, MemorySegment buffer, long offset, int bytes) {
-        counters.increment(Counters.DATAGRAMS_OUT);
-        counters.add(Counters.BYTES_OUT, bytes);
-        if (s != null) {
-            s.countSent(bytes);
-        }
-        if (EventKind.CONNECTION_SEND.enabled()) {
-            Spans.send(s != null ? s.spanContext : spanContext, buffer, offset, bytes);
-        }
-    }
-
-    @Override
-    public void failed(SessionImpl s, MemorySegment buffer, long offset, int bytes, int errno) {
-        counters.increment(Counters.SEND_ERRORS);
-        Spans.sendError(s != null ? s.spanContext : spanContext, buffer, offset, bytes, errno);
-        JfrEvents.drop("send_error " + dev.abyss.ffi.Errno.name(errno), s == null ? null : s.key, bytes);
     }
 }

@@ -53,7 +53,7 @@ final class CallbackWatchdog implements Runnable {
     }
 
     private void check(int i, Acceptor a, long now) {
-        long count = a.callbackCount();
+        long count = a.clock.count();
         if (count != seen[i]) {
             seen[i] = count;
             seenSince[i] = now;
@@ -63,13 +63,13 @@ final class CallbackWatchdog implements Runnable {
             return;
         }
         seenSince[i] = Long.MAX_VALUE / 2; // report each overrun once
-        Thread t = a.thread();
+        Thread t = a.clock.owner();
         if (t != null) {
             Throwable where = new Throwable("callback on " + t.getName() + " still running");
             where.setStackTrace(t.getStackTrace());
             LOG.warn("an INLINE callback overran inlineCallbackLimit {} ms; interrupting it, its session ends in error",
                     TimeUnit.NANOSECONDS.toMillis(limitNanos), where);
         }
-        a.overran(count);
+        a.clock.overran(count);
     }
 }

@@ -220,7 +220,7 @@ public final class ServerEngine {
             for (int i = 0; i < Counters.COUNT; i++) {
                 sum[i] += a.counters.get(i);
             }
-            foreignSend += a.foreignSendQueueFull.get();
+            foreignSend += a.foreignSendQueueFull();
             foreignMailbox += a.foreignMailboxFull.get();
         }
         return new ServerStats(sum[Counters.DATAGRAMS_IN], sum[Counters.BYTES_IN], sum[Counters.DATAGRAMS_OUT],

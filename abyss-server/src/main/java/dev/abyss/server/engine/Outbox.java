@@ -1,0 +1,123 @@
+package dev.abyss.server.engine;
+
+import dev.abyss.ffi.Errno;
+import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.ServerConfig;
+import dev.abyss.server.telemetry.EventKind;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The send side of one acceptor: sends from its own thread go straight into the transport's
+ * sendmmsg batch; sends from any other thread through the off-heap {@link SendQueue}, drained into
+ * the batch by the acceptor. Told by the transport what the kernel took or refused, it keeps the
+ * server and per-session counters, telemetry and JFR drops.
+ */
+final class Outbox implements Transport.SendResult, SendQueue.Consumer {
+    private static final int DRAIN_ROUNDS = 8;
+
+    /** Sends refused by a full queue, counted by the sending threads. */
+    final AtomicLong foreignQueueFull = new AtomicLong();
+
+    private final Acceptor acceptor;
+    private final Transport transport;
+    private final Counters counters;
+    private final Map<PeerKey, SessionImpl> sessions;
+    private final SendQueue queue;
+    private final PeerKey peer = new PeerKey();
+    private boolean more;
+
+    Outbox(Acceptor acceptor, Transport transport, Counters counters, Map<PeerKey, SessionImpl> sessions, Arena arena, int queueBytes) {
+        this.acceptor = acceptor;
+        this.transport = transport;
+        this.counters = counters;
+        this.sessions = sessions;
+        this.queue = new SendQueue(arena, queueBytes);
+    }
+
+    /** {@link dev.abyss.server.Session#send}: any thread. */
+    boolean send(SessionImpl s, MemorySegment data, long offset, long length) {
+        if (length > ServerConfig.MAX_UDP_PAYLOAD) {
+            throw new IllegalArgumentException("datagram of " + length + " bytes is larger than UDP allows ("
+                    + ServerConfig.MAX_UDP_PAYLOAD + " at most)");
+        }
+        if (!s.isOpen()) {
+            return false;
+        }
+        if (acceptor.isOwnerThread()) {
+            if (!transport.send(s, s.key, data, offset, (int) length, this)) {
+                counters.increment(Counters.SEND_QUEUE_FULL);
+                JfrEvents.drop("send_queue_full", s.key, length);
+                return false;
+            }
+            return true;
+        }
+        try {
+            if (!queue.offer(s.key, data, offset, (int) length)) {
+                foreignQueueFull.incrementAndGet();
+                JfrEvents.drop("send_queue_full", s.key, length);
+                return false;
+            }
+        } catch (IllegalStateException closedMeanwhile) {
+            return false; // the acceptor exited between the isOpen check and the copy
+        }
+        transport.wakeup();
+        return true;
+    }
+
+    /** Moves queued sends into the transport's batch (owner thread). */
+    void drain() {
+        more = false;
+        for (int round = 0; round < DRAIN_ROUNDS; round++) {
+            int room = transport.sendRoom(this);
+            if (room == 0) {
+                return; // the kernel is full: EPOLLOUT wakes the acceptor
+            }
+            if (queue.drain(this, room) < room) {
+                return;
+            }
+        }
+        more = true; // stopped at the round limit: the next wait must not block
+    }
+
+    /** True when the last {@link #drain()} left datagrams in the queue. */
+    boolean more() {
+        return more;
+    }
+
+    boolean queueEmpty() {
+        return queue.isEmpty();
+    }
+
+    @Override
+    public void onSend(MemorySegment ring, long nameAt, int nameLength, long dataAt, int dataLength) {
+        if (!peer.readFrom(ring, nameAt, nameLength)) {
+            counters.increment(Counters.SEND_ERRORS); // cannot happen: the queue holds what PeerKey wrote
+            return;
+        }
+        // the session may have ended since: the datagram still goes out, unattributed
+        transport.send(sessions.get(peer), peer, ring, dataAt, dataLength, this);
+    }
+
+    @Override
+    public void sent(SessionImpl s, MemorySegment buffer, long offset, int bytes) {
+        counters.increment(Counters.DATAGRAMS_OUT);
+        counters.add(Counters.BYTES_OUT, bytes);
+        if (s != null) {
+            s.countSent(bytes);
+        }
+        if (EventKind.CONNECTION_SEND.enabled()) {
+            Spans.send(s != null ? s.spanContext : acceptor.spanContext, buffer, offset, bytes);
+        }
+    }
+
+    @Override
+    public void failed(SessionImpl s, MemorySegment buffer, long offset, int bytes, int errno) {
+        counters.increment(Counters.SEND_ERRORS);
+        Spans.sendError(s != null ? s.spanContext : acceptor.spanContext, buffer, offset, bytes, errno);
+        JfrEvents.drop("send_error " + Errno.name(errno), s == null ? null : s.key, bytes);
+    }
+}
