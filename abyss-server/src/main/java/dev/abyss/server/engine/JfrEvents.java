@@ -12,9 +12,9 @@ import jdk.jfr.StackTrace;
 
 /**
  * JDK Flight Recorder events: a session's whole life ({@value #CONNECTION}) and every dropped
- * datagram or send ({@value #DROP}). Enabled like any JFR event (e.g.
- * {@code -XX:StartFlightRecording:settings=profile} plus {@code dev.abyss.*#enabled=true}, or a
- * {@code .jfc} file); when disabled they cost one check per session or drop.
+ * datagram or send ({@value #DROP}). On in any recording ({@code -XX:StartFlightRecording}),
+ * off with {@code dev.abyss.Drop#enabled=false}; without a recording they cost one check per
+ * session or drop.
  */
 final class JfrEvents {
     static final String CONNECTION = "dev.abyss.Connection";
