@@ -16,9 +16,7 @@ import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -28,30 +26,16 @@ import java.util.function.Consumer;
  * send, and the command queue for posts and closes. Callbacks run here in INLINE mode; in
  * VIRTUAL_THREADS mode they run on each session's {@link VirtualSession}.
  */
-final class Acceptor implements Runnable, Transport.Sink {
+final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
     private static final Logger LOG = LoggerFactory.getLogger(Acceptor.class);
     private static final int RECEIVE_ROUNDS = 8; // batches per wake-up before serving timers and queues
     /** After the stop deadline: time for virtual sessions to run handleShutdown, then again after an interrupt. */
     private static final long SHUTDOWN_GRACE_NANOS = 1_000_000_000L;
 
-    private sealed interface Command {
-    }
-
-    private record PostCommand(SessionImpl session, Object message) implements Command {
-    }
-
-    private record CloseCommand(SessionImpl session) implements Command {
-    }
-
-    private record EndedCommand(SessionImpl session, SessionEnd how, int dropped) implements Command {
-    }
-
     final int index;
     final Counters counters = new Counters();
     /** Telemetry span of this acceptor; its parent is the listener's. */
     final long spanContext = Telemetry.newSpanContext();
-    /** Drops counted by other threads (a full mailbox seen by a poster). */
-    final AtomicLong foreignMailboxFull = new AtomicLong();
     /** The INLINE callback limit's counter, read by the watchdog. */
     final CallbackClock clock = new CallbackClock();
 
@@ -66,8 +50,9 @@ final class Acceptor implements Runnable, Transport.Sink {
     private final Arena arena = Arena.ofShared();
     private final Outbox outbox;
     private final ConcurrentHashMap<PeerKey, SessionImpl> sessions = new ConcurrentHashMap<>();
-    private final ConcurrentLinkedQueue<Command> commands = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger queuedPosts = new AtomicInteger();
+    private final Inbox inbox;
+    /** Posts refused by a full virtual-thread mailbox, counted by the posting threads. */
+    private final AtomicLong mailboxRefused = new AtomicLong();
     private final Retries retries;
     private final TimerWheel wheel;
     private final Consumer<SessionImpl> onExpired = s -> end(s, SessionEnd.TIMEOUT);
@@ -94,6 +79,7 @@ final class Acceptor implements Runnable, Transport.Sink {
         this.virtual = config.dispatchMode() == DispatchMode.VIRTUAL_THREADS;
         this.checkViews = config.checkViews();
         this.readTimeoutNanos = config.readTimeout().toNanos();
+        this.inbox = new Inbox(config.mailboxCapacity(), transport);
         this.outbox = new Outbox(this, transport, counters, sessions, arena, config.sendQueueBytes());
         this.retries = new Retries(config, counters, this);
         this.now = System.nanoTime();
@@ -230,7 +216,7 @@ final class Acceptor implements Runnable, Transport.Sink {
             transport.stopReceiving();
             receivingStopped = true;
         }
-        if (sessions.isEmpty() && commands.isEmpty() && outbox.queueEmpty()) {
+        if (sessions.isEmpty() && inbox.isEmpty() && outbox.queueEmpty()) {
             return true;
         }
         long late = now - stopDeadline;
@@ -485,8 +471,7 @@ final class Acceptor implements Runnable, Transport.Sink {
 
     /** A virtual session's thread: the session ended ({@code dropped} events were never handled). */
     void virtualSessionEnded(SessionImpl s, SessionEnd how, int dropped) {
-        commands.offer(new EndedCommand(s, how, dropped)); // never refused: the books must balance
-        transport.wakeup();
+        inbox.ended(s, how, dropped);
     }
 
     /** At exit: a virtual session that did not end within the shutdown grace. */
@@ -509,6 +494,10 @@ final class Acceptor implements Runnable, Transport.Sink {
         return outbox.foreignQueueFull.get();
     }
 
+    long foreignMailboxFull() {
+        return mailboxRefused.get() + inbox.refused.get();
+    }
+
     boolean post(SessionImpl s, Object message) {
         if (callbacks.handler() == null) {
             throw new IllegalStateException("post() needs a Handler: a SegmentHandler has no handleMessage");
@@ -520,20 +509,13 @@ final class Acceptor implements Runnable, Transport.Sink {
             return switch (s.virtual.offerMessage(message)) {
                 case OK -> true;
                 case FULL -> {
-                    foreignMailboxFull.incrementAndGet();
+                    mailboxRefused.incrementAndGet();
                     yield false;
                 }
                 case CLOSED -> false;
             };
         }
-        if (queuedPosts.incrementAndGet() > config.mailboxCapacity()) {
-            queuedPosts.decrementAndGet();
-            foreignMailboxFull.incrementAndGet();
-            return false;
-        }
-        commands.offer(new PostCommand(s, message));
-        transport.wakeup();
-        return true;
+        return inbox.post(s, message);
     }
 
     void closeFromUser(SessionImpl s) {
@@ -542,30 +524,32 @@ final class Acceptor implements Runnable, Transport.Sink {
         } else if (isOwnerThread()) {
             end(s, SessionEnd.USER);
         } else if (s.isOpen()) {
-            commands.offer(new CloseCommand(s)); // never refused: a close must not be lost
-            transport.wakeup();
+            inbox.close(s); // never refused: a close must not be lost
         }
     }
 
     private void drainCommands() {
-        Command c;
-        while ((c = commands.poll()) != null) {
-            switch (c) {
-                case PostCommand(SessionImpl s, Object message) -> {
-                    queuedPosts.decrementAndGet();
-                    if (s.isOpenLocal()) {
-                        handleMessageInline(s, message);
-                    } else {
-                        counters.increment(Counters.DROPPED_SESSION_ENDED);
-                    }
-                }
-                case CloseCommand(SessionImpl s) -> end(s, SessionEnd.USER);
-                case EndedCommand(SessionImpl s, SessionEnd how, int dropped) -> {
-                    closed(s, how);
-                    counters.add(Counters.DROPPED_SESSION_ENDED, dropped);
-                }
-            }
+        inbox.drain(this);
+    }
+
+    @Override
+    public void message(SessionImpl s, Object message) {
+        if (s.isOpenLocal()) {
+            handleMessageInline(s, message);
+        } else {
+            counters.increment(Counters.DROPPED_SESSION_ENDED);
         }
+    }
+
+    @Override
+    public void close(SessionImpl s) {
+        end(s, SessionEnd.USER);
+    }
+
+    @Override
+    public void ended(SessionImpl s, SessionEnd how, int dropped) {
+        closed(s, how);
+        counters.add(Counters.DROPPED_SESSION_ENDED, dropped);
     }
 
     private void handleMessageInline(SessionImpl s, Object message) {

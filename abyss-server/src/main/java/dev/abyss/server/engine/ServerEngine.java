@@ -221,7 +221,7 @@ public final class ServerEngine {
                 sum[i] += a.counters.get(i);
             }
             foreignSend += a.foreignSendQueueFull();
-            foreignMailbox += a.foreignMailboxFull.get();
+            foreignMailbox += a.foreignMailboxFull();
         }
         return new ServerStats(sum[Counters.DATAGRAMS_IN], sum[Counters.BYTES_IN], sum[Counters.DATAGRAMS_OUT],
                 sum[Counters.BYTES_OUT], sum[Counters.SESSIONS_OPENED], sum[Counters.SESSIONS_CLOSED],

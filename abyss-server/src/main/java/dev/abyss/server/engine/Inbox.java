@@ -1,0 +1,87 @@
+package dev.abyss.server.engine;
+
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What other threads ask of an acceptor besides sends: messages posted to its INLINE sessions
+ * (bounded by mailboxCapacity, a full inbox refuses and counts), closes (never refused) and the
+ * ends of its virtual-thread sessions (never refused: the books must balance). Drained by the
+ * acceptor, which runs the callbacks.
+ */
+final class Inbox {
+    /** The acceptor's side of a drain. */
+    interface Receiver {
+        void message(SessionImpl s, Object message);
+
+        void close(SessionImpl s);
+
+        void ended(SessionImpl s, SessionEnd how, int dropped);
+    }
+
+    private sealed interface Command {
+    }
+
+    private record Post(SessionImpl session, Object message) implements Command {
+    }
+
+    private record Close(SessionImpl session) implements Command {
+    }
+
+    private record Ended(SessionImpl session, SessionEnd how, int dropped) implements Command {
+    }
+
+    /** Posts refused because the inbox was full, counted by the posting threads. */
+    final AtomicLong refused = new AtomicLong();
+
+    private final ConcurrentLinkedQueue<Command> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger posts = new AtomicInteger();
+    private final int capacity;
+    private final Transport transport;
+
+    Inbox(int capacity, Transport transport) {
+        this.capacity = capacity;
+        this.transport = transport;
+    }
+
+    boolean post(SessionImpl s, Object message) {
+        if (posts.incrementAndGet() > capacity) {
+            posts.decrementAndGet();
+            refused.incrementAndGet();
+            return false;
+        }
+        queue.offer(new Post(s, message));
+        transport.wakeup();
+        return true;
+    }
+
+    void close(SessionImpl s) {
+        queue.offer(new Close(s));
+        transport.wakeup();
+    }
+
+    void ended(SessionImpl s, SessionEnd how, int dropped) {
+        queue.offer(new Ended(s, how, dropped));
+        transport.wakeup();
+    }
+
+    boolean isEmpty() {
+        return queue.isEmpty();
+    }
+
+    /** Owner thread: hands every queued command to {@code r}. */
+    void drain(Receiver r) {
+        Command c;
+        while ((c = queue.poll()) != null) {
+            switch (c) {
+                case Post(SessionImpl s, Object message) -> {
+                    posts.decrementAndGet();
+                    r.message(s, message);
+                }
+                case Close(SessionImpl s) -> r.close(s);
+                case Ended(SessionImpl s, SessionEnd how, int dropped) -> r.ended(s, how, dropped);
+            }
+        }
+    }
+}
