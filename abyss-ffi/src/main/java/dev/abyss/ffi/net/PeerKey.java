@@ -142,6 +142,22 @@ public final class PeerKey {
         }
     }
 
+    /**
+     * For an IPv4 peer, the same peer as a dual-stack (IPv6, not v6-only) socket reports it:
+     * {@code ::ffff:a.b.c.d}. Null for other families. Allocates (cold path: lookups by address).
+     */
+    public PeerKey v4Mapped() {
+        if (family != Net.AF_INET) {
+            return null;
+        }
+        PeerKey k = new PeerKey();
+        k.family = Net.AF_INET6;
+        k.port = port;
+        k.hi = 0;
+        k.lo = 0x0000_FFFF_0000_0000L | (lo & 0xFFFF_FFFFL);
+        return k;
+    }
+
     /** The peer as a Java socket address (allocates; for new sessions and logs). */
     public SocketAddress toSocketAddress() {
         MemorySegment tmp = MemorySegment.ofArray(new long[SockAddr.STORAGE_SIZE / 8]);

@@ -57,6 +57,23 @@ class SockAddrTest {
     }
 
     @Test
+    void anIpv4PeerKeysLikeTheV4MappedAddressADualStackSocketReports() throws Exception {
+        // what recvmmsg on an AF_INET6 socket reports for 127.0.0.1:4242: sockaddr_in6 ::ffff:127.0.0.1
+        MemorySegment in6 = MemorySegment.ofArray(new long[SockAddr.STORAGE_SIZE / 8]);
+        in6.set(JAVA_SHORT, 0, (short) Net.AF_INET6);
+        in6.set(SockAddr.NET_SHORT, 2, (short) 4242);
+        byte[] mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, 127, 0, 0, 1};
+        MemorySegment.copy(mapped, 0, in6, JAVA_BYTE, 8, 16);
+        PeerKey reported = new PeerKey();
+        assertTrue(reported.readFrom(in6, 28));
+        PeerKey v4 = new PeerKey().set(new InetSocketAddress("127.0.0.1", 4242));
+        assertNotEquals(v4, reported, "different families, different keys");
+        assertEquals(reported, v4.v4Mapped());
+        assertEquals(reported.hashCode(), v4.v4Mapped().hashCode());
+        assertEquals(null, reported.v4Mapped(), "only IPv4 keys map");
+    }
+
+    @Test
     void unixPathsAbstractNamesAndTheLengthLimit() {
         UnixDomainSocketAddress path = UnixDomainSocketAddress.of("/tmp/abyss.sock");
         assertEquals(path, roundTrip(path, 2 + "/tmp/abyss.sock".length() + 1));

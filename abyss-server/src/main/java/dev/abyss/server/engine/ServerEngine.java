@@ -144,6 +144,14 @@ public final class ServerEngine {
     /** The live session of {@code peer}, or null. */
     public Session session(SocketAddress peer) {
         PeerKey key = new PeerKey().set(peer);
+        Session s = find(key);
+        if (s == null && key.v4Mapped() != null) {
+            s = find(key.v4Mapped()); // an IPv4 peer of a dual-stack [::] socket is keyed as ::ffff:a.b.c.d
+        }
+        return s;
+    }
+
+    private Session find(PeerKey key) {
         for (Acceptor a : acceptors) {
             SessionImpl s = a.session(key);
             if (s != null) {
