@@ -100,8 +100,10 @@ class EchoCliProcessTest {
         boolean haveNc = new ProcessBuilder("sh", "-c", "command -v nc").start().waitFor() == 0;
         org.junit.jupiter.api.Assumptions.assumeTrue(haveNc, "nc is not installed (apt-get install netcat-openbsd)");
         for (String handler : List.of("echo", "hello")) {
+            // echo inline, hello on virtual threads: the README's session in both dispatch modes
             Process server = new ProcessBuilder(javaBin(), "-jar", serverJar().toString(), "--port", "0", "--bind", "127.0.0.1",
-                    "--handler", handler).redirectErrorStream(true).start();
+                    "--handler", handler, "--dispatch", handler.equals("echo") ? "inline" : "virtual")
+                    .redirectErrorStream(true).start();
             try {
                 BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
                 Matcher m = listeningPort(out);
@@ -151,7 +153,8 @@ class EchoCliProcessTest {
     @Test
     @Timeout(30)
     void badOptionsFailWithAClearMessage() throws Exception {
-        for (List<String> args : List.of(List.of("--port", "70000"), List.of("--handler", "nope"), List.of("--frobnicate"))) {
+        for (List<String> args : List.of(List.of("--port", "70000"), List.of("--handler", "nope"), List.of("--frobnicate"),
+                List.of("--dispatch", "sideways"))) {
             List<String> cmd = new java.util.ArrayList<>(List.of(javaBin(), "-jar", serverJar().toString()));
             cmd.addAll(args);
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();

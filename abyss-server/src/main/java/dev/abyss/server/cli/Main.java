@@ -22,7 +22,7 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code java -jar abyss-server.jar --port 1234 --handler echo|hello|messenger [--bind ADDRESS]
- * [--acceptors N] [--transport auto|epoll] [--log error|info|debug|trace]}.
+ * [--acceptors N] [--transport auto|epoll] [--dispatch inline|virtual] [--log error|info|debug|trace]}.
  *
  * <p>Prints where it listens, then a stats line every 5 s while traffic flows. With the messenger
  * handler, each line typed on stdin is posted to every live session, which sends it to its peer.
@@ -36,6 +36,8 @@ public final class Main {
               --handler NAME         echo | hello | messenger (default echo)
               --acceptors N          acceptor threads (default: available processors)
               --transport NAME       auto | epoll (default auto)
+              --dispatch MODE        inline | virtual: callbacks on the acceptor threads, or a
+                                     virtual thread per session (default inline)
               --log LEVEL            error | info | debug | trace (default info)""";
 
     private Main() {
@@ -56,6 +58,11 @@ public final class Main {
                     case "--handler" -> handlerName = value(args, ++i, a);
                     case "--acceptors" -> builder.numAcceptors(parseInt(a, value(args, ++i, a)));
                     case "--transport" -> builder.transport(transport(value(args, ++i, a)));
+                    case "--dispatch" -> builder.dispatchMode(switch (value(args, ++i, a)) {
+                        case "inline" -> dev.abyss.server.DispatchMode.INLINE;
+                        case "virtual" -> dev.abyss.server.DispatchMode.VIRTUAL_THREADS;
+                        default -> throw new IllegalArgumentException("--dispatch must be inline or virtual, was '" + args[i] + "'");
+                    });
                     case "--log" -> log = logLevel(value(args, ++i, a));
                     case "--help", "-h" -> {
                         System.out.println(USAGE);
