@@ -22,6 +22,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SocketBuffersTest {
     private static final Pattern SKMEM = Pattern.compile("rb(\\d+),t\\d+,tb(\\d+)");
 
+    /** A procfs number (read with a stream: procfs files report size 0). */
+    private static long sysctl(String path) throws java.io.IOException {
+        try (var r = java.nio.file.Files.newBufferedReader(java.nio.file.Path.of(path))) {
+            return Long.parseLong(r.readLine().strip());
+        }
+    }
+
     @Test
     @Timeout(30)
     void theBufferOptionsReachEveryAcceptorsSocket() throws Exception {
@@ -35,8 +42,8 @@ class SocketBuffersTest {
             Process ss = new ProcessBuilder("ss", "-uamn", "sport = :" + port).redirectErrorStream(true).start();
             String out = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(ss.waitFor(10, TimeUnit.SECONDS));
-            long rmemMax = Long.parseLong(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/net/core/rmem_max")).strip());
-            long wmemMax = Long.parseLong(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/net/core/wmem_max")).strip());
+            long rmemMax = sysctl("/proc/sys/net/core/rmem_max");
+            long wmemMax = sysctl("/proc/sys/net/core/wmem_max");
             Matcher m = SKMEM.matcher(out);
             int sockets = 0;
             while (m.find()) {
