@@ -2,8 +2,6 @@ package dev.abyss.server.engine;
 
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.DispatchMode;
-import dev.abyss.server.HandlerResult;
-import dev.abyss.server.SegmentHandler;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.TruncationPolicy;
 import dev.abyss.server.telemetry.EventKind;
@@ -16,7 +14,6 @@ import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -43,9 +40,8 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
     private final ServerConfig config;
     private final Transport transport;
     private final Callbacks callbacks;
-    private final SegmentHandler segmentHandler;
     private final boolean virtual;
-    private final boolean checkViews;
+    private final InlineDispatch inline;
     private final long readTimeoutNanos;
     private final Arena arena = Arena.ofShared();
     private final Outbox outbox;
@@ -75,9 +71,8 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
         this.config = config;
         this.transport = transport;
         this.callbacks = new Callbacks(config.handler(), config.silentTerminateOnError());
-        this.segmentHandler = config.segmentHandler();
         this.virtual = config.dispatchMode() == DispatchMode.VIRTUAL_THREADS;
-        this.checkViews = config.checkViews();
+        this.inline = new InlineDispatch(callbacks, config.segmentHandler(), clock, config.checkViews(), config.inlineCallbackLimit());
         this.readTimeoutNanos = config.readTimeout().toNanos();
         this.inbox = new Inbox(config.mailboxCapacity(), transport);
         this.outbox = new Outbox(this, transport, counters, sessions, arena, config.sendQueueBytes());
@@ -311,17 +306,7 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
         }
         s.deadlineNanos = now + s.timeoutNanos;
         wheel.schedule(s);
-        if (callbacks.handler() != null) {
-            SessionEnd how;
-            enterCallback();
-            try {
-                how = Callbacks.apply(s, callbacks.handler().handleConnection(s, s.state), now);
-            } catch (Throwable t) {
-                s.endReason = t;
-                how = SessionEnd.ERROR;
-            }
-            finishInline(s, exitCallback(s, "handleConnection", how));
-        }
+        finishInline(s, inline.connection(s, now));
         if (!s.isOpenLocal()) {
             return null;
         }
@@ -343,38 +328,9 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
     }
 
     private void deliverInline(SessionImpl s, MemorySegment data, boolean truncated) {
-        if (checkViews) {
-            // debug mode: a view with its own confined lifetime, over as soon as the callback is
-            try (Arena callback = Arena.ofConfined()) {
-                deliverView(s, data.reinterpret(callback, null).asReadOnly(), truncated);
-            }
-            return;
-        }
-        deliverView(s, data, truncated);
-    }
-
-    private void deliverView(SessionImpl s, MemorySegment data, boolean truncated) {
         s.countReceived((int) data.byteSize());
         s.deadlineNanos = now + s.timeoutNanos; // a one-shot timeout ends with the next datagram
-        s.truncatedNow = truncated;
-        if (EventKind.CONNECTION_RECV.enabled()) {
-            Spans.recv(EventKind.CONNECTION_RECV, s, data);
-        }
-        SessionEnd how = null;
-        enterCallback();
-        try {
-            if (segmentHandler != null) {
-                segmentHandler.handle(s, data);
-            } else {
-                how = Callbacks.apply(s, callbacks.handler().handleData(s, data, s.state), now);
-            }
-        } catch (Throwable t) {
-            s.endReason = t;
-            how = SessionEnd.ERROR;
-        } finally {
-            s.truncatedNow = false;
-        }
-        finishInline(s, exitCallback(s, "handleData", how));
+        finishInline(s, inline.data(s, data, truncated, now));
     }
 
     /** False when the session's mailbox is closed (it ended); a full mailbox drops and counts. */
@@ -399,22 +355,6 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
             s.rescheduled = false;
             wheel.deadlineChanged(s);
         }
-    }
-
-    // ---- the INLINE callback limit ---------------------------------------------------------------
-
-    private void enterCallback() {
-        clock.enter();
-    }
-
-    /** Ends the callback; an overrun found by the watchdog turns its outcome into an error. */
-    private SessionEnd exitCallback(SessionImpl s, String callback, SessionEnd how) {
-        if (!clock.exitOverran()) {
-            return how;
-        }
-        s.endReason = new TimeoutException(callback + " of session " + s.remoteAddress()
-                + " ran longer than inlineCallbackLimit " + config.inlineCallbackLimit());
-        return SessionEnd.ERROR;
     }
 
     // ---- ending sessions -----------------------------------------------------------------------
@@ -554,15 +494,6 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
 
     private void handleMessageInline(SessionImpl s, Object message) {
         s.deadlineNanos = now + s.timeoutNanos; // a message counts as activity
-        SessionEnd how;
-        enterCallback();
-        try {
-            HandlerResult<Object> r = callbacks.handler().handleMessage(s, message, s.state);
-            how = Callbacks.apply(s, r, now);
-        } catch (Throwable t) {
-            s.endReason = t;
-            how = SessionEnd.ERROR;
-        }
-        finishInline(s, exitCallback(s, "handleMessage", how));
+        finishInline(s, inline.message(s, message, now));
     }
 }
