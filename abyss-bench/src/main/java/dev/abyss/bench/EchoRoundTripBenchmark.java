@@ -3,20 +3,12 @@ package dev.abyss.bench;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.examples.Echo;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
-import java.util.concurrent.TimeUnit;
 
 /**
  * The INLINE echo round trip over loopback: {@code peers} connected blocking client sockets each
@@ -30,19 +22,12 @@ import java.util.concurrent.TimeUnit;
  * <p>{@code java -jar abyss-bench/target/benchmarks.jar EchoRoundTrip -prof gc}
  */
 @State(Scope.Benchmark)
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
-public class EchoRoundTripBenchmark {
+public class EchoRoundTripBenchmark extends EchoBenchmarkBase {
     @Param({"segment", "handler"})
     public String api;
 
     @Param({"1", "16"})
     public int peers;
-
-    private EchoFixture echo;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -53,26 +38,5 @@ public class EchoRoundTripBenchmark {
             b.handler(new Echo());
         }
         echo = new EchoFixture(b.build(), peers, 64);
-    }
-
-    /** The acceptor thread's own allocation, apart from the client's: printed after each iteration. */
-    @Setup(Level.Iteration)
-    public void markAllocation() {
-        echo.markAllocation();
-    }
-
-    @TearDown(Level.Iteration)
-    public void reportAllocation() {
-        echo.reportAllocation();
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-        echo.close();
-    }
-
-    @Benchmark
-    public long roundTrip() {
-        return echo.roundTrip();
     }
 }

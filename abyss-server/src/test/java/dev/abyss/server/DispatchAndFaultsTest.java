@@ -104,8 +104,9 @@ class DispatchAndFaultsTest {
             await(() -> handled.contains("other"), "the acceptor still serves other sessions");
             release.countDown();
             await(() -> handled.size() == 4, "the 2 queued ones are handled");
-            assertEquals(List.of("first", "other", "m1", "m2"), List.copyOf(handled).stream().sorted(
-                    (x, y) -> x.equals("first") ? -1 : y.equals("first") ? 1 : x.equals("other") ? -1 : y.equals("other") ? 1 : x.compareTo(y)).toList());
+            // a's datagrams in order; b's "other" ran on its own thread meanwhile
+            assertEquals(List.of("first", "m1", "m2"), handled.stream().filter(t -> !t.equals("other")).toList());
+            assertTrue(handled.contains("other"));
             assertEquals(7, server.stats().droppedMailboxFull());
         }
     }

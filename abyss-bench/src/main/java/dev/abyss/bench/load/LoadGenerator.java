@@ -114,7 +114,7 @@ public final class LoadGenerator {
             if (target == null) {
                 throw new IllegalArgumentException("--target HOST:PORT is required");
             }
-            if (count > 0 && args.length > 0 && !List.of(args).contains("--duration")) {
+            if (count > 0 && !List.of(args).contains("--duration")) {
                 duration = Duration.ofHours(1); // a count alone: run until it is reached
             }
             int colon = target.lastIndexOf(':');

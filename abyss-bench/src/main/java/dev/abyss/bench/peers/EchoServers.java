@@ -97,12 +97,12 @@ public final class EchoServers {
             case "iouring" -> IoUringIoHandler.newFactory();
             default -> NioIoHandler.newFactory();
         });
-        Bootstrap b = new Bootstrap().group(group).handler(new NettyEcho()).option(ChannelOption.SO_RCVBUF, RCVBUF)
-                // a fixed buffer of 64 datagrams: what lets epoll read with recvmmsg
-                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_PAYLOAD * BATCH));
+        Bootstrap b = new Bootstrap().group(group).handler(new NettyEcho()).option(ChannelOption.SO_RCVBUF, RCVBUF);
         switch (transport) {
+            // a fixed buffer of 64 datagrams plus MAX_DATAGRAM_PAYLOAD_SIZE: what lets epoll read with recvmmsg
             case "epoll" -> b.channel(EpollDatagramChannel.class).option(EpollChannelOption.SO_REUSEPORT, true)
-                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_PAYLOAD);
+                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_PAYLOAD)
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_PAYLOAD * BATCH));
             case "iouring" -> b.channel(IoUringDatagramChannel.class).option(IoUringChannelOption.SO_REUSEPORT, true)
                     .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_PAYLOAD));
             default -> b.channel(NioDatagramChannel.class).option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_PAYLOAD));

@@ -226,10 +226,6 @@ final class EpollTransport implements Transport {
         return out.capacity() - outCount;
     }
 
-    int pendingSends() {
-        return outCount - outStart;
-    }
-
     @Override
     public void flush(SendResult result) {
         while (outStart < outCount) {
