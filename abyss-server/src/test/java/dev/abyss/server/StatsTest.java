@@ -79,7 +79,8 @@ class StatsTest {
             assertTrue(s.post("first"));
             assertFalse(s.post("second"), "mailboxCapacity 1");
             release.countDown();
-            await(() -> server.stats().datagramsOut() == 6, "the queued sends go out");
+            // counters are written after the kernel took the datagram: wait for both books
+            await(() -> server.stats().datagramsOut() == 6 && s.sentPackets() == 6, "the queued sends go out");
 
             ServerStats expected = new ServerStats(
                     7, 5 + 4 + 4 + 100 + 3 + 5, // in: throw, x1, x2, full, 100 of 300, sus, block
