@@ -86,6 +86,16 @@ public final class Server implements AutoCloseable {
         engine.forEachSession(action);
     }
 
+    /**
+     * Why the server stopped by itself, if it did: an acceptor whose duty cycle failed more than
+     * three times within a minute (each failure is logged and the acceptor resumes until then)
+     * stops the whole server, so no socket is left without a reader. Empty while it runs normally
+     * and after a regular stop.
+     */
+    public java.util.Optional<Throwable> failure() {
+        return java.util.Optional.ofNullable(engine.failure());
+    }
+
     public boolean isStopped() {
         return engine.isStopped();
     }

@@ -43,6 +43,7 @@ public final class ServerConfig {
     private final DispatchMode dispatchMode;
     private final int mailboxCapacity;
     private final int sendQueueBytes;
+    private final int retryBufferBytes;
     private final Duration inlineCallbackLimit;
 
     private ServerConfig(Builder b) {
@@ -69,6 +70,7 @@ public final class ServerConfig {
         this.dispatchMode = b.dispatchMode;
         this.mailboxCapacity = b.mailboxCapacity;
         this.sendQueueBytes = b.sendQueueBytes;
+        this.retryBufferBytes = b.retryBufferBytes;
         this.inlineCallbackLimit = b.inlineCallbackLimit;
     }
 
@@ -177,6 +179,14 @@ public final class ServerConfig {
     }
 
     /**
+     * Off-heap bytes per acceptor for the datagrams of new peers that wait for a place in a full
+     * table (see {@link Builder#retryBufferBytes(int)}).
+     */
+    public int retryBufferBytes() {
+        return retryBufferBytes;
+    }
+
+    /**
      * How long an INLINE callback may run before its session is ended with handleError (a
      * {@link java.util.concurrent.TimeoutException} as the reason). A watchdog thread interrupts
      * the acceptor thread and logs where the callback was; a callback that ignores interrupts still
@@ -220,6 +230,7 @@ public final class ServerConfig {
         private DispatchMode dispatchMode = DispatchMode.INLINE;
         private int mailboxCapacity = 1024;
         private int sendQueueBytes = 4 << 20;
+        private int retryBufferBytes = 1 << 20;
         private Duration inlineCallbackLimit = Duration.ofSeconds(1);
 
         private Builder() {
@@ -420,6 +431,18 @@ public final class ServerConfig {
          */
         public Builder sendQueueBytes(int bytes) {
             this.sendQueueBytes = inRange("sendQueueBytes", bytes, 1 << 18, 1 << 30);
+            return this;
+        }
+
+        /**
+         * Off-heap bytes each acceptor sets aside, once, for the datagrams of new peers that wait
+         * for a place in a full session table (maxConnectionsRetryCount): 65,536..1,073,741,824;
+         * default 1 MiB. Any remote host can fill it, so it is the bound: a datagram takes its
+         * payload plus 16, rounded up to 8; at most 4,096 wait per acceptor; beyond either bound a
+         * datagram is dropped at once and counted in {@link ServerStats#droppedTableFull()}.
+         */
+        public Builder retryBufferBytes(int bytes) {
+            this.retryBufferBytes = inRange("retryBufferBytes", bytes, 1 << 16, 1 << 30);
             return this;
         }
 

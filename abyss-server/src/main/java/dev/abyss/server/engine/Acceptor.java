@@ -23,11 +23,14 @@ import java.util.function.Consumer;
  * send, and the command queue for posts and closes. Callbacks run here in INLINE mode; in
  * VIRTUAL_THREADS mode they run on each session's {@link VirtualSession}.
  */
-final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
+final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver, Retries.Host {
     private static final Logger LOG = LoggerFactory.getLogger(Acceptor.class);
     private static final int RECEIVE_ROUNDS = 8; // batches per wake-up before serving timers and queues
     /** After the stop deadline: time for virtual sessions to run handleShutdown, then again after an interrupt. */
     private static final long SHUTDOWN_GRACE_NANOS = 1_000_000_000L;
+    /** Failures of the duty cycle tolerated per minute before the acceptor gives up (see {@link #serve()}). */
+    static final int MAX_FAILURES = 3;
+    private static final long FAILURE_WINDOW_NANOS = 60_000_000_000L;
 
     final int index;
     final Counters counters = new Counters();
@@ -70,13 +73,14 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
         this.index = index;
         this.config = config;
         this.transport = transport;
-        this.callbacks = new Callbacks(config.handler(), config.silentTerminateOnError());
+        this.callbacks = new Callbacks(config.handler(), config.silentTerminateOnError(), engine.errorLog());
         this.virtual = config.dispatchMode() == DispatchMode.VIRTUAL_THREADS;
         this.inline = new InlineDispatch(callbacks, config.segmentHandler(), clock, config.checkViews(), config.inlineCallbackLimit());
         this.readTimeoutNanos = config.readTimeout().toNanos();
         this.inbox = new Inbox(config.mailboxCapacity(), transport);
         this.outbox = new Outbox(this, transport, counters, sessions, arena, config.sendQueueBytes());
-        this.retries = new Retries(config, counters, this);
+        this.retries = new Retries(config.maxConnectionsRetryCount(), config.maxConnectionsRetryWait().toNanos(),
+                config.retryBufferBytes(), arena, this);
         this.now = System.nanoTime();
         this.wheel = new TimerWheel(now);
     }
@@ -89,7 +93,8 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
         return sessions.size();
     }
 
-    SessionImpl session(PeerKey key) {
+    @Override
+    public SessionImpl session(PeerKey key) {
         return sessions.get(key);
     }
 
@@ -132,11 +137,13 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
         Throwable failure = null;
         Spans.acceptorStart(spanContext, engine.spanContext(), started);
         try {
-            loop();
+            failure = serve();
         } catch (Throwable t) {
-            failure = t;
-            LOG.error("acceptor {} failed; its sessions end with handleShutdown", index, t);
+            failure = t; // thrown while handling a failure: nothing left to try
         } finally {
+            if (failure != null) {
+                engine.acceptorFailed(this, failure);
+            }
             now = System.nanoTime();
             for (SessionImpl s : sessions.values()) {
                 if (virtual) {
@@ -158,8 +165,45 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
         }
     }
 
+    /**
+     * Runs the duty cycle until a stop. A Throwable that escapes it (an engine bug, an
+     * OutOfMemoryError) is logged and the cycle resumes with the socket and sessions as they are,
+     * so one fault does not silently take this socket's peers away; more than
+     * {@link #MAX_FAILURES} within a minute and the acceptor gives up: the failure is returned and
+     * the whole server stops, loudly.
+     */
+    private Throwable serve() {
+        long windowStart = System.nanoTime();
+        int failures = 0;
+        while (true) {
+            try {
+                loop();
+                return null;
+            } catch (Throwable t) {
+                long at = System.nanoTime();
+                if (at - windowStart > FAILURE_WINDOW_NANOS) {
+                    windowStart = at;
+                    failures = 0;
+                }
+                counters.increment(Counters.ACCEPTOR_FAILURES);
+                if (++failures > MAX_FAILURES) {
+                    LOG.error("acceptor {} failed {} times within a minute; stopping the server", index, failures, t);
+                    return t;
+                }
+                LOG.error("acceptor {} caught a failure in its duty cycle; it goes on serving", index, t);
+            }
+        }
+    }
+
+    /** Test hook: runs at the top of every loop turn when set. */
+    static volatile Runnable faultInjector;
+
     private void loop() {
         while (true) {
+            Runnable fault = faultInjector;
+            if (fault != null) {
+                fault.run();
+            }
             now = System.nanoTime();
             if (stopRequested && stopStep()) {
                 return;
@@ -205,21 +249,28 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
         pendingStops.clear();
     }
 
-    /** One step of a stop; true when the loop may end. */
+    /**
+     * One step of a stop; true when the loop may end. A UDP session never ends by itself, so the
+     * stop waits only while sessions have work in flight (a callback running, a mailbox or queue
+     * not empty): an idle session gets handleShutdown at once, a busy one when it is done or at
+     * the deadline.
+     */
     private boolean stopStep() {
         if (!receivingStopped) {
             transport.stopReceiving();
             receivingStopped = true;
         }
-        if (sessions.isEmpty() && inbox.isEmpty() && outbox.queueEmpty()) {
+        boolean queuesEmpty = inbox.isEmpty() && outbox.queueEmpty();
+        if (sessions.isEmpty() && queuesEmpty) {
             return true;
         }
         long late = now - stopDeadline;
-        if (late < 0) {
-            return false;
-        }
         if (!virtual) {
-            return true; // the rest end with handleShutdown on the way out
+            return queuesEmpty || late >= 0; // no callback runs between turns: the rest end on the way out
+        }
+        if (late < 0) {
+            sessions.values().forEach(s -> s.virtual.offerShutdownIfIdle());
+            return false;
         }
         if (!shutdownOffered) {
             shutdownOffered = true;
@@ -238,7 +289,7 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
         int wait = wheel.millisToNextTick(now);
         wait = min(wait, retries.millisToNext(now));
         if (stopRequested) {
-            wait = min(wait, (int) Math.max(0, Math.min(100, (stopDeadline - now + 999_999) / 1_000_000)));
+            wait = min(wait, (int) Math.max(0, Math.min(20, (stopDeadline - now + 999_999) / 1_000_000)));
         }
         return wait;
     }
@@ -280,18 +331,17 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
             JfrEvents.drop("suspended", peer, data.byteSize());
             return;
         }
-        if (!engine.tryReserveSession()) {
+        if (tryOpen(peer, data, truncated) == null) {
             retries.add(peer, data, truncated, now, stopRequested);
-            return;
-        }
-        s = open(peer.copy());
-        if (s != null) {
-            deliver(s, data, truncated);
         }
     }
 
-    /** A new session for {@code key} (a copy the table keeps); null when handleConnection ended it. */
-    SessionImpl open(PeerKey key) {
+    @Override
+    public SessionImpl tryOpen(PeerKey peer, MemorySegment first, boolean truncated) {
+        if (!engine.tryReserveSession()) {
+            return null;
+        }
+        PeerKey key = peer.copy(); // the table keeps it
         SessionImpl s = new SessionImpl(this, key, key.toSocketAddress(), config.handlerOptions(), readTimeoutNanos);
         s.spanContext = Telemetry.newSpanContext();
         s.openedAt = now;
@@ -299,27 +349,26 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
         counters.increment(Counters.SESSIONS_OPENED);
         Spans.connectionStart(s, spanContext);
         JfrEvents.sessionOpened(s);
+        s.countReceived((int) first.byteSize()); // received even when handleConnection ends it
         if (virtual) {
             s.virtual = new VirtualSession(s, callbacks, this, config.mailboxCapacity());
+            // offered before the thread starts: handleConnection cannot have closed the mailbox yet
+            s.virtual.offerData(first, truncated);
             s.virtual.start("abyss-session-" + s.remoteAddress());
             return s;
         }
         s.deadlineNanos = now + s.timeoutNanos;
         wheel.schedule(s);
         finishInline(s, inline.connection(s, now));
-        if (!s.isOpenLocal()) {
-            return null;
+        if (s.isOpenLocal()) {
+            Spans.ready(s);
+            dispatchInline(s, first, truncated);
         }
-        Spans.ready(s);
         return s;
     }
 
-    boolean reserveSession() {
-        return engine.tryReserveSession();
-    }
-
-    /** Hands a datagram to a live session, in either dispatch mode. */
-    void deliver(SessionImpl s, MemorySegment data, boolean truncated) {
+    @Override
+    public void deliver(SessionImpl s, MemorySegment data, boolean truncated) {
         if (!virtual) {
             deliverInline(s, data, truncated);
         } else if (!offerVirtual(s, data, truncated)) {
@@ -329,6 +378,10 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
 
     private void deliverInline(SessionImpl s, MemorySegment data, boolean truncated) {
         s.countReceived((int) data.byteSize());
+        dispatchInline(s, data, truncated);
+    }
+
+    private void dispatchInline(SessionImpl s, MemorySegment data, boolean truncated) {
         s.deadlineNanos = now + s.timeoutNanos; // a one-shot timeout ends with the next datagram
         finishInline(s, inline.data(s, data, truncated, now));
     }
@@ -395,7 +448,8 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver {
     }
 
     /** A datagram from {@code peer} dropped because the table stayed full: counted, spawn_error, JFR. */
-    void droppedTableFull(PeerKey peer, long bytes) {
+    @Override
+    public void droppedTableFull(PeerKey peer, long bytes) {
         counters.increment(Counters.DROPPED_TABLE_FULL);
         Spans.spawnError(spanContext, peer, now);
         JfrEvents.drop("table_full", peer, bytes);

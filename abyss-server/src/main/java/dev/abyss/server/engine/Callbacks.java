@@ -15,10 +15,17 @@ final class Callbacks {
 
     private final Handler<Object> handler;
     private final boolean silentTerminateOnError;
+    private final ErrorLog errors;
 
-    Callbacks(Handler<Object> handler, boolean silentTerminateOnError) {
+    Callbacks(Handler<Object> handler, boolean silentTerminateOnError, ErrorLog errors) {
         this.handler = handler;
         this.silentTerminateOnError = silentTerminateOnError;
+        this.errors = errors;
+    }
+
+    /** A log for the errors of one server's sessions: bounded in volume, whatever peers send. */
+    static ErrorLog newErrorLog() {
+        return new ErrorLog(LOG);
     }
 
     Handler<Object> handler() {
@@ -75,7 +82,7 @@ final class Callbacks {
                 }
             }
         } catch (Throwable t) {
-            LOG.error("{} callback of session {} threw; ignored", how, s.remoteAddress(), t);
+            errors.error("{} callback of session {} threw; ignored", how, s.remoteAddress(), t);
         }
     }
 
@@ -85,9 +92,9 @@ final class Callbacks {
             return;
         }
         if (s.endReason instanceof Throwable t) {
-            LOG.error("session {} ended in error", s.remoteAddress(), t);
+            errors.error("session {} ended in error", s.remoteAddress(), t);
         } else {
-            LOG.error("session {} ended in error: {}", s.remoteAddress(), s.endReason);
+            errors.error("session {} ended in error: {}", s.remoteAddress(), s.endReason);
         }
     }
 }

@@ -23,7 +23,8 @@ final class Counters {
     static final int RECEIVE_ERRORS = 12;
     static final int HANDLER_ERRORS = 13;
     static final int DROPPED_SESSION_ENDED = 14;
-    static final int COUNT = 15;
+    static final int ACCEPTOR_FAILURES = 15;
+    static final int COUNT = 16;
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
 

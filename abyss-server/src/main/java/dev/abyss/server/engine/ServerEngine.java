@@ -38,6 +38,7 @@ public final class ServerEngine {
     private final long spanContext = dev.abyss.server.telemetry.Telemetry.newSpanContext();
     private final long startedAt = System.nanoTime();
     private boolean listenerStopEmitted;
+    private final ErrorLog errorLog = Callbacks.newErrorLog();
 
     private ServerEngine(ServerConfig config, TransportKind transport) throws NativeException {
         this.config = config;
@@ -81,6 +82,10 @@ public final class ServerEngine {
             engine.watchdog = CallbackWatchdog.start(engine.acceptors, config.inlineCallbackLimit(), engine.exited);
         }
         return engine;
+    }
+
+    ErrorLog errorLog() {
+        return errorLog;
     }
 
     long spanContext() {
@@ -127,6 +132,28 @@ public final class ServerEngine {
 
     void releaseSession() {
         live.decrementAndGet();
+    }
+
+    /** Why the server stopped by itself (an acceptor gave up), or null. */
+    private volatile Throwable failure;
+
+    /**
+     * An acceptor gave up after repeated failures: the whole server stops (no deadline wait), so
+     * no socket is left without its reader while the others go on.
+     */
+    void acceptorFailed(Acceptor failed, Throwable t) {
+        failure = t;
+        LOG.error("acceptor {} gave up; stopping every acceptor of the server on {}", failed.index, localAddress, t);
+        synchronized (this) {
+            stopped = true;
+            for (Acceptor a : acceptors) {
+                a.requestStop(System.nanoTime());
+            }
+        }
+    }
+
+    public Throwable failure() {
+        return failure;
     }
 
     void acceptorExited(Acceptor a) {
@@ -200,6 +227,7 @@ public final class ServerEngine {
             if (watchdog != null) {
                 watchdog.join(1000);
             }
+            errorLog.flush();
             synchronized (this) {
                 if (!listenerStopEmitted && exited.getCount() == 0) {
                     listenerStopEmitted = true;

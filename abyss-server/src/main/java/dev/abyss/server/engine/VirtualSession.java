@@ -37,6 +37,9 @@ final class VirtualSession implements Runnable {
     private final ArrayDeque<Object> queue = new ArrayDeque<>();
     private int bounded; // data and messages in the queue: what the capacity limits
     private boolean closed;
+    /** True while the session's thread waits on an empty mailbox (no callback runs). */
+    private boolean waiting;
+    private boolean shutdownQueued;
     private volatile Thread thread;
 
     VirtualSession(SessionImpl session, Callbacks callbacks, Acceptor acceptor, int capacity) {
@@ -64,9 +67,31 @@ final class VirtualSession implements Runnable {
         offer(Control.CLOSE, false);
     }
 
-    /** Asks the session to run handleShutdown and end. */
+    /** Asks the session to run handleShutdown and end (once). */
     void offerShutdown() {
+        lock.lock();
+        try {
+            if (shutdownQueued) {
+                return;
+            }
+            shutdownQueued = true;
+        } finally {
+            lock.unlock();
+        }
         offer(Control.SHUTDOWN, false);
+    }
+
+    /** {@link #offerShutdown()} when the session has no work in flight: no callback runs, nothing waits for it. */
+    void offerShutdownIfIdle() {
+        lock.lock();
+        try {
+            if (!waiting || !queue.isEmpty()) {
+                return;
+            }
+        } finally {
+            lock.unlock();
+        }
+        offerShutdown();
     }
 
     /** Interrupts a handler that blocks past the shutdown grace. */
@@ -106,7 +131,12 @@ final class VirtualSession implements Runnable {
                 if (wait <= 0) {
                     return null;
                 }
-                ready.awaitNanos(wait);
+                waiting = true;
+                try {
+                    ready.awaitNanos(wait);
+                } finally {
+                    waiting = false;
+                }
             }
             Object e = queue.pollFirst();
             if (!(e instanceof Control)) {

@@ -1,0 +1,65 @@
+package dev.abyss.server.engine;
+
+import org.slf4j.Logger;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Logs errors that remote peers can cause at will (a handler that throws on every datagram), at a
+ * bounded volume: the first {@link #BURST} per window with their stack trace, the rest only
+ * counted, then one summary line with the count and the last message when the next window opens
+ * (or at {@link #flush()}). Thread-safe: acceptors and virtual sessions share one per server.
+ */
+final class ErrorLog {
+    static final int BURST = 10;
+    static final long WINDOW_NANOS = 10_000_000_000L;
+
+    private final Logger log;
+    private final AtomicLong windowStart = new AtomicLong(System.nanoTime());
+    private final AtomicInteger logged = new AtomicInteger();
+    private final AtomicLong suppressed = new AtomicLong();
+    private final AtomicReference<String> lastSuppressed = new AtomicReference<>();
+
+    ErrorLog(Logger log) {
+        this.log = log;
+    }
+
+    /** Logs {@code message} (an SLF4J pattern) with {@code args}, a trailing Throwable with its stack, unless over the budget. */
+    void error(String message, Object... args) {
+        long now = System.nanoTime();
+        long start = windowStart.get();
+        if (now - start > WINDOW_NANOS && windowStart.compareAndSet(start, now)) {
+            summarize();
+            logged.set(0);
+        }
+        if (logged.incrementAndGet() <= BURST) {
+            log.error(message, args);
+            return;
+        }
+        suppressed.incrementAndGet();
+        lastSuppressed.set(org.slf4j.helpers.MessageFormatter.arrayFormat(message, args).getMessage());
+    }
+
+    /** Logs the summary of what was suppressed so far, if anything. */
+    void flush() {
+        summarize();
+    }
+
+    /** Errors not logged so far (summarized ones included). */
+    long suppressedTotal() {
+        return suppressedTotal.get();
+    }
+
+    private final AtomicLong suppressedTotal = new AtomicLong();
+
+    private void summarize() {
+        long n = suppressed.getAndSet(0);
+        if (n > 0) {
+            suppressedTotal.addAndGet(n);
+            log.error("{} more errors in the last {} s were not logged (at most {} per {} s); the last: {}",
+                    n, WINDOW_NANOS / 1_000_000_000L, BURST, WINDOW_NANOS / 1_000_000_000L, lastSuppressed.get());
+        }
+    }
+}
