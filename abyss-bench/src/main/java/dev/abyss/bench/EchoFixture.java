@@ -30,7 +30,7 @@ final class EchoFixture implements AutoCloseable {
     private long allocatedAtStart;
     private long datagramsAtStart;
 
-    EchoFixture(ServerConfig config, int peers, int payload) throws NativeException {
+    EchoFixture(ServerConfig config, int peers, int payload) throws java.io.IOException {
         server = Abyss.start(config);
         out = arena.allocate(payload);
         in = arena.allocate(2048);

@@ -1,7 +1,11 @@
 package dev.abyss.server;
 
+import dev.abyss.ffi.Errno;
 import dev.abyss.ffi.NativeException;
 import dev.abyss.server.engine.ServerEngine;
+
+import java.io.IOException;
+import java.net.BindException;
 
 /**
  * Starts Abyss servers. The Java form of {@code Abyss.start_link/1}:
@@ -22,10 +26,27 @@ public final class Abyss {
     /**
      * Binds every acceptor's socket and starts serving.
      *
-     * @throws NativeException when the socket cannot be opened or bound; e.g. errno EADDRINUSE with
-     *                         the address in the message when the port is taken
+     * @throws BindException when the address cannot be bound (in use, not local, not permitted),
+     *                       with the address in the message
+     * @throws IOException   when a socket or the transport cannot be set up; the message names the
+     *                       call and the errno
+     * @throws IllegalStateException when the requested transport cannot work on this machine, with the reason
      */
-    public static Server start(ServerConfig config) throws NativeException {
-        return new Server(config, ServerEngine.start(config));
+    public static Server start(ServerConfig config) throws IOException {
+        try {
+            return new Server(config, ServerEngine.start(config));
+        } catch (NativeException e) {
+            throw javaException(e);
+        }
+    }
+
+    /** The Java form of a native failure: the errno stays reachable as the cause. */
+    private static IOException javaException(NativeException e) {
+        IOException mapped = switch (e.errno()) {
+            case Errno.EADDRINUSE, Errno.EADDRNOTAVAIL, Errno.EACCES -> new BindException(e.getMessage());
+            default -> new IOException(e.getMessage());
+        };
+        mapped.initCause(e);
+        return mapped;
     }
 }

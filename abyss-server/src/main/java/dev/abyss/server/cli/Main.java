@@ -1,6 +1,5 @@
 package dev.abyss.server.cli;
 
-import dev.abyss.ffi.NativeException;
 import dev.abyss.server.Abyss;
 import dev.abyss.server.telemetry.AbyssLogger;
 import dev.abyss.server.Handler;
@@ -93,7 +92,7 @@ public final class Main {
         Server server;
         try {
             server = Abyss.start(builder.handler(handler).build());
-        } catch (NativeException e) {
+        } catch (java.io.IOException | IllegalStateException e) {
             fail(e.getMessage());
             return;
         }

@@ -6,10 +6,14 @@ import dev.abyss.server.ServerConfig;
 import dev.abyss.server.TruncationPolicy;
 import dev.abyss.server.telemetry.EventKind;
 import dev.abyss.server.telemetry.Telemetry;
+import dev.abyss.server.transport.Transport;
+import dev.abyss.server.transport.TransportFactory;
+import dev.abyss.server.transport.TransportSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
 import java.util.ArrayList;
@@ -23,9 +27,8 @@ import java.util.function.Consumer;
  * send, and the command queue for posts and closes. Callbacks run here in INLINE mode; in
  * VIRTUAL_THREADS mode they run on each session's {@link VirtualSession}.
  */
-final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver, Retries.Host {
+final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver, Retries.Host {
     private static final Logger LOG = LoggerFactory.getLogger(Acceptor.class);
-    private static final int RECEIVE_ROUNDS = 8; // batches per wake-up before serving timers and queues
     /** After the stop deadline: time for virtual sessions to run handleShutdown, then again after an interrupt. */
     private static final long SHUTDOWN_GRACE_NANOS = 1_000_000_000L;
     /** Failures of the duty cycle tolerated per minute before the acceptor gives up (see {@link #serve()}). */
@@ -68,21 +71,36 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver, Retrie
     private boolean interruptedSessions;
     private long now;
 
-    Acceptor(ServerEngine engine, int index, ServerConfig config, Transport transport) {
+    /**
+     * Opens this acceptor's transport ({@code factory}) on {@code address}, with SO_REUSEPORT when
+     * {@code reusePort}, the first one proving the address free ({@code probeFirst}).
+     */
+    Acceptor(ServerEngine engine, int index, ServerConfig config, TransportFactory factory, SocketAddress address,
+             boolean reusePort, boolean probeFirst) throws IOException {
         this.engine = engine;
         this.index = index;
         this.config = config;
-        this.transport = transport;
         this.callbacks = new Callbacks(config.handler(), config.silentTerminateOnError(), engine.errorLog());
         this.virtual = config.dispatchMode() == DispatchMode.VIRTUAL_THREADS;
         this.inline = new InlineDispatch(callbacks, config.segmentHandler(), clock, config.checkViews(), config.inlineCallbackLimit());
         this.readTimeoutNanos = config.readTimeout().toNanos();
-        this.inbox = new Inbox(config.mailboxCapacity(), transport);
-        this.outbox = new Outbox(this, transport, counters, sessions, arena, config.sendQueueBytes());
-        this.retries = new Retries(config.maxConnectionsRetryCount(), config.maxConnectionsRetryWait().toNanos(),
-                config.retryBufferBytes(), arena, this);
+        this.inbox = new Inbox(config.mailboxCapacity(), this::wakeup);
         this.now = System.nanoTime();
         this.wheel = new TimerWheel(now);
+        try {
+            this.outbox = new Outbox(this, counters, sessions, arena, config.sendQueueBytes());
+            this.retries = new Retries(config.maxConnectionsRetryCount(), config.maxConnectionsRetryWait().toNanos(),
+                    config.retryBufferBytes(), arena, this);
+            this.transport = factory.open(TransportSettings.of(config), address, reusePort, probeFirst, this, outbox);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+        outbox.bind(transport);
+    }
+
+    private void wakeup() {
+        transport.wakeup();
     }
 
     SocketAddress localAddress() {
@@ -154,7 +172,7 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver, Retrie
             }
             drainCommands(); // posts and closes queued meanwhile are for ended sessions: dropped
             outbox.drain(); // sends made by handleShutdown from other threads still go out
-            transport.flush(outbox);
+            transport.flush();
             emitStops();
             retries.clear();
             transport.close();
@@ -209,31 +227,13 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver, Retrie
                 return;
             }
             clock.clearLateInterrupt();
-            // while datagrams keep coming, read again before asking epoll: one syscall fewer per batch
-            // (queues and timers are checked every turn anyway; a pending wake-up is drained later)
-            int ready = receivedLastTurn && !receivingStopped ? Transport.READABLE : transport.await(waitMillis());
+            transport.poll(waitNanos());
             now = System.nanoTime();
-            receivedLastTurn = false;
-            if ((ready & Transport.READABLE) != 0) {
-                for (int round = 0; round < RECEIVE_ROUNDS; round++) {
-                    int n = transport.receive(this);
-                    if (n < 0) {
-                        counters.increment(Counters.RECEIVE_ERRORS);
-                    }
-                    transport.flush(outbox);
-                    if (n > 0) {
-                        receivedLastTurn = true;
-                    }
-                    if (n < config.receiveBatchSize()) {
-                        break;
-                    }
-                }
-            }
             drainCommands();
             outbox.drain();
             retries.process(now);
             wheel.advance(now, onExpired);
-            transport.flush(outbox);
+            transport.flush();
             if (!pendingStops.isEmpty()) {
                 emitStops();
             }
@@ -282,7 +282,8 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver, Retrie
         return late >= 2 * SHUTDOWN_GRACE_NANOS;
     }
 
-    private int waitMillis() {
+    /** How long the next poll may wait: until the next timer, retry or stop step; 0 with sends still queued. */
+    private long waitNanos() {
         if (outbox.more()) {
             return 0;
         }
@@ -291,7 +292,7 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver, Retrie
         if (stopRequested) {
             wait = min(wait, (int) Math.max(0, Math.min(20, (stopDeadline - now + 999_999) / 1_000_000)));
         }
-        return wait;
+        return wait < 0 ? -1 : wait * 1_000_000L;
     }
 
     private static int min(int a, int b) {
@@ -299,6 +300,16 @@ final class Acceptor implements Runnable, Transport.Sink, Inbox.Receiver, Retrie
     }
 
     // ---- receive path --------------------------------------------------------------------------
+
+    @Override
+    public void beginBatch() {
+        now = System.nanoTime();
+    }
+
+    @Override
+    public void onReceiveError(int errno) {
+        counters.increment(Counters.RECEIVE_ERRORS);
+    }
 
     @Override
     public void onDatagram(PeerKey peer, MemorySegment data, boolean truncated) {

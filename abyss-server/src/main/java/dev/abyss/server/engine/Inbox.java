@@ -38,11 +38,12 @@ final class Inbox {
     private final ConcurrentLinkedQueue<Command> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger posts = new AtomicInteger();
     private final int capacity;
-    private final Transport transport;
+    private final Runnable wakeup;
 
-    Inbox(int capacity, Transport transport) {
+    /** @param wakeup wakes the acceptor (from any thread) after a command was queued */
+    Inbox(int capacity, Runnable wakeup) {
         this.capacity = capacity;
-        this.transport = transport;
+        this.wakeup = wakeup;
     }
 
     boolean post(SessionImpl s, Object message) {
@@ -52,18 +53,18 @@ final class Inbox {
             return false;
         }
         queue.offer(new Post(s, message));
-        transport.wakeup();
+        wakeup.run();
         return true;
     }
 
     void close(SessionImpl s) {
         queue.offer(new Close(s));
-        transport.wakeup();
+        wakeup.run();
     }
 
     void ended(SessionImpl s, SessionEnd how, int dropped) {
         queue.offer(new Ended(s, how, dropped));
-        transport.wakeup();
+        wakeup.run();
     }
 
     boolean isEmpty() {

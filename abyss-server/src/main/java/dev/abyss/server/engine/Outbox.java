@@ -4,6 +4,7 @@ import dev.abyss.ffi.Errno;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.telemetry.EventKind;
+import dev.abyss.server.transport.Transport;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -16,26 +17,30 @@ import java.util.concurrent.atomic.AtomicLong;
  * the batch by the acceptor. Told by the transport what the kernel took or refused, it keeps the
  * server and per-session counters, telemetry and JFR drops.
  */
-final class Outbox implements Transport.SendResult, SendQueue.Consumer {
+final class Outbox implements Transport.SendSink, SendQueue.Consumer {
     private static final int DRAIN_ROUNDS = 8;
 
     /** Sends refused by a full queue, counted by the sending threads. */
     final AtomicLong foreignQueueFull = new AtomicLong();
 
     private final Acceptor acceptor;
-    private final Transport transport;
+    private Transport transport;
     private final Counters counters;
     private final Map<PeerKey, SessionImpl> sessions;
     private final SendQueue queue;
     private final PeerKey peer = new PeerKey();
     private boolean more;
 
-    Outbox(Acceptor acceptor, Transport transport, Counters counters, Map<PeerKey, SessionImpl> sessions, Arena arena, int queueBytes) {
+    Outbox(Acceptor acceptor, Counters counters, Map<PeerKey, SessionImpl> sessions, Arena arena, int queueBytes) {
         this.acceptor = acceptor;
-        this.transport = transport;
         this.counters = counters;
         this.sessions = sessions;
         this.queue = new SendQueue(arena, queueBytes);
+    }
+
+    /** The transport this outbox feeds (opened with this outbox as its send sink). */
+    void bind(Transport transport) {
+        this.transport = transport;
     }
 
     /** {@link dev.abyss.server.Session#send}: any thread. */
@@ -48,7 +53,7 @@ final class Outbox implements Transport.SendResult, SendQueue.Consumer {
             return false;
         }
         if (acceptor.isOwnerThread()) {
-            if (!transport.send(s, s.key, data, offset, (int) length, this)) {
+            if (!transport.send(s, s.key, data, offset, (int) length)) {
                 counters.increment(Counters.SEND_QUEUE_FULL);
                 JfrEvents.drop("send_queue_full", s.key, length);
                 return false;
@@ -72,7 +77,7 @@ final class Outbox implements Transport.SendResult, SendQueue.Consumer {
     void drain() {
         more = false;
         for (int round = 0; round < DRAIN_ROUNDS; round++) {
-            int room = transport.sendRoom(this);
+            int room = transport.sendRoom();
             if (room == 0) {
                 return; // the kernel is full: EPOLLOUT wakes the acceptor
             }
@@ -99,11 +104,12 @@ final class Outbox implements Transport.SendResult, SendQueue.Consumer {
             return;
         }
         // the session may have ended since: the datagram still goes out, unattributed
-        transport.send(sessions.get(peer), peer, ring, dataAt, dataLength, this);
+        transport.send(sessions.get(peer), peer, ring, dataAt, dataLength);
     }
 
     @Override
-    public void sent(SessionImpl s, MemorySegment buffer, long offset, int bytes) {
+    public void sent(Object tag, MemorySegment buffer, long offset, int bytes) {
+        SessionImpl s = (SessionImpl) tag;
         counters.increment(Counters.DATAGRAMS_OUT);
         counters.add(Counters.BYTES_OUT, bytes);
         if (s != null) {
@@ -115,7 +121,8 @@ final class Outbox implements Transport.SendResult, SendQueue.Consumer {
     }
 
     @Override
-    public void failed(SessionImpl s, MemorySegment buffer, long offset, int bytes, int errno) {
+    public void failed(Object tag, MemorySegment buffer, long offset, int bytes, int errno) {
+        SessionImpl s = (SessionImpl) tag;
         counters.increment(Counters.SEND_ERRORS);
         Spans.sendError(s != null ? s.spanContext : acceptor.spanContext, buffer, offset, bytes, errno);
         JfrEvents.drop("send_error " + Errno.name(errno), s == null ? null : s.key, bytes);

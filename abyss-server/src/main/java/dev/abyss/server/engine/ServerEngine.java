@@ -1,6 +1,7 @@
 package dev.abyss.server.engine;
 
-import dev.abyss.ffi.NativeException;
+import dev.abyss.server.transport.TransportFactory;
+import dev.abyss.server.transport.Transports;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.DispatchMode;
 import dev.abyss.server.ServerConfig;
@@ -10,6 +11,7 @@ import dev.abyss.server.TransportKind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
@@ -40,21 +42,21 @@ public final class ServerEngine {
     private boolean listenerStopEmitted;
     private final ErrorLog errorLog = Callbacks.newErrorLog();
 
-    private ServerEngine(ServerConfig config, TransportKind transport) throws NativeException {
+    private ServerEngine(ServerConfig config, TransportFactory factory) throws IOException {
         this.config = config;
-        this.transport = transport;
+        this.transport = factory.kind();
         boolean unix = config.bindAddress() instanceof UnixDomainSocketAddress;
         int n = unix ? 1 : config.numAcceptors(); // SO_REUSEPORT does not apply to AF_UNIX
         SocketAddress bindTo = config.bindAddress();
         try {
             for (int i = 0; i < n; i++) {
-                EpollTransport t = EpollTransport.open(config, bindTo, !unix, !unix && i == 0);
+                Acceptor a = new Acceptor(this, i, config, factory, bindTo, !unix, !unix && i == 0);
+                acceptors.add(a);
                 if (i == 0 && bindTo instanceof InetSocketAddress inet && inet.getPort() == 0) {
-                    bindTo = t.localAddress(); // the other acceptors join the port the kernel chose
+                    bindTo = a.localAddress(); // the other acceptors join the port the kernel chose
                 }
-                acceptors.add(new Acceptor(this, i, config, t));
             }
-        } catch (NativeException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             for (Acceptor a : acceptors) {
                 a.closeUnstarted(); // no thread runs them yet: free their sockets here
             }
@@ -65,13 +67,10 @@ public final class ServerEngine {
     }
 
     /** Opens every acceptor's socket and starts their threads. */
-    public static ServerEngine start(ServerConfig config) throws NativeException {
-        TransportKind kind = switch (config.transport()) {
-            case AUTO, EPOLL -> TransportKind.EPOLL;
-            case IO_URING, NIO -> throw new IllegalArgumentException("transport " + config.transport()
-                    + " is not available in this build; use EPOLL or AUTO");
-        };
-        ServerEngine engine = new ServerEngine(config, kind);
+    public static ServerEngine start(ServerConfig config) throws IOException {
+        TransportFactory factory = Transports.select(config.transport());
+        TransportKind kind = factory.kind();
+        ServerEngine engine = new ServerEngine(config, factory);
         for (Acceptor a : engine.acceptors) {
             Thread t = Thread.ofPlatform().name("abyss-acceptor-" + a.index).daemon(false).unstarted(a);
             engine.threads.add(t);

@@ -1,0 +1,77 @@
+package dev.abyss.server.transport;
+
+import dev.abyss.ffi.net.PeerKey;
+
+import java.lang.foreign.MemorySegment;
+import java.net.SocketAddress;
+
+/**
+ * An acceptor's socket I/O, whatever the kernel interface: one bound socket, opened by a
+ * {@link TransportFactory} with its {@link ReceiveSink} and {@link SendSink} bound once. The
+ * acceptor's duty cycle calls {@link #poll} and gets the work done back; readiness (epoll),
+ * completions (io_uring) and selection keys (NIO) never leave the transport.
+ *
+ * <p>Owner thread only, except {@link #wakeup()}, {@link #isClosed()} and {@link #localAddress()}.
+ */
+public interface Transport extends AutoCloseable {
+
+    /** Where received datagrams go. {@code data} is a read-only view, valid only during the call. */
+    interface ReceiveSink {
+        /** A batch of datagrams follows (the engine reads its clock once per batch, not per datagram). */
+        void beginBatch();
+
+        void onDatagram(PeerKey peer, MemorySegment data, boolean truncated);
+
+        /** A receive failed with {@code errno} (not EAGAIN/EINTR); the transport goes on. */
+        void onReceiveError(int errno);
+    }
+
+    /**
+     * Told how each queued datagram ended. {@code tag} is what the caller gave to {@link #send}:
+     * opaque to the transport (the engine passes its session, or null).
+     */
+    interface SendSink {
+        /** The kernel took the {@code bytes} at {@code offset} in {@code buffer}. */
+        void sent(Object tag, MemorySegment buffer, long offset, int bytes);
+
+        /** The kernel refused the datagram with {@code errno}; it is not retried. */
+        void failed(Object tag, MemorySegment buffer, long offset, int bytes, int errno);
+    }
+
+    /** The address the socket is bound to (with the port the kernel chose for port 0). */
+    SocketAddress localAddress();
+
+    /**
+     * One turn of I/O: sends what is queued, waits up to {@code timeoutNanos} (0: not at all,
+     * negative: until something happens) for datagrams, send results or a {@link #wakeup()}, and
+     * hands what came to the sinks. Returns the work done: datagrams delivered plus sends
+     * completed plus wake-ups consumed (0 when the wait timed out).
+     */
+    int poll(long timeoutNanos);
+
+    /**
+     * Queues a copy of {@code length} bytes at {@code offset} in {@code src} to {@code to}; it goes
+     * out at the latest with the next {@link #flush()} or {@link #poll}. False when nothing can be
+     * queued now (the kernel's buffer and the transport's are full): the caller counts the drop.
+     */
+    boolean send(Object tag, PeerKey to, MemorySegment src, long offset, int length);
+
+    /** How many datagrams {@link #send} takes now without refusing (it may make room first). */
+    int sendRoom();
+
+    /** Hands every queued send to the kernel now. */
+    void flush();
+
+    /** Wakes a {@link #poll} in progress or the next one; any thread. */
+    void wakeup();
+
+    /** Stops receiving (sending still works). */
+    void stopReceiving();
+
+    /** Sends what is queued (bounded in time), then frees the socket and every buffer. Idempotent. */
+    @Override
+    void close();
+
+    /** True once {@link #close()} freed the socket and its buffers; any thread. */
+    boolean isClosed();
+}

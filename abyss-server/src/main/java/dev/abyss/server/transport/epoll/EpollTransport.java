@@ -1,0 +1,295 @@
+package dev.abyss.server.transport.epoll;
+
+import dev.abyss.ffi.Errno;
+import dev.abyss.ffi.LibC;
+import dev.abyss.ffi.NativeException;
+import dev.abyss.ffi.epoll.Epoll;
+import dev.abyss.ffi.net.MessageBatch;
+import dev.abyss.ffi.net.Net;
+import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.ffi.net.SockAddr;
+import dev.abyss.server.TransportKind;
+import dev.abyss.server.transport.Transport;
+import dev.abyss.server.transport.TransportFactory;
+import dev.abyss.server.transport.TransportSettings;
+import dev.abyss.server.transport.UdpSocket;
+import dev.abyss.server.transport.Wakeup;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.SocketAddress;
+
+/**
+ * The EPOLL transport: a non-blocking socket and an eventfd in one epoll set, recvmmsg into a
+ * preallocated {@link MessageBatch}, sends gathered into a second batch and written with one
+ * sendmmsg per receive batch. When the kernel's send buffer is full (EAGAIN) the unsent rest stays
+ * queued and the socket is watched for EPOLLOUT.
+ */
+public final class EpollTransport implements Transport {
+    /** Opens EPOLL transports. */
+    public static final TransportFactory FACTORY = new TransportFactory() {
+        @Override
+        public TransportKind kind() {
+            return TransportKind.EPOLL;
+        }
+
+        @Override
+        public Transport open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
+                              ReceiveSink receiver, SendSink sender) throws NativeException {
+            return EpollTransport.open(settings, address, reusePort, probeFirst, receiver, sender);
+        }
+    };
+
+    static final int SEND_SLOT = 65_536;
+    /** Receive batches per poll while datagrams keep coming, before the engine serves timers and queues. */
+    private static final int RECEIVE_ROUNDS = 8;
+    private static final int VIEW_WAYS = 8; // distinct lengths remembered per slot
+    private static final long SOCKET_TOKEN = 1;
+    private static final long WAKE_TOKEN = 2;
+
+    private final Arena arena = Arena.ofShared();
+    private final UdpSocket socket;
+    private final int fd;
+    private final Wakeup wake;
+    private final Epoll epoll;
+    private final MessageBatch in;
+    private final MessageBatch out;
+    private final PeerKey peer = new PeerKey();
+    private final ReceiveSink receiver;
+    private final SendSink sender;
+    /** The tag of each queued send, handed back with its result. */
+    private final Object[] outTags;
+    /** Read-only views of receive slots, reused per (slot, length) so a steady stream allocates nothing. */
+    private final MemorySegment[] views;
+    private int outStart;
+    private int outCount;
+    private boolean receiving = true;
+    private boolean watchingOut;
+    /** The last poll read a full batch: read again before asking epoll (one syscall fewer per batch). */
+    private boolean readAgain;
+    private volatile boolean closed;
+
+    private EpollTransport(UdpSocket socket, Wakeup wake, Epoll epoll, TransportSettings settings,
+                           ReceiveSink receiver, SendSink sender) {
+        this.socket = socket;
+        this.fd = socket.fd();
+        this.wake = wake;
+        this.epoll = epoll;
+        this.receiver = receiver;
+        this.sender = sender;
+        this.in = new MessageBatch(arena, settings.receiveBatchSize(), settings.maxDatagramSize(), 0);
+        this.out = new MessageBatch(arena, settings.receiveBatchSize(), SEND_SLOT, 0);
+        this.outTags = new Object[out.capacity()];
+        this.views = new MemorySegment[in.capacity() * VIEW_WAYS];
+    }
+
+    static EpollTransport open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
+                               ReceiveSink receiver, SendSink sender) throws NativeException {
+        UdpSocket socket = UdpSocket.open(settings, address, reusePort, probeFirst);
+        Wakeup wake = null;
+        Epoll ep = null;
+        try {
+            wake = Wakeup.open();
+            ep = Epoll.create(4);
+            ep.add(socket.fd(), Epoll.EPOLLIN, SOCKET_TOKEN);
+            ep.add(wake.fd(), Epoll.EPOLLIN, WAKE_TOKEN);
+            return new EpollTransport(socket, wake, ep, settings, receiver, sender);
+        } catch (NativeException | RuntimeException e) {
+            if (ep != null) {
+                ep.close();
+            }
+            if (wake != null) {
+                wake.close();
+            }
+            socket.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public SocketAddress localAddress() {
+        return socket.localAddress();
+    }
+
+    @Override
+    public int poll(long timeoutNanos) {
+        flush();
+        int work = 0;
+        boolean readable = readAgain && receiving;
+        if (!readable) {
+            int n = epoll.await(timeoutNanos == 0 || readAgain ? 0
+                    : timeoutNanos < 0 ? -1 : (int) Math.min(Integer.MAX_VALUE, (timeoutNanos + 999_999) / 1_000_000));
+            for (int i = 0; i < n; i++) {
+                if (epoll.data(i) == WAKE_TOKEN) {
+                    wake.consume();
+                    work++;
+                    continue;
+                }
+                int events = epoll.events(i);
+                if ((events & Epoll.EPOLLOUT) != 0 && outCount > outStart) {
+                    flush(); // writable again
+                    work++;
+                }
+                if ((events & Epoll.EPOLLIN) != 0) {
+                    readable = true;
+                }
+            }
+        }
+        readAgain = false;
+        if (readable && receiving) {
+            for (int round = 0; round < RECEIVE_ROUNDS; round++) {
+                int n = receiveBatch();
+                flush(); // one sendmmsg per receive batch carries the replies
+                if (n > 0) {
+                    work += n;
+                    readAgain = true; // datagrams keep coming: next time read before asking epoll
+                }
+                if (n < in.capacity()) {
+                    break;
+                }
+            }
+        }
+        return work;
+    }
+
+    /** One recvmmsg into the sink; returns datagrams received, 0 when none, or {@code -errno}. */
+    private int receiveBatch() {
+        int n = in.receive(fd, in.capacity(), Net.MSG_DONTWAIT);
+        if (n <= 0) {
+            if (n != 0 && n != -Errno.EAGAIN && n != -Errno.EINTR) {
+                receiver.onReceiveError(-n);
+            }
+            return n;
+        }
+        MemorySegment data = in.data();
+        MemorySegment names = in.names();
+        receiver.beginBatch();
+        for (int i = 0; i < n; i++) {
+            if (!peer.readFrom(names, in.nameOffset(i), in.nameLength(i))) {
+                continue; // unreadable sender address: cannot answer or key it
+            }
+            int len = Math.min(in.length(i), in.slotSize());
+            receiver.onDatagram(peer, view(data, i, len), in.truncated(i));
+        }
+        return n;
+    }
+
+    private MemorySegment view(MemorySegment data, int slot, int length) {
+        int k = slot * VIEW_WAYS + (length & (VIEW_WAYS - 1));
+        MemorySegment v = views[k];
+        if (v == null || v.byteSize() != length) {
+            v = data.asSlice(in.dataOffset(slot), length).asReadOnly();
+            views[k] = v;
+        }
+        return v;
+    }
+
+    @Override
+    public boolean send(Object tag, PeerKey to, MemorySegment src, long offset, int length) {
+        if (sendRoom() == 0) {
+            return false; // the kernel's buffer and ours are both full
+        }
+        int i = outCount++;
+        outTags[i] = tag;
+        MemorySegment.copy(src, offset, out.data(), out.dataOffset(i), length);
+        out.prepareSend(i, length, to.writeTo(out.names(), out.nameOffset(i)));
+        return true;
+    }
+
+    @Override
+    public int sendRoom() {
+        if (outCount == out.capacity()) {
+            flush();
+            if (outCount == out.capacity()) {
+                compact();
+            }
+        }
+        return out.capacity() - outCount;
+    }
+
+    @Override
+    public void flush() {
+        while (outStart < outCount) {
+            int sent = out.send(fd, outStart, outCount - outStart, Net.MSG_DONTWAIT);
+            if (sent > 0) {
+                for (int k = 0; k < sent; k++) {
+                    int i = outStart + k;
+                    sender.sent(outTags[i], out.data(), out.dataOffset(i), out.length(i));
+                    outTags[i] = null;
+                }
+                outStart += sent;
+            } else if (sent == -Errno.EAGAIN) {
+                watchWritable(true);
+                return; // the rest stays queued until EPOLLOUT
+            } else if (sent != -Errno.EINTR) {
+                // the first entry failed: skip it, keep the rest
+                sender.failed(outTags[outStart], out.data(), out.dataOffset(outStart), out.iovLength(outStart), -sent);
+                outTags[outStart++] = null;
+            }
+        }
+        outStart = 0;
+        outCount = 0;
+        if (watchingOut) {
+            watchWritable(false);
+        }
+    }
+
+    private void compact() {
+        if (outStart == 0) {
+            return;
+        }
+        for (int i = outStart; i < outCount; i++) {
+            int to = i - outStart;
+            MemorySegment.copy(out.data(), out.dataOffset(i), out.data(), out.dataOffset(to), out.iovLength(i));
+            MemorySegment.copy(out.names(), out.nameOffset(i), out.names(), out.nameOffset(to), SockAddr.STORAGE_SIZE);
+            out.prepareSend(to, out.iovLength(i), out.nameLength(i));
+            outTags[to] = outTags[i];
+            outTags[i] = null;
+        }
+        outCount -= outStart;
+        outStart = 0;
+    }
+
+    private void watchWritable(boolean on) {
+        try {
+            epoll.modify(fd, (receiving ? Epoll.EPOLLIN : 0) | (on ? Epoll.EPOLLOUT : 0), SOCKET_TOKEN);
+            watchingOut = on;
+        } catch (NativeException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void wakeup() {
+        wake.signal();
+    }
+
+    @Override
+    public void stopReceiving() {
+        receiving = false;
+        readAgain = false;
+        try {
+            epoll.modify(fd, watchingOut ? Epoll.EPOLLOUT : 0, SOCKET_TOKEN);
+        } catch (NativeException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        flush();
+        closed = true;
+        wake.close();
+        epoll.close();
+        socket.close();
+        arena.close();
+    }
+}
