@@ -131,9 +131,10 @@ public final class IoUring implements AutoCloseable {
         this.cqRingSize = cqSize;
         this.sqesAddress = sqeArea;
         this.sqesSize = SQE_SIZE * sqEntries;
-        this.sqRing = MemorySegment.ofAddress(sq).reinterpret(sqSize);
-        this.cqRing = MemorySegment.ofAddress(cq).reinterpret(cqSize);
-        this.sqes = MemorySegment.ofAddress(sqeArea).reinterpret(sqesSize);
+        // bound to the ring's arena: after close() an access throws instead of touching unmapped memory
+        this.sqRing = MemorySegment.ofAddress(sq).reinterpret(sqSize, arena, null);
+        this.cqRing = MemorySegment.ofAddress(cq).reinterpret(cqSize, arena, null);
+        this.sqes = MemorySegment.ofAddress(sqeArea).reinterpret(sqesSize, arena, null);
 
         this.sqHeadOffset = params.get(JAVA_INT, paramOffset("sq_off", "head"));
         this.sqTailOffset = params.get(JAVA_INT, paramOffset("sq_off", "tail"));
@@ -209,7 +210,10 @@ public final class IoUring implements AutoCloseable {
         }
         int index = sqTail & sqMask;
         sqTail++;
-        sqes.asSlice(SQE_SIZE * index, SQE_SIZE).fill((byte) 0);
+        long base = SQE_SIZE * index;
+        for (long k = 0; k < SQE_SIZE; k += 8) {
+            sqes.set(JAVA_LONG, base + k, 0L); // no slice: nothing allocated per SQE
+        }
         return index;
     }
 
@@ -249,6 +253,16 @@ public final class IoUring implements AutoCloseable {
     /** Publishes claimed SQEs and submits them; returns how many the kernel consumed, or {@code -errno}. */
     public int submit() {
         return enter(0, 0, MemorySegment.NULL, 0);
+    }
+
+    /**
+     * Publishes and submits claimed SQEs and lets the kernel post completions without waiting: one
+     * {@code io_uring_enter} with GETEVENTS even when nothing is queued, which is how a
+     * DEFER_TASKRUN ring gets its pending completions. Returns the number submitted or {@code -errno}.
+     */
+    public int submitAndGetEvents() {
+        INT.setRelease(sqRing, sqTailOffset, sqTail);
+        return LibC.ioUringEnter(fd, pending(), 0, IORING_ENTER_GETEVENTS, MemorySegment.NULL, 0);
     }
 
     /**
@@ -358,13 +372,13 @@ public final class IoUring implements AutoCloseable {
             return;
         }
         closed = true;
+        arena.close(); // first: the mapped views die before the memory is unmapped
         LibC.munmap(sqesAddress, sqesSize);
         if (cqRingAddress != sqRingAddress) {
             LibC.munmap(cqRingAddress, cqRingSize);
         }
         LibC.munmap(sqRingAddress, sqRingSize);
         LibC.close(fd);
-        arena.close();
     }
 
     /** True when this process may create io_uring instances (false: ENOSYS, EPERM, sysctl disabled). */

@@ -10,6 +10,7 @@ public final class IoUringConstants {
     public static final int IORING_SETUP_SQPOLL = 1 << 1;
     public static final int IORING_SETUP_CQSIZE = 1 << 3;
     public static final int IORING_SETUP_CLAMP = 1 << 4;
+    public static final int IORING_SETUP_R_DISABLED = 1 << 6;
     public static final int IORING_SETUP_SUBMIT_ALL = 1 << 7;
     public static final int IORING_SETUP_COOP_TASKRUN = 1 << 8;
     public static final int IORING_SETUP_TASKRUN_FLAG = 1 << 9;
@@ -83,6 +84,7 @@ public final class IoUringConstants {
     public static final int IORING_REGISTER_EVENTFD = 4;
     public static final int IORING_UNREGISTER_EVENTFD = 5;
     public static final int IORING_REGISTER_PROBE = 8;
+    public static final int IORING_REGISTER_ENABLE_RINGS = 12;
     public static final int IORING_REGISTER_PBUF_RING = 22;
     public static final int IORING_UNREGISTER_PBUF_RING = 23;
 

@@ -36,11 +36,17 @@ public final class UdpSocket implements AutoCloseable {
      */
     public static UdpSocket open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst)
             throws NativeException {
+        return open(settings, address, reusePort, probeFirst, true);
+    }
+
+    /** As {@link #open(TransportSettings, SocketAddress, boolean, boolean)}, blocking unless {@code nonBlocking}. */
+    public static UdpSocket open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
+                                 boolean nonBlocking) throws NativeException {
         if (probeFirst) {
             address = probe(address);
         }
         int family = SockAddr.familyOf(address);
-        int fd = Sockets.openDatagram(family, true);
+        int fd = Sockets.openDatagram(family, nonBlocking);
         try {
             if (family != Net.AF_UNIX) {
                 if (settings.reuseAddress()) {
