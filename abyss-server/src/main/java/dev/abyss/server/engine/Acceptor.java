@@ -12,28 +12,33 @@ import dev.abyss.server.transport.TransportSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.lang.foreign.Arena;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
  * One acceptor thread: owns a transport (one SO_REUSEPORT socket), the sessions of the peers the
- * kernel hashes to that socket, their timer wheel, the off-heap queue through which other threads
- * send, and the command queue for posts and closes. Callbacks run here in INLINE mode; in
- * VIRTUAL_THREADS mode they run on each session's {@link VirtualSession}.
+ * kernel hashes to that socket, the off-heap queue through which other threads send, the retry
+ * queue of peers waiting for a place, and a {@link Dispatcher} that runs the callbacks (INLINE on
+ * this thread, VIRTUAL_THREADS on each session's own).
+ *
+ * <p>A datagram's way: {@link Transport#poll} → {@link #onDatagram} (counted; truncated, waiting
+ * or suspended datagrams stop here) → the peer's session, or {@link #tryOpen} a new one, or the
+ * retry queue when the table is full → {@link Dispatcher#deliver}. A session leaves through
+ * {@link #closed}, the one place for that.
  */
-final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver, Retries.Host {
+final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, Dispatcher.Host {
     private static final Logger LOG = LoggerFactory.getLogger(Acceptor.class);
-    /** After the stop deadline: time for virtual sessions to run handleShutdown, then again after an interrupt. */
-    private static final long SHUTDOWN_GRACE_NANOS = 1_000_000_000L;
     /** Failures of the duty cycle tolerated per minute before the acceptor gives up (see {@link #serve()}). */
     static final int MAX_FAILURES = 3;
     private static final long FAILURE_WINDOW_NANOS = 60_000_000_000L;
+
+    /** Test hook: runs at the top of every loop turn when set. */
+    static volatile Runnable faultInjector;
 
     final int index;
     final Counters counters = new Counters();
@@ -45,19 +50,13 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver,
     private final ServerEngine engine;
     private final ServerConfig config;
     private final Transport transport;
-    private final Callbacks callbacks;
-    private final boolean virtual;
-    private final InlineDispatch inline;
+    private final Dispatcher dispatcher;
     private final long readTimeoutNanos;
     private final Arena arena = Arena.ofShared();
     private final Outbox outbox;
     private final ConcurrentHashMap<PeerKey, SessionImpl> sessions = new ConcurrentHashMap<>();
     private final Inbox inbox;
-    /** Posts refused by a full virtual-thread mailbox, counted by the posting threads. */
-    private final AtomicLong mailboxRefused = new AtomicLong();
     private final Retries retries;
-    private final TimerWheel wheel;
-    private final Consumer<SessionImpl> onExpired = s -> end(s, SessionEnd.TIMEOUT);
     /** Ended sessions whose connection.stop waits for the flush that sends their last datagrams. */
     private final ArrayList<SessionImpl> pendingStops = new ArrayList<>();
 
@@ -66,9 +65,6 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver,
     private volatile boolean stopRequested;
     private volatile long stopDeadline = Long.MAX_VALUE;
     private boolean receivingStopped;
-    private boolean receivedLastTurn;
-    private boolean shutdownOffered;
-    private boolean interruptedSessions;
     private long now;
 
     /**
@@ -80,13 +76,14 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver,
         this.engine = engine;
         this.index = index;
         this.config = config;
-        this.callbacks = new Callbacks(config.handler(), config.silentTerminateOnError(), engine.errorLog());
-        this.virtual = config.dispatchMode() == DispatchMode.VIRTUAL_THREADS;
-        this.inline = new InlineDispatch(callbacks, config.segmentHandler(), clock, config.checkViews(), config.inlineCallbackLimit());
         this.readTimeoutNanos = config.readTimeout().toNanos();
-        this.inbox = new Inbox(config.mailboxCapacity(), this::wakeup);
         this.now = System.nanoTime();
-        this.wheel = new TimerWheel(now);
+        this.inbox = new Inbox(config.mailboxCapacity(), this::wakeup);
+        Callbacks callbacks = new Callbacks(config.handler(), config.silentTerminateOnError(), engine.errorLog());
+        this.dispatcher = config.dispatchMode() == DispatchMode.VIRTUAL_THREADS
+                ? new VirtualDispatcher(this, callbacks, inbox, config.mailboxCapacity())
+                : new InlineDispatcher(this, callbacks, config.segmentHandler(), clock, config.checkViews(),
+                config.inlineCallbackLimit(), inbox, now);
         try {
             this.outbox = new Outbox(this, counters, sessions, arena, config.sendQueueBytes());
             this.retries = new Retries(config.maxConnectionsRetryCount(), config.maxConnectionsRetryWait().toNanos(),
@@ -141,7 +138,8 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver,
         return transport.isClosed() && !arena.scope().isAlive();
     }
 
-    boolean isOwnerThread() {
+    @Override
+    public boolean isOwnerThread() {
         return Thread.currentThread() == thread;
     }
 
@@ -164,15 +162,11 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver,
             }
             now = System.nanoTime();
             for (SessionImpl s : sessions.values()) {
-                if (virtual) {
-                    abandon(s);
-                } else {
-                    end(s, SessionEnd.SHUTDOWN);
-                }
+                dispatcher.exit(s);
             }
-            drainCommands(); // posts and closes queued meanwhile are for ended sessions: dropped
+            dispatcher.turn(now); // posts and closes queued meanwhile are for ended sessions: dropped
             outbox.drain(); // sends made by handleShutdown from other threads still go out
-            transport.flush();
+            transport.settleSends();
             emitStops();
             retries.clear();
             transport.close();
@@ -213,9 +207,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver,
         }
     }
 
-    /** Test hook: runs at the top of every loop turn when set. */
-    static volatile Runnable faultInjector;
-
+    /** The duty cycle: I/O, then what other threads queued, retries, timers, and what must go out. */
     private void loop() {
         while (true) {
             Runnable fault = faultInjector;
@@ -229,12 +221,12 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver,
             clock.clearLateInterrupt();
             transport.poll(waitNanos());
             now = System.nanoTime();
-            drainCommands();
+            dispatcher.turn(now);
             outbox.drain();
             retries.process(now);
-            wheel.advance(now, onExpired);
             transport.flush();
             if (!pendingStops.isEmpty()) {
+                transport.settleSends(); // the ended sessions' last datagrams are counted in their stop event
                 emitStops();
             }
         }
@@ -264,22 +256,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver,
         if (sessions.isEmpty() && queuesEmpty) {
             return true;
         }
-        long late = now - stopDeadline;
-        if (!virtual) {
-            return queuesEmpty || late >= 0; // no callback runs between turns: the rest end on the way out
-        }
-        if (late < 0) {
-            sessions.values().forEach(s -> s.virtual.offerShutdownIfIdle());
-            return false;
-        }
-        if (!shutdownOffered) {
-            shutdownOffered = true;
-            sessions.values().forEach(s -> s.virtual.offerShutdown());
-        } else if (late >= SHUTDOWN_GRACE_NANOS && !interruptedSessions) {
-            interruptedSessions = true;
-            sessions.values().forEach(s -> s.virtual.interrupt());
-        }
-        return late >= 2 * SHUTDOWN_GRACE_NANOS;
+        return dispatcher.stopStep(sessions.values(), queuesEmpty, now - stopDeadline);
     }
 
     /** How long the next poll may wait: until the next timer, retry or stop step; 0 with sends still queued. */
@@ -287,7 +264,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver,
         if (outbox.more()) {
             return 0;
         }
-        int wait = wheel.millisToNextTick(now);
+        int wait = dispatcher.millisToNextTimer(now);
         wait = min(wait, retries.millisToNext(now));
         if (stopRequested) {
             wait = min(wait, (int) Math.max(0, Math.min(20, (stopDeadline - now + 999_999) / 1_000_000)));
@@ -316,7 +293,6 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver,
         counters.increment(Counters.DATAGRAMS_IN);
         counters.add(Counters.BYTES_IN, data.byteSize());
         if (truncated) {
-            counters.increment(Counters.TRUNCATED);
             truncatedFrom(peer, data.byteSize());
             if (config.truncationPolicy() == TruncationPolicy.DROP) {
                 return;
@@ -328,18 +304,13 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver,
         }
         SessionImpl s = sessions.get(peer);
         if (s != null) {
-            if (!virtual) {
-                deliverInline(s, data, truncated);
-                return;
-            }
-            if (offerVirtual(s, data, truncated)) {
+            if (dispatcher.deliver(s, data, truncated, now)) {
                 return;
             }
             sessions.remove(s.key, s); // it ended meanwhile: this datagram opens a new session
         }
         if (suspended) {
-            counters.increment(Counters.DROPPED_SUSPENDED);
-            JfrEvents.drop("suspended", peer, data.byteSize());
+            drop(Drop.SUSPENDED, peer, data.byteSize());
             return;
         }
         if (tryOpen(peer, data, truncated) == null) {
@@ -361,89 +332,53 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver,
         Spans.connectionStart(s, spanContext);
         JfrEvents.sessionOpened(s);
         s.countReceived((int) first.byteSize()); // received even when handleConnection ends it
-        if (virtual) {
-            s.virtual = new VirtualSession(s, callbacks, this, config.mailboxCapacity());
-            // offered before the thread starts: handleConnection cannot have closed the mailbox yet
-            s.virtual.offerData(first, truncated);
-            s.virtual.start("abyss-session-" + s.remoteAddress());
-            return s;
-        }
-        s.deadlineNanos = now + s.timeoutNanos;
-        wheel.schedule(s);
-        finishInline(s, inline.connection(s, now));
-        if (s.isOpenLocal()) {
-            Spans.ready(s);
-            dispatchInline(s, first, truncated);
-        }
+        dispatcher.open(s, first, truncated, now);
         return s;
     }
 
     @Override
     public void deliver(SessionImpl s, MemorySegment data, boolean truncated) {
-        if (!virtual) {
-            deliverInline(s, data, truncated);
-        } else if (!offerVirtual(s, data, truncated)) {
-            counters.increment(Counters.DROPPED_SESSION_ENDED);
+        if (!dispatcher.deliver(s, data, truncated, now)) {
+            drop(Drop.SESSION_ENDED, s.key, data.byteSize());
         }
     }
 
-    private void deliverInline(SessionImpl s, MemorySegment data, boolean truncated) {
-        s.countReceived((int) data.byteSize());
-        dispatchInline(s, data, truncated);
+    private void truncatedFrom(PeerKey peer, long bytes) {
+        if (EventKind.CONNECTION_RECV_ERROR.enabled()) {
+            SessionImpl s = sessions.get(peer);
+            Spans.recvError(s != null ? s.spanContext : spanContext, peer, bytes, config.maxDatagramSize());
+        }
+        drop(Drop.TRUNCATED, peer, bytes);
     }
 
-    private void dispatchInline(SessionImpl s, MemorySegment data, boolean truncated) {
-        s.deadlineNanos = now + s.timeoutNanos; // a one-shot timeout ends with the next datagram
-        finishInline(s, inline.data(s, data, truncated, now));
+    // ---- drops and session ends: one place each ------------------------------------------------
+
+    /** Counts a dropped datagram with its cause and reports it to JFR; a refused new peer is also a spawn_error. */
+    void drop(Drop cause, PeerKey peer, long bytes) {
+        drop(cause, peer, bytes, null);
     }
 
-    /** False when the session's mailbox is closed (it ended); a full mailbox drops and counts. */
-    private boolean offerVirtual(SessionImpl s, MemorySegment data, boolean truncated) {
-        switch (s.virtual.offerData(data, truncated)) {
-            case OK -> s.countReceived((int) data.byteSize());
-            case FULL -> {
-                counters.increment(Counters.DROPPED_MAILBOX_FULL);
-                JfrEvents.drop("mailbox_full", s.key, data.byteSize());
-            }
-            case CLOSED -> {
-                return false;
-            }
+    /** {@link #drop(Drop, PeerKey, long)} with a detail for JFR (e.g. the errno of a failed send). */
+    void drop(Drop cause, PeerKey peer, long bytes, String detail) {
+        counters.increment(cause.counter);
+        if (cause == Drop.TABLE_FULL) {
+            Spans.spawnError(spanContext, peer, now);
         }
-        return true;
+        JfrEvents.drop(detail == null ? cause.cause : cause.cause + " " + detail, peer, bytes);
     }
 
-    private void finishInline(SessionImpl s, SessionEnd how) {
-        if (how != null) {
-            end(s, how);
-        } else if (s.rescheduled) {
-            s.rescheduled = false;
-            wheel.deadlineChanged(s);
-        }
+    @Override
+    public void drop(Drop cause, SessionImpl s, long bytes) {
+        drop(cause, s == null ? null : s.key, bytes);
     }
 
-    // ---- ending sessions -----------------------------------------------------------------------
-
-    private void end(SessionImpl s, SessionEnd how) {
-        if (!s.isOpenLocal()) {
-            return;
-        }
-        if (how.callbackBeforeClose()) {
-            callbacks.terminal(s, how);
-        }
-        if (!s.markClosed()) {
-            return;
-        }
-        s.endedBy = how;
-        closed(s, how);
-        if (how == SessionEnd.ERROR) {
-            callbacks.logError(s);
-        }
-        if (!how.callbackBeforeClose()) {
-            callbacks.terminal(s, how);
-        }
+    @Override
+    public void droppedTableFull(PeerKey peer, long bytes) {
+        drop(Drop.TABLE_FULL, peer, bytes);
     }
 
-    private void closed(SessionImpl s, SessionEnd how) {
+    @Override
+    public void closed(SessionImpl s, SessionEnd how) {
         sessions.remove(s.key, s);
         engine.releaseSession();
         counters.increment(Counters.SESSIONS_CLOSED);
@@ -458,37 +393,6 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver,
         }
     }
 
-    /** A datagram from {@code peer} dropped because the table stayed full: counted, spawn_error, JFR. */
-    @Override
-    public void droppedTableFull(PeerKey peer, long bytes) {
-        counters.increment(Counters.DROPPED_TABLE_FULL);
-        Spans.spawnError(spanContext, peer, now);
-        JfrEvents.drop("table_full", peer, bytes);
-    }
-
-    private void truncatedFrom(PeerKey peer, long bytes) {
-        if (EventKind.CONNECTION_RECV_ERROR.enabled()) {
-            SessionImpl s = sessions.get(peer);
-            Spans.recvError(s != null ? s.spanContext : spanContext, peer, bytes, config.maxDatagramSize());
-        }
-        JfrEvents.drop("truncated", peer, bytes);
-    }
-
-    /** A virtual session's thread: the session ended ({@code dropped} events were never handled). */
-    void virtualSessionEnded(SessionImpl s, SessionEnd how, int dropped) {
-        inbox.ended(s, how, dropped);
-    }
-
-    /** At exit: a virtual session that did not end within the shutdown grace. */
-    private void abandon(SessionImpl s) {
-        LOG.error("session {} did not finish handleShutdown within {} ms after the shutdown deadline; abandoned",
-                s.remoteAddress(), 2 * SHUTDOWN_GRACE_NANOS / 1_000_000);
-        if (s.markClosed()) {
-            s.endedBy = SessionEnd.SHUTDOWN;
-            closed(s, SessionEnd.SHUTDOWN);
-        }
-    }
-
     // ---- sends, posts and closes from any thread -----------------------------------------------
 
     boolean send(SessionImpl s, MemorySegment data, long offset, long length) {
@@ -500,65 +404,17 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Inbox.Receiver,
     }
 
     long foreignMailboxFull() {
-        return mailboxRefused.get() + inbox.refused.get();
+        return dispatcher.refusedPosts();
     }
 
     boolean post(SessionImpl s, Object message) {
-        if (callbacks.handler() == null) {
+        if (config.handler() == null) {
             throw new IllegalStateException("post() needs a Handler: a SegmentHandler has no handleMessage");
         }
-        if (!s.isOpen()) {
-            return false;
-        }
-        if (virtual) {
-            return switch (s.virtual.offerMessage(message)) {
-                case OK -> true;
-                case FULL -> {
-                    mailboxRefused.incrementAndGet();
-                    yield false;
-                }
-                case CLOSED -> false;
-            };
-        }
-        return inbox.post(s, message);
+        return dispatcher.post(s, message);
     }
 
     void closeFromUser(SessionImpl s) {
-        if (virtual) {
-            s.virtual.offerClose();
-        } else if (isOwnerThread()) {
-            end(s, SessionEnd.USER);
-        } else if (s.isOpen()) {
-            inbox.close(s); // never refused: a close must not be lost
-        }
-    }
-
-    private void drainCommands() {
-        inbox.drain(this);
-    }
-
-    @Override
-    public void message(SessionImpl s, Object message) {
-        if (s.isOpenLocal()) {
-            handleMessageInline(s, message);
-        } else {
-            counters.increment(Counters.DROPPED_SESSION_ENDED);
-        }
-    }
-
-    @Override
-    public void close(SessionImpl s) {
-        end(s, SessionEnd.USER);
-    }
-
-    @Override
-    public void ended(SessionImpl s, SessionEnd how, int dropped) {
-        closed(s, how);
-        counters.add(Counters.DROPPED_SESSION_ENDED, dropped);
-    }
-
-    private void handleMessageInline(SessionImpl s, Object message) {
-        s.deadlineNanos = now + s.timeoutNanos; // a message counts as activity
-        finishInline(s, inline.message(s, message, now));
+        dispatcher.close(s);
     }
 }

@@ -67,6 +67,36 @@ final class Callbacks {
         }
     }
 
+    /** Told when a session has closed, between its terminal callbacks. */
+    interface Closer {
+        void closed(SessionImpl s, SessionEnd how);
+    }
+
+    /**
+     * Ends {@code s} the one way every dispatch mode does: a TIMEOUT or SHUTDOWN callback runs while
+     * the session can still send, then the session closes ({@code closer}, once, by whoever marks it
+     * closed first), an error is logged, then a CLOSE or ERROR callback runs.
+     */
+    void end(SessionImpl s, SessionEnd how, Closer closer) {
+        if (!s.isOpen()) {
+            return;
+        }
+        if (how.callbackBeforeClose()) {
+            terminal(s, how);
+        }
+        if (!s.markClosed()) {
+            return;
+        }
+        s.endedBy = how;
+        closer.closed(s, how);
+        if (how == SessionEnd.ERROR) {
+            logError(s);
+        }
+        if (!how.callbackBeforeClose()) {
+            terminal(s, how);
+        }
+    }
+
     /** Runs the terminal callback of {@code how}; a callback that throws is logged and ignored. */
     void terminal(SessionImpl s, SessionEnd how) {
         if (handler == null) {

@@ -54,8 +54,7 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
         }
         if (acceptor.isOwnerThread()) {
             if (!transport.send(s, s.key, data, offset, (int) length)) {
-                counters.increment(Counters.SEND_QUEUE_FULL);
-                JfrEvents.drop("send_queue_full", s.key, length);
+                acceptor.drop(Drop.SEND_QUEUE_FULL, s.key, length);
                 return false;
             }
             return true;
@@ -63,7 +62,7 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
         try {
             if (!queue.offer(s.key, data, offset, (int) length)) {
                 foreignQueueFull.incrementAndGet();
-                JfrEvents.drop("send_queue_full", s.key, length);
+                JfrEvents.drop(Drop.SEND_QUEUE_FULL.cause, s.key, length); // counted above: another thread
                 return false;
             }
         } catch (IllegalStateException closedMeanwhile) {
@@ -123,8 +122,7 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
     @Override
     public void failed(Object tag, MemorySegment buffer, long offset, int bytes, int errno) {
         SessionImpl s = (SessionImpl) tag;
-        counters.increment(Counters.SEND_ERRORS);
         Spans.sendError(s != null ? s.spanContext : acceptor.spanContext, buffer, offset, bytes, errno);
-        JfrEvents.drop("send_error " + Errno.name(errno), s == null ? null : s.key, bytes);
+        acceptor.drop(Drop.SEND_ERROR, s == null ? null : s.key, bytes, Errno.name(errno));
     }
 }

@@ -30,7 +30,7 @@ final class VirtualSession implements Runnable {
 
     private final SessionImpl session;
     private final Callbacks callbacks;
-    private final Acceptor acceptor;
+    private final Inbox inbox;
     private final int capacity;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition ready = lock.newCondition();
@@ -42,10 +42,10 @@ final class VirtualSession implements Runnable {
     private boolean shutdownQueued;
     private volatile Thread thread;
 
-    VirtualSession(SessionImpl session, Callbacks callbacks, Acceptor acceptor, int capacity) {
+    VirtualSession(SessionImpl session, Callbacks callbacks, Inbox inbox, int capacity) {
         this.session = session;
         this.callbacks = callbacks;
-        this.acceptor = acceptor;
+        this.inbox = inbox;
         this.capacity = capacity;
     }
 
@@ -181,19 +181,8 @@ final class VirtualSession implements Runnable {
             s.endReason = t;
             how = SessionEnd.ERROR;
         }
-        if (how.callbackBeforeClose()) {
-            callbacks.terminal(s, how);
-        }
-        s.endedBy = how;
-        s.markClosed();
-        int dropped = closeMailbox();
-        acceptor.virtualSessionEnded(s, how, dropped);
-        if (how == SessionEnd.ERROR) {
-            callbacks.logError(s);
-        }
-        if (!how.callbackBeforeClose()) {
-            callbacks.terminal(s, how);
-        }
+        // the acceptor learns of the end through its inbox, with what the mailbox still held
+        callbacks.end(s, how, (ended, h) -> inbox.ended(ended, h, closeMailbox()));
     }
 
     private SessionEnd handle(SessionImpl s, Object event) throws InterruptedException {

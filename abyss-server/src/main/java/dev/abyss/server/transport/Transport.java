@@ -59,8 +59,20 @@ public interface Transport extends AutoCloseable {
     /** How many datagrams {@link #send} takes now without refusing (it may make room first). */
     int sendRoom();
 
-    /** Hands every queued send to the kernel now. */
+    /**
+     * Hands queued sends to the kernel; a completion transport may leave them to the
+     * {@code io_uring_enter} of the next {@link #poll}, which the engine calls at once.
+     */
     void flush();
+
+    /**
+     * Hands every queued send to the kernel now and reports the results it already has, so a
+     * session's last datagrams are counted before its end is reported. By default {@link #flush()}:
+     * a transport whose flush reports results at once needs nothing more.
+     */
+    default void settleSends() {
+        flush();
+    }
 
     /** Wakes a {@link #poll} in progress or the next one; any thread. */
     void wakeup();

@@ -99,6 +99,7 @@ public final class UringTransport implements Transport {
     private final SendSink sender;
     private final PeerKey peer = new PeerKey();
     private final int bufferSize;
+    private final int maxDatagramSize;
     private final int payloadOffset;
     private final MemorySegment recvMsghdr;
     private final MemorySegment wakeBuffer;
@@ -113,7 +114,7 @@ public final class UringTransport implements Transport {
     private int freeCount;
     private final int[] order;
     private int orderHead;
-    private int orderTail;
+    private int orderCount;
     private final long[] slotDataEnd;
     private final boolean[] slotDone;
     private final Object[] slotTags;
@@ -146,6 +147,7 @@ public final class UringTransport implements Transport {
         this.receiver = receiver;
         this.sender = sender;
         this.bufferSize = buffers.bufferSize();
+        this.maxDatagramSize = settings.maxDatagramSize();
         this.payloadOffset = (int) RecvmsgOut.payloadOffset(NAME_SPACE, CONTROL_SPACE);
         this.views = new MemorySegment[buffers.entries() * VIEW_WAYS];
 
@@ -184,7 +186,8 @@ public final class UringTransport implements Transport {
         bufferCount = Math.min(bufferCount, 32768);
         int sendSlots = Math.max(64, 4 * batch);
         long sendDataSize = Math.max(1L << 20, (long) batch * 65_536);
-        int bufferSize = (int) RecvmsgOut.payloadOffset(NAME_SPACE, CONTROL_SPACE) + settings.maxDatagramSize();
+        // rounded up to a cache line: each buffer starts aligned, so the peer address reads aligned
+        int bufferSize = ((int) RecvmsgOut.payloadOffset(NAME_SPACE, CONTROL_SPACE) + settings.maxDatagramSize() + 63) & ~63;
         // blocking socket: io_uring polls it itself; O_NONBLOCK would hand EAGAIN back to us
         UdpSocket socket = UdpSocket.open(settings, address, reusePort, probeFirst, false);
         IoUring ring = null;
@@ -238,7 +241,7 @@ public final class UringTransport implements Transport {
         int submitting = unsubmittedSends;
         unsubmittedSends = 0;
         int rc;
-        if (timeoutNanos == 0 || ring.completionsReady() > 0) {
+        if (timeoutNanos == 0 || pendingCount > 0 || ring.completionsReady() > 0) {
             rc = ring.submitAndGetEvents();
         } else {
             int waitFor = WAIT_FOR_SENDS ? submitting + 1 : 1;
@@ -380,8 +383,9 @@ public final class UringTransport implements Transport {
                 return 0; // unreadable sender address: cannot answer or key it
             }
             int payload = RecvmsgOut.payloadLength(all, at);
-            int length = Math.min(payload, res - payloadOffset);
-            boolean truncated = (RecvmsgOut.flags(all, at) & Net.MSG_TRUNC) != 0;
+            // the buffer is rounded up past maxDatagramSize: the cut is ours to make, as recvmmsg's would be
+            int length = Math.min(Math.min(payload, res - payloadOffset), maxDatagramSize);
+            boolean truncated = payload > maxDatagramSize || (RecvmsgOut.flags(all, at) & Net.MSG_TRUNC) != 0;
             receiver.onDatagram(peer, view(all, bid, at + payloadOffset, Math.max(length, 0)), truncated);
             return 1;
         } finally {
@@ -427,8 +431,7 @@ public final class UringTransport implements Transport {
         }
         dataTail += pad + span;
         int slot = freeSlots[--freeCount];
-        order[orderTail] = slot;
-        orderTail = (orderTail + 1) % order.length;
+        order[(orderHead + orderCount++) % order.length] = slot;
         slotDataEnd[slot] = dataTail;
         slotDone[slot] = false;
         slotTags[slot] = tag;
@@ -495,13 +498,14 @@ public final class UringTransport implements Transport {
         }
         slotDone[slot] = true;
         // free slots and their bytes in submission order, as far as they are done
-        while (orderHead != orderTail && slotDone[order[orderHead]]) {
+        while (orderCount > 0 && slotDone[order[orderHead]]) {
             int s = order[orderHead];
             orderHead = (orderHead + 1) % order.length;
+            orderCount--;
             dataHead = slotDataEnd[s];
             freeSlots[freeCount++] = s;
         }
-        if (orderHead == orderTail) {
+        if (orderCount == 0) {
             dataHead = dataTail = 0; // nothing in flight: start again at the front
         }
     }
@@ -514,15 +518,14 @@ public final class UringTransport implements Transport {
         return freeCount;
     }
 
+    /** Nothing to do now: queued sends go out with the io_uring_enter of the next poll, which waits for nothing. */
     @Override
     public void flush() {
-        if (unsubmittedSends > 0) {
-            unsubmittedSends = 0;
-            int rc = ring.submit();
-            if (rc < 0 && rc != -Errno.EINTR && rc != -Errno.EBUSY) {
-                throw new IllegalStateException(new NativeException("io_uring_enter(submit)", -rc));
-            }
-        }
+    }
+
+    @Override
+    public void settleSends() {
+        makeRoom(); // submits and reaps: UDP sends complete inline, their results are here at once
     }
 
     // ---- wake-up, stop, close --------------------------------------------------------------------
