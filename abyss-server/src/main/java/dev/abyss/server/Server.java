@@ -68,7 +68,7 @@ public final class Server implements AutoCloseable {
 
     /** Counters summed over the acceptors; cheap, callable any time. */
     public ServerStats stats() {
-        return engine.stats();
+        return new ServerStats(engine.counters());
     }
 
     /** Number of live sessions. */

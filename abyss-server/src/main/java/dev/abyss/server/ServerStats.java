@@ -1,43 +1,226 @@
 package dev.abyss.server;
 
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Map;
+
 /**
- * A snapshot of a server's counters, summed over its acceptors. Every datagram the server did not
- * deliver or send is in exactly one drop counter.
+ * A snapshot of a server's counters, summed over its acceptors, from {@link Server#stats()}. Every
+ * datagram the server did not deliver or send is in exactly one drop counter.
  *
- * @param datagramsIn        datagrams received from the kernel (including dropped ones)
- * @param bytesIn            payload bytes received
- * @param datagramsOut       datagrams the kernel accepted for sending
- * @param bytesOut           payload bytes the kernel accepted for sending
- * @param sessionsOpened     sessions created
- * @param sessionsClosed     sessions ended, for any reason
- * @param sessionsLive       sessions alive now
- * @param droppedTableFull   datagrams from new peers dropped because the session table stayed full through every retry
- * @param droppedMailboxFull datagrams or messages dropped because a session's mailbox was full (virtual-thread mode)
- * @param droppedSuspended   datagrams from new peers refused while the server was suspended
- * @param droppedSessionEnded datagrams or messages that reached a session's mailbox but were never
- *                           handled because the session ended first (virtual-thread mode)
- * @param truncated          datagrams larger than maxDatagramSize (dropped unless the policy delivers them)
- * @param sendQueueFull      sends refused because the acceptor's send queue was full
- * @param sendErrors         datagrams the kernel refused to send (e.g. ECONNREFUSED after an ICMP unreachable)
- * @param receiveErrors      receive calls that failed with an error other than EAGAIN/EINTR
- * @param handlerErrors      sessions ended in error: a callback threw, returned null, returned an
- *                           error result or overran inlineCallbackLimit
+ * <p>Read a counter by its accessor ({@link #datagramsIn()}) or by {@link Counter} ({@link #get}),
+ * or all of them with {@link #asMap()}. New counters are added to {@link Counter} as the server
+ * learns to count more; code that reads counters keeps working.
  */
-public record ServerStats(
-        long datagramsIn,
-        long bytesIn,
-        long datagramsOut,
-        long bytesOut,
-        long sessionsOpened,
-        long sessionsClosed,
-        long sessionsLive,
-        long droppedTableFull,
-        long droppedMailboxFull,
-        long droppedSuspended,
-        long droppedSessionEnded,
-        long truncated,
-        long sendQueueFull,
-        long sendErrors,
-        long receiveErrors,
-        long handlerErrors) {
+public final class ServerStats {
+
+    /** The counters, each documented with what it counts. */
+    public enum Counter {
+        /** Datagrams received from the kernel (including dropped ones). */
+        DATAGRAMS_IN,
+        /** Payload bytes received. */
+        BYTES_IN,
+        /** Datagrams the kernel accepted for sending. */
+        DATAGRAMS_OUT,
+        /** Payload bytes the kernel accepted for sending. */
+        BYTES_OUT,
+        /** Sessions created. */
+        SESSIONS_OPENED,
+        /** Sessions ended, for any reason. */
+        SESSIONS_CLOSED,
+        /** Datagrams from new peers dropped because the session table stayed full through every retry, or the retry buffer was full. */
+        DROPPED_TABLE_FULL,
+        /** Datagrams or messages dropped because a mailbox was full. */
+        DROPPED_MAILBOX_FULL,
+        /** Datagrams from new peers refused while the server was suspended. */
+        DROPPED_SUSPENDED,
+        /** Datagrams or messages that were never handled because their session ended first. */
+        DROPPED_SESSION_ENDED,
+        /** Datagrams larger than maxDatagramSize (dropped unless the policy delivers them cut). */
+        TRUNCATED,
+        /** Sends refused because the acceptor's send queue or the kernel's buffer was full. */
+        SEND_QUEUE_FULL,
+        /** Datagrams the kernel refused to send (e.g. ECONNREFUSED after an ICMP unreachable). */
+        SEND_ERRORS,
+        /** Receives that failed with an error other than EAGAIN/EINTR (io_uring: buffers exhausted, CQ overflow). */
+        RECEIVE_ERRORS,
+        /** Sessions ended in error: a callback threw, returned null, returned an error result or overran inlineCallbackLimit. */
+        HANDLER_ERRORS,
+        /** Failures of an acceptor's duty cycle that it survived (see {@link Server#failure()}). */
+        ACCEPTOR_FAILURES,
+        /**
+         * Datagrams the kernel dropped before the server could read them (the socket's receive
+         * buffer was full: SO_RXQ_OVFL), plus those an io_uring acceptor could not take in.
+         */
+        KERNEL_DROPS,
+        /** ICMP errors about peers (port, host or network unreachable) read from the sockets' error queues. */
+        UNREACHABLE,
+        /** Sessions ended because their peer's port was reported unreachable (handleError with a PortUnreachableException). */
+        SESSIONS_UNREACHABLE;
+
+        private static final Counter[] ALL = values();
+    }
+
+    private final long[] values;
+
+    /** @param values one value per {@link Counter}, in declaration order */
+    ServerStats(long[] values) {
+        if (values.length != Counter.ALL.length) {
+            throw new IllegalArgumentException("expected " + Counter.ALL.length + " counters, got " + values.length);
+        }
+        this.values = values.clone();
+    }
+
+    /** The value of {@code counter}. */
+    public long get(Counter counter) {
+        return values[counter.ordinal()];
+    }
+
+    /** Every counter, in declaration order. */
+    public Map<Counter, Long> asMap() {
+        Map<Counter, Long> m = new EnumMap<>(Counter.class);
+        for (Counter c : Counter.ALL) {
+            m.put(c, values[c.ordinal()]);
+        }
+        return m;
+    }
+
+    /** {@link Counter#DATAGRAMS_IN}. */
+    public long datagramsIn() {
+        return get(Counter.DATAGRAMS_IN);
+    }
+
+    /** {@link Counter#BYTES_IN}. */
+    public long bytesIn() {
+        return get(Counter.BYTES_IN);
+    }
+
+    /** {@link Counter#DATAGRAMS_OUT}. */
+    public long datagramsOut() {
+        return get(Counter.DATAGRAMS_OUT);
+    }
+
+    /** {@link Counter#BYTES_OUT}. */
+    public long bytesOut() {
+        return get(Counter.BYTES_OUT);
+    }
+
+    /** {@link Counter#SESSIONS_OPENED}. */
+    public long sessionsOpened() {
+        return get(Counter.SESSIONS_OPENED);
+    }
+
+    /** {@link Counter#SESSIONS_CLOSED}. */
+    public long sessionsClosed() {
+        return get(Counter.SESSIONS_CLOSED);
+    }
+
+    /** Sessions alive when the snapshot was taken: opened minus closed. */
+    public long sessionsLive() {
+        return sessionsOpened() - sessionsClosed();
+    }
+
+    /** {@link Counter#DROPPED_TABLE_FULL}. */
+    public long droppedTableFull() {
+        return get(Counter.DROPPED_TABLE_FULL);
+    }
+
+    /** {@link Counter#DROPPED_MAILBOX_FULL}. */
+    public long droppedMailboxFull() {
+        return get(Counter.DROPPED_MAILBOX_FULL);
+    }
+
+    /** {@link Counter#DROPPED_SUSPENDED}. */
+    public long droppedSuspended() {
+        return get(Counter.DROPPED_SUSPENDED);
+    }
+
+    /** {@link Counter#DROPPED_SESSION_ENDED}. */
+    public long droppedSessionEnded() {
+        return get(Counter.DROPPED_SESSION_ENDED);
+    }
+
+    /** {@link Counter#TRUNCATED}. */
+    public long truncated() {
+        return get(Counter.TRUNCATED);
+    }
+
+    /** {@link Counter#SEND_QUEUE_FULL}. */
+    public long sendQueueFull() {
+        return get(Counter.SEND_QUEUE_FULL);
+    }
+
+    /** {@link Counter#SEND_ERRORS}. */
+    public long sendErrors() {
+        return get(Counter.SEND_ERRORS);
+    }
+
+    /** {@link Counter#RECEIVE_ERRORS}. */
+    public long receiveErrors() {
+        return get(Counter.RECEIVE_ERRORS);
+    }
+
+    /** {@link Counter#HANDLER_ERRORS}. */
+    public long handlerErrors() {
+        return get(Counter.HANDLER_ERRORS);
+    }
+
+    /** {@link Counter#ACCEPTOR_FAILURES}. */
+    public long acceptorFailures() {
+        return get(Counter.ACCEPTOR_FAILURES);
+    }
+
+    /** {@link Counter#KERNEL_DROPS}. */
+    public long kernelDrops() {
+        return get(Counter.KERNEL_DROPS);
+    }
+
+    /** {@link Counter#UNREACHABLE}. */
+    public long unreachable() {
+        return get(Counter.UNREACHABLE);
+    }
+
+    /** {@link Counter#SESSIONS_UNREACHABLE}. */
+    public long sessionsUnreachable() {
+        return get(Counter.SESSIONS_UNREACHABLE);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ServerStats other && Arrays.equals(values, other.values);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(values);
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder b = new StringBuilder("ServerStats[");
+        for (Counter c : Counter.ALL) {
+            if (c.ordinal() > 0) {
+                b.append(", ");
+            }
+            b.append(camel(c.name())).append('=').append(values[c.ordinal()]);
+            if (c == Counter.SESSIONS_CLOSED) {
+                b.append(", sessionsLive=").append(sessionsLive());
+            }
+        }
+        return b.append(']').toString();
+    }
+
+    private static String camel(String name) {
+        StringBuilder b = new StringBuilder();
+        boolean up = false;
+        for (char ch : name.toLowerCase(java.util.Locale.ROOT).toCharArray()) {
+            if (ch == '_') {
+                up = true;
+            } else {
+                b.append(up ? Character.toUpperCase(ch) : ch);
+                up = false;
+            }
+        }
+        return b.toString();
+    }
 }

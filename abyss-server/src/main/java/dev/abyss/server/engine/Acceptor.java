@@ -289,6 +289,30 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
     }
 
     @Override
+    public void onKernelDrops(long count) {
+        counters.add(Counters.KERNEL_DROPS, count);
+    }
+
+    /**
+     * An ICMP error about {@code peer}: counted; when its port is unreachable (ECONNREFUSED) its
+     * session ends at once with handleError(PortUnreachableException), so a vanished peer frees its
+     * place in the table instead of holding it for the whole readTimeout.
+     */
+    @Override
+    public void onUnreachable(PeerKey peer, int errno) {
+        counters.increment(Counters.UNREACHABLE);
+        if (errno != dev.abyss.ffi.Errno.ECONNREFUSED) {
+            return; // host or network unreachable can be transient: the idle timeout decides
+        }
+        SessionImpl s = sessions.get(peer);
+        if (s != null && s.isOpen()) {
+            counters.increment(Counters.SESSIONS_UNREACHABLE);
+            dispatcher.fail(s, new java.net.PortUnreachableException("peer " + s.remoteAddress()
+                    + " is unreachable: ICMP port unreachable"));
+        }
+    }
+
+    @Override
     public void onDatagram(PeerKey peer, MemorySegment data, boolean truncated) {
         counters.increment(Counters.DATAGRAMS_IN);
         counters.add(Counters.BYTES_IN, data.byteSize());
@@ -382,8 +406,8 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
         sessions.remove(s.key, s);
         engine.releaseSession();
         counters.increment(Counters.SESSIONS_CLOSED);
-        if (how == SessionEnd.ERROR) {
-            counters.increment(Counters.HANDLER_ERRORS);
+        if (how == SessionEnd.ERROR && !(s.endReason instanceof java.net.PortUnreachableException)) {
+            counters.increment(Counters.HANDLER_ERRORS); // the handler's error, not the network's
         }
         if (how == SessionEnd.USER) {
             Spans.socketShutdown(s);

@@ -1,5 +1,7 @@
 package dev.abyss.server.engine;
 
+import dev.abyss.server.ServerStats.Counter;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -8,28 +10,43 @@ import java.lang.invoke.VarHandle;
  * thread with opaque loads, summed by the server on {@code stats()}. No locks, no contention.
  */
 final class Counters {
-    static final int DATAGRAMS_IN = 0;
-    static final int BYTES_IN = 1;
-    static final int DATAGRAMS_OUT = 2;
-    static final int BYTES_OUT = 3;
-    static final int SESSIONS_OPENED = 4;
-    static final int SESSIONS_CLOSED = 5;
-    static final int DROPPED_TABLE_FULL = 6;
-    static final int DROPPED_MAILBOX_FULL = 7;
-    static final int DROPPED_SUSPENDED = 8;
-    static final int TRUNCATED = 9;
-    static final int SEND_QUEUE_FULL = 10;
-    static final int SEND_ERRORS = 11;
-    static final int RECEIVE_ERRORS = 12;
-    static final int HANDLER_ERRORS = 13;
-    static final int DROPPED_SESSION_ENDED = 14;
-    static final int ACCEPTOR_FAILURES = 15;
-    static final int COUNT = 16;
+    static final int DATAGRAMS_IN = index(Counter.DATAGRAMS_IN);
+    static final int BYTES_IN = index(Counter.BYTES_IN);
+    static final int DATAGRAMS_OUT = index(Counter.DATAGRAMS_OUT);
+    static final int BYTES_OUT = index(Counter.BYTES_OUT);
+    static final int SESSIONS_OPENED = index(Counter.SESSIONS_OPENED);
+    static final int SESSIONS_CLOSED = index(Counter.SESSIONS_CLOSED);
+    static final int DROPPED_TABLE_FULL = index(Counter.DROPPED_TABLE_FULL);
+    static final int DROPPED_MAILBOX_FULL = index(Counter.DROPPED_MAILBOX_FULL);
+    static final int DROPPED_SUSPENDED = index(Counter.DROPPED_SUSPENDED);
+    static final int TRUNCATED = index(Counter.TRUNCATED);
+    static final int SEND_QUEUE_FULL = index(Counter.SEND_QUEUE_FULL);
+    static final int SEND_ERRORS = index(Counter.SEND_ERRORS);
+    static final int RECEIVE_ERRORS = index(Counter.RECEIVE_ERRORS);
+    static final int HANDLER_ERRORS = index(Counter.HANDLER_ERRORS);
+    static final int DROPPED_SESSION_ENDED = index(Counter.DROPPED_SESSION_ENDED);
+    static final int ACCEPTOR_FAILURES = index(Counter.ACCEPTOR_FAILURES);
+    static final int KERNEL_DROPS = index(Counter.KERNEL_DROPS);
+    static final int UNREACHABLE = index(Counter.UNREACHABLE);
+    static final int SESSIONS_UNREACHABLE = index(Counter.SESSIONS_UNREACHABLE);
+    /** One slot per public counter, same order: the server's snapshot is a sum, nothing to map. */
+    static final int COUNT = Counter.values().length;
+
+    private static int index(Counter c) {
+        return c.ordinal();
+    }
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
 
     // padded so two acceptors' counters never share a cache line
     private final long[] values = new long[COUNT + 16];
+
+    /** Adds this acceptor's counters to {@code sum} (one slot per {@link Counter}). */
+    void addTo(long[] sum) {
+        for (int i = 0; i < COUNT; i++) {
+            sum[i] += get(i);
+        }
+    }
 
     /** Owner thread only. */
     void add(int counter, long delta) {

@@ -34,6 +34,9 @@ sealed interface Dispatcher permits InlineDispatcher, VirtualDispatcher {
     /** Any thread: {@link dev.abyss.server.Session#close()}. */
     void close(SessionImpl s);
 
+    /** Owner thread: ends {@code s} with handleError({@code reason}) (e.g. its peer became unreachable). */
+    void fail(SessionImpl s, Object reason);
+
     /** Owner thread, once per turn: timeouts due by {@code now} and posted work. */
     void turn(long now);
 

@@ -81,6 +81,12 @@ final class InlineDispatcher implements Dispatcher, Inbox.Receiver {
     }
 
     @Override
+    public void fail(SessionImpl s, Object reason) {
+        s.endReason = reason;
+        end(s, SessionEnd.ERROR);
+    }
+
+    @Override
     public void turn(long now) {
         this.now = now;
         inbox.drain(this);

@@ -5,7 +5,6 @@ import dev.abyss.server.transport.Transports;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.DispatchMode;
 import dev.abyss.server.ServerConfig;
-import dev.abyss.server.ServerStats;
 import dev.abyss.server.Session;
 import dev.abyss.server.TransportKind;
 import org.slf4j.Logger;
@@ -247,22 +246,14 @@ public final class ServerEngine {
         return stopped && exited.getCount() == 0;
     }
 
-    public ServerStats stats() {
+    /** The counters summed over the acceptors, one slot per {@link dev.abyss.server.ServerStats.Counter}. */
+    public long[] counters() {
         long[] sum = new long[Counters.COUNT];
-        long foreignSend = 0;
-        long foreignMailbox = 0;
         for (Acceptor a : acceptors) {
-            for (int i = 0; i < Counters.COUNT; i++) {
-                sum[i] += a.counters.get(i);
-            }
-            foreignSend += a.foreignSendQueueFull();
-            foreignMailbox += a.foreignMailboxFull();
+            a.counters.addTo(sum);
+            sum[Counters.SEND_QUEUE_FULL] += a.foreignSendQueueFull(); // counted by the sending threads
+            sum[Counters.DROPPED_MAILBOX_FULL] += a.foreignMailboxFull();
         }
-        return new ServerStats(sum[Counters.DATAGRAMS_IN], sum[Counters.BYTES_IN], sum[Counters.DATAGRAMS_OUT],
-                sum[Counters.BYTES_OUT], sum[Counters.SESSIONS_OPENED], sum[Counters.SESSIONS_CLOSED],
-                sum[Counters.SESSIONS_OPENED] - sum[Counters.SESSIONS_CLOSED], sum[Counters.DROPPED_TABLE_FULL],
-                sum[Counters.DROPPED_MAILBOX_FULL] + foreignMailbox, sum[Counters.DROPPED_SUSPENDED],
-                sum[Counters.DROPPED_SESSION_ENDED],                sum[Counters.TRUNCATED], sum[Counters.SEND_QUEUE_FULL] + foreignSend, sum[Counters.SEND_ERRORS],
-                sum[Counters.RECEIVE_ERRORS], sum[Counters.HANDLER_ERRORS]);
+        return sum;
     }
 }

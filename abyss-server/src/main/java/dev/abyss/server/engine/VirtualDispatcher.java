@@ -73,6 +73,11 @@ final class VirtualDispatcher implements Dispatcher, Inbox.Receiver {
     }
 
     @Override
+    public void fail(SessionImpl s, Object reason) {
+        s.virtual.offerFailure(reason);
+    }
+
+    @Override
     public void turn(long now) {
         inbox.drain(this);
     }

@@ -26,6 +26,10 @@ final class VirtualSession implements Runnable {
     private record Message(Object message) {
     }
 
+    /** Ends the session with handleError(reason). */
+    private record Failure(Object reason) {
+    }
+
     private enum Control { CLOSE, SHUTDOWN }
 
     private final SessionImpl session;
@@ -65,6 +69,11 @@ final class VirtualSession implements Runnable {
     /** Asks the session to end without a terminal callback ({@link dev.abyss.server.Session#close()}). */
     void offerClose() {
         offer(Control.CLOSE, false);
+    }
+
+    /** Asks the session to end with handleError({@code reason}). */
+    void offerFailure(Object reason) {
+        offer(new Failure(reason), false);
     }
 
     /** Asks the session to run handleShutdown and end (once). */
@@ -139,7 +148,7 @@ final class VirtualSession implements Runnable {
                 }
             }
             Object e = queue.pollFirst();
-            if (!(e instanceof Control)) {
+            if (!(e instanceof Control) && !(e instanceof Failure)) {
                 bounded--;
             }
             return e;
@@ -193,6 +202,10 @@ final class VirtualSession implements Runnable {
             }
             case Control c -> {
                 return c == Control.CLOSE ? SessionEnd.USER : SessionEnd.SHUTDOWN;
+            }
+            case Failure f -> {
+                s.endReason = f.reason();
+                return SessionEnd.ERROR;
             }
             case Data d -> {
                 s.truncatedNow = d.truncated();

@@ -24,6 +24,22 @@ public interface Transport extends AutoCloseable {
 
         /** A receive failed with {@code errno} (not EAGAIN/EINTR); the transport goes on. */
         void onReceiveError(int errno);
+
+        /**
+         * The kernel dropped {@code count} datagrams meant for this socket since the last report
+         * (full receive buffer: SO_RXQ_OVFL), or the transport itself could not take them in
+         * (io_uring: no free buffer, CQ overflow).
+         */
+        default void onKernelDrops(long count) {
+        }
+
+        /**
+         * The kernel reported that {@code peer} cannot be reached (an ICMP error read from the
+         * socket's error queue: port or host unreachable, ...), with the errno it maps to
+         * (ECONNREFUSED for port unreachable, EHOSTUNREACH, ENETUNREACH, ...).
+         */
+        default void onUnreachable(PeerKey peer, int errno) {
+        }
     }
 
     /**
