@@ -2,6 +2,7 @@ package dev.abyss.server;
 
 import dev.abyss.server.engine.ServerEngine;
 
+import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.Objects;
@@ -69,6 +70,21 @@ public final class Server implements AutoCloseable {
     /** Counters summed over the acceptors; cheap, callable any time. */
     public ServerStats stats() {
         return new ServerStats(engine.counters());
+    }
+
+    /**
+     * Sends {@code data} (its whole size) as one datagram to {@code peer} from the server's socket,
+     * from any thread, without a session: the reply path of a {@link DatagramHandler} after its
+     * callback ({@link Peer#address()}). Queued to an acceptor like a session's cross-thread send;
+     * false when the queue is full (counted in {@link ServerStats#sendQueueFull()}) or the server stopped.
+     *
+     * @throws IllegalArgumentException when {@code peer} is not of the server's address family or
+     *                                  {@code data} is larger than a UDP datagram can be
+     */
+    public boolean send(SocketAddress peer, MemorySegment data) {
+        Objects.requireNonNull(peer, "peer");
+        Objects.requireNonNull(data, "data");
+        return engine.send(peer, data, 0, data.byteSize());
     }
 
     /** Number of live sessions. */

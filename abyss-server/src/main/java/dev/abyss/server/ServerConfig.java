@@ -22,6 +22,8 @@ public final class ServerConfig {
 
     private final Handler<Object> handler;
     private final SegmentHandler segmentHandler;
+    private final DatagramHandler datagramHandler;
+    private final FullTablePolicy fullTablePolicy;
     private final Object handlerOptions;
     private final SocketAddress bindAddress;
     private final TransportKind transport;
@@ -70,6 +72,8 @@ public final class ServerConfig {
         this.dispatchMode = b.dispatchMode;
         this.mailboxCapacity = b.mailboxCapacity;
         this.sendQueueBytes = b.sendQueueBytes;
+        this.datagramHandler = b.datagramHandler;
+        this.fullTablePolicy = b.fullTablePolicy;
         this.retryBufferBytes = b.retryBufferBytes;
         this.inlineCallbackLimit = b.inlineCallbackLimit;
     }
@@ -84,6 +88,15 @@ public final class ServerConfig {
     }
 
     /** The raw handler, or null when a {@link Handler} is configured. */
+    public DatagramHandler datagramHandler() {
+        return datagramHandler;
+    }
+
+    /** What a new peer gets when the table is full; default {@link FullTablePolicy#EVICT}. */
+    public FullTablePolicy fullTablePolicy() {
+        return fullTablePolicy;
+    }
+
     public SegmentHandler segmentHandler() {
         return segmentHandler;
     }
@@ -207,6 +220,8 @@ public final class ServerConfig {
     public static final class Builder {
         private Handler<Object> handler;
         private SegmentHandler segmentHandler;
+        private DatagramHandler datagramHandler;
+        private FullTablePolicy fullTablePolicy = FullTablePolicy.EVICT;
         private Object handlerOptions;
         private int port = 0;
         private InetAddress ip = InetAddress.getLoopbackAddress();
@@ -241,6 +256,7 @@ public final class ServerConfig {
         public <S> Builder handler(Handler<S> handler, S handlerOptions) {
             this.handler = (Handler<Object>) Objects.requireNonNull(handler, "handler");
             this.segmentHandler = null;
+            this.datagramHandler = null;
             this.handlerOptions = handlerOptions;
             return this;
         }
@@ -255,6 +271,25 @@ public final class ServerConfig {
         public Builder segmentHandler(SegmentHandler handler) {
             this.segmentHandler = Objects.requireNonNull(handler, "segmentHandler");
             this.handler = null;
+            this.datagramHandler = null;
+            return this;
+        }
+
+        /**
+         * Serves request/response without sessions (see {@link DatagramHandler}): no table, no
+         * timers, nothing allocated per datagram. Replaces a {@link Handler} or {@link SegmentHandler}
+         * set before; runs INLINE.
+         */
+        public Builder datagramHandler(DatagramHandler handler) {
+            this.datagramHandler = Objects.requireNonNull(handler, "datagramHandler");
+            this.handler = null;
+            this.segmentHandler = null;
+            return this;
+        }
+
+        /** What a new peer gets when the table is at numConnections; default {@link FullTablePolicy#EVICT}. */
+        public Builder fullTablePolicy(FullTablePolicy policy) {
+            this.fullTablePolicy = Objects.requireNonNull(policy, "fullTablePolicy");
             return this;
         }
 
@@ -454,8 +489,11 @@ public final class ServerConfig {
 
         /** Checks the options together and returns the config. */
         public ServerConfig build() {
-            if (handler == null && segmentHandler == null) {
-                throw new IllegalArgumentException("handler: none set (call handler(...) or segmentHandler(...))");
+            if (handler == null && segmentHandler == null && datagramHandler == null) {
+                throw new IllegalArgumentException("handler: none set (call handler(...), segmentHandler(...) or datagramHandler(...))");
+            }
+            if (datagramHandler != null && dispatchMode != DispatchMode.INLINE) {
+                throw new IllegalArgumentException("dispatchMode " + dispatchMode + " needs a Handler; a DatagramHandler runs INLINE");
             }
             if (unixPath != null && port != 0) {
                 throw new IllegalArgumentException("port must be 0 with an AF_UNIX bind address, was " + port);

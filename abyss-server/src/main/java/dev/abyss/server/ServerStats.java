@@ -56,7 +56,9 @@ public final class ServerStats {
         /** ICMP errors about peers (port, host or network unreachable) read from the sockets' error queues. */
         UNREACHABLE,
         /** Sessions ended because their peer's port was reported unreachable (handleError with a PortUnreachableException). */
-        SESSIONS_UNREACHABLE;
+        SESSIONS_UNREACHABLE,
+        /** Sessions ended to make room for a new peer in a full table ({@link FullTablePolicy#EVICT}). */
+        EVICTED;
 
         private static final Counter[] ALL = values();
     }
@@ -178,6 +180,11 @@ public final class ServerStats {
     /** {@link Counter#UNREACHABLE}. */
     public long unreachable() {
         return get(Counter.UNREACHABLE);
+    }
+
+    /** {@link Counter#EVICTED}. */
+    public long evicted() {
+        return get(Counter.EVICTED);
     }
 
     /** {@link Counter#SESSIONS_UNREACHABLE}. */

@@ -2,6 +2,7 @@ package dev.abyss.server.engine;
 
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.DispatchMode;
+import dev.abyss.server.FullTablePolicy;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.TruncationPolicy;
 import dev.abyss.server.telemetry.EventKind;
@@ -57,6 +58,10 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
     private final ConcurrentHashMap<PeerKey, SessionImpl> sessions = new ConcurrentHashMap<>();
     private final Inbox inbox;
     private final Retries retries;
+    /** Non-null for a DatagramHandler: no sessions at all. */
+    private final StatelessDispatch stateless;
+    /** Eviction order, kept when the full-table policy is EVICT. */
+    private final IdleOrder idle;
     /** Ended sessions whose connection.stop waits for the flush that sends their last datagrams. */
     private final ArrayList<SessionImpl> pendingStops = new ArrayList<>();
 
@@ -89,6 +94,9 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
             this.retries = new Retries(config.maxConnectionsRetryCount(), config.maxConnectionsRetryWait().toNanos(),
                     config.retryBufferBytes(), arena, this);
             this.transport = factory.open(TransportSettings.of(config), address, reusePort, probeFirst, this, outbox);
+            this.stateless = config.datagramHandler() == null ? null
+                    : new StatelessDispatch(config.datagramHandler(), outbox, clock, engine.errorLog(), counters);
+            this.idle = config.fullTablePolicy() == FullTablePolicy.EVICT ? new IdleOrder() : null;
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;
@@ -322,12 +330,19 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
                 return;
             }
         }
+        if (stateless != null) {
+            stateless.handle(peer, data, truncated);
+            return;
+        }
         if (retries.isWaiting(peer)) {
             retries.add(peer, data, truncated, now, stopRequested); // behind this peer's earlier datagrams
             return;
         }
         SessionImpl s = sessions.get(peer);
         if (s != null) {
+            if (idle != null) {
+                idle.touched(s);
+            }
             if (dispatcher.deliver(s, data, truncated, now)) {
                 return;
             }
@@ -337,21 +352,55 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
             drop(Drop.SUSPENDED, peer, data.byteSize());
             return;
         }
-        if (tryOpen(peer, data, truncated) == null) {
+        if (tryOpen(peer, data, truncated) == null && !(evictOne() && open(peer, data, truncated) != null)) {
             retries.add(peer, data, truncated, now, stopRequested);
         }
     }
+
+    /**
+     * The table is full: ends this acceptor's best eviction candidate ({@link IdleOrder}); true when
+     * its place is free now. False with no candidate, with the REFUSE policy, or when the victim
+     * ends on its own thread (the new peer waits in the retry queue meanwhile).
+     */
+    private boolean evictOne() {
+        if (idle == null) {
+            return false;
+        }
+        SessionImpl victim = idle.victim();
+        if (victim == null) {
+            return false;
+        }
+        idle.removed(victim);
+        counters.increment(Counters.EVICTED);
+        handOver = victim; // its place goes to the new peer, not back to the pool another acceptor may grab
+        try {
+            return dispatcher.evict(victim) && handOver == null;
+        } finally {
+            handOver = null; // still set: the victim ends later, on its own thread, and releases its place then
+        }
+    }
+
+    /** The session being evicted whose place is handed straight to the new peer (see {@link #closed}). */
+    private SessionImpl handOver;
 
     @Override
     public SessionImpl tryOpen(PeerKey peer, MemorySegment first, boolean truncated) {
         if (!engine.tryReserveSession()) {
             return null;
         }
+        return open(peer, first, truncated);
+    }
+
+    /** Opens a session in a place already reserved. */
+    private SessionImpl open(PeerKey peer, MemorySegment first, boolean truncated) {
         PeerKey key = peer.copy(); // the table keeps it
         SessionImpl s = new SessionImpl(this, key, key.toSocketAddress(), config.handlerOptions(), readTimeoutNanos);
         s.spanContext = Telemetry.newSpanContext();
         s.openedAt = now;
         sessions.put(key, s);
+        if (idle != null) {
+            idle.added(s);
+        }
         counters.increment(Counters.SESSIONS_OPENED);
         Spans.connectionStart(s, spanContext);
         JfrEvents.sessionOpened(s);
@@ -404,7 +453,14 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
     @Override
     public void closed(SessionImpl s, SessionEnd how) {
         sessions.remove(s.key, s);
-        engine.releaseSession();
+        if (idle != null) {
+            idle.removed(s);
+        }
+        if (s == handOver) {
+            handOver = null; // kept for the peer the eviction made room for
+        } else {
+            engine.releaseSession();
+        }
         counters.increment(Counters.SESSIONS_CLOSED);
         if (how == SessionEnd.ERROR && !(s.endReason instanceof java.net.PortUnreachableException)) {
             counters.increment(Counters.HANDLER_ERRORS); // the handler's error, not the network's
@@ -421,6 +477,11 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
 
     boolean send(SessionImpl s, MemorySegment data, long offset, long length) {
         return outbox.send(s, data, offset, length);
+    }
+
+    /** A datagram to {@code peer} without a session, from any thread. */
+    boolean sendTo(PeerKey peer, MemorySegment data, long offset, long length) {
+        return outbox.sendTo(peer, data, offset, length);
     }
 
     long foreignSendQueueFull() {

@@ -106,7 +106,7 @@ final class Callbacks {
             switch (how) {
                 case CLOSE -> handler.handleClose(s.state);
                 case ERROR -> handler.handleError(s.endReason, s.state);
-                case TIMEOUT -> handler.handleTimeout(s.state);
+                case TIMEOUT, EVICTED -> handler.handleTimeout(s.state);
                 case SHUTDOWN -> handler.handleShutdown(s.state);
                 case USER -> {
                 }

@@ -29,6 +29,7 @@ final class Counters {
     static final int KERNEL_DROPS = index(Counter.KERNEL_DROPS);
     static final int UNREACHABLE = index(Counter.UNREACHABLE);
     static final int SESSIONS_UNREACHABLE = index(Counter.SESSIONS_UNREACHABLE);
+    static final int EVICTED = index(Counter.EVICTED);
     /** One slot per public counter, same order: the server's snapshot is a sum, nothing to map. */
     static final int COUNT = Counter.values().length;
 

@@ -34,6 +34,12 @@ sealed interface Dispatcher permits InlineDispatcher, VirtualDispatcher {
     /** Any thread: {@link dev.abyss.server.Session#close()}. */
     void close(SessionImpl s);
 
+    /**
+     * Owner thread: ends {@code s} to make room (handleTimeout). True when its place is free at
+     * once; false when it ends asynchronously (on its own thread) and the place frees then.
+     */
+    boolean evict(SessionImpl s);
+
     /** Owner thread: ends {@code s} with handleError({@code reason}) (e.g. its peer became unreachable). */
     void fail(SessionImpl s, Object reason);
 

@@ -81,6 +81,12 @@ final class InlineDispatcher implements Dispatcher, Inbox.Receiver {
     }
 
     @Override
+    public boolean evict(SessionImpl s) {
+        end(s, SessionEnd.EVICTED);
+        return true;
+    }
+
+    @Override
     public void fail(SessionImpl s, Object reason) {
         s.endReason = reason;
         end(s, SessionEnd.ERROR);

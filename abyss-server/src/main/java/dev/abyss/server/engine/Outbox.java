@@ -72,6 +72,35 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
         return true;
     }
 
+    /**
+     * A datagram to {@code peer} without a session (stateless replies, {@code Server.send}): any
+     * thread; counted in the server's totals only.
+     */
+    boolean sendTo(PeerKey peer, MemorySegment data, long offset, long length) {
+        if (length > ServerConfig.MAX_UDP_PAYLOAD) {
+            throw new IllegalArgumentException("datagram of " + length + " bytes is larger than UDP allows ("
+                    + ServerConfig.MAX_UDP_PAYLOAD + " at most)");
+        }
+        if (acceptor.isOwnerThread()) {
+            if (!transport.send(null, peer, data, offset, (int) length)) {
+                acceptor.drop(Drop.SEND_QUEUE_FULL, peer, length);
+                return false;
+            }
+            return true;
+        }
+        try {
+            if (!queue.offer(peer, data, offset, (int) length)) {
+                foreignQueueFull.incrementAndGet();
+                JfrEvents.drop(Drop.SEND_QUEUE_FULL.cause, peer, length); // counted above: another thread
+                return false;
+            }
+        } catch (IllegalStateException closedMeanwhile) {
+            return false; // the acceptor has exited
+        }
+        transport.wakeup();
+        return true;
+    }
+
     /** Moves queued sends into the transport's batch (owner thread). */
     void drain() {
         more = false;

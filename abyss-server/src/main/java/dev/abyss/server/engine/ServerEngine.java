@@ -186,6 +186,24 @@ public final class ServerEngine {
         return null;
     }
 
+    /** A datagram to {@code peer} without a session, through the acceptor its address hashes to. */
+    public boolean send(SocketAddress peer, java.lang.foreign.MemorySegment data, long offset, long length) {
+        if (stopped) {
+            return false;
+        }
+        PeerKey key = new PeerKey().set(peer);
+        if (key.family() == dev.abyss.ffi.net.Net.AF_INET && localAddress instanceof InetSocketAddress local
+                && local.getAddress() instanceof java.net.Inet6Address) {
+            key = key.v4Mapped(); // an IPv4 peer of a dual-stack socket is addressed as ::ffff:a.b.c.d
+        }
+        if (key.family() != dev.abyss.ffi.net.Net.AF_INET && localAddress instanceof InetSocketAddress local
+                && local.getAddress() instanceof java.net.Inet4Address) {
+            throw new IllegalArgumentException("peer " + peer + " is not an IPv4 address; this server listens on " + localAddress);
+        }
+        Acceptor a = acceptors.get(Math.floorMod(key.hashCode(), acceptors.size()));
+        return a.sendTo(key, data, offset, length);
+    }
+
     /** Calls {@code action} for every live session (a weakly consistent view). */
     public void forEachSession(java.util.function.Consumer<? super Session> action) {
         for (Acceptor a : acceptors) {

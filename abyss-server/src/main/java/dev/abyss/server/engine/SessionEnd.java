@@ -11,10 +11,12 @@ enum SessionEnd {
     /** The server stopped: handleShutdown while the session can still send. */
     SHUTDOWN,
     /** {@link dev.abyss.server.Session#close()}: no terminal callback. */
-    USER;
+    USER,
+    /** Made room in a full table (FullTablePolicy.EVICT): handleTimeout while the session can still send. */
+    EVICTED;
 
     /** True when the terminal callback runs before the session is closed (it may still send). */
     boolean callbackBeforeClose() {
-        return this == TIMEOUT || this == SHUTDOWN;
+        return this == TIMEOUT || this == SHUTDOWN || this == EVICTED;
     }
 }

@@ -61,6 +61,10 @@ final class SessionImpl implements Session {
     volatile SessionEnd endedBy;
     /** The JFR event of this session while a recording wants it, else null. */
     Object jfr;
+    /** The acceptor's {@link IdleOrder}: which list this session is on and its neighbours there. */
+    byte idleList;
+    SessionImpl idlePrev;
+    SessionImpl idleNext;
 
     @SuppressWarnings("unused") // via OPEN
     private boolean open = true;

@@ -164,6 +164,9 @@ final class Spans {
             if (s.endedBy == SessionEnd.ERROR && s.endReason != null) {
                 md.put("error", s.endReason);
             }
+            if (s.endedBy == SessionEnd.EVICTED) {
+                md.put("reason", "evicted");
+            }
             Telemetry.emit(EventKind.CONNECTION_STOP, m, md);
         }
     }

@@ -73,6 +73,12 @@ final class VirtualDispatcher implements Dispatcher, Inbox.Receiver {
     }
 
     @Override
+    public boolean evict(SessionImpl s) {
+        s.virtual.offerEviction();
+        return false;
+    }
+
+    @Override
     public void fail(SessionImpl s, Object reason) {
         s.virtual.offerFailure(reason);
     }

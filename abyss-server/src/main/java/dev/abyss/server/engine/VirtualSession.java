@@ -30,7 +30,7 @@ final class VirtualSession implements Runnable {
     private record Failure(Object reason) {
     }
 
-    private enum Control { CLOSE, SHUTDOWN }
+    private enum Control { CLOSE, SHUTDOWN, EVICT }
 
     private final SessionImpl session;
     private final Callbacks callbacks;
@@ -69,6 +69,11 @@ final class VirtualSession implements Runnable {
     /** Asks the session to end without a terminal callback ({@link dev.abyss.server.Session#close()}). */
     void offerClose() {
         offer(Control.CLOSE, false);
+    }
+
+    /** Asks the session to end as evicted (handleTimeout), to make room in a full table. */
+    void offerEviction() {
+        offer(Control.EVICT, false);
     }
 
     /** Asks the session to end with handleError({@code reason}). */
@@ -201,7 +206,11 @@ final class VirtualSession implements Runnable {
                 return SessionEnd.TIMEOUT;
             }
             case Control c -> {
-                return c == Control.CLOSE ? SessionEnd.USER : SessionEnd.SHUTDOWN;
+                return switch (c) {
+                    case CLOSE -> SessionEnd.USER;
+                    case SHUTDOWN -> SessionEnd.SHUTDOWN;
+                    case EVICT -> SessionEnd.EVICTED;
+                };
             }
             case Failure f -> {
                 s.endReason = f.reason();

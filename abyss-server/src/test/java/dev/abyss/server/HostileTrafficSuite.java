@@ -15,22 +15,21 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
-import static dev.abyss.server.ServerCoreTest.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Peers that try to hurt the server: what each gets, and that the server stays bounded and up. */
 @Timeout(60)
-class HostileTrafficTest {
+abstract class HostileTrafficSuite extends TransportSuite {
 
-    private static ServerConfig.Builder base() {
-        return ServerConfig.builder().bindAddress(InetAddress.getLoopbackAddress()).numAcceptors(1)
+    private ServerConfig.Builder base() {
+        return builder().bindAddress(InetAddress.getLoopbackAddress()).numAcceptors(1)
                 .shutdownTimeout(Duration.ofMillis(200)).silentTerminateOnError(true);
     }
 
     @Test
     void largeDatagramsOfWaitingPeersAreBoundedByTheRetryBufferAndCounted() throws Exception {
-        try (Server server = Abyss.start(base().handler(new Echo()).numConnections(1).maxConnectionsRetryCount(5)
+        try (Server server = start(base().handler(new Echo()).numConnections(1).fullTablePolicy(FullTablePolicy.REFUSE).maxConnectionsRetryCount(5)
                 .maxConnectionsRetryWait(Duration.ofSeconds(10)).retryBufferBytes(1 << 16).receiveBufferSize(4 << 20).build());
              Client holder = new Client(server.localAddress())) {
             holder.send("hold the only place");
@@ -72,7 +71,7 @@ class HostileTrafficTest {
                 shutdown.countDown();
             }
         };
-        Server server = Abyss.start(base().handler(h).dispatchMode(mode).shutdownTimeout(Duration.ofSeconds(15)).build());
+        Server server = start(base().handler(h).dispatchMode(mode).shutdownTimeout(Duration.ofSeconds(15)).build());
         try (Client c = new Client(server.localAddress())) {
             c.send("x");
             assertEquals("x", c.receive(5000));
@@ -103,7 +102,7 @@ class HostileTrafficTest {
                 closed.countDown();
             }
         };
-        try (Server server = Abyss.start(base().handler(h).dispatchMode(mode).build());
+        try (Server server = start(base().handler(h).dispatchMode(mode).build());
              Client c = new Client(server.localAddress())) {
             c.send("12345");
             assertEquals("hello", c.receive(5000));

@@ -1,0 +1,100 @@
+package dev.abyss.server.engine;
+
+import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.DatagramHandler;
+import dev.abyss.server.Peer;
+
+import java.lang.foreign.MemorySegment;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+
+/**
+ * Request/response without sessions: each datagram goes to the {@link DatagramHandler} with one
+ * reused {@link Peer} flyweight over the transport's decoded sender address. Nothing is looked up,
+ * stored or allocated; replies join the acceptor's send batch. Owner thread only.
+ */
+final class StatelessDispatch implements Peer {
+    private final DatagramHandler handler;
+    private final Outbox outbox;
+    private final CallbackClock clock;
+    private final ErrorLog errors;
+    private final Counters counters;
+    private PeerKey peer;
+    private boolean truncated;
+    private boolean valid;
+
+    StatelessDispatch(DatagramHandler handler, Outbox outbox, CallbackClock clock, ErrorLog errors, Counters counters) {
+        this.handler = handler;
+        this.outbox = outbox;
+        this.clock = clock;
+        this.errors = errors;
+        this.counters = counters;
+    }
+
+    /** Hands one datagram to the handler; a throw or an overrun is counted and logged (bounded), never fatal. */
+    void handle(PeerKey from, MemorySegment data, boolean cut) {
+        peer = from;
+        truncated = cut;
+        valid = true;
+        clock.enter();
+        Throwable failure = null;
+        try {
+            handler.handle(this, data);
+        } catch (Throwable t) {
+            failure = t;
+        } finally {
+            valid = false;
+        }
+        if (clock.exitOverran() && failure == null) {
+            failure = new java.util.concurrent.TimeoutException("DatagramHandler ran longer than inlineCallbackLimit");
+        }
+        if (failure != null) {
+            counters.increment(Counters.HANDLER_ERRORS);
+            errors.error("datagram handler failed on a datagram from {}", from.toSocketAddress(), failure);
+        }
+    }
+
+    private PeerKey current() {
+        if (!valid) {
+            throw new IllegalStateException("a Peer is valid only during DatagramHandler.handle; keep address() for later replies");
+        }
+        return peer;
+    }
+
+    @Override
+    public boolean send(MemorySegment data) {
+        return outbox.sendTo(current(), data, 0, data.byteSize());
+    }
+
+    @Override
+    public boolean send(MemorySegment data, long offset, long length) {
+        return outbox.sendTo(current(), data, offset, length);
+    }
+
+    @Override
+    public boolean send(byte[] data) {
+        return outbox.sendTo(current(), MemorySegment.ofArray(data), 0, data.length);
+    }
+
+    @Override
+    public boolean send(ByteBuffer data) {
+        MemorySegment all = MemorySegment.ofBuffer(data);
+        return outbox.sendTo(current(), all, 0, all.byteSize());
+    }
+
+    @Override
+    public SocketAddress address() {
+        return current().toSocketAddress();
+    }
+
+    @Override
+    public boolean truncated() {
+        current();
+        return truncated;
+    }
+
+    @Override
+    public String toString() {
+        return valid ? "Peer[" + peer + "]" : "Peer[outside its callback]";
+    }
+}
