@@ -182,6 +182,21 @@ public final class PeerKey {
         return family;
     }
 
+    /** The high 64 bits of an IPv6 address (network order as a number); 0 for IPv4. */
+    public long hi() {
+        return hi;
+    }
+
+    /** The low 64 bits of an IPv6 address, or an IPv4 address in the low 32 bits. */
+    public long lo() {
+        return lo;
+    }
+
+    /** The IPv6 scope id; 0 otherwise. */
+    public int scopeId() {
+        return scopeId;
+    }
+
     /** The port of an IP peer; 0 for AF_UNIX. */
     public int port() {
         return port;

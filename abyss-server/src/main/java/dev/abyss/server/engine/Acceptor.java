@@ -18,7 +18,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
 import java.util.ArrayList;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
@@ -55,7 +54,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
     private final long readTimeoutNanos;
     private final Arena arena = Arena.ofShared();
     private final Outbox outbox;
-    private final ConcurrentHashMap<PeerKey, SessionImpl> sessions = new ConcurrentHashMap<>();
+    private final SessionTable sessions = new SessionTable();
     private final Inbox inbox;
     private final Retries retries;
     /** Non-null for a DatagramHandler: no sessions at all. */
@@ -122,7 +121,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
     }
 
     void forEachSession(Consumer<? super SessionImpl> action) {
-        sessions.values().forEach(action);
+        sessions.forEach(action);
     }
 
     void suspend(boolean on) {
@@ -169,7 +168,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
                 engine.acceptorFailed(this, failure);
             }
             now = System.nanoTime();
-            for (SessionImpl s : sessions.values()) {
+            for (SessionImpl s : sessions.snapshot()) {
                 dispatcher.exit(s);
             }
             dispatcher.turn(now); // posts and closes queued meanwhile are for ended sessions: dropped
@@ -264,7 +263,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
         if (sessions.isEmpty() && queuesEmpty) {
             return true;
         }
-        return dispatcher.stopStep(sessions.values(), queuesEmpty, now - stopDeadline);
+        return dispatcher.stopStep(sessions.snapshot(), queuesEmpty, now - stopDeadline);
     }
 
     /** How long the next poll may wait: until the next timer, retry or stop step; 0 with sends still queued. */
@@ -346,7 +345,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
             if (dispatcher.deliver(s, data, truncated, now)) {
                 return;
             }
-            sessions.remove(s.key, s); // it ended meanwhile: this datagram opens a new session
+            sessions.remove(s); // it ended meanwhile: this datagram opens a new session
         }
         if (suspended) {
             drop(Drop.SUSPENDED, peer, data.byteSize());
@@ -394,10 +393,10 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
     /** Opens a session in a place already reserved. */
     private SessionImpl open(PeerKey peer, MemorySegment first, boolean truncated) {
         PeerKey key = peer.copy(); // the table keeps it
-        SessionImpl s = new SessionImpl(this, key, key.toSocketAddress(), config.handlerOptions(), readTimeoutNanos);
+        SessionImpl s = new SessionImpl(this, key, config.handlerOptions(), readTimeoutNanos);
         s.spanContext = Telemetry.newSpanContext();
         s.openedAt = now;
-        sessions.put(key, s);
+        sessions.put(s);
         if (idle != null) {
             idle.added(s);
         }
@@ -452,7 +451,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
 
     @Override
     public void closed(SessionImpl s, SessionEnd how) {
-        sessions.remove(s.key, s);
+        sessions.remove(s);
         if (idle != null) {
             idle.removed(s);
         }

@@ -8,7 +8,6 @@ import dev.abyss.server.transport.Transport;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -26,12 +25,12 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
     private final Acceptor acceptor;
     private Transport transport;
     private final Counters counters;
-    private final Map<PeerKey, SessionImpl> sessions;
+    private final SessionTable sessions;
     private final SendQueue queue;
     private final PeerKey peer = new PeerKey();
     private boolean more;
 
-    Outbox(Acceptor acceptor, Counters counters, Map<PeerKey, SessionImpl> sessions, Arena arena, int queueBytes) {
+    Outbox(Acceptor acceptor, Counters counters, SessionTable sessions, Arena arena, int queueBytes) {
         this.acceptor = acceptor;
         this.counters = counters;
         this.sessions = sessions;

@@ -36,7 +36,8 @@ final class SessionImpl implements Session {
 
     final Acceptor acceptor;
     final PeerKey key;
-    private final SocketAddress remote;
+    /** The peer as a Java address, made on first use (most sessions never need it). */
+    private SocketAddress remote;
 
     /** The handler state; replaced by every result. */
     Object state;
@@ -77,10 +78,9 @@ final class SessionImpl implements Session {
     @SuppressWarnings("unused")
     private long sentPackets;
 
-    SessionImpl(Acceptor acceptor, PeerKey key, SocketAddress remote, Object initialState, long timeoutNanos) {
+    SessionImpl(Acceptor acceptor, PeerKey key, Object initialState, long timeoutNanos) {
         this.acceptor = acceptor;
         this.key = key;
-        this.remote = remote;
         this.state = initialState;
         this.timeoutNanos = timeoutNanos;
     }
@@ -110,7 +110,12 @@ final class SessionImpl implements Session {
 
     @Override
     public SocketAddress remoteAddress() {
-        return remote;
+        SocketAddress r = remote;
+        if (r == null) {
+            r = key.toSocketAddress(); // racing threads make equal values: no lock needed
+            remote = r;
+        }
+        return r;
     }
 
     @Override
@@ -176,6 +181,6 @@ final class SessionImpl implements Session {
 
     @Override
     public String toString() {
-        return "Session[" + remote + (isOpen() ? "" : ", closed") + "]";
+        return "Session[" + remoteAddress() + (isOpen() ? "" : ", closed") + "]";
     }
 }

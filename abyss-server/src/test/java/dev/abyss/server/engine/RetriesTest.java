@@ -46,7 +46,7 @@ class RetriesTest {
             }
             room--;
             PeerKey key = peer.copy();
-            SessionImpl s = new SessionImpl(null, key, key.toSocketAddress(), null, 0);
+            SessionImpl s = new SessionImpl(null, key, null, 0);
             sessions.put(key, s);
             deliver(s, first, truncated);
             return s;
@@ -124,7 +124,7 @@ class RetriesTest {
         for (int i = 0; i < 1_000; i++) {
             r.add(peer(3), bytes("m" + i), false, WAIT + i, false);
             r.add(peer(4), arena.allocate(10_000 + i), false, WAIT + i, false);
-            host.sessions.put(peer(4).copy(), new SessionImpl(null, peer(4).copy(), null, null, 0));
+            host.sessions.put(peer(4).copy(), new SessionImpl(null, peer(4).copy(), null, 0));
             host.room = 1;
             r.process(2 * WAIT + i);
         }
