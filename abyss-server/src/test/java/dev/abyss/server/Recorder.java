@@ -34,8 +34,8 @@ final class Recorder implements Handler<Integer> {
             case "error" -> HandlerResult.error("asked", state + 1);
             case "throw" -> throw new IllegalStateException("boom");
             case "null" -> null;
-            case "oneshot" -> HandlerResult.continueWith(state + 1, Duration.ofMillis(150));
-            case "persistent" -> HandlerResult.continuePersistent(state + 1, Duration.ofMillis(150));
+            case "oneshot" -> HandlerResult.continueWith(state + 1, Duration.ofMillis(500)); // room for a loaded 2-core machine between two datagrams
+            case "persistent" -> HandlerResult.continuePersistent(state + 1, Duration.ofMillis(500)); // room for a loaded 2-core machine between two datagrams
             default -> {
                 session.send(data);
                 yield HandlerResult.continueWith(state + 1);

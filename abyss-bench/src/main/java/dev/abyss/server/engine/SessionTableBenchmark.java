@@ -24,7 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The acceptor's session table (a ConcurrentHashMap keyed by {@link PeerKey}, as in {@link Acceptor}):
+ * The acceptor's session table ({@link SessionTable}, {@code impl=table}) against the
+ * ConcurrentHashMap keyed by a {@link PeerKey} copy that it replaced ({@code impl=chm}, the baseline):
  * the per-datagram lookup of a known peer decoded in place from its sockaddr, and the insert + evict
  * of a new peer, with 1k, 100k and 1M live peers; {@code lookupContended} runs the lookup on two
  * threads at once (the acceptor plus any thread calling {@code server.session(addr)}).
@@ -42,7 +43,12 @@ public class SessionTableBenchmark {
     @Param({"1000", "100000", "1000000"})
     public int peers;
 
-    private final ConcurrentHashMap<PeerKey, Object> table = new ConcurrentHashMap<>();
+    @Param({"chm", "table"})
+    public String impl;
+
+    private final ConcurrentHashMap<PeerKey, SessionImpl> chm = new ConcurrentHashMap<>();
+    private final SessionTable table = new SessionTable();
+    private boolean useTable;
     private MemorySegment sockaddrs;
     private int[] lengths;
     private int next;
@@ -50,6 +56,7 @@ public class SessionTableBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
+        useTable = impl.equals("table");
         Arena arena = Arena.ofAuto();
         sockaddrs = arena.allocate((long) SockAddr.STORAGE_SIZE * peers, 8);
         lengths = new int[peers];
@@ -59,7 +66,12 @@ public class SessionTableBenchmark {
             lengths[i] = SockAddr.write(a, sockaddrs.asSlice((long) SockAddr.STORAGE_SIZE * i, SockAddr.STORAGE_SIZE));
             PeerKey k = new PeerKey();
             k.readFrom(sockaddrs, (long) SockAddr.STORAGE_SIZE * i, lengths[i]);
-            table.put(k, new Object());
+            SessionImpl s = new SessionImpl(null, k, null, 0);
+            if (useTable) {
+                table.put(s);
+            } else {
+                chm.put(k, s);
+            }
         }
     }
 
@@ -74,7 +86,7 @@ public class SessionTableBenchmark {
     public Object lookup(Scratch s) {
         int i = s.cursor++ % peers;
         s.key.readFrom(sockaddrs, (long) SockAddr.STORAGE_SIZE * i, lengths[i]);
-        return table.get(s.key);
+        return useTable ? table.get(s.key) : chm.get(s.key);
     }
 
     @Benchmark
@@ -83,18 +95,34 @@ public class SessionTableBenchmark {
         return lookup(s);
     }
 
-    /** A new peer arrives (copy of the key, insert) and an old one ends (remove): the table stays at {@code peers}. */
+    /**
+     * A new peer arrives and an old one ends: the old session is removed, a new session (with the
+     * key copy it keeps) is inserted; the table stays at {@code peers}. B/op counts the session.
+     */
     @Benchmark
     public Object insertAndEvict(Scratch s) {
         int i = next++ % peers;
         long at = (long) SockAddr.STORAGE_SIZE * i;
         s.key.readFrom(sockaddrs, at, lengths[i]);
-        Object old = table.remove(s.key);
+        SessionImpl old = useTable ? table.get(s.key) : chm.get(s.key);
+        if (old != null) {
+            if (useTable) {
+                table.remove(old);
+            } else {
+                chm.remove(old.key, old);
+            }
+        }
         // the same address on a new port: a different peer
         short port = sockaddrs.get(java.lang.foreign.ValueLayout.JAVA_SHORT, at + 2); // sin_port: any change makes a new peer
         sockaddrs.set(java.lang.foreign.ValueLayout.JAVA_SHORT, at + 2, (short) (port + 1 + (fresh++ & 1)));
         s.key.readFrom(sockaddrs, at, lengths[i]);
-        table.put(s.key.copy(), old == null ? new Object() : old);
+        PeerKey key = s.key.copy();
+        SessionImpl fresh = new SessionImpl(null, key, null, 0);
+        if (useTable) {
+            table.put(fresh);
+        } else {
+            chm.put(key, fresh);
+        }
         return old;
     }
 }
