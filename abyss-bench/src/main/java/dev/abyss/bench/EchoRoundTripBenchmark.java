@@ -1,6 +1,7 @@
 package dev.abyss.bench;
 
 import dev.abyss.server.ServerConfig;
+import dev.abyss.server.TransportKind;
 import dev.abyss.server.examples.Echo;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
@@ -19,23 +20,27 @@ import org.openjdk.jmh.annotations.State;
  * iteration the benchmark prints what the acceptor thread alone allocated per datagram.
  * With {@code peers} = 16 one op echoes 16 datagrams.
  *
- * <p>{@code java -jar abyss-bench/target/benchmarks.jar EchoRoundTrip -prof gc}
+ * <p>Per transport ({@code transport}) and API ({@code api}: SegmentHandler, Handler, the
+ * stateless DatagramHandler). {@code java -jar abyss-bench/target/benchmarks.jar EchoRoundTrip -prof gc}
  */
 @State(Scope.Benchmark)
 public class EchoRoundTripBenchmark extends EchoBenchmarkBase {
-    @Param({"segment", "handler"})
+    @Param({"segment", "handler", "datagram"})
     public String api;
+
+    @Param({"EPOLL", "IO_URING", "NIO"})
+    public String transport;
 
     @Param({"1", "16"})
     public int peers;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        ServerConfig.Builder b = EchoFixture.oneAcceptor();
-        if (api.equals("segment")) {
-            b.segmentHandler((session, data) -> session.send(data));
-        } else {
-            b.handler(new Echo());
+        ServerConfig.Builder b = EchoFixture.oneAcceptor().transport(TransportKind.valueOf(transport));
+        switch (api) {
+            case "segment" -> b.segmentHandler((session, data) -> session.send(data));
+            case "datagram" -> b.datagramHandler((peer, data) -> peer.send(data));
+            default -> b.handler(new Echo());
         }
         echo = new EchoFixture(b.build(), peers, 64);
     }

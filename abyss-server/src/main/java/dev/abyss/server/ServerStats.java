@@ -32,7 +32,7 @@ public final class ServerStats {
         DROPPED_TABLE_FULL,
         /** Datagrams or messages dropped because a mailbox was full. */
         DROPPED_MAILBOX_FULL,
-        /** Datagrams from new peers refused while the server was suspended. */
+        /** Datagrams from new peers refused while the server was suspended or stopping. */
         DROPPED_SUSPENDED,
         /** Datagrams or messages that were never handled because their session ended first. */
         DROPPED_SESSION_ENDED,

@@ -347,7 +347,9 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
             }
             sessions.remove(s); // it ended meanwhile: this datagram opens a new session
         }
-        if (suspended) {
+        if (suspended || stopRequested) {
+            // stopping: an acceptor that closed its socket first hands its peers to the others by
+            // the kernel's hash; they must not open new sessions in the last moments
             drop(Drop.SUSPENDED, peer, data.byteSize());
             return;
         }
