@@ -4,119 +4,276 @@ import dev.abyss.bench.load.LoadGenerator;
 import dev.abyss.bench.load.LoadOptions;
 import dev.abyss.bench.load.LoadResult;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * The side-by-side run: every echo server in turn against the same load generator settings,
  * interleaved (A B C A B C ...) over several rounds; medians, ratios to the C reference and to
- * Netty epoll, a Markdown table and a PNG chart.
+ * Netty epoll, syscalls per echoed datagram, a Markdown table and a PNG chart.
  *
  * <pre>
- * java --enable-native-access=ALL-UNNAMED -cp abyss-bench/target/benchmarks.jar \
- *      dev.abyss.bench.compare.Compare [--quick] [--rounds N] [--measure 3s] [--out bench-results]
+ * java --enable-native-access=ALL-UNNAMED -cp abyss-bench/target/benchmarks.jar dev.abyss.bench.compare.Compare \
+ *      [--quick] [--rounds N] [--measure 3s] [--out DIR] [--only ID,..] [--scenarios ID,..] [--rate PPS] [--no-syscalls]
  * </pre>
+ *
+ * <ul>
+ * <li>{@code --quick}: 1 round of 2 s (default: 3 rounds of 3 s); an explicit --rounds / --measure still wins.</li>
+ * <li>{@code --out DIR}: where comparison.md and comparison.png go. Default: {@code compare/} next to
+ *     the benchmarks jar, i.e. {@code abyss-bench/target/compare}, whatever the current directory: a
+ *     run never overwrites the tracked {@code bench-results/} unless given {@code --out bench-results}.
+ *     The C references are compiled into that same {@code compare/} directory in every case.</li>
+ * <li>{@code --only}: the servers to run, by id (they keep the table's order): c-ref, c-iouring,
+ *     netty-epoll, netty-iouring, netty-nio, jdk, abyss-segment, abyss-handler, abyss-segment-x2 (all
+ *     three on EPOLL), abyss-uring, abyss-nio (SegmentHandler echo on IO_URING / NIO).</li>
+ * <li>{@code --scenarios}: the loads to run, by id: 64B-1, 64B-16, 64B-1024, 1400B-16, latency.</li>
+ * <li>{@code --rate PPS}: the offered rate of the latency scenario. Default: half the 64 B, 16-peer
+ *     median of c-ref, or of the first server run when c-ref is not; 100,000/s when 64B-16 is not run.</li>
+ * <li>{@code --no-syscalls}: do not count syscalls (see {@link SyscallCounter}; n/a without perf).</li>
+ * </ul>
+ *
+ * A quick A/B of the two C references: {@code Compare --quick --only c-ref,c-iouring --scenarios 64B-16}.
+ * A server that does not start (a transport not built yet, say) is reported in its row and not tried
+ * again; the others run.
  */
 public final class Compare {
     static final List<Contender> CONTENDERS = List.of(
-            new Contender("c-ref", 1),
-            new Contender("netty-epoll", 1),
-            new Contender("netty-iouring", 1),
-            new Contender("netty-nio", 1),
-            new Contender("jdk", 1),
-            new Contender("abyss-segment", 1),
-            new Contender("abyss-handler", 1),
-            new Contender("abyss-segment", 2));
+            Contender.of("c-ref", 1),
+            Contender.of("c-iouring", 1),
+            Contender.of("netty-epoll", 1),
+            Contender.of("netty-iouring", 1),
+            Contender.of("netty-nio", 1),
+            Contender.of("jdk", 1),
+            Contender.abyss("abyss-segment", "abyss-segment", 1, "EPOLL"),
+            Contender.abyss("abyss-handler", "abyss-handler", 1, "EPOLL"),
+            Contender.abyss("abyss-segment", "abyss-segment", 2, "EPOLL"),
+            Contender.abyss("abyss-uring", "abyss-segment", 1, "IO_URING"),
+            Contender.abyss("abyss-nio", "abyss-segment", 1, "NIO"));
     static final List<Scenario> SCENARIOS = List.of(Scenario.SMALL_1, Scenario.SMALL_16, Scenario.SMALL_1024,
             Scenario.LARGE_16, Scenario.LATENCY);
+    /** The C references: kind to the source in this jar's resources. */
+    private static final Map<String, String> C_SOURCES = Map.of("c-ref", "echo_ref.c", "c-iouring", "echo_uring.c");
+    private static final long DEFAULT_LATENCY_RATE = 100_000;
 
     private Compare() {
     }
 
     public static void main(String[] args) throws Exception {
+        Integer rounds = null;
+        Duration measure = null;
         boolean quick = false;
-        int rounds = 3;
-        Duration measure = Duration.ofSeconds(3);
-        Path out = Path.of("bench-results");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--quick" -> quick = true;
-                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
-                case "--measure" -> measure = parseDuration(args[++i]);
-                case "--out" -> out = Path.of(args[++i]);
-                default -> {
-                    System.err.println("usage: Compare [--quick] [--rounds N] [--measure 3s] [--out DIR]");
-                    System.exit(2);
+        Path out = null;
+        List<Contender> contenders = CONTENDERS;
+        List<Scenario> scenarios = SCENARIOS;
+        long fixedRate = 0;
+        boolean countSyscalls = true;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                switch (a) {
+                    case "--quick" -> quick = true;
+                    case "--rounds" -> rounds = Integer.parseInt(value(args, ++i, a));
+                    case "--measure" -> measure = parseDuration(value(args, ++i, a));
+                    case "--out" -> out = Path.of(value(args, ++i, a));
+                    case "--only" -> contenders = pick(value(args, ++i, a), CONTENDERS, Contender::id, "--only");
+                    case "--scenarios" -> scenarios = pick(value(args, ++i, a), SCENARIOS, Scenario::id, "--scenarios");
+                    case "--rate" -> fixedRate = Long.parseLong(value(args, ++i, a));
+                    case "--no-syscalls" -> countSyscalls = false;
+                    case "-h", "--help" -> {
+                        System.out.println(usage());
+                        return;
+                    }
+                    default -> throw new IllegalArgumentException("unknown option " + a);
                 }
             }
+            if (rounds != null && rounds < 1 || fixedRate < 0) {
+                throw new IllegalArgumentException("--rounds must be >= 1 and --rate >= 0");
+            }
+        } catch (IllegalArgumentException e) { // NumberFormatException included
+            System.err.println("compare: " + e.getMessage() + "\n" + usage());
+            System.exit(2);
         }
-        if (quick) {
-            rounds = 1;
-            measure = Duration.ofMillis(2000);
-        }
+        int nRounds = rounds != null ? rounds : quick ? 1 : 3;
+        Duration window = measure != null ? measure : quick ? Duration.ofMillis(2000) : Duration.ofSeconds(3);
         Duration firstWarmup = quick ? Duration.ofMillis(1500) : Duration.ofSeconds(2);
         Duration warmup = quick ? Duration.ofMillis(300) : Duration.ofMillis(700);
-        Files.createDirectories(out);
-        Path cRef = compileReference(out);
         Path jar = Path.of(Compare.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        // build products (the C references, perf's scratch files) stay next to the jar whatever --out says
+        Path work = jar.getParent().resolve("compare");
+        try {
+            Files.createDirectories(work);
+        } catch (IOException e) {
+            work = Files.createTempDirectory("abyss-compare");
+        }
+        if (out == null) {
+            out = work;
+        }
+        Files.createDirectories(out);
 
-        Map<Contender, Map<Scenario, List<LoadResult>>> results = new LinkedHashMap<>();
-        CONTENDERS.forEach(c -> results.put(c, new LinkedHashMap<>()));
+        Map<Contender, Map<Scenario, List<Measured>>> measured = new LinkedHashMap<>();
+        contenders.forEach(c -> measured.put(c, new LinkedHashMap<>()));
+        Map<Contender, String> failed = new LinkedHashMap<>();
+        Results.Run run = new Results.Run(contenders, scenarios, measured, failed);
+        Map<String, Path> natives = compileReferences(contenders, work, failed);
+
+        String syscallNote = "";
+        if (countSyscalls) {
+            String why = SyscallCounter.unavailableReason();
+            if (why != null) {
+                System.err.println("compare: syscalls not counted: " + why);
+                syscallNote = " (n/a here: " + why + ")";
+                countSyscalls = false;
+            }
+        } else {
+            syscallNote = " (not counted: --no-syscalls)";
+        }
+
+        // the latency run's rate: half of the reference's 64 B, 16-peer peak, measured in this run
+        Contender peakOf = run.named("c-ref") != null ? run.named("c-ref") : contenders.getFirst();
+        String latencyRate = "";
         long t0 = System.nanoTime();
-        for (int round = 1; round <= rounds; round++) {
-            for (Contender c : CONTENDERS) {
+        for (int round = 1; round <= nRounds; round++) {
+            for (Contender c : contenders) {
+                if (failed.containsKey(c)) {
+                    continue;
+                }
                 int port = freePort();
-                try (ServerProcess server = ServerProcess.start(c, port, jar, cRef)) {
+                ServerProcess server;
+                try {
+                    server = ServerProcess.start(c, port, jar, natives);
+                } catch (IOException e) {
+                    System.err.println("compare: " + e.getMessage() + " (not tried again)");
+                    failed.put(c, e.getMessage().replaceFirst("^.* did not start: ", ""));
+                    continue;
+                }
+                try (server) {
                     boolean first = true;
-                    for (Scenario s : SCENARIOS) {
-                        LoadOptions o = LoadOptions.of(new InetSocketAddress("127.0.0.1", port), s.peers(), s.window(), s.size(), measure);
+                    for (Scenario s : scenarios) {
+                        LoadOptions o = LoadOptions.of(new InetSocketAddress("127.0.0.1", port), s.peers(), s.window(), s.size(), window);
                         if (s.atHalfPeak()) {
-                            double peak = Results.median(results.get(CONTENDERS.getFirst()).get(Scenario.SMALL_16), LoadResult::echoesPerSecond);
-                            o = o.withRate(Math.max(1000, Math.round(peak / 2)));
+                            double peak = Results.median(run.of(peakOf, Scenario.SMALL_16), Results::echoes);
+                            long rate;
+                            if (fixedRate > 0) {
+                                rate = fixedRate;
+                                latencyRate = String.format(Locale.ROOT, "%,d/s (--rate)", rate);
+                            } else if (!Double.isNaN(peak)) {
+                                rate = Math.max(1000, Math.round(peak / 2));
+                                latencyRate = String.format(Locale.ROOT, "half of %s's 64 B, 16-peer peak (last: %,d/s)", peakOf.label(), rate);
+                            } else {
+                                rate = DEFAULT_LATENCY_RATE;
+                                latencyRate = String.format(Locale.ROOT, "%,d/s (64 B, 16 peers was not measured)", rate);
+                            }
+                            o = o.withRate(rate);
                         }
                         LoadGenerator.run(new LoadOptions(o.target(), o.peers(), o.window(), o.size(), first ? firstWarmup : warmup,
                                 0, o.rate(), o.spreadSources(), 1, false));
                         first = false;
-                        LoadResult r = LoadGenerator.run(o);
-                        results.get(c).computeIfAbsent(s, k -> new ArrayList<>()).add(r);
-                        System.err.printf(Locale.ROOT, "round %d  %-18s %-34s %,10.0f/s  p99 %8.1f µs  lost %d  corrupt %d%n",
-                                round, c.label(), s.label(), r.echoesPerSecond(), r.p99Micros(), r.lost(), r.corrupt());
+                        SyscallCounter counter = countSyscalls ? attach(server.pid(), work) : null;
+                        LoadResult r;
+                        long syscalls = -1;
+                        try {
+                            r = LoadGenerator.run(o, counter);
+                        } finally {
+                            if (counter != null) {
+                                syscalls = counter.finish();
+                            }
+                        }
+                        double perEcho = Double.NaN;
+                        if (syscalls >= 0 && r.echoed() > 0) {
+                            perEcho = syscalls / (double) r.echoed();
+                        } else if (counter != null && syscalls < 0) {
+                            System.err.println("compare: syscalls of " + c.label() + " not counted: " + counter.problem());
+                        }
+                        measured.get(c).computeIfAbsent(s, k -> new ArrayList<>()).add(new Measured(r, perEcho));
+                        System.err.printf(Locale.ROOT, "round %d  %-18s %-34s %,10.0f/s  p99 %8.1f µs  lost %d  corrupt %d  syscalls/echo %s%n",
+                                round, c.label(), s.label(), r.echoesPerSecond(), r.p99Micros(), r.lost(), r.corrupt(),
+                                Double.isNaN(perEcho) ? "n/a" : String.format(Locale.ROOT, "%.3f", perEcho));
                     }
                 }
             }
         }
         double minutes = (System.nanoTime() - t0) / 60e9;
-        String machine = Results.machine();
         String command = "java --enable-native-access=ALL-UNNAMED -cp abyss-bench/target/benchmarks.jar dev.abyss.bench.compare.Compare"
-                + (quick ? " --quick" : "");
-        String table = Results.markdown(results, rounds, measure, machine, command, minutes);
+                + (args.length == 0 ? "" : " " + String.join(" ", args));
+        String table = Results.markdown(run, nRounds, window, latencyRate, syscallNote, Results.machine(), command, minutes);
         Files.writeString(out.resolve("comparison.md"), table);
-        Results.chart(results, out.resolve("comparison.png"));
+        Results.chart(run, out.resolve("comparison.png"));
         System.out.println(table);
         System.out.println("written: " + out.resolve("comparison.md") + ", " + out.resolve("comparison.png"));
     }
 
-    private static Path compileReference(Path dir) throws Exception {
-        Path src = dir.resolve("echo_ref.c");
-        try (InputStream in = Compare.class.getResourceAsStream("/echo_ref.c")) {
-            Files.copy(in, src, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    private static SyscallCounter attach(long pid, Path dir) {
+        try {
+            return SyscallCounter.attach(pid, dir);
+        } catch (IOException e) {
+            System.err.println("compare: could not start perf: " + e.getMessage());
+            return null;
         }
-        Path bin = dir.resolve("echo_ref");
-        Process gcc = new ProcessBuilder("gcc", "-O2", "-pthread", "-o", bin.toString(), src.toString()).inheritIO().start();
-        if (!gcc.waitFor(60, TimeUnit.SECONDS) || gcc.exitValue() != 0) {
-            throw new IllegalStateException("gcc could not build the C reference (install gcc): " + src);
+    }
+
+    /** Compiles the C references among {@code contenders} into {@code dir}; one that does not compile goes to {@code failed}. */
+    static Map<String, Path> compileReferences(List<Contender> contenders, Path dir, Map<Contender, String> failed)
+            throws Exception {
+        Map<String, Path> bins = new HashMap<>();
+        for (Contender c : contenders) {
+            if (!c.isNative() || bins.containsKey(c.kind()) || failed.containsKey(c)) {
+                continue;
+            }
+            String source = C_SOURCES.get(c.kind());
+            Path src = dir.resolve(source);
+            try (InputStream in = Compare.class.getResourceAsStream("/" + source)) {
+                if (in == null) {
+                    throw new IllegalStateException(source + " is missing from the jar");
+                }
+                Files.copy(in, src, StandardCopyOption.REPLACE_EXISTING);
+            }
+            Path bin = dir.resolve(source.substring(0, source.length() - 2));
+            Process gcc;
+            try {
+                gcc = new ProcessBuilder("gcc", "-O2", "-pthread", "-o", bin.toString(), src.toString()).inheritIO().start();
+            } catch (IOException e) {
+                failed.put(c, "gcc not found (install gcc): " + e.getMessage());
+                continue;
+            }
+            if (!gcc.waitFor(60, TimeUnit.SECONDS) || gcc.exitValue() != 0) {
+                gcc.destroyForcibly();
+                System.err.println("compare: gcc could not build " + src + " (see above)");
+                failed.put(c, "gcc could not build " + source);
+                continue;
+            }
+            bins.put(c.kind(), bin);
         }
-        return bin;
+        return bins;
+    }
+
+    /** The entries of {@code all} whose id is in the comma-separated {@code list}, in {@code all}'s order. */
+    private static <T> List<T> pick(String list, List<T> all, Function<T, String> id, String option) {
+        List<String> wanted = Arrays.stream(list.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+        List<String> known = all.stream().map(id).toList();
+        for (String w : wanted) {
+            if (!known.contains(w)) {
+                throw new IllegalArgumentException(option + ": unknown '" + w + "'; one of " + String.join(", ", known));
+            }
+        }
+        if (wanted.isEmpty()) {
+            throw new IllegalArgumentException(option + " needs at least one of " + String.join(", ", known));
+        }
+        return all.stream().filter(t -> wanted.contains(id.apply(t))).toList();
     }
 
     private static int freePort() throws Exception {
@@ -125,8 +282,34 @@ public final class Compare {
         }
     }
 
+    private static String value(String[] args, int i, String option) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException(option + " needs a value");
+        }
+        return args[i];
+    }
+
     private static Duration parseDuration(String s) {
-        return s.endsWith("ms") ? Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)))
-                : Duration.ofMillis(Math.round(Double.parseDouble(s.replace("s", "")) * 1000));
+        try {
+            return s.endsWith("ms") ? Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)))
+                    : Duration.ofMillis(Math.round(Double.parseDouble(s.replace("s", "")) * 1000));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--measure must be a number of seconds or end in ms, was '" + s + "'");
+        }
+    }
+
+    static String usage() {
+        return """
+                usage: Compare [options]
+                  --quick            1 round of 2 s (default 3 rounds of 3 s)
+                  --rounds N         rounds (each server runs every scenario once a round)
+                  --measure D        measured window per run, e.g. 3s, 2500ms
+                  --out DIR          output directory (default: abyss-bench/target/compare; bench-results to update the tracked files)
+                  --only IDS         servers, comma-separated: %s
+                  --scenarios IDS    loads, comma-separated: %s
+                  --rate PPS         offered rate of the latency scenario (default: half the C reference's 64 B, 16-peer peak)
+                  --no-syscalls      do not count the servers' syscalls with perf""".formatted(
+                String.join(",", CONTENDERS.stream().map(Contender::id).toList()),
+                String.join(",", SCENARIOS.stream().map(Scenario::id).toList()));
     }
 }

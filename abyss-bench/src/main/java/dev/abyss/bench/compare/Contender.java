@@ -1,8 +1,30 @@
 package dev.abyss.bench.compare;
 
-/** A server in the comparison: its kind (see EchoServers, or "c-ref") and thread count. */
-record Contender(String kind, int threads) {
+/**
+ * A server in the comparison. {@code name}: the row's name; {@code kind}: what runs (a kind of
+ * EchoServers, or "c-ref" / "c-iouring"); {@code transport}: the Abyss TransportKind for abyss-*
+ * kinds, else null.
+ */
+record Contender(String name, String kind, int threads, String transport) {
+    static Contender of(String kind, int threads) {
+        return new Contender(kind, kind, threads, null);
+    }
+
+    static Contender abyss(String name, String kind, int threads, String transport) {
+        return new Contender(name, kind, threads, transport);
+    }
+
+    /** How the table and the chart name it. */
     String label() {
-        return kind + (threads > 1 ? " x" + threads : "");
+        return name + (threads > 1 ? " x" + threads : "");
+    }
+
+    /** How --only names it: the label without a space. */
+    String id() {
+        return name + (threads > 1 ? "-x" + threads : "");
+    }
+
+    boolean isNative() {
+        return kind.startsWith("c-");
     }
 }

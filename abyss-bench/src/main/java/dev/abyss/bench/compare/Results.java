@@ -21,64 +21,155 @@ final class Results {
     private Results() {
     }
 
-    static double median(List<LoadResult> rs, ToDoubleFunction<LoadResult> f) {
+    /** Everything measured: per server (in run order), per scenario, one entry per round; and why a server did not run. */
+    record Run(List<Contender> contenders, List<Scenario> scenarios, Map<Contender, Map<Scenario, List<Measured>>> measured,
+               Map<Contender, String> failed) {
+        List<Measured> of(Contender c, Scenario s) {
+            Map<Scenario, List<Measured>> m = measured.get(c);
+            return m == null ? null : m.get(s);
+        }
+
+        Contender named(String id) {
+            return contenders.stream().filter(c -> c.id().equals(id)).findFirst().orElse(null);
+        }
+
+        List<Scenario> throughput() {
+            return scenarios.stream().filter(s -> !s.atHalfPeak()).toList();
+        }
+    }
+
+    static double median(List<Measured> rs, ToDoubleFunction<Measured> f) {
         if (rs == null || rs.isEmpty()) {
             return Double.NaN;
         }
-        double[] v = rs.stream().mapToDouble(f).sorted().toArray();
+        double[] v = rs.stream().mapToDouble(f).filter(d -> !Double.isNaN(d)).sorted().toArray();
+        if (v.length == 0) {
+            return Double.NaN;
+        }
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
-    static String markdown(Map<Contender, Map<Scenario, List<LoadResult>>> results, int rounds, Duration measure,
-                           String machine, String command, double minutes) {
-        Contender c = Compare.CONTENDERS.getFirst();
-        Contender netty = Compare.CONTENDERS.get(1);
+    static double echoes(Measured m) {
+        return m.load().echoesPerSecond();
+    }
+
+    static String markdown(Run run, int rounds, Duration measure, String latencyRate, String syscallNote, String machine,
+                           String command, double minutes) {
+        Contender cRef = run.named("c-ref");
+        Contender netty = run.named("netty-epoll");
+        List<Scenario> throughput = run.throughput();
+        boolean latency = run.scenarios().contains(Scenario.LATENCY);
+        // the syscall column: the main saturated scenario, and the paced one when it ran
+        Scenario sysMain = throughput.contains(Scenario.SMALL_16) ? Scenario.SMALL_16 : throughput.isEmpty() ? null : throughput.getFirst();
+
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "Echoed datagrams per second (median of %d round%s of %.1f s each), and the ratio to the C "
-                + "reference / to Netty epoll. Latency: p50 / p99 round trip in µs at a fixed offered rate of half the C "
-                + "reference's 64 B, 16-peer peak. Lost / corrupt: totals over every run of the server.%n%n",
-                rounds, rounds == 1 ? "" : "s", measure.toMillis() / 1000.0));
-        b.append("| server |");
-        List<Scenario> throughput = Compare.SCENARIOS.stream().filter(s -> !s.atHalfPeak()).toList();
-        throughput.forEach(s -> b.append(' ').append(s.label()).append(" |"));
-        b.append(" latency at 50% (p50 / p99 µs) | lost / corrupt |\n|---|");
-        throughput.forEach(s -> b.append("---:|"));
-        b.append("---:|---:|\n");
-        for (var e : results.entrySet()) {
-            b.append("| ").append(e.getKey().label()).append(" |");
-            for (Scenario s : throughput) {
-                double v = median(e.getValue().get(s), LoadResult::echoesPerSecond);
-                double vc = median(results.get(c).get(s), LoadResult::echoesPerSecond);
-                double vn = median(results.get(netty).get(s), LoadResult::echoesPerSecond);
-                b.append(String.format(Locale.ROOT, " %,.0f (%.2fx / %.2fx) |", v, v / vc, v / vn));
-            }
-            List<LoadResult> lat = e.getValue().get(Scenario.LATENCY);
-            b.append(String.format(Locale.ROOT, " %.0f / %.0f |", median(lat, LoadResult::p50Micros), median(lat, LoadResult::p99Micros)));
-            long lost = e.getValue().values().stream().flatMap(List::stream).mapToLong(LoadResult::lost).sum();
-            long corrupt = e.getValue().values().stream().flatMap(List::stream).mapToLong(LoadResult::corrupt).sum();
-            long lostBelow = lat == null ? 0 : lat.stream().mapToLong(LoadResult::lost).sum();
-            b.append(String.format(Locale.ROOT, " %,d / %d (%d at 50%%) |%n", lost, corrupt, lostBelow));
+                + "reference / to Netty epoll.", rounds, rounds == 1 ? "" : "s", measure.toMillis() / 1000.0));
+        if (latency) {
+            b.append(" Latency: p50 / p99 round trip in µs at a fixed offered rate of ").append(latencyRate).append('.');
         }
+        b.append(" Syscalls / echo: the server process's system calls (every thread, perf `raw_syscalls:sys_enter`) over the "
+                + "measured window, divided by the datagrams echoed in it").append(syscallNote).append(". Lost / corrupt: totals over "
+                + "every run of the server.\n\n");
+
+        b.append("| server |");
+        throughput.forEach(s -> b.append(' ').append(s.label()).append(" |"));
+        if (latency) {
+            b.append(" latency at 50% (p50 / p99 µs) |");
+        }
+        b.append(" syscalls / echo (");
+        if (sysMain != null) {
+            b.append(sysMain.label()).append(latency ? " / at 50%" : "");
+        } else {
+            b.append("at 50%");
+        }
+        b.append(") | lost / corrupt |\n|---|");
+        throughput.forEach(s -> b.append("---:|"));
+        b.append(latency ? "---:|" : "").append("---:|---:|\n");
+
+        for (Contender c : run.contenders()) {
+            b.append("| ").append(c.label()).append(" |");
+            String failure = run.failed().get(c);
+            if (failure != null && run.measured().get(c).isEmpty()) {
+                int cells = throughput.size() + (latency ? 1 : 0) + 2;
+                b.append(" did not start: ").append(failure.replace("|", "\\|")).append(" |");
+                b.append(" |".repeat(cells - 1)).append('\n');
+                continue;
+            }
+            for (Scenario s : throughput) {
+                double v = median(run.of(c, s), Results::echoes);
+                double vc = cRef == null ? Double.NaN : median(run.of(cRef, s), Results::echoes);
+                double vn = netty == null ? Double.NaN : median(run.of(netty, s), Results::echoes);
+                b.append(Double.isNaN(v) ? " – |" : String.format(Locale.ROOT, " %,.0f (%s / %s) |", v, ratio(v, vc), ratio(v, vn)));
+            }
+            List<Measured> lat = run.of(c, Scenario.LATENCY);
+            if (latency) {
+                double p50 = median(lat, m -> m.load().p50Micros());
+                double p99 = median(lat, m -> m.load().p99Micros());
+                b.append(Double.isNaN(p50) ? " – |" : String.format(Locale.ROOT, " %.0f / %.0f |", p50, p99));
+            }
+            b.append(' ');
+            if (sysMain != null) {
+                b.append(syscalls(median(run.of(c, sysMain), Measured::syscallsPerEcho))).append(latency ? " / " : "");
+            }
+            if (latency) {
+                b.append(syscalls(median(lat, Measured::syscallsPerEcho)));
+            }
+            b.append(" |");
+            List<LoadResult> all = run.measured().get(c).values().stream().flatMap(List::stream).map(Measured::load).toList();
+            long lost = all.stream().mapToLong(LoadResult::lost).sum();
+            long corrupt = all.stream().mapToLong(LoadResult::corrupt).sum();
+            if (latency) {
+                long lostBelow = lat == null ? 0 : lat.stream().mapToLong(m -> m.load().lost()).sum();
+                b.append(String.format(Locale.ROOT, " %,d / %d (%d at 50%%) |%n", lost, corrupt, lostBelow));
+            } else {
+                b.append(String.format(Locale.ROOT, " %,d / %d |%n", lost, corrupt));
+            }
+        }
+        run.failed().forEach((c, why) -> {
+            if (!run.measured().get(c).isEmpty()) {
+                b.append("\n").append(c.label()).append(" stopped starting after some rounds: ").append(why).append('\n');
+            }
+        });
         b.append("\nMachine: ").append(machine).append(String.format(Locale.ROOT, ". Whole run: %.1f min.%n", minutes));
         b.append("Reproduce: `").append(command).append("`\n");
         return b.toString();
     }
 
-    static void chart(Map<Contender, Map<Scenario, List<LoadResult>>> results, Path png) throws Exception {
-        List<Scenario> throughput = Compare.SCENARIOS.stream().filter(s -> !s.atHalfPeak()).toList();
+    private static String ratio(double v, double reference) {
+        return Double.isNaN(reference) || reference == 0 ? "–" : String.format(Locale.ROOT, "%.2fx", v / reference);
+    }
+
+    private static String syscalls(double perEcho) {
+        return Double.isNaN(perEcho) ? "n/a" : String.format(Locale.ROOT, perEcho < 0.1 ? "%.3f" : "%.2f", perEcho);
+    }
+
+    static void chart(Run run, Path png) throws Exception {
+        List<Scenario> throughput = run.throughput();
+        if (throughput.isEmpty()) {
+            return;
+        }
         CategoryChart chart = new CategoryChartBuilder().width(1400).height(650)
                 .title("UDP echo: datagrams per second (median), higher is better")
                 .xAxisTitle("scenario").yAxisTitle("echoes / s").build();
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         chart.getStyler().setYAxisDecimalPattern("#,###");
         List<String> xs = throughput.stream().map(Scenario::label).toList();
-        for (var e : results.entrySet()) {
+        int series = 0;
+        for (Contender c : run.contenders()) {
+            if (run.measured().get(c).isEmpty()) {
+                continue; // did not start: no bar rather than a zero bar
+            }
             List<Double> ys = new ArrayList<>();
             for (Scenario s : throughput) {
-                double v = median(e.getValue().get(s), LoadResult::echoesPerSecond);
+                double v = median(run.of(c, s), Results::echoes);
                 ys.add(Double.isNaN(v) ? 0 : v);
             }
-            chart.addSeries(e.getKey().label(), xs, ys);
+            chart.addSeries(c.label(), xs, ys);
+            series++;
+        }
+        if (series == 0) {
+            return;
         }
         BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
     }

@@ -23,8 +23,23 @@ public final class LoadGenerator {
     private LoadGenerator() {
     }
 
+    /**
+     * Told when the measured window opens (every peer socket is ready, nothing sent yet) and when it
+     * closes (every worker stopped and drained: every echo the result counts came in between).
+     */
+    public interface Window {
+        void opened();
+
+        void closed();
+    }
+
     /** Runs one load and returns what it measured; {@code progress} prints a line a second to stderr. */
     public static LoadResult run(LoadOptions o) throws Exception {
+        return run(o, null);
+    }
+
+    /** {@link #run(LoadOptions)}, telling {@code window} (if not null) when the measured window opens and closes. */
+    public static LoadResult run(LoadOptions o, Window window) throws Exception {
         List<Worker> workers = new ArrayList<>();
         try {
             int per = o.peers() / o.threads();
@@ -34,6 +49,9 @@ public final class LoadGenerator {
                 workers.add(new Worker(o, first, n));
             }
             List<Thread> threads = new ArrayList<>();
+            if (window != null) {
+                window.opened();
+            }
             long start = System.nanoTime();
             for (int t = 0; t < workers.size(); t++) {
                 threads.add(Thread.ofPlatform().name("load-" + t).start(workers.get(t)));
@@ -57,6 +75,9 @@ public final class LoadGenerator {
             workers.forEach(Worker::stop);
             for (Thread t : threads) {
                 t.join();
+            }
+            if (window != null) {
+                window.closed();
             }
             Histogram all = new Histogram(60_000_000_000L, 3);
             long sent = 0;

@@ -3,6 +3,7 @@ package dev.abyss.bench.peers;
 import dev.abyss.server.Abyss;
 import dev.abyss.server.Server;
 import dev.abyss.server.ServerConfig;
+import dev.abyss.server.TransportKind;
 import dev.abyss.server.examples.Echo;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -29,12 +30,15 @@ import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The Java echo servers of the comparison, each run in its own JVM:
- * {@code java -cp benchmarks.jar dev.abyss.bench.peers.EchoServers SERVER PORT THREADS}, where
- * SERVER is abyss-segment, abyss-handler, netty-epoll, netty-iouring, netty-nio or jdk. It prints
+ * {@code java -cp benchmarks.jar dev.abyss.bench.peers.EchoServers SERVER PORT THREADS [TRANSPORT]}, where
+ * SERVER is abyss-segment, abyss-handler, netty-epoll, netty-iouring, netty-nio or jdk, and TRANSPORT
+ * (abyss-* only) a {@link TransportKind}: EPOLL (the default), IO_URING, NIO or AUTO. It prints
  * "ready" once bound and echoes until stdin closes. Every server gets the same treatment: one
  * socket per thread with SO_REUSEPORT where the transport has it, 64-datagram batches where it can,
  * a 4 MiB socket receive buffer.
@@ -52,10 +56,11 @@ public final class EchoServers {
         String kind = args[0];
         int port = Integer.parseInt(args[1]);
         int threads = Integer.parseInt(args[2]);
+        TransportKind transport = args.length > 3 ? transport(kind, args[3]) : TransportKind.EPOLL;
         InetSocketAddress at = new InetSocketAddress("127.0.0.1", port);
         AutoCloseable running = switch (kind) {
-            case "abyss-segment" -> abyss(at, threads, true);
-            case "abyss-handler" -> abyss(at, threads, false);
+            case "abyss-segment" -> abyss(at, threads, transport, true);
+            case "abyss-handler" -> abyss(at, threads, transport, false);
             case "netty-epoll" -> netty(at, threads, "epoll");
             case "netty-iouring" -> netty(at, threads, "iouring");
             case "netty-nio" -> netty(at, 1, "nio"); // NIO datagram channels have no SO_REUSEPORT: one socket
@@ -70,9 +75,20 @@ public final class EchoServers {
         running.close();
     }
 
-    private static AutoCloseable abyss(InetSocketAddress at, int threads, boolean segment) throws Exception {
+    private static TransportKind transport(String kind, String name) {
+        if (!kind.startsWith("abyss-")) {
+            throw new IllegalArgumentException("a transport applies to abyss-* servers only, not " + kind);
+        }
+        try {
+            return TransportKind.valueOf(name.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown transport " + name + "; one of " + Arrays.toString(TransportKind.values()));
+        }
+    }
+
+    private static AutoCloseable abyss(InetSocketAddress at, int threads, TransportKind transport, boolean segment) throws Exception {
         ServerConfig.Builder b = ServerConfig.builder().bindAddress(at.getAddress()).port(at.getPort()).numAcceptors(threads)
-                .receiveBufferSize(RCVBUF).shutdownTimeout(Duration.ZERO);
+                .transport(transport).receiveBufferSize(RCVBUF).shutdownTimeout(Duration.ZERO);
         Server s = Abyss.start(segment ? b.segmentHandler((session, data) -> session.send(data)).build() : b.handler(new Echo()).build());
         return s;
     }
