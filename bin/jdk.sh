@@ -1,4 +1,5 @@
-# Sourced by the scripts in bin/: finds a JDK 22+ and exports JAVA_HOME (and PATH) for it.
+# Sourced by the scripts in bin/: finds a JDK 22+ and exports JAVA_HOME (and PATH) for it, and
+# builds a runnable jar when it is missing or older than its sources.
 # Order: $JAVA_HOME when it qualifies, else the newest qualifying JDK under /usr/lib/jvm.
 # Plain `java` on PATH is never trusted (Debian's default is 17).
 # ABYSS_JVM_DIR overrides /usr/lib/jvm (used to test the not-found path).
@@ -48,6 +49,8 @@ abyss_find_jdk() {
   if [ "$best_v" -ge 23 ]; then
     export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
   fi
+  # Maven 3.8's Jansi writes ESC[0m to stdout and stderr at exit even in batch mode without color.
+  export MAVEN_OPTS="${MAVEN_OPTS:-} -Djansi.noreset=true"
   ABYSS_JDK_VERSION=$best_v
 }
 
@@ -56,4 +59,31 @@ abyss_require_maven() {
     echo "abyss: Maven (mvn) is not on PATH; install it, e.g. 'apt-get install maven' (3.8 or newer)." >&2
     return 1
   fi
+}
+
+# abyss_build_if_stale JAR MODULE: builds MODULE (and the modules it needs) with Maven when JAR is
+# missing or older than a pom.xml or a file under src/main of the modules it is made of. Test
+# sources and generated files under target/ do not count, so a `bin/test` run leaves it fresh.
+# Run from the repository root.
+abyss_build_if_stale() {
+  local jar=$1 module=$2 dirs
+  case $module in
+    abyss-cli) dirs="abyss-ffi abyss-server abyss-cli" ;;
+    abyss-bench) dirs="abyss-ffi abyss-server abyss-bench" ;;
+    *) dirs=$module ;;
+  esac
+  local sources=(pom.xml)
+  local d
+  for d in $dirs; do
+    sources+=("$d/pom.xml")
+    [ -d "$d/src/main" ] && sources+=("$d/src/main")
+  done
+  if [ -f "$jar" ] && [ -z "$(find "${sources[@]}" -type f -newer "$jar" -print -quit 2>/dev/null)" ]; then
+    return 0
+  fi
+  abyss_require_maven
+  echo "abyss: building $jar with JDK $ABYSS_JDK_VERSION" >&2
+  # -q: only problems; no javadoc or sources jars for a quick runnable build
+  mvn -B -ntp -q -Dstyle.color=never -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true \
+      -pl "$module" -am package >&2
 }

@@ -109,6 +109,11 @@ public final class LibC {
     /**
      * Returns {@code result} when it is not negative; otherwise throws a {@link NativeException} for
      * errno {@code -result}, naming {@code call}.
+     *
+     * @param result what a method of this class returned
+     * @param call   the call's name for the exception message, e.g. {@code "bind(127.0.0.1:53)"}
+     * @return {@code result}, when it is not negative
+     * @throws NativeException when {@code result} is negative
      */
     public static long check(long result, String call) throws NativeException {
         if (result < 0) {
@@ -117,7 +122,14 @@ public final class LibC {
         return result;
     }
 
-    /** {@link #check(long, String)} for calls that return an {@code int}. */
+    /**
+     * {@link #check(long, String)} for calls that return an {@code int}.
+     *
+     * @param result what a method of this class returned
+     * @param call   the call's name for the exception message
+     * @return {@code result}, when it is not negative
+     * @throws NativeException when {@code result} is negative
+     */
     public static int check(int result, String call) throws NativeException {
         if (result < 0) {
             throw new NativeException(call, -result);
@@ -145,6 +157,14 @@ public final class LibC {
 
     // ---- sockets -------------------------------------------------------------------------------
 
+    /**
+     * {@code socket(2)}.
+     *
+     * @param domain   address family, e.g. {@code AF_INET6}
+     * @param type     socket type and flags, e.g. {@code SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC}
+     * @param protocol protocol, 0 for the default
+     * @return the new file descriptor, or {@code -errno}
+     */
     public static int socket(int domain, int type, int protocol) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -154,6 +174,14 @@ public final class LibC {
         }
     }
 
+    /**
+     * {@code bind(2)}.
+     *
+     * @param fd      the socket
+     * @param addr    a {@code sockaddr} (see {@link dev.abyss.ffi.net.SockAddr})
+     * @param addrLen its length in bytes
+     * @return the C function's result, or {@code -errno}
+     */
     public static int bind(int fd, MemorySegment addr, int addrLen) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -163,6 +191,14 @@ public final class LibC {
         }
     }
 
+    /**
+     * {@code connect(2)}.
+     *
+     * @param fd      the socket
+     * @param addr    a {@code sockaddr}
+     * @param addrLen its length in bytes
+     * @return the C function's result, or {@code -errno}
+     */
     public static int connect(int fd, MemorySegment addr, int addrLen) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -172,6 +208,12 @@ public final class LibC {
         }
     }
 
+    /**
+     * {@code close(2)}.
+     *
+     * @param fd the file descriptor
+     * @return the C function's result, or {@code -errno}
+     */
     public static int close(int fd) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -181,6 +223,16 @@ public final class LibC {
         }
     }
 
+    /**
+     * {@code setsockopt(2)}.
+     *
+     * @param fd       the socket
+     * @param level    e.g. {@code SOL_SOCKET}
+     * @param name     the option, e.g. {@code SO_RCVBUF}
+     * @param value    the option's value
+     * @param valueLen its length in bytes
+     * @return the C function's result, or {@code -errno}
+     */
     public static int setsockopt(int fd, int level, int name, MemorySegment value, int valueLen) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -190,7 +242,16 @@ public final class LibC {
         }
     }
 
-    /** {@code valueLen} points to a {@code socklen_t} holding the buffer size, updated by the call. */
+    /**
+     * {@code getsockopt(2)}.
+     *
+     * @param fd       the socket
+     * @param level    e.g. {@code SOL_SOCKET}
+     * @param name     the option
+     * @param value    receives the option's value
+     * @param valueLen points to a {@code socklen_t} holding the buffer size, updated by the call
+     * @return the C function's result, or {@code -errno}
+     */
     public static int getsockopt(int fd, int level, int name, MemorySegment value, MemorySegment valueLen) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -200,6 +261,14 @@ public final class LibC {
         }
     }
 
+    /**
+     * {@code getsockname(2)}: the socket's own address.
+     *
+     * @param fd      the socket
+     * @param addr    receives a {@code sockaddr}
+     * @param addrLen points to a {@code socklen_t} holding the buffer size, updated by the call
+     * @return the C function's result, or {@code -errno}
+     */
     public static int getsockname(int fd, MemorySegment addr, MemorySegment addrLen) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -209,6 +278,14 @@ public final class LibC {
         }
     }
 
+    /**
+     * {@code getpeername(2)}: the address a connected socket is connected to.
+     *
+     * @param fd      the socket
+     * @param addr    receives a {@code sockaddr}
+     * @param addrLen points to a {@code socklen_t} holding the buffer size, updated by the call
+     * @return the C function's result, or {@code -errno}
+     */
     public static int getpeername(int fd, MemorySegment addr, MemorySegment addrLen) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -218,7 +295,16 @@ public final class LibC {
         }
     }
 
-    /** Returns the number of messages received; {@code timeout} may be {@link MemorySegment#NULL}. */
+    /**
+     * {@code recvmmsg(2)}: receives up to {@code vlen} datagrams in one call.
+     *
+     * @param fd      the socket
+     * @param msgvec  an array of {@code mmsghdr} (see {@link dev.abyss.ffi.net.MessageBatch})
+     * @param vlen    entries of {@code msgvec} to fill
+     * @param flags   e.g. {@code MSG_DONTWAIT}
+     * @param timeout a {@code timespec}, or {@link MemorySegment#NULL}
+     * @return the number of messages received, or {@code -errno}
+     */
     public static int recvmmsg(int fd, MemorySegment msgvec, int vlen, int flags, MemorySegment timeout) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -229,9 +315,15 @@ public final class LibC {
     }
 
     /**
-     * {@code sendmmsg} of the {@code vlen} mmsghdr entries at {@code offset} in {@code msgvec} (a
-     * native segment the caller keeps alive). Returns the number of messages sent, which may be
-     * fewer than {@code vlen}.
+     * {@code sendmmsg(2)} of the {@code vlen} mmsghdr entries at {@code offset} in {@code msgvec} (a
+     * native segment the caller keeps alive).
+     *
+     * @param fd     the socket
+     * @param msgvec an array of {@code mmsghdr}, in native memory
+     * @param offset byte offset of the first entry to send
+     * @param vlen   entries to send
+     * @param flags  e.g. {@code MSG_DONTWAIT}
+     * @return the number of messages sent, which may be fewer than {@code vlen}, or {@code -errno}
      */
     public static int sendmmsg(int fd, MemorySegment msgvec, long offset, int vlen, int flags) {
         Objects.checkFromIndexSize(offset, vlen * dev.abyss.ffi.net.MsgLayouts.MMSGHDR.byteSize(), msgvec.byteSize());
@@ -248,6 +340,14 @@ public final class LibC {
         }
     }
 
+    /**
+     * {@code recvmsg(2)}.
+     *
+     * @param fd     the socket
+     * @param msghdr a {@code msghdr} (see {@link dev.abyss.ffi.net.MsgLayouts})
+     * @param flags  e.g. {@code MSG_ERRQUEUE | MSG_DONTWAIT}
+     * @return the number of bytes received, or {@code -errno}
+     */
     public static long recvmsg(int fd, MemorySegment msghdr, int flags) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -257,6 +357,14 @@ public final class LibC {
         }
     }
 
+    /**
+     * {@code sendmsg(2)}.
+     *
+     * @param fd     the socket
+     * @param msghdr a {@code msghdr}
+     * @param flags  e.g. {@code MSG_DONTWAIT}
+     * @return the number of bytes sent, or {@code -errno}
+     */
     public static long sendmsg(int fd, MemorySegment msghdr, int flags) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -268,6 +376,13 @@ public final class LibC {
 
     // ---- eventfd, read, write ------------------------------------------------------------------
 
+    /**
+     * {@code eventfd(2)}.
+     *
+     * @param initialValue the counter's initial value
+     * @param flags        e.g. {@code EFD_NONBLOCK | EFD_CLOEXEC}
+     * @return the new file descriptor, or {@code -errno}
+     */
     public static int eventfd(int initialValue, int flags) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -277,6 +392,14 @@ public final class LibC {
         }
     }
 
+    /**
+     * {@code read(2)}.
+     *
+     * @param fd    the file descriptor
+     * @param buf   receives the bytes
+     * @param count at most this many bytes
+     * @return the number of bytes read, or {@code -errno}
+     */
     public static long read(int fd, MemorySegment buf, long count) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -286,6 +409,14 @@ public final class LibC {
         }
     }
 
+    /**
+     * {@code write(2)}.
+     *
+     * @param fd    the file descriptor
+     * @param buf   the bytes
+     * @param count this many bytes
+     * @return the number of bytes written, or {@code -errno}
+     */
     public static long write(int fd, MemorySegment buf, long count) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -297,6 +428,12 @@ public final class LibC {
 
     // ---- epoll ---------------------------------------------------------------------------------
 
+    /**
+     * {@code epoll_create1(2)}.
+     *
+     * @param flags e.g. {@code EPOLL_CLOEXEC}
+     * @return the new epoll file descriptor, or {@code -errno}
+     */
     public static int epollCreate1(int flags) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -306,6 +443,15 @@ public final class LibC {
         }
     }
 
+    /**
+     * {@code epoll_ctl(2)}.
+     *
+     * @param epfd  the epoll instance
+     * @param op    {@code EPOLL_CTL_ADD}, {@code EPOLL_CTL_MOD} or {@code EPOLL_CTL_DEL}
+     * @param fd    the watched file descriptor
+     * @param event an {@code epoll_event}, or {@link MemorySegment#NULL} for DEL
+     * @return the C function's result, or {@code -errno}
+     */
     public static int epollCtl(int epfd, int op, int fd, MemorySegment event) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -315,7 +461,15 @@ public final class LibC {
         }
     }
 
-    /** Blocks up to {@code timeoutMillis} (-1: forever, 0: poll). */
+    /**
+     * {@code epoll_wait(2)}: blocks up to {@code timeoutMillis} (-1: forever, 0: poll).
+     *
+     * @param epfd          the epoll instance
+     * @param events        receives up to {@code maxEvents} {@code epoll_event}s
+     * @param maxEvents     capacity of {@code events}
+     * @param timeoutMillis -1 to wait forever, 0 to poll
+     * @return the number of ready events, or {@code -errno}
+     */
     public static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMillis) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -327,7 +481,17 @@ public final class LibC {
 
     // ---- memory mapping ------------------------------------------------------------------------
 
-    /** Returns the mapped address, or {@code -errno}. */
+    /**
+     * {@code mmap(2)}.
+     *
+     * @param addr   hint address, usually 0
+     * @param length bytes to map
+     * @param prot   e.g. {@code PROT_READ | PROT_WRITE}
+     * @param flags  e.g. {@code MAP_SHARED | MAP_POPULATE}
+     * @param fd     the file descriptor to map, or -1
+     * @param offset offset in the file
+     * @return the mapped address, or {@code -errno}
+     */
     public static long mmap(long addr, long length, int prot, int flags, int fd, long offset) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -339,6 +503,13 @@ public final class LibC {
         }
     }
 
+    /**
+     * {@code munmap(2)}.
+     *
+     * @param addr   what {@link #mmap} returned
+     * @param length the length given to {@link #mmap}
+     * @return the C function's result, or {@code -errno}
+     */
     public static int munmap(long addr, long length) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -350,7 +521,13 @@ public final class LibC {
 
     // ---- io_uring (raw syscalls) ---------------------------------------------------------------
 
-    /** {@code io_uring_setup(entries, params)}: returns the ring fd. */
+    /**
+     * {@code io_uring_setup(entries, params)}.
+     *
+     * @param entries submission queue entries wanted
+     * @param params  an {@code io_uring_params}, filled in by the kernel
+     * @return the ring's file descriptor, or {@code -errno}
+     */
     public static int ioUringSetup(int entries, MemorySegment params) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -361,8 +538,16 @@ public final class LibC {
     }
 
     /**
-     * {@code io_uring_enter(fd, toSubmit, minComplete, flags, arg, argSize)}: returns the number of
-     * SQEs consumed. Blocks when {@code flags} has GETEVENTS and {@code minComplete > 0}.
+     * {@code io_uring_enter(fd, toSubmit, minComplete, flags, arg, argSize)}. Blocks when
+     * {@code flags} has GETEVENTS and {@code minComplete > 0}.
+     *
+     * @param fd          the ring
+     * @param toSubmit    SQEs to submit
+     * @param minComplete completions to wait for (with GETEVENTS)
+     * @param flags       {@code IORING_ENTER_*} flags
+     * @param arg         a sigset or, with EXT_ARG, an {@code io_uring_getevents_arg}; or {@link MemorySegment#NULL}
+     * @param argSize     the size of {@code arg}
+     * @return the number of SQEs consumed, or {@code -errno}
      */
     public static int ioUringEnter(int fd, int toSubmit, int minComplete, int flags, MemorySegment arg, long argSize) {
         MemorySegment st = CALL_STATE.get();
@@ -375,7 +560,15 @@ public final class LibC {
         }
     }
 
-    /** {@code io_uring_register(fd, opcode, arg, nrArgs)}. */
+    /**
+     * {@code io_uring_register(fd, opcode, arg, nrArgs)}.
+     *
+     * @param fd     the ring
+     * @param opcode an {@code IORING_REGISTER_*} opcode
+     * @param arg    the opcode's argument
+     * @param nrArgs the number of entries in {@code arg}
+     * @return the opcode's result, or {@code -errno}
+     */
     public static int ioUringRegister(int fd, int opcode, MemorySegment arg, int nrArgs) {
         MemorySegment st = CALL_STATE.get();
         try {
@@ -388,7 +581,12 @@ public final class LibC {
 
     // ---- text ----------------------------------------------------------------------------------
 
-    /** The C library's description of {@code errno}. */
+    /**
+     * The C library's description of {@code errno} ({@code strerror(3)}).
+     *
+     * @param errno a positive errno value
+     * @return the text
+     */
     public static String strerror(int errno) {
         try {
             MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);

@@ -12,14 +12,24 @@ import java.io.IOException;
 public final class NativeException extends IOException {
     private static final long serialVersionUID = 1L;
 
+    /** The positive errno value. */
     private final int errno;
+    /** The call that failed, as the caller named it. */
     private final String call;
 
+    /**
+     * A failure of {@code call} with {@code errno}.
+     *
+     * @param call  the call that failed, e.g. {@code "bind"}
+     * @param errno the positive errno value
+     */
     public NativeException(String call, int errno) {
         this(call, errno, null);
     }
 
     /**
+     * A failure of {@code call} with {@code errno}, with more context in the message.
+     *
      * @param call    the call that failed, and optionally what it was called on, e.g. {@code "bind(127.0.0.1:53)"}
      * @param errno   the positive errno value
      * @param context extra text appended to the message, or null
@@ -31,17 +41,17 @@ public final class NativeException extends IOException {
         this.errno = errno;
     }
 
-    /** The positive errno value, e.g. {@link Errno#EADDRINUSE}. */
+    /** {@return the positive errno value, e.g. {@link Errno#EADDRINUSE}} */
     public int errno() {
         return errno;
     }
 
-    /** The symbolic name of {@link #errno()}, e.g. {@code "EADDRINUSE"}. */
+    /** {@return the symbolic name of {@link #errno()}, e.g. {@code "EADDRINUSE"}} */
     public String errnoName() {
         return Errno.name(errno);
     }
 
-    /** The native call that failed, as given by the caller, e.g. {@code "bind"}. */
+    /** {@return the native call that failed, as given by the caller, e.g. {@code "bind"}} */
     public String call() {
         return call;
     }

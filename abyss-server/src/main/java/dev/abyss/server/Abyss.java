@@ -26,6 +26,8 @@ public final class Abyss {
     /**
      * Binds every acceptor's socket and starts serving.
      *
+     * @param config the server's configuration
+     * @return the running server; {@link Server#close()} stops it
      * @throws BindException when the address cannot be bound (in use, not local, not permitted),
      *                       with the address in the message
      * @throws IOException   when a socket or the transport cannot be set up; the message names the

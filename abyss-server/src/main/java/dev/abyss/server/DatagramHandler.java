@@ -22,5 +22,11 @@ import java.lang.foreign.MemorySegment;
  */
 @FunctionalInterface
 public interface DatagramHandler {
+    /**
+     * One datagram.
+     *
+     * @param peer the sender, a reply handle valid until this method returns
+     * @param data the payload, a read-only view valid until this method returns
+     */
     void handle(Peer peer, MemorySegment data);
 }

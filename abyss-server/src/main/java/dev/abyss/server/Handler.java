@@ -29,7 +29,13 @@ import java.lang.foreign.MemorySegment;
  */
 public interface Handler<S> {
 
-    /** A new peer sent its first datagram. The default continues with the state unchanged. */
+    /**
+     * A new peer sent its first datagram. The default continues with the state unchanged.
+     *
+     * @param session the new session
+     * @param state   the session's initial state
+     * @return what happens next, with the session's new state
+     */
     default HandlerResult<S> handleConnection(Session session, S state) {
         return HandlerResult.continueWith(state);
     }
@@ -38,29 +44,58 @@ public interface Handler<S> {
      * A datagram from the peer. In {@link DispatchMode#INLINE} mode {@code data} is a read-only view
      * of the receive buffer, valid only until this method returns: copy what you keep. In
      * {@link DispatchMode#VIRTUAL_THREADS} mode it is a private copy.
+     *
+     * @param session the peer's session
+     * @param data    the datagram's payload
+     * @param state   the session's state
+     * @return what happens next, with the session's new state
      */
     default HandlerResult<S> handleData(Session session, MemorySegment data, S state) {
         return HandlerResult.continueWith(state);
     }
 
-    /** A message posted with {@link Session#post(Object)} (the {@code handle_info} of the Messenger example). */
+    /**
+     * A message posted with {@link Session#post(Object)} (the {@code handle_info} of the Messenger example).
+     *
+     * @param session the session it was posted to
+     * @param message the message
+     * @param state   the session's state
+     * @return what happens next, with the session's new state
+     */
     default HandlerResult<S> handleMessage(Session session, Object message, S state) {
         return HandlerResult.continueWith(state);
     }
 
-    /** Last callback after a {@link HandlerResult.Close}. The session can no longer send. */
+    /**
+     * Last callback after a {@link HandlerResult.Close}. The session can no longer send.
+     *
+     * @param state the session's last state
+     */
     default void handleClose(S state) {
     }
 
-    /** Last callback after a {@link HandlerResult.Error} or a callback that threw ({@code reason} is then the exception). */
+    /**
+     * Last callback after a {@link HandlerResult.Error} or a callback that threw.
+     *
+     * @param reason the error's reason, or the exception a callback threw
+     * @param state  the session's last state
+     */
     default void handleError(Object reason, S state) {
     }
 
-    /** Last callback when the server shut down before the session ended. The session can still send. */
+    /**
+     * Last callback when the server shut down before the session ended. The session can still send.
+     *
+     * @param state the session's last state
+     */
     default void handleShutdown(S state) {
     }
 
-    /** Last callback when the session was idle longer than its timeout. The session can still send. */
+    /**
+     * Last callback when the session was idle longer than its timeout. The session can still send.
+     *
+     * @param state the session's last state
+     */
     default void handleTimeout(S state) {
     }
 }

@@ -12,50 +12,97 @@ import java.util.Objects;
  */
 public sealed interface HandlerResult<S> {
 
-    /** The state that replaces the session's state. */
+    /** {@return the state that replaces the session's state} */
     S state();
 
     /**
-     * Keep the session. {@code timeoutNanos} is -1 to keep the current idle timeout; otherwise the
-     * idle timeout until the next datagram or message ({@code persistent == false}), or from now on
-     * ({@code persistent == true}, replacing readTimeout for this session).
+     * Keep the session.
+     *
+     * @param state        the session's new state
+     * @param timeoutNanos -1 to keep the current idle timeout; otherwise the idle timeout until the next
+     *                     datagram or message ({@code persistent == false}), or from now on
+     *                     ({@code persistent == true}, replacing readTimeout for this session)
+     * @param persistent   whether {@code timeoutNanos} replaces the session's idle timeout
+     * @param <S>          the session state type
      */
     record Continue<S>(S state, long timeoutNanos, boolean persistent) implements HandlerResult<S> {
     }
 
-    /** End the session: {@link Handler#handleClose} runs last. */
+    /**
+     * End the session: {@link Handler#handleClose} runs last.
+     *
+     * @param state the session's last state
+     * @param <S>   the session state type
+     */
     record Close<S>(S state) implements HandlerResult<S> {
     }
 
-    /** End the session in error: {@link Handler#handleError} runs last with {@code reason}. */
+    /**
+     * End the session in error: {@link Handler#handleError} runs last with {@code reason}.
+     *
+     * @param reason why, handed to {@link Handler#handleError}
+     * @param state  the session's last state
+     * @param <S>    the session state type
+     */
     record Error<S>(Object reason, S state) implements HandlerResult<S> {
     }
 
     /**
      * {@code {:continue, state}}. Results are immutable: a handler may keep one and return it again
      * to allocate nothing per datagram; for a null state this method already returns a shared one.
+     *
+     * @param state the session's new state
+     * @param <S>   the session state type
+     * @return the result
      */
     @SuppressWarnings("unchecked")
     static <S> HandlerResult<S> continueWith(S state) {
         return state == null ? (HandlerResult<S>) Shared.CONTINUE_NULL : new Continue<>(state, -1, false);
     }
 
-    /** {@code {:continue, state, timeout}}: a one-shot idle timeout, until the next datagram or message. */
+    /**
+     * {@code {:continue, state, timeout}}: a one-shot idle timeout, until the next datagram or message.
+     *
+     * @param state   the session's new state
+     * @param timeout positive
+     * @param <S>     the session state type
+     * @return the result
+     */
     static <S> HandlerResult<S> continueWith(S state, Duration timeout) {
         return new Continue<>(state, timeoutNanos(timeout), false);
     }
 
-    /** {@code {:continue, state, {:persistent, timeout}}}: this session's idle timeout from now on. */
+    /**
+     * {@code {:continue, state, {:persistent, timeout}}}: this session's idle timeout from now on.
+     *
+     * @param state   the session's new state
+     * @param timeout positive
+     * @param <S>     the session state type
+     * @return the result
+     */
     static <S> HandlerResult<S> continuePersistent(S state, Duration timeout) {
         return new Continue<>(state, timeoutNanos(timeout), true);
     }
 
-    /** {@code {:close, state}}. */
+    /**
+     * {@code {:close, state}}.
+     *
+     * @param state the session's last state
+     * @param <S>   the session state type
+     * @return the result
+     */
     static <S> HandlerResult<S> close(S state) {
         return new Close<>(state);
     }
 
-    /** {@code {:error, reason, state}}. */
+    /**
+     * {@code {:error, reason, state}}.
+     *
+     * @param reason why, not null
+     * @param state  the session's last state
+     * @param <S>    the session state type
+     * @return the result
+     */
     static <S> HandlerResult<S> error(Object reason, S state) {
         return new Error<>(Objects.requireNonNull(reason, "reason"), state);
     }

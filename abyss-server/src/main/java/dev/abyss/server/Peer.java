@@ -12,23 +12,57 @@ import java.nio.ByteBuffer;
  */
 public interface Peer {
 
-    /** Sends {@code data} (its whole size) as one datagram to this peer. */
+    /**
+     * Sends {@code data} (its whole size) as one datagram to this peer.
+     *
+     * @param data the payload
+     * @return false when it could not be queued (counted in {@link ServerStats#sendQueueFull()})
+     */
     boolean send(MemorySegment data);
 
-    /** Sends {@code length} bytes of {@code data} from {@code offset}: no slice needed. */
+    /**
+     * Sends {@code length} bytes of {@code data} from {@code offset}: no slice needed.
+     *
+     * @param data   holds the payload
+     * @param offset where the payload starts in {@code data}
+     * @param length the payload's length
+     * @return false when it could not be queued (counted in {@link ServerStats#sendQueueFull()})
+     */
     boolean send(MemorySegment data, long offset, long length);
 
+    /**
+     * Sends {@code data} as one datagram to this peer.
+     *
+     * @param data the payload
+     * @return false when it could not be queued (counted in {@link ServerStats#sendQueueFull()})
+     */
     boolean send(byte[] data);
 
-    /** Sends the remaining bytes of {@code data}; its position is not changed. */
+    /**
+     * Sends the remaining bytes of {@code data}; its position is not changed.
+     *
+     * @param data the payload
+     * @return false when it could not be queued (counted in {@link ServerStats#sendQueueFull()})
+     */
     boolean send(ByteBuffer data);
 
     /**
      * The peer's address as a durable value (allocated on each call), for replies later or from
      * another thread through {@link Server#send(SocketAddress, MemorySegment)}.
+     *
+     * @return the address
      */
     SocketAddress address();
 
-    /** True when the datagram was cut to maxDatagramSize (delivered because the policy is DELIVER). */
+    /**
+     * A 64 KiB buffer of the acceptor, for building replies without allocating: valid during the
+     * callback, shared by every datagram of that acceptor. Send from it with
+     * {@link #send(MemorySegment, long, long)}.
+     *
+     * @return the acceptor's scratch buffer
+     */
+    MemorySegment scratch();
+
+    /** {@return true when the datagram was cut to maxDatagramSize (delivered because the policy is DELIVER)} */
     boolean truncated();
 }

@@ -12,5 +12,11 @@ import java.lang.foreign.MemorySegment;
  */
 @FunctionalInterface
 public interface SegmentHandler {
+    /**
+     * One datagram.
+     *
+     * @param session the peer's session (for sending, counters and its address)
+     * @param data    the payload, a read-only view valid until this method returns
+     */
     void handle(Session session, MemorySegment data);
 }

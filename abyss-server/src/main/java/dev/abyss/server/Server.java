@@ -25,16 +25,17 @@ public final class Server implements AutoCloseable {
         return engine;
     }
 
-    /** Where the server listens; with port 0 in the config, the port the kernel chose. */
+    /** {@return where the server listens; with port 0 in the config, the port the kernel chose} */
     public SocketAddress localAddress() {
         return engine.localAddress();
     }
 
-    /** The transport in use (what AUTO resolved to). */
+    /** {@return the transport in use (what AUTO resolved to)} */
     public TransportKind transport() {
         return engine.transport();
     }
 
+    /** {@return the config the server was started with} */
     public ServerConfig config() {
         return config;
     }
@@ -43,6 +44,8 @@ public final class Server implements AutoCloseable {
      * Stops receiving at once, lets live sessions finish until {@code connectionWait} has passed,
      * then ends the rest with {@link Handler#handleShutdown}. Returns when every acceptor thread has
      * exited and every socket and native buffer is freed. Idempotent.
+     *
+     * @param connectionWait how long live sessions may go on, not negative
      */
     public void stop(Duration connectionWait) {
         Objects.requireNonNull(connectionWait, "connectionWait");
@@ -67,7 +70,7 @@ public final class Server implements AutoCloseable {
         engine.suspend(false);
     }
 
-    /** Counters summed over the acceptors; cheap, callable any time. */
+    /** {@return the counters summed over the acceptors; cheap, callable any time} */
     public ServerStats stats() {
         return new ServerStats(engine.counters());
     }
@@ -75,9 +78,11 @@ public final class Server implements AutoCloseable {
     /**
      * Sends {@code data} (its whole size) as one datagram to {@code peer} from the server's socket,
      * from any thread, without a session: the reply path of a {@link DatagramHandler} after its
-     * callback ({@link Peer#address()}). Queued to an acceptor like a session's cross-thread send;
-     * false when the queue is full (counted in {@link ServerStats#sendQueueFull()}) or the server stopped.
+     * callback ({@link Peer#address()}). Queued to an acceptor like a session's cross-thread send.
      *
+     * @param peer the destination
+     * @param data the payload
+     * @return false when the queue is full (counted in {@link ServerStats#sendQueueFull()}) or the server stopped
      * @throws IllegalArgumentException when {@code peer} is not of the server's address family or
      *                                  {@code data} is larger than a UDP datagram can be
      */
@@ -87,17 +92,26 @@ public final class Server implements AutoCloseable {
         return engine.send(peer, data, 0, data.byteSize());
     }
 
-    /** Number of live sessions. */
+    /** {@return the number of live sessions} */
     public int sessions() {
         return engine.sessions();
     }
 
-    /** The live session of {@code peer}, or null. */
+    /**
+     * The live session of {@code peer}.
+     *
+     * @param peer a remote address
+     * @return its session, or null
+     */
     public Session session(SocketAddress peer) {
         return engine.session(peer);
     }
 
-    /** Calls {@code action} for every live session (weakly consistent: sessions may come and go meanwhile). */
+    /**
+     * Calls {@code action} for every live session (weakly consistent: sessions may come and go meanwhile).
+     *
+     * @param action called once per session
+     */
     public void forEachSession(java.util.function.Consumer<? super Session> action) {
         engine.forEachSession(action);
     }
@@ -105,13 +119,15 @@ public final class Server implements AutoCloseable {
     /**
      * Why the server stopped by itself, if it did: an acceptor whose duty cycle failed more than
      * three times within a minute (each failure is logged and the acceptor resumes until then)
-     * stops the whole server, so no socket is left without a reader. Empty while it runs normally
-     * and after a regular stop.
+     * stops the whole server, so no socket is left without a reader.
+     *
+     * @return the failure; empty while it runs normally and after a regular stop
      */
     public java.util.Optional<Throwable> failure() {
         return java.util.Optional.ofNullable(engine.failure());
     }
 
+    /** {@return true once the server stopped, by {@link #stop(Duration)} or by itself} */
     public boolean isStopped() {
         return engine.isStopped();
     }

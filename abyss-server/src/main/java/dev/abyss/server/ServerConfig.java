@@ -25,6 +25,7 @@ public final class ServerConfig {
     private final DatagramHandler datagramHandler;
     private final FullTablePolicy fullTablePolicy;
     private final Object handlerOptions;
+    private final java.util.function.Supplier<?> initialState;
     private final SocketAddress bindAddress;
     private final TransportKind transport;
     private final int receiveBufferSize;
@@ -52,6 +53,7 @@ public final class ServerConfig {
         this.handler = b.handler;
         this.segmentHandler = b.segmentHandler;
         this.handlerOptions = b.handlerOptions;
+        this.initialState = b.initialState;
         this.bindAddress = b.unixPath != null ? UnixDomainSocketAddress.of(b.unixPath) : new InetSocketAddress(b.ip, b.port);
         this.transport = b.transport;
         this.receiveBufferSize = b.receiveBufferSize;
@@ -78,122 +80,147 @@ public final class ServerConfig {
         this.inlineCallbackLimit = b.inlineCallbackLimit;
     }
 
+    /** {@return a builder with every option at its default} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The lifecycle handler, or null when a {@link SegmentHandler} is configured. */
+    /** {@return the lifecycle handler, or null when a {@link SegmentHandler} or {@link DatagramHandler} is configured} */
     public Handler<Object> handler() {
         return handler;
     }
 
-    /** The raw handler, or null when a {@link Handler} is configured. */
+    /** {@return the stateless handler, or null when another kind is configured} */
     public DatagramHandler datagramHandler() {
         return datagramHandler;
     }
 
-    /** What a new peer gets when the table is full; default {@link FullTablePolicy#EVICT}. */
+    /** {@return what a new peer gets when the table is full; default {@link FullTablePolicy#EVICT}} */
     public FullTablePolicy fullTablePolicy() {
         return fullTablePolicy;
     }
 
+    /** {@return the raw per-session handler, or null when another kind is configured} */
     public SegmentHandler segmentHandler() {
         return segmentHandler;
     }
 
-    /** The initial state of every session (the original's handler_options). */
+    /** {@return the initial state of every session (the original's handler_options), when no per-session supplier is set} */
     public Object handlerOptions() {
         return handlerOptions;
     }
 
-    /** Where to listen: an {@link InetSocketAddress} (port 0 = ephemeral) or a {@link UnixDomainSocketAddress}. */
+    /**
+     * {@return a new session's initial state: from the per-session supplier when one was given
+     * ({@link Builder#sessionHandler(Handler, java.util.function.Supplier)}), else {@link #handlerOptions()}}
+     */
+    public Object newSessionState() {
+        return initialState != null ? initialState.get() : handlerOptions;
+    }
+
+    /** {@return where to listen: an {@link InetSocketAddress} (port 0 = ephemeral) or a {@link UnixDomainSocketAddress}} */
     public SocketAddress bindAddress() {
         return bindAddress;
     }
 
+    /** {@return the transport asked for ({@link Server#transport()} says what AUTO resolved to)} */
     public TransportKind transport() {
         return transport;
     }
 
-    /** SO_RCVBUF in bytes, 0 for the kernel default. */
+    /** {@return SO_RCVBUF in bytes, 0 for the default} */
     public int receiveBufferSize() {
         return receiveBufferSize;
     }
 
-    /** SO_SNDBUF in bytes, 0 for the kernel default. */
+    /** {@return SO_SNDBUF in bytes, 0 for the kernel default} */
     public int sendBufferSize() {
         return sendBufferSize;
     }
 
+    /** {@return whether SO_REUSEADDR is set} */
     public boolean reuseAddress() {
         return reuseAddress;
     }
 
+    /** {@return whether an IPv6 socket is IPV6_V6ONLY} */
     public boolean ipv6Only() {
         return ipv6Only;
     }
 
+    /** {@return datagrams per receive call} */
     public int receiveBatchSize() {
         return receiveBatchSize;
     }
 
+    /** {@return receive slot size in bytes} */
     public int maxDatagramSize() {
         return maxDatagramSize;
     }
 
+    /** {@return what happens to a datagram longer than maxDatagramSize} */
     public TruncationPolicy truncationPolicy() {
         return truncationPolicy;
     }
 
-    /** Debug mode: see {@link Builder#checkViews(boolean)}. */
+    /** {@return whether the debug mode of {@link Builder#checkViews(boolean)} is on} */
     public boolean checkViews() {
         return checkViews;
     }
 
+    /** {@return the number of acceptor threads, each with its own socket} */
     public int numAcceptors() {
         return numAcceptors;
     }
 
-    /** Cap on live sessions, or {@link #UNLIMITED}. */
+    /** {@return the cap on live sessions, or {@link #UNLIMITED}} */
     public int numConnections() {
         return numConnections;
     }
 
+    /** {@return retries of a new peer's datagram while the table is full} */
     public int maxConnectionsRetryCount() {
         return maxConnectionsRetryCount;
     }
 
+    /** {@return time between those retries} */
     public Duration maxConnectionsRetryWait() {
         return maxConnectionsRetryWait;
     }
 
+    /** {@return the idle timeout of a session} */
     public Duration readTimeout() {
         return readTimeout;
     }
 
+    /** {@return how long {@link Server#close()} lets sessions finish} */
     public Duration shutdownTimeout() {
         return shutdownTimeout;
     }
 
+    /** {@return whether a session ended by an error goes unlogged} */
     public boolean silentTerminateOnError() {
         return silentTerminateOnError;
     }
 
+    /** {@return where callbacks run} */
     public DispatchMode dispatchMode() {
         return dispatchMode;
     }
 
+    /** {@return datagrams and messages a session may have waiting (see {@link Builder#mailboxCapacity(int)})} */
     public int mailboxCapacity() {
         return mailboxCapacity;
     }
 
+    /** {@return bytes of each acceptor's cross-thread send queue (see {@link Builder#sendQueueBytes(int)})} */
     public int sendQueueBytes() {
         return sendQueueBytes;
     }
 
     /**
-     * Off-heap bytes per acceptor for the datagrams of new peers that wait for a place in a full
-     * table (see {@link Builder#retryBufferBytes(int)}).
+     * {@return off-heap bytes per acceptor for the datagrams of new peers that wait for a place in a full
+     * table (see {@link Builder#retryBufferBytes(int)})}
      */
     public int retryBufferBytes() {
         return retryBufferBytes;
@@ -204,6 +231,8 @@ public final class ServerConfig {
      * {@link java.util.concurrent.TimeoutException} as the reason). A watchdog thread interrupts
      * the acceptor thread and logs where the callback was; a callback that ignores interrupts still
      * holds up the other sessions of its acceptor until it returns.
+     *
+     * @return the limit
      */
     public Duration inlineCallbackLimit() {
         return inlineCallbackLimit;
@@ -223,6 +252,7 @@ public final class ServerConfig {
         private DatagramHandler datagramHandler;
         private FullTablePolicy fullTablePolicy = FullTablePolicy.EVICT;
         private Object handlerOptions;
+        private java.util.function.Supplier<?> initialState;
         private int port = 0;
         private InetAddress ip = InetAddress.getLoopbackAddress();
         private String unixPath;
@@ -251,23 +281,59 @@ public final class ServerConfig {
         private Builder() {
         }
 
-        /** The session handler; every session starts with {@code handlerOptions} as its state. */
+        /**
+         * The session handler; every session starts with {@code handlerOptions} as its state.
+         *
+         * @param handler        the handler of every session
+         * @param handlerOptions every session's initial state
+         * @param <S>            the session state type
+         * @return this builder
+         */
         @SuppressWarnings("unchecked")
         public <S> Builder handler(Handler<S> handler, S handlerOptions) {
             this.handler = (Handler<Object>) Objects.requireNonNull(handler, "handler");
             this.segmentHandler = null;
             this.datagramHandler = null;
             this.handlerOptions = handlerOptions;
+            this.initialState = null;
             return this;
         }
 
-        /** The session handler, with null as every session's initial state. */
+        /**
+         * The session handler, each session starting with its own state from {@code initialState}
+         * (called once per new session, on the thread that opens it): the safe choice when the state
+         * is mutable, where one shared {@code handlerOptions} object would be a trap. The compiler
+         * checks that the handler and the supplier agree on the state type.
+         *
+         * @param handler      the handler of every session
+         * @param initialState makes each new session's initial state
+         * @param <S>          the session state type
+         * @return this builder
+         */
+        @SuppressWarnings("unchecked")
+        public <S> Builder sessionHandler(Handler<S> handler, java.util.function.Supplier<? extends S> initialState) {
+            handler(handler, (S) null);
+            this.initialState = Objects.requireNonNull(initialState, "initialState");
+            return this;
+        }
+
+        /**
+         * The session handler, with null as every session's initial state.
+         *
+         * @param handler the handler of every session
+         * @return this builder
+         */
         @SuppressWarnings("unchecked")
         public Builder handler(Handler<?> handler) {
             return handler((Handler<Object>) handler, null);
         }
 
-        /** The raw zero-copy handler instead of a {@link Handler} (forces INLINE dispatch). */
+        /**
+         * The raw zero-copy handler instead of a {@link Handler} (forces INLINE dispatch).
+         *
+         * @param handler called for every datagram
+         * @return this builder
+         */
         public Builder segmentHandler(SegmentHandler handler) {
             this.segmentHandler = Objects.requireNonNull(handler, "segmentHandler");
             this.handler = null;
@@ -279,6 +345,9 @@ public final class ServerConfig {
          * Serves request/response without sessions (see {@link DatagramHandler}): no table, no
          * timers, nothing allocated per datagram. Replaces a {@link Handler} or {@link SegmentHandler}
          * set before; runs INLINE.
+         *
+         * @param handler called for every datagram
+         * @return this builder
          */
         public Builder datagramHandler(DatagramHandler handler) {
             this.datagramHandler = Objects.requireNonNull(handler, "datagramHandler");
@@ -287,13 +356,23 @@ public final class ServerConfig {
             return this;
         }
 
-        /** What a new peer gets when the table is at numConnections; default {@link FullTablePolicy#EVICT}. */
+        /**
+         * What a new peer gets when the table is at numConnections; default {@link FullTablePolicy#EVICT}.
+         *
+         * @param policy EVICT or REFUSE
+         * @return this builder
+         */
         public Builder fullTablePolicy(FullTablePolicy policy) {
             this.fullTablePolicy = Objects.requireNonNull(policy, "fullTablePolicy");
             return this;
         }
 
-        /** UDP port, 0..65535; 0 lets the kernel pick (see {@link Server#localAddress()}). Default 0. */
+        /**
+         * UDP port, 0..65535; 0 lets the kernel pick (see {@link Server#localAddress()}). Default 0.
+         *
+         * @param port 0..65535
+         * @return this builder
+         */
         public Builder port(int port) {
             if (port < 0 || port > 65_535) {
                 throw new IllegalArgumentException("port must be 0..65535, was " + port);
@@ -302,19 +381,32 @@ public final class ServerConfig {
             return this;
         }
 
-        /** The IP address to listen on (IPv4 or IPv6). Default: loopback. */
+        /**
+         * The IP address to listen on (IPv4 or IPv6). Default: loopback.
+         *
+         * @param address a local IPv4 or IPv6 address, or a wildcard
+         * @return this builder
+         */
         public Builder bindAddress(InetAddress address) {
             this.ip = Objects.requireNonNull(address, "bindAddress");
             this.unixPath = null;
             return this;
         }
 
-        /** Listen on every interface ({@code ::}, dual-stack unless ipv6Only). */
+        /**
+         * Listen on every interface ({@code ::}, dual-stack unless ipv6Only).
+         *
+         * @return this builder
+         */
         public Builder bindAny() {
             return bindAddress(new InetSocketAddress(0).getAddress());
         }
 
-        /** Listen on loopback only (the default). */
+        /**
+         * Listen on loopback only (the default).
+         *
+         * @return this builder
+         */
         public Builder bindLoopback() {
             return bindAddress(InetAddress.getLoopbackAddress());
         }
@@ -322,6 +414,9 @@ public final class ServerConfig {
         /**
          * Listen on an AF_UNIX datagram socket at {@code path} (port must stay 0). A path starting
          * with {@code '@'} is an abstract name. At most 107 bytes.
+         *
+         * @param path a filesystem path, or {@code @name} for an abstract name
+         * @return this builder
          */
         public Builder bindUnix(String path) {
             Objects.requireNonNull(path, "path");
@@ -334,47 +429,91 @@ public final class ServerConfig {
             return this;
         }
 
+        /**
+         * The kernel interface: {@link TransportKind#AUTO} (default: the best that works here),
+         * {@link TransportKind#IO_URING}, {@link TransportKind#EPOLL} or {@link TransportKind#NIO}.
+         *
+         * @param transport the transport kind
+         * @return this builder
+         */
         public Builder transport(TransportKind transport) {
             this.transport = Objects.requireNonNull(transport, "transport");
             return this;
         }
 
-        /** SO_RCVBUF in bytes; 0 keeps the kernel default. */
+        /**
+         * SO_RCVBUF in bytes; 0 keeps the kernel default.
+         *
+         * @param bytes 0 or more
+         * @return this builder
+         */
         public Builder receiveBufferSize(int bytes) {
             this.receiveBufferSize = nonNegative("receiveBufferSize", bytes);
             return this;
         }
 
-        /** SO_SNDBUF in bytes; 0 keeps the kernel default. */
+        /**
+         * SO_SNDBUF in bytes; 0 keeps the kernel default.
+         *
+         * @param bytes 0 or more
+         * @return this builder
+         */
         public Builder sendBufferSize(int bytes) {
             this.sendBufferSize = nonNegative("sendBufferSize", bytes);
             return this;
         }
 
-        /** SO_REUSEADDR; default true, as in the original. */
+        /**
+         * SO_REUSEADDR; default true, as in the original.
+         *
+         * @param on whether to set SO_REUSEADDR
+         * @return this builder
+         */
         public Builder reuseAddress(boolean on) {
             this.reuseAddress = on;
             return this;
         }
 
-        /** IPV6_V6ONLY for an IPv6 bind address; default false (dual stack). */
+        /**
+         * IPV6_V6ONLY for an IPv6 bind address; default false (dual stack).
+         *
+         * @param on whether an IPv6 socket refuses IPv4-mapped peers
+         * @return this builder
+         */
         public Builder ipv6Only(boolean on) {
             this.ipv6Only = on;
             return this;
         }
 
-        /** Datagrams per recvmmsg, 1..1024; default 64. */
+        /**
+         * Datagrams per recvmmsg, 1..1024; default 64.
+         *
+         * @param n 1..1024
+         * @return this builder
+         */
         public Builder receiveBatchSize(int n) {
             this.receiveBatchSize = inRange("receiveBatchSize", n, 1, 1024);
             return this;
         }
 
-        /** Receive slot size in bytes, 1..65536; default 65536, so no UDP datagram is ever cut. */
+        /**
+         * Receive slot size in bytes, 1..65536; default 65536, so no UDP datagram is ever cut.
+         *
+         * @param bytes 1..65536
+         * @return this builder
+         */
         public Builder maxDatagramSize(int bytes) {
             this.maxDatagramSize = inRange("maxDatagramSize", bytes, 1, 65_536);
             return this;
         }
 
+        /**
+         * What happens to a datagram longer than maxDatagramSize: {@link TruncationPolicy#DROP} (default,
+         * counted) or {@link TruncationPolicy#DELIVER} (cut, flagged).
+         *
+         * @param policy the policy
+         * @return this builder
+         */
         public Builder truncationPolicy(TruncationPolicy policy) {
             this.truncationPolicy = Objects.requireNonNull(policy, "truncationPolicy");
             return this;
@@ -385,19 +524,32 @@ public final class ServerConfig {
          * when the callback returns, so code that keeps it (or hands it to another thread) fails at
          * once with {@link IllegalStateException} or {@link WrongThreadException} instead of
          * silently reading a later datagram. Costs a small allocation per datagram: for tests.
+         *
+         * @param on whether to check views
+         * @return this builder
          */
         public Builder checkViews(boolean on) {
             this.checkViews = on;
             return this;
         }
 
-        /** Acceptor threads, each with its own SO_REUSEPORT socket, 1..1024; default: available processors. */
+        /**
+         * Acceptor threads, each with its own SO_REUSEPORT socket, 1..1024; default: available processors.
+         *
+         * @param n 1..1024
+         * @return this builder
+         */
         public Builder numAcceptors(int n) {
             this.numAcceptors = inRange("numAcceptors", n, 1, 1024);
             return this;
         }
 
-        /** Cap on live sessions (0 refuses every new peer), or {@link #UNLIMITED}; default 16,384. */
+        /**
+         * Cap on live sessions (0 refuses every new peer), or {@link #UNLIMITED}; default 16,384.
+         *
+         * @param n 0 or more, or {@link #UNLIMITED}
+         * @return this builder
+         */
         public Builder numConnections(int n) {
             if (n < 0 && n != UNLIMITED) {
                 throw new IllegalArgumentException("numConnections must be >= 0 or UNLIMITED (-1), was " + n);
@@ -406,41 +558,76 @@ public final class ServerConfig {
             return this;
         }
 
+        /**
+         * No cap on live sessions: {@code numConnections(UNLIMITED)}.
+         *
+         * @return this builder
+         */
         public Builder unlimitedConnections() {
             return numConnections(UNLIMITED);
         }
 
-        /** Retries of a new peer's datagram while the table is full; default 5. */
+        /**
+         * Retries of a new peer's datagram while the table is full; default 5.
+         *
+         * @param n 0 or more
+         * @return this builder
+         */
         public Builder maxConnectionsRetryCount(int n) {
             this.maxConnectionsRetryCount = nonNegative("maxConnectionsRetryCount", n);
             return this;
         }
 
-        /** Time between those retries; default 1 s. */
+        /**
+         * Time between those retries; default 1 s.
+         *
+         * @param wait not negative
+         * @return this builder
+         */
         public Builder maxConnectionsRetryWait(Duration wait) {
             this.maxConnectionsRetryWait = nonNegative("maxConnectionsRetryWait", wait);
             return this;
         }
 
-        /** Idle timeout of a session; default 60 s. */
+        /**
+         * Idle timeout of a session; default 60 s.
+         *
+         * @param timeout positive
+         * @return this builder
+         */
         public Builder readTimeout(Duration timeout) {
             this.readTimeout = positive("readTimeout", timeout);
             return this;
         }
 
-        /** How long {@link Server#close()} lets sessions finish; default 15 s. */
+        /**
+         * How long {@link Server#close()} lets sessions finish; default 15 s.
+         *
+         * @param timeout not negative
+         * @return this builder
+         */
         public Builder shutdownTimeout(Duration timeout) {
             this.shutdownTimeout = nonNegative("shutdownTimeout", timeout);
             return this;
         }
 
-        /** When true, a session ended by an error is not logged. Default false. */
+        /**
+         * When true, a session ended by an error is not logged. Default false.
+         *
+         * @param silent whether to keep quiet
+         * @return this builder
+         */
         public Builder silentTerminateOnError(boolean silent) {
             this.silentTerminateOnError = silent;
             return this;
         }
 
-        /** Where callbacks run: {@link DispatchMode#INLINE} (default) or {@link DispatchMode#VIRTUAL_THREADS}. */
+        /**
+         * Where callbacks run: {@link DispatchMode#INLINE} (default) or {@link DispatchMode#VIRTUAL_THREADS}.
+         *
+         * @param mode INLINE or VIRTUAL_THREADS
+         * @return this builder
+         */
         public Builder dispatchMode(DispatchMode mode) {
             this.dispatchMode = Objects.requireNonNull(mode, "dispatchMode");
             return this;
@@ -451,6 +638,9 @@ public final class ServerConfig {
          * session in VIRTUAL_THREADS mode; in INLINE mode it bounds the messages posted to one
          * acceptor's sessions that wait for it. Past it, the datagram or message is dropped and
          * counted in {@link ServerStats#droppedMailboxFull()}.
+         *
+         * @param n 1..1,048,576
+         * @return this builder
          */
         public Builder mailboxCapacity(int n) {
             this.mailboxCapacity = inRange("mailboxCapacity", n, 1, 1 << 20);
@@ -463,6 +653,9 @@ public final class ServerConfig {
          * two; default 4 MiB. Each datagram takes its payload plus its peer address plus 8, rounded
          * up to 8. A send that finds the queue full returns false and is counted in
          * {@link ServerStats#sendQueueFull()}.
+         *
+         * @param bytes 262,144..1,073,741,824
+         * @return this builder
          */
         public Builder sendQueueBytes(int bytes) {
             this.sendQueueBytes = inRange("sendQueueBytes", bytes, 1 << 18, 1 << 30);
@@ -475,19 +668,32 @@ public final class ServerConfig {
          * default 1 MiB. Any remote host can fill it, so it is the bound: a datagram takes its
          * payload plus 16, rounded up to 8; at most 4,096 wait per acceptor; beyond either bound a
          * datagram is dropped at once and counted in {@link ServerStats#droppedTableFull()}.
+         *
+         * @param bytes 65,536..1,073,741,824
+         * @return this builder
          */
         public Builder retryBufferBytes(int bytes) {
             this.retryBufferBytes = inRange("retryBufferBytes", bytes, 1 << 16, 1 << 30);
             return this;
         }
 
-        /** How long an INLINE callback may run before its session ends with handleError; default 1 s. See {@link ServerConfig#inlineCallbackLimit()}. */
+        /**
+         * How long an INLINE callback may run before its session ends with handleError; default 1 s. See {@link ServerConfig#inlineCallbackLimit()}.
+         *
+         * @param limit positive
+         * @return this builder
+         */
         public Builder inlineCallbackLimit(Duration limit) {
             this.inlineCallbackLimit = positive("inlineCallbackLimit", limit);
             return this;
         }
 
-        /** Checks the options together and returns the config. */
+        /**
+         * Checks the options together and returns the config.
+         *
+         * @return the config
+         * @throws IllegalArgumentException when the options do not fit together (no handler, a port with an AF_UNIX address, a SegmentHandler or DatagramHandler with VIRTUAL_THREADS dispatch)
+         */
         public ServerConfig build() {
             if (handler == null && segmentHandler == null && datagramHandler == null) {
                 throw new IllegalArgumentException("handler: none set (call handler(...), segmentHandler(...) or datagramHandler(...))");

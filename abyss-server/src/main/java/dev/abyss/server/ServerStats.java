@@ -73,12 +73,17 @@ public final class ServerStats {
         this.values = values.clone();
     }
 
-    /** The value of {@code counter}. */
+    /**
+     * The value of {@code counter}.
+     *
+     * @param counter which counter
+     * @return its value
+     */
     public long get(Counter counter) {
         return values[counter.ordinal()];
     }
 
-    /** Every counter, in declaration order. */
+    /** {@return every counter, in declaration order} */
     public Map<Counter, Long> asMap() {
         Map<Counter, Long> m = new EnumMap<>(Counter.class);
         for (Counter c : Counter.ALL) {
@@ -87,107 +92,107 @@ public final class ServerStats {
         return m;
     }
 
-    /** {@link Counter#DATAGRAMS_IN}. */
+    /** {@return the value of {@link Counter#DATAGRAMS_IN}} */
     public long datagramsIn() {
         return get(Counter.DATAGRAMS_IN);
     }
 
-    /** {@link Counter#BYTES_IN}. */
+    /** {@return the value of {@link Counter#BYTES_IN}} */
     public long bytesIn() {
         return get(Counter.BYTES_IN);
     }
 
-    /** {@link Counter#DATAGRAMS_OUT}. */
+    /** {@return the value of {@link Counter#DATAGRAMS_OUT}} */
     public long datagramsOut() {
         return get(Counter.DATAGRAMS_OUT);
     }
 
-    /** {@link Counter#BYTES_OUT}. */
+    /** {@return the value of {@link Counter#BYTES_OUT}} */
     public long bytesOut() {
         return get(Counter.BYTES_OUT);
     }
 
-    /** {@link Counter#SESSIONS_OPENED}. */
+    /** {@return the value of {@link Counter#SESSIONS_OPENED}} */
     public long sessionsOpened() {
         return get(Counter.SESSIONS_OPENED);
     }
 
-    /** {@link Counter#SESSIONS_CLOSED}. */
+    /** {@return the value of {@link Counter#SESSIONS_CLOSED}} */
     public long sessionsClosed() {
         return get(Counter.SESSIONS_CLOSED);
     }
 
-    /** Sessions alive when the snapshot was taken: opened minus closed. */
+    /** {@return sessions alive when the snapshot was taken: opened minus closed} */
     public long sessionsLive() {
         return sessionsOpened() - sessionsClosed();
     }
 
-    /** {@link Counter#DROPPED_TABLE_FULL}. */
+    /** {@return the value of {@link Counter#DROPPED_TABLE_FULL}} */
     public long droppedTableFull() {
         return get(Counter.DROPPED_TABLE_FULL);
     }
 
-    /** {@link Counter#DROPPED_MAILBOX_FULL}. */
+    /** {@return the value of {@link Counter#DROPPED_MAILBOX_FULL}} */
     public long droppedMailboxFull() {
         return get(Counter.DROPPED_MAILBOX_FULL);
     }
 
-    /** {@link Counter#DROPPED_SUSPENDED}. */
+    /** {@return the value of {@link Counter#DROPPED_SUSPENDED}} */
     public long droppedSuspended() {
         return get(Counter.DROPPED_SUSPENDED);
     }
 
-    /** {@link Counter#DROPPED_SESSION_ENDED}. */
+    /** {@return the value of {@link Counter#DROPPED_SESSION_ENDED}} */
     public long droppedSessionEnded() {
         return get(Counter.DROPPED_SESSION_ENDED);
     }
 
-    /** {@link Counter#TRUNCATED}. */
+    /** {@return the value of {@link Counter#TRUNCATED}} */
     public long truncated() {
         return get(Counter.TRUNCATED);
     }
 
-    /** {@link Counter#SEND_QUEUE_FULL}. */
+    /** {@return the value of {@link Counter#SEND_QUEUE_FULL}} */
     public long sendQueueFull() {
         return get(Counter.SEND_QUEUE_FULL);
     }
 
-    /** {@link Counter#SEND_ERRORS}. */
+    /** {@return the value of {@link Counter#SEND_ERRORS}} */
     public long sendErrors() {
         return get(Counter.SEND_ERRORS);
     }
 
-    /** {@link Counter#RECEIVE_ERRORS}. */
+    /** {@return the value of {@link Counter#RECEIVE_ERRORS}} */
     public long receiveErrors() {
         return get(Counter.RECEIVE_ERRORS);
     }
 
-    /** {@link Counter#HANDLER_ERRORS}. */
+    /** {@return the value of {@link Counter#HANDLER_ERRORS}} */
     public long handlerErrors() {
         return get(Counter.HANDLER_ERRORS);
     }
 
-    /** {@link Counter#ACCEPTOR_FAILURES}. */
+    /** {@return the value of {@link Counter#ACCEPTOR_FAILURES}} */
     public long acceptorFailures() {
         return get(Counter.ACCEPTOR_FAILURES);
     }
 
-    /** {@link Counter#KERNEL_DROPS}. */
+    /** {@return the value of {@link Counter#KERNEL_DROPS}} */
     public long kernelDrops() {
         return get(Counter.KERNEL_DROPS);
     }
 
-    /** {@link Counter#UNREACHABLE}. */
+    /** {@return the value of {@link Counter#UNREACHABLE}} */
     public long unreachable() {
         return get(Counter.UNREACHABLE);
     }
 
-    /** {@link Counter#EVICTED}. */
+    /** {@return the value of {@link Counter#EVICTED}} */
     public long evicted() {
         return get(Counter.EVICTED);
     }
 
-    /** {@link Counter#SESSIONS_UNREACHABLE}. */
+    /** {@return the value of {@link Counter#SESSIONS_UNREACHABLE}} */
     public long sessionsUnreachable() {
         return get(Counter.SESSIONS_UNREACHABLE);
     }

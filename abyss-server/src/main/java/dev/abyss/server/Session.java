@@ -14,24 +14,64 @@ import java.nio.ByteBuffer;
  */
 public interface Session {
 
-    /** The peer's address ({@link java.net.InetSocketAddress} or {@link java.net.UnixDomainSocketAddress}). */
+    /** {@return the peer's address ({@link java.net.InetSocketAddress} or {@link java.net.UnixDomainSocketAddress})} */
     SocketAddress remoteAddress();
 
-    /** The server address the peer talks to. */
+    /** {@return the server address the peer talks to} */
     SocketAddress localAddress();
 
-    /** Sends {@code data} (its whole size) as one datagram to the peer. */
+    /**
+     * Sends {@code data} (its whole size) as one datagram to the peer.
+     *
+     * @param data the payload
+     * @return false when it could not be queued (counted) or the session is closed
+     */
     boolean send(MemorySegment data);
 
+    /**
+     * Sends {@code length} bytes of {@code data} from {@code offset} as one datagram to the peer:
+     * no slice (and so no object) per reply.
+     *
+     * @param data   the buffer holding the payload
+     * @param offset where the payload starts in {@code data}
+     * @param length the payload's length
+     * @return false when it could not be queued (counted) or the session is closed
+     */
+    boolean send(MemorySegment data, long offset, long length);
+
+    /**
+     * Sends {@code data} as one datagram to the peer.
+     *
+     * @param data the payload
+     * @return false when it could not be queued (counted) or the session is closed
+     */
     boolean send(byte[] data);
 
-    /** Sends the remaining bytes of {@code data}; its position is not changed. */
+    /**
+     * Sends the remaining bytes of {@code data}; its position is not changed. On the acceptor
+     * thread (INLINE callbacks) nothing is allocated; from other threads the buffer is wrapped.
+     *
+     * @param data the payload
+     * @return false when it could not be queued (counted) or the session is closed
+     */
     boolean send(ByteBuffer data);
 
     /**
-     * Delivers {@code message} to {@link Handler#handleMessage}; false when the session ended or its
-     * queue is full (counted in {@link ServerStats#droppedMailboxFull()}).
+     * A 64 KiB buffer of the acceptor this session runs on, for building replies without
+     * allocating (no ThreadLocal needed): valid during an INLINE callback on the acceptor thread,
+     * shared by every session of that acceptor, overwritten by the next callback. Send from it with
+     * {@link #send(MemorySegment, long, long)}.
      *
+     * @return the acceptor's scratch buffer
+     * @throws IllegalStateException when called off the acceptor thread (e.g. from a virtual-thread session)
+     */
+    MemorySegment scratch();
+
+    /**
+     * Delivers {@code message} to {@link Handler#handleMessage}.
+     *
+     * @param message the message
+     * @return false when the session ended or its queue is full (counted in {@link ServerStats#droppedMailboxFull()})
      * @throws IllegalStateException when the server runs a {@link SegmentHandler}, which has no messages
      */
     boolean post(Object message);
@@ -39,19 +79,24 @@ public interface Session {
     /** Ends the session without a terminal callback. Idempotent; callable from any thread. */
     void close();
 
+    /** {@return true until the session ends} */
     boolean isOpen();
 
     /**
-     * True while handling a datagram the kernel cut to maxDatagramSize, delivered because the
-     * truncation policy is {@link TruncationPolicy#DELIVER}.
+     * {@return true while handling a datagram the kernel cut to maxDatagramSize, delivered because the
+     * truncation policy is {@link TruncationPolicy#DELIVER}}
      */
     boolean lastDatagramTruncated();
 
+    /** {@return payload bytes received from the peer} */
     long receivedBytes();
 
+    /** {@return datagrams received from the peer} */
     long receivedPackets();
 
+    /** {@return payload bytes sent to the peer} */
     long sentBytes();
 
+    /** {@return datagrams sent to the peer} */
     long sentPackets();
 }

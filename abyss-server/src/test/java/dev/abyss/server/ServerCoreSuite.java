@@ -358,4 +358,45 @@ abstract class ServerCoreSuite extends TransportSuite {
             assertEquals("from another thread", c.receive(5000));
         }
     }
+
+    @Test
+    void eachSessionGetsItsOwnInitialStateAndRepliesNeedNoObjectPerSend() throws Exception {
+        java.util.Set<Object> states = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        Handler<StringBuilder> h = new Handler<>() {
+            @Override
+            public HandlerResult<StringBuilder> handleData(Session s, java.lang.foreign.MemorySegment data, StringBuilder seen) {
+                states.add(seen);
+                String text = new String(data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+                seen.append(text);
+                switch (text) {
+                    case "offset" -> { // a reply built in the acceptor's scratch buffer, sent from an offset
+                        java.lang.foreign.MemorySegment scratch = s.scratch();
+                        scratch.setString(0, "xxstate " + seen);
+                        s.send(scratch, 2, ("state " + seen).length());
+                    }
+                    case "heap" -> s.send(java.nio.ByteBuffer.wrap(("heap " + seen).getBytes()).position(0));
+                    default -> {
+                        java.nio.ByteBuffer direct = java.nio.ByteBuffer.allocateDirect(64);
+                        direct.put(("direct " + seen).getBytes()).flip();
+                        s.send(direct);
+                        assertEquals(0, direct.position(), "the buffer's position is not changed");
+                    }
+                }
+                return HandlerResult.continueWith(seen);
+            }
+        };
+        try (Server server = start(builder().sessionHandler(h, StringBuilder::new).shutdownTimeout(Duration.ofMillis(100)).build());
+             Client a = new Client(server.localAddress()); Client b = new Client(server.localAddress())) {
+            a.send("offset");
+            assertEquals("state offset", a.receive(5000));
+            b.send("heap");
+            assertEquals("heap heap", b.receive(5000), "b's state is its own, not a's");
+            a.send("d");
+            assertEquals("direct offsetd", a.receive(5000));
+            assertEquals(2, states.size(), "one initial state object per session");
+            Session s = server.session(a.localAddress());
+            assertThrows(IllegalStateException.class, s::scratch, "scratch() off the acceptor thread fails loudly");
+            assertThrows(IndexOutOfBoundsException.class, () -> s.send(java.lang.foreign.MemorySegment.ofArray(new byte[4]), 2, 3));
+        }
+    }
 }

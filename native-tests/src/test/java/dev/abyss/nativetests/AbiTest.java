@@ -44,8 +44,8 @@ class AbiTest {
     static {
         for (StructLayout s : List.of(SockAddr.SOCKADDR_IN, SockAddr.SOCKADDR_IN6, SockAddr.SOCKADDR_UN,
                 SockAddr.SOCKADDR_STORAGE, MsgLayouts.IOVEC, MsgLayouts.MSGHDR, MsgLayouts.MMSGHDR,
-                MsgLayouts.CMSGHDR, Epoll.EPOLL_EVENT, IoUringLayouts.PARAMS, IoUringLayouts.SQRING_OFFSETS,
-                IoUringLayouts.CQRING_OFFSETS, IoUringLayouts.SQE, IoUringLayouts.CQE, IoUringLayouts.BUF,
+                MsgLayouts.CMSGHDR, MsgLayouts.SOCK_EXTENDED_ERR, Epoll.EPOLL_EVENT, IoUringLayouts.PARAMS,
+                IoUringLayouts.SQRING_OFFSETS, IoUringLayouts.CQRING_OFFSETS, IoUringLayouts.SQE, IoUringLayouts.CQE, IoUringLayouts.BUF,
                 IoUringLayouts.BUF_RING, IoUringLayouts.BUF_REG, IoUringLayouts.RECVMSG_OUT, IoUringLayouts.PROBE,
                 IoUringLayouts.PROBE_OP, IoUring.GETEVENTS_ARG, IoUring.KERNEL_TIMESPEC)) {
             STRUCTS.put(s, "struct " + s.name().orElseThrow());
@@ -70,6 +70,7 @@ class AbiTest {
             #include <netinet/in.h>
             #include <netinet/udp.h>
             #include <linux/io_uring.h>
+            #include <linux/errqueue.h>
             #include <linux/time_types.h>
             #define MSIZE(t, m) sizeof(((t *) 0)->m)
             """;
@@ -117,6 +118,8 @@ class AbiTest {
             expected.put("const " + cName, f.getLong(null));
         }
         // the CMSG macros against our arithmetic
+        line(c, "cmsg CMSG_DATA offset", "({ struct cmsghdr h; (char *) CMSG_DATA(&h) - (char *) &h; })");
+        expected.put("cmsg CMSG_DATA offset", MsgLayouts.CMSG_DATA_OFFSET);
         for (int n : new int[]{1, 4, 16, 20}) {
             line(c, "cmsg CMSG_SPACE(" + n + ")", "CMSG_SPACE(" + n + ")");
             expected.put("cmsg CMSG_SPACE(" + n + ")", MsgLayouts.cmsgSpace(n));

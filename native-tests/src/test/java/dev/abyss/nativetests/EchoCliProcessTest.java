@@ -29,7 +29,7 @@ class EchoCliProcessTest {
     private static final Pattern LISTENING = Pattern.compile("listening on udp .*:(\\d+)");
 
     static Path serverJar() {
-        Path jar = Path.of(System.getProperty("abyss.server.jar", "../abyss-server/target/abyss-server.jar"));
+        Path jar = Path.of(System.getProperty("abyss.cli.jar", "../abyss-cli/target/abyss-cli.jar"));
         assertTrue(Files.isRegularFile(jar), "the CLI jar is built before native-tests run: " + jar.toAbsolutePath());
         return jar;
     }
@@ -154,7 +154,7 @@ class EchoCliProcessTest {
     @Timeout(30)
     void badOptionsFailWithAClearMessage() throws Exception {
         for (List<String> args : List.of(List.of("--port", "70000"), List.of("--handler", "nope"), List.of("--frobnicate"),
-                List.of("--dispatch", "sideways"))) {
+                List.of("--dispatch", "sideways"), List.of("--acceptors", "0"))) {
             List<String> cmd = new java.util.ArrayList<>(List.of(javaBin(), "-jar", serverJar().toString()));
             cmd.addAll(args);
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -162,6 +162,56 @@ class EchoCliProcessTest {
             assertTrue(p.waitFor(20, TimeUnit.SECONDS));
             assertEquals(2, p.exitValue(), "exit code for " + args + ": " + text);
             assertTrue(text.contains(args.get(0)) || text.contains(args.get(args.size() - 1)), "names the bad option: " + text);
+        }
+        // the flag the user typed, not the config option behind it
+        Process p = new ProcessBuilder(javaBin(), "-jar", serverJar().toString(), "--acceptors", "0").redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        assertTrue(text.contains("--acceptors must be 1..1024, was 0"), text);
+        assertFalse(text.contains("numAcceptors"), text);
+    }
+
+    /**
+     * The start line says where (no leading slash, IPv6 in brackets), on which transport, with how
+     * many acceptors ("1 acceptor"); while traffic flows a stats line every 5 s, kernel drops included.
+     */
+    @Test
+    @Timeout(60)
+    void startLineAndStatsLine() throws Exception {
+        Process server = new ProcessBuilder(javaBin(), "-jar", serverJar().toString(), "--port", "0", "--bind", "127.0.0.1",
+                "--acceptors", "1", "--transport", "nio").redirectErrorStream(true).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            String start = null;
+            for (String l; start == null && (l = out.readLine()) != null; ) {
+                if (l.contains("listening on")) {
+                    start = l;
+                }
+            }
+            Matcher m = Pattern.compile("abyss: echo listening on udp 127\\.0\\.0\\.1:(\\d+) \\(nio transport, 1 acceptor, inline dispatch\\)")
+                    .matcher(String.valueOf(start));
+            assertTrue(m.matches(), "start line: " + start);
+            int port = Integer.parseInt(m.group(1));
+            try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+                socket.setSoTimeout(5000);
+                byte[] ping = "tick".getBytes(StandardCharsets.UTF_8);
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(7);
+                while (System.nanoTime() < until) {
+                    socket.send(new DatagramPacket(ping, ping.length, new InetSocketAddress("127.0.0.1", port)));
+                    socket.receive(new DatagramPacket(new byte[16], 16));
+                    Thread.sleep(50);
+                }
+            }
+            String stats = null;
+            for (String l; stats == null && (l = out.readLine()) != null; ) {
+                if (l.contains(" in/s")) {
+                    stats = l;
+                }
+            }
+            assertTrue(stats != null && stats.matches("abyss: [\\d.,]+ in/s, [\\d.,]+ out/s, 1 session, 0 drops, kernel drops 0, 0 handler errors"),
+                    "stats line: " + stats);
+        } finally {
+            server.destroyForcibly();
         }
     }
 }

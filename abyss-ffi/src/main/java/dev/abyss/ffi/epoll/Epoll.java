@@ -22,23 +22,37 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  * any thread (the kernel serializes them).
  */
 public final class Epoll implements AutoCloseable {
+    /** {@code EPOLLIN}: readable. */
     public static final int EPOLLIN = 0x001;
+    /** {@code EPOLLPRI}: urgent data or an exceptional condition. */
     public static final int EPOLLPRI = 0x002;
+    /** {@code EPOLLOUT}: writable. */
     public static final int EPOLLOUT = 0x004;
+    /** {@code EPOLLERR}: an error is pending (always reported, unasked). */
     public static final int EPOLLERR = 0x008;
+    /** {@code EPOLLHUP}: hang-up (always reported, unasked). */
     public static final int EPOLLHUP = 0x010;
+    /** {@code EPOLLRDHUP}: the peer closed its writing end. */
     public static final int EPOLLRDHUP = 0x2000;
+    /** {@code EPOLLEXCLUSIVE}: wake only one of the epoll instances watching the descriptor. */
     public static final int EPOLLEXCLUSIVE = 1 << 28;
+    /** {@code EPOLLONESHOT}: disarm after one event. */
     public static final int EPOLLONESHOT = 1 << 30;
+    /** {@code EPOLLET}: edge-triggered. */
     public static final int EPOLLET = 1 << 31;
 
+    /** {@code EPOLL_CTL_ADD}: register a descriptor. */
     public static final int EPOLL_CTL_ADD = 1;
+    /** {@code EPOLL_CTL_DEL}: deregister a descriptor. */
     public static final int EPOLL_CTL_DEL = 2;
+    /** {@code EPOLL_CTL_MOD}: change a registration. */
     public static final int EPOLL_CTL_MOD = 3;
+    /** {@code EPOLL_CLOEXEC}: close the epoll descriptor on exec. */
     public static final int EPOLL_CLOEXEC = 0x80000;
 
     private static final boolean PACKED = isX86_64();
 
+    /** {@code struct epoll_event} of the running architecture (packed on x86_64). */
     public static final StructLayout EPOLL_EVENT = PACKED
             ? MemoryLayout.structLayout(JAVA_INT.withName("events"), JAVA_LONG_UNALIGNED.withName("data"))
                     .withName("epoll_event")
@@ -64,7 +78,13 @@ public final class Epoll implements AutoCloseable {
         this.ctlEvent = arena.allocate(EVENT_SIZE, 8);
     }
 
-    /** Creates an epoll instance (close-on-exec) that reports up to {@code maxEvents} per wait. */
+    /**
+     * Creates an epoll instance (close-on-exec) that reports up to {@code maxEvents} per wait.
+     *
+     * @param maxEvents events one {@link #await} can report, at least 1
+     * @return the instance; {@link #close()} releases it
+     * @throws NativeException when {@code epoll_create1} fails
+     */
     public static Epoll create(int maxEvents) throws NativeException {
         if (maxEvents < 1) {
             throw new IllegalArgumentException("maxEvents must be at least 1, was " + maxEvents);
@@ -73,14 +93,36 @@ public final class Epoll implements AutoCloseable {
         return new Epoll(fd, maxEvents, Arena.ofShared());
     }
 
+    /**
+     * Registers {@code targetFd} ({@code EPOLL_CTL_ADD}).
+     *
+     * @param targetFd  the descriptor to watch
+     * @param eventMask {@code EPOLLIN}, {@code EPOLLOUT}, ... combined
+     * @param data      the word {@link #data(int)} returns for its events
+     * @throws NativeException when {@code epoll_ctl} fails
+     */
     public void add(int targetFd, int eventMask, long data) throws NativeException {
         control(EPOLL_CTL_ADD, targetFd, eventMask, data, "epoll_ctl(ADD)");
     }
 
+    /**
+     * Changes the registration of {@code targetFd} ({@code EPOLL_CTL_MOD}).
+     *
+     * @param targetFd  a registered descriptor
+     * @param eventMask the new event mask
+     * @param data      the new data word
+     * @throws NativeException when {@code epoll_ctl} fails
+     */
     public void modify(int targetFd, int eventMask, long data) throws NativeException {
         control(EPOLL_CTL_MOD, targetFd, eventMask, data, "epoll_ctl(MOD)");
     }
 
+    /**
+     * Deregisters {@code targetFd} ({@code EPOLL_CTL_DEL}).
+     *
+     * @param targetFd a registered descriptor
+     * @throws NativeException when {@code epoll_ctl} fails
+     */
     public void delete(int targetFd) throws NativeException {
         control(EPOLL_CTL_DEL, targetFd, 0, 0, "epoll_ctl(DEL)");
     }
@@ -96,29 +138,43 @@ public final class Epoll implements AutoCloseable {
     }
 
     /**
-     * Waits up to {@code timeoutMillis} (-1 forever, 0 poll) and returns the number of ready events,
-     * readable with {@link #events(int)} and {@link #data(int)}; 0 on timeout or EINTR; {@code -errno}
-     * on any other failure.
+     * Waits for events.
+     *
+     * @param timeoutMillis -1 to wait forever, 0 to poll
+     * @return the number of ready events, readable with {@link #events(int)} and {@link #data(int)}; 0 on
+     *         timeout or EINTR; {@code -errno} on any other failure
      */
     public int await(int timeoutMillis) {
         int n = LibC.epollWait(fd, events, maxEvents, timeoutMillis);
         return n == -dev.abyss.ffi.Errno.EINTR ? 0 : n;
     }
 
-    /** The event mask of ready event {@code i}. */
+    /**
+     * The event mask of ready event {@code i}.
+     *
+     * @param i 0 to the last {@link #await} result, exclusive
+     * @return its event mask
+     */
     public int events(int i) {
         return events.get(JAVA_INT, EVENT_SIZE * i + EVENTS);
     }
 
-    /** The data word registered with the descriptor of ready event {@code i}. */
+    /**
+     * The data word registered with the descriptor of ready event {@code i}.
+     *
+     * @param i 0 to the last {@link #await} result, exclusive
+     * @return its data word
+     */
     public long data(int i) {
         return events.get(JAVA_LONG_UNALIGNED, EVENT_SIZE * i + DATA);
     }
 
+    /** {@return the epoll file descriptor} */
     public int fd() {
         return fd;
     }
 
+    /** Closes the epoll descriptor and frees the event array. Idempotent. */
     @Override
     public synchronized void close() {
         if (!closed) {

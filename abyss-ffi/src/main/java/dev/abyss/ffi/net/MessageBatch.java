@@ -33,6 +33,9 @@ public final class MessageBatch {
     private final MemorySegment data;
 
     /**
+     * A batch of {@code capacity} entries, each with a data slot, a name slot and control space, in
+     * {@code arena}'s memory, prepared to receive.
+     *
      * @param arena       owns the native memory; the batch is unusable once it is closed
      * @param capacity    entries per call (recvmmsg/sendmmsg {@code vlen})
      * @param slotSize    bytes per datagram slot
@@ -64,7 +67,11 @@ public final class MessageBatch {
         prepareReceive(capacity);
     }
 
-    /** Resets the first {@code count} entries to receive: full slot, full name and control space. */
+    /**
+     * Resets the first {@code count} entries to receive: full slot, full name and control space.
+     *
+     * @param count entries to reset
+     */
     public void prepareReceive(int count) {
         for (int i = 0; i < count; i++) {
             long m = MMSG_SIZE * i;
@@ -76,7 +83,14 @@ public final class MessageBatch {
         }
     }
 
-    /** {@code recvmmsg} into the first {@code count} entries; returns the count received or {@code -errno}. */
+    /**
+     * {@code recvmmsg} into the first {@code count} entries.
+     *
+     * @param fd    the socket
+     * @param count entries to fill, at most {@link #capacity()}
+     * @param flags e.g. {@link Net#MSG_DONTWAIT}
+     * @return the count received, or {@code -errno}
+     */
     public int receive(int fd, int count, int flags) {
         prepareReceive(count);
         return LibC.recvmmsg(fd, msgvec, count, flags, MemorySegment.NULL);
@@ -84,7 +98,11 @@ public final class MessageBatch {
 
     /**
      * Prepares entry {@code i} to send {@code length} bytes of its data slot to the address in its
-     * name slot ({@code nameLength} bytes; 0 for a connected socket).
+     * name slot.
+     *
+     * @param i          the entry
+     * @param length     bytes of its data slot to send
+     * @param nameLength bytes of the address in its name slot; 0 for a connected socket
      */
     public void prepareSend(int i, int length, int nameLength) {
         long m = MMSG_SIZE * i;
@@ -95,74 +113,161 @@ public final class MessageBatch {
     }
 
     /**
-     * {@code sendmmsg} of entries {@code from .. from+count-1} (each set up with {@link #prepareSend});
-     * returns how many were sent (possibly fewer) or {@code -errno}.
+     * {@code sendmmsg} of entries {@code from .. from+count-1} (each set up with {@link #prepareSend}).
+     *
+     * @param fd    the socket
+     * @param from  the first entry
+     * @param count entries to send
+     * @param flags e.g. {@link Net#MSG_DONTWAIT}
+     * @return how many were sent (possibly fewer), or {@code -errno}
      */
     public int send(int fd, int from, int count, int flags) {
         return LibC.sendmmsg(fd, msgvec, MMSG_SIZE * from, count, flags);
     }
 
+    /** {@return the number of entries} */
     public int capacity() {
         return capacity;
     }
 
+    /** {@return bytes per data slot} */
     public int slotSize() {
         return slotSize;
     }
 
-    /** The whole {@code mmsghdr} array, for callers that drive the syscall themselves (io_uring). */
+    /** {@return the whole {@code mmsghdr} array, for callers that drive the syscall themselves (io_uring)} */
     public MemorySegment msgvec() {
         return msgvec;
     }
 
-    /** Address of entry {@code i}'s {@code struct msghdr}. */
+    /**
+     * Address of entry {@code i}'s {@code struct msghdr}.
+     *
+     * @param i the entry
+     * @return its native address
+     */
     public long msghdrAddress(int i) {
         return msgvec.address() + MMSG_SIZE * i;
     }
 
-    /** Bytes received into entry {@code i} ({@code msg_len}); may exceed {@link #slotSize()} when truncated. */
+    /**
+     * Bytes received into entry {@code i} ({@code msg_len}); may exceed {@link #slotSize()} when truncated.
+     *
+     * @param i the entry
+     * @return its {@code msg_len}
+     */
     public int length(int i) {
         return msgvec.get(JAVA_INT, MMSG_SIZE * i + MsgLayouts.MMSG_LEN);
     }
 
-    /** The data length entry {@code i} was set up with ({@code iov_len}): what it will send. */
+    /**
+     * The data length entry {@code i} was set up with ({@code iov_len}): what it will send.
+     *
+     * @param i the entry
+     * @return its {@code iov_len}
+     */
     public int iovLength(int i) {
         return (int) iovecs.get(JAVA_LONG, IOV_SIZE * i + MsgLayouts.IOV_LEN);
     }
 
-    /** {@code msg_flags} of entry {@code i} after a receive (e.g. {@link Net#MSG_TRUNC}). */
+    /**
+     * {@code msg_flags} of entry {@code i} after a receive (e.g. {@link Net#MSG_TRUNC}).
+     *
+     * @param i the entry
+     * @return its flags
+     */
     public int flags(int i) {
         return msgvec.get(JAVA_INT, MMSG_SIZE * i + MsgLayouts.MSG_FLAGS);
     }
 
+    /**
+     * Whether entry {@code i}'s datagram was longer than its slot ({@link Net#MSG_TRUNC}).
+     *
+     * @param i the entry
+     * @return true when truncated
+     */
     public boolean truncated(int i) {
         return (flags(i) & Net.MSG_TRUNC) != 0;
     }
 
-    /** Length of the peer address the kernel wrote into entry {@code i}'s name slot. */
+    /**
+     * Length of the peer address the kernel wrote into entry {@code i}'s name slot.
+     *
+     * @param i the entry
+     * @return its {@code msg_namelen}
+     */
     public int nameLength(int i) {
         return msgvec.get(JAVA_INT, MMSG_SIZE * i + MsgLayouts.MSG_NAMELEN);
     }
 
-    /** The whole name-slot region; entry {@code i}'s slot starts at {@link #nameOffset(int)}. */
+    /** {@return the whole name-slot region; entry {@code i}'s slot starts at {@link #nameOffset(int)}} */
     public MemorySegment names() {
         return names;
     }
 
+    /**
+     * Offset of entry {@code i}'s name slot in {@link #names()}.
+     *
+     * @param i the entry
+     * @return the offset
+     */
     public long nameOffset(int i) {
         return NAME_SIZE * i;
     }
 
-    /** The whole data region; entry {@code i}'s slot starts at {@link #dataOffset(int)}. */
+    /** {@return the whole data region; entry {@code i}'s slot starts at {@link #dataOffset(int)}} */
     public MemorySegment data() {
         return data;
     }
 
+    /**
+     * Offset of entry {@code i}'s data slot in {@link #data()}.
+     *
+     * @param i the entry
+     * @return the offset
+     */
     public long dataOffset(int i) {
         return (long) slotSize * i;
     }
 
-    /** Entry {@code i}'s control bytes as received ({@code msg_controllen} of them). */
+    /**
+     * Bytes of control messages the kernel wrote into entry {@code i} after a receive
+     * ({@code msg_controllen}); 0 when it wrote none. Read them in {@link #controls()} at
+     * {@link #controlOffset(int)}.
+     *
+     * @param i the entry
+     * @return its {@code msg_controllen}
+     */
+    public int controlLength(int i) {
+        return (int) msgvec.get(JAVA_LONG, MMSG_SIZE * i + MsgLayouts.MSG_CONTROLLEN);
+    }
+
+    /** {@return the whole control region ({@link MemorySegment#NULL} without control space); entry {@code i}'s at {@link #controlOffset(int)}} */
+    public MemorySegment controls() {
+        return controls;
+    }
+
+    /**
+     * Offset of entry {@code i}'s control space in {@link #controls()}.
+     *
+     * @param i the entry
+     * @return the offset
+     */
+    public long controlOffset(int i) {
+        return (long) controlSize * i;
+    }
+
+    /** {@return control-message space per entry ({@code CMSG_ALIGN} of what was asked)} */
+    public int controlSize() {
+        return controlSize;
+    }
+
+    /**
+     * Entry {@code i}'s control bytes as received ({@code msg_controllen} of them).
+     *
+     * @param i the entry
+     * @return a slice of {@link #controls()}, or {@link MemorySegment#NULL} without control space
+     */
     public MemorySegment control(int i) {
         long len = msgvec.get(JAVA_LONG, MMSG_SIZE * i + MsgLayouts.MSG_CONTROLLEN);
         return controlSize == 0 ? MemorySegment.NULL : controls.asSlice((long) controlSize * i, len);

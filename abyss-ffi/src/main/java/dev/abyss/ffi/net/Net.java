@@ -1,64 +1,122 @@
 package dev.abyss.ffi.net;
 
 /**
- * Socket constants of Linux ({@code <sys/socket.h>}, {@code <netinet/in.h>}, {@code <netinet/udp.h>}).
+ * Socket constants of Linux ({@code <sys/socket.h>}, {@code <netinet/in.h>}, {@code <netinet/udp.h>},
+ * {@code <linux/errqueue.h>}).
  * Names are the C names so the ABI test can check every value against the headers.
  */
 public final class Net {
     private Net() {
     }
 
+    /** {@code AF_UNSPEC}: unspecified address family. */
     public static final int AF_UNSPEC = 0;
+    /** {@code AF_UNIX}: local (AF_UNIX) sockets. */
     public static final int AF_UNIX = 1;
+    /** {@code AF_INET}: IPv4. */
     public static final int AF_INET = 2;
+    /** {@code AF_INET6}: IPv6. */
     public static final int AF_INET6 = 10;
 
+    /** {@code SOCK_STREAM}: stream socket. */
     public static final int SOCK_STREAM = 1;
+    /** {@code SOCK_DGRAM}: datagram socket. */
     public static final int SOCK_DGRAM = 2;
+    /** {@code SOCK_NONBLOCK}: socket type flag: non-blocking. */
     public static final int SOCK_NONBLOCK = 0x800;
+    /** {@code SOCK_CLOEXEC}: socket type flag: close on exec. */
     public static final int SOCK_CLOEXEC = 0x80000;
 
+    /** {@code IPPROTO_IP}: IPv4 protocol level. */
     public static final int IPPROTO_IP = 0;
+    /** {@code IPPROTO_UDP}: UDP. */
     public static final int IPPROTO_UDP = 17;
+    /** {@code IPPROTO_IPV6}: IPv6 protocol level. */
     public static final int IPPROTO_IPV6 = 41;
 
+    /** {@code SOL_SOCKET}: socket-level options. */
     public static final int SOL_SOCKET = 1;
+    /** {@code SOL_IP}: IPv4-level options. */
     public static final int SOL_IP = 0;
+    /** {@code SOL_IPV6}: IPv6-level options. */
     public static final int SOL_IPV6 = 41;
+    /** {@code SOL_UDP}: UDP-level options. */
     public static final int SOL_UDP = 17;
 
+    /** {@code SO_REUSEADDR}: reuse a local address. */
     public static final int SO_REUSEADDR = 2;
+    /** {@code SO_TYPE}: the socket type (read only). */
     public static final int SO_TYPE = 3;
+    /** {@code SO_ERROR}: the pending error (read and clear). */
     public static final int SO_ERROR = 4;
+    /** {@code SO_SNDBUF}: send buffer size. */
     public static final int SO_SNDBUF = 7;
+    /** {@code SO_RCVBUF}: receive buffer size. */
     public static final int SO_RCVBUF = 8;
+    /** {@code SO_REUSEPORT}: several sockets on one port, the kernel spreads peers by hash. */
     public static final int SO_REUSEPORT = 15;
+    /** {@code SO_RCVBUFFORCE}: receive buffer size beyond {@code rmem_max} (needs CAP_NET_ADMIN). */
+    public static final int SO_RCVBUFFORCE = 33;
+    /** {@code SCM_RIGHTS}: control message type (level SOL_SOCKET) of file descriptors passed over AF_UNIX. */
+    public static final int SCM_RIGHTS = 1;
+    /** {@code SO_RXQ_OVFL}: a control message with the socket's cumulative drop count on each datagram. */
     public static final int SO_RXQ_OVFL = 40;
 
+    /** {@code IP_PKTINFO}: a control message with the destination address and interface of each IPv4 datagram. */
     public static final int IP_PKTINFO = 8;
+    /** {@code IP_RECVERR}: queue ICMP errors on the socket's error queue (IPv4). */
     public static final int IP_RECVERR = 11;
+    /** {@code IPV6_RECVERR}: queue ICMPv6 errors on the socket's error queue. */
     public static final int IPV6_RECVERR = 25;
+    /** {@code IPV6_V6ONLY}: an IPv6 socket refuses IPv4-mapped peers. */
     public static final int IPV6_V6ONLY = 26;
+    /** {@code IPV6_RECVPKTINFO}: ask for the destination address and interface of each IPv6 datagram. */
     public static final int IPV6_RECVPKTINFO = 49;
+    /** {@code IPV6_PKTINFO}: the control message type of IPv6 packet info. */
     public static final int IPV6_PKTINFO = 50;
 
+    /** Who reported an error-queue entry ({@code ee_origin} of {@code struct sock_extended_err}, {@code <linux/errqueue.h>}). */
+    public static final int SO_EE_ORIGIN_NONE = 0;
+    /** {@code SO_EE_ORIGIN_LOCAL}: error-queue origin: the local stack. */
+    public static final int SO_EE_ORIGIN_LOCAL = 1;
+    /** {@code SO_EE_ORIGIN_ICMP}: error-queue origin: an ICMP message. */
+    public static final int SO_EE_ORIGIN_ICMP = 2;
+    /** {@code SO_EE_ORIGIN_ICMP6}: error-queue origin: an ICMPv6 message. */
+    public static final int SO_EE_ORIGIN_ICMP6 = 3;
+
+    /** {@code UDP_SEGMENT}: UDP generic segmentation offload (GSO) segment size. */
     public static final int UDP_SEGMENT = 103;
+    /** {@code UDP_GRO}: UDP generic receive offload. */
     public static final int UDP_GRO = 104;
 
+    /** {@code MSG_PEEK}: receive without removing the data. */
     public static final int MSG_PEEK = 0x2;
+    /** {@code MSG_CTRUNC}: control data was cut (in msg_flags). */
     public static final int MSG_CTRUNC = 0x8;
+    /** {@code MSG_TRUNC}: the datagram was longer than the buffer (in msg_flags). */
     public static final int MSG_TRUNC = 0x20;
+    /** {@code MSG_DONTWAIT}: non-blocking for this call. */
     public static final int MSG_DONTWAIT = 0x40;
+    /** {@code MSG_ERRQUEUE}: read the socket's error queue. */
     public static final int MSG_ERRQUEUE = 0x2000;
+    /** {@code MSG_WAITFORONE}: recvmmsg: block for the first datagram only. */
     public static final int MSG_WAITFORONE = 0x10000;
 
+    /** {@code EFD_NONBLOCK}: eventfd flag: non-blocking. */
     public static final int EFD_NONBLOCK = 0x800;
+    /** {@code EFD_CLOEXEC}: eventfd flag: close on exec. */
     public static final int EFD_CLOEXEC = 0x80000;
 
+    /** {@code PROT_READ}: mmap protection: readable. */
     public static final int PROT_READ = 0x1;
+    /** {@code PROT_WRITE}: mmap protection: writable. */
     public static final int PROT_WRITE = 0x2;
+    /** {@code MAP_SHARED}: mmap: shared mapping. */
     public static final int MAP_SHARED = 0x01;
+    /** {@code MAP_PRIVATE}: mmap: private mapping. */
     public static final int MAP_PRIVATE = 0x02;
+    /** {@code MAP_ANONYMOUS}: mmap: no file behind. */
     public static final int MAP_ANONYMOUS = 0x20;
+    /** {@code MAP_POPULATE}: mmap: fault the pages in now. */
     public static final int MAP_POPULATE = 0x8000;
 }

@@ -30,16 +30,29 @@ public final class PeerKey {
     private byte[] path; // AF_UNIX only, allocated on first use
     private int pathLength;
 
+    /** An empty key; {@link #readFrom} or {@link #set} fills it. */
+    public PeerKey() {
+    }
+
     /**
      * Reads the socket address at {@code sockaddr} of {@code length} bytes into this key.
      *
+     * @param sockaddr a C socket address
+     * @param length   its length, as the kernel reported it
      * @return false (and this key is left undefined) when the family is unknown or the length too short
      */
     public boolean readFrom(MemorySegment sockaddr, int length) {
         return readFrom(sockaddr, 0, length);
     }
 
-    /** {@link #readFrom(MemorySegment, int)} for an address at {@code at} in {@code base}, without slicing. */
+    /**
+     * {@link #readFrom(MemorySegment, int)} for an address at {@code at} in {@code base}, without slicing.
+     *
+     * @param base   the segment holding the address
+     * @param at     the address's offset in {@code base}
+     * @param length its length, as the kernel reported it
+     * @return false (and this key is left undefined) when the family is unknown or the length too short
+     */
     public boolean readFrom(MemorySegment base, long at, int length) {
         MemorySegment sockaddr = base;
         if (length < 2) {
@@ -85,7 +98,13 @@ public final class PeerKey {
         return true;
     }
 
-    /** Sets this key from a Java socket address (cold path). */
+    /**
+     * Sets this key from a Java socket address (cold path).
+     *
+     * @param address an IP or AF_UNIX socket address
+     * @return this key
+     * @throws IllegalArgumentException an address that cannot be keyed
+     */
     public PeerKey set(SocketAddress address) {
         MemorySegment tmp = MemorySegment.ofArray(new long[SockAddr.STORAGE_SIZE / 8]); // 8-aligned
         int len = SockAddr.write(address, tmp);
@@ -97,13 +116,16 @@ public final class PeerKey {
 
     /**
      * Writes this peer as a C socket address into {@code dst} (at least {@link SockAddr#STORAGE_SIZE}
-     * bytes) and returns its length. Allocates nothing.
+     * bytes). Allocates nothing.
+     *
+     * @param dst where to write
+     * @return the address's length ({@code socklen_t})
      */
     public int writeTo(MemorySegment dst) {
         return writeTo(dst, 0);
     }
 
-    /** How many bytes {@link #writeTo(MemorySegment)} writes for this peer. */
+    /** {@return how many bytes {@link #writeTo(MemorySegment)} writes for this peer} */
     public int encodedLength() {
         return switch (family) {
             case Net.AF_INET -> SockAddr.IN_SIZE;
@@ -113,7 +135,13 @@ public final class PeerKey {
         };
     }
 
-    /** {@link #writeTo(MemorySegment)} at {@code at} in {@code base}, without slicing. */
+    /**
+     * {@link #writeTo(MemorySegment)} at {@code at} in {@code base}, without slicing.
+     *
+     * @param base the segment to write into
+     * @param at   the offset in {@code base}
+     * @return the address's length ({@code socklen_t})
+     */
     public int writeTo(MemorySegment base, long at) {
         MemorySegment dst = base;
         switch (family) {
@@ -144,7 +172,9 @@ public final class PeerKey {
 
     /**
      * For an IPv4 peer, the same peer as a dual-stack (IPv6, not v6-only) socket reports it:
-     * {@code ::ffff:a.b.c.d}. Null for other families. Allocates (cold path: lookups by address).
+     * {@code ::ffff:a.b.c.d}. Allocates (cold path: lookups by address).
+     *
+     * @return the IPv4-mapped IPv6 key, or null for other families
      */
     public PeerKey v4Mapped() {
         if (family != Net.AF_INET) {
@@ -158,13 +188,18 @@ public final class PeerKey {
         return k;
     }
 
-    /** The peer as a Java socket address (allocates; for new sessions and logs). */
+    /** {@return the peer as a Java socket address (allocates; for new sessions and logs)} */
     public SocketAddress toSocketAddress() {
         MemorySegment tmp = MemorySegment.ofArray(new long[SockAddr.STORAGE_SIZE / 8]);
         return SockAddr.read(tmp, writeTo(tmp));
     }
 
-    /** The IP address of an AF_INET/AF_INET6 peer (allocates). */
+    /**
+     * The IP address of an AF_INET/AF_INET6 peer (allocates).
+     *
+     * @return the address
+     * @throws IllegalStateException for an AF_UNIX peer
+     */
     public InetAddress inetAddress() {
         try {
             return switch (family) {
@@ -178,38 +213,43 @@ public final class PeerKey {
         }
     }
 
+    /** {@return the address family: {@link Net#AF_INET}, {@link Net#AF_INET6} or {@link Net#AF_UNIX}} */
     public int family() {
         return family;
     }
 
-    /** The high 64 bits of an IPv6 address (network order as a number); 0 for IPv4. */
+    /** {@return the high 64 bits of an IPv6 address (network order as a number); 0 for IPv4} */
     public long hi() {
         return hi;
     }
 
-    /** The low 64 bits of an IPv6 address, or an IPv4 address in the low 32 bits. */
+    /** {@return the low 64 bits of an IPv6 address, or an IPv4 address in the low 32 bits} */
     public long lo() {
         return lo;
     }
 
-    /** The IPv6 scope id; 0 otherwise. */
+    /** {@return the IPv6 scope id; 0 otherwise} */
     public int scopeId() {
         return scopeId;
     }
 
-    /** The port of an IP peer; 0 for AF_UNIX. */
+    /** {@return the port of an IP peer; 0 for AF_UNIX} */
     public int port() {
         return port;
     }
 
-    /** An independent copy, for a table to keep. */
+    /** {@return an independent copy, for a table to keep} */
     public PeerKey copy() {
         PeerKey k = new PeerKey();
         k.copyFrom(this);
         return k;
     }
 
-    /** Makes this key equal to {@code other}, reusing this key's storage. */
+    /**
+     * Makes this key equal to {@code other}, reusing this key's storage.
+     *
+     * @param other the key to copy
+     */
     public void copyFrom(PeerKey other) {
         family = other.family;
         port = other.port;

@@ -41,12 +41,14 @@ public final class SockAddr {
     static final ValueLayout.OfInt NET_INT = JAVA_INT.withOrder(ByteOrder.BIG_ENDIAN);
     static final ValueLayout.OfLong NET_LONG = JAVA_LONG.withOrder(ByteOrder.BIG_ENDIAN);
 
+    /** {@code struct sockaddr_in} (IPv4; port and address in network order). */
     public static final StructLayout SOCKADDR_IN = MemoryLayout.structLayout(
             JAVA_SHORT.withName("sin_family"),
             NET_SHORT.withName("sin_port"),
             NET_INT.withName("sin_addr"),
             MemoryLayout.sequenceLayout(8, JAVA_BYTE).withName("sin_zero")).withName("sockaddr_in");
 
+    /** {@code struct sockaddr_in6} (IPv6; port in network order). */
     public static final StructLayout SOCKADDR_IN6 = MemoryLayout.structLayout(
             JAVA_SHORT.withName("sin6_family"),
             NET_SHORT.withName("sin6_port"),
@@ -57,10 +59,12 @@ public final class SockAddr {
     /** Bytes of {@code sun_path}, including the terminating NUL of a filesystem path. */
     public static final int UNIX_PATH_CAPACITY = 108;
 
+    /** {@code struct sockaddr_un} (AF_UNIX path). */
     public static final StructLayout SOCKADDR_UN = MemoryLayout.structLayout(
             JAVA_SHORT.withName("sun_family"),
             MemoryLayout.sequenceLayout(UNIX_PATH_CAPACITY, JAVA_BYTE).withName("sun_path")).withName("sockaddr_un");
 
+    /** {@code struct sockaddr_storage}: room and alignment for any address. */
     public static final StructLayout SOCKADDR_STORAGE = MemoryLayout.structLayout(
             JAVA_SHORT.withName("ss_family"),
             MemoryLayout.sequenceLayout(118, JAVA_BYTE).withName("__ss_padding"),
@@ -81,7 +85,13 @@ public final class SockAddr {
     static final int IN_SIZE = (int) SOCKADDR_IN.byteSize();
     static final int IN6_SIZE = (int) SOCKADDR_IN6.byteSize();
 
-    /** The address family a Java socket address needs: AF_INET, AF_INET6 or AF_UNIX. */
+    /**
+     * The address family a Java socket address needs.
+     *
+     * @param address an {@link InetSocketAddress} (resolved) or a {@link UnixDomainSocketAddress}
+     * @return {@link Net#AF_INET}, {@link Net#AF_INET6} or {@link Net#AF_UNIX}
+     * @throws IllegalArgumentException an unresolved address or another address type
+     */
     public static int familyOf(SocketAddress address) {
         return switch (address) {
             case InetSocketAddress inet when inet.getAddress() instanceof Inet4Address -> Net.AF_INET;
@@ -94,8 +104,11 @@ public final class SockAddr {
 
     /**
      * Writes {@code address} as a C socket address into {@code dst} (at least {@link #STORAGE_SIZE}
-     * bytes, or the exact size of the structure) and returns its length ({@code socklen_t}).
+     * bytes, or the exact size of the structure).
      *
+     * @param address the address
+     * @param dst     where to write it
+     * @return its length ({@code socklen_t})
      * @throws IllegalArgumentException an unresolved address, or an AF_UNIX path too long for {@code sun_path}
      */
     public static int write(SocketAddress address, MemorySegment dst) {
@@ -148,6 +161,9 @@ public final class SockAddr {
     /**
      * Reads a C socket address of {@code length} bytes. Allocates; use {@link PeerKey} on hot paths.
      *
+     * @param src    the address
+     * @param length its length, as the kernel reported it
+     * @return an {@link InetSocketAddress} or a {@link UnixDomainSocketAddress}
      * @throws IllegalArgumentException an unknown family, or a length too short for its family
      */
     public static SocketAddress read(MemorySegment src, int length) {

@@ -17,12 +17,29 @@ public final class Sockets {
     private Sockets() {
     }
 
-    /** Opens a datagram socket of {@code family}, close-on-exec, optionally non-blocking. */
+    /**
+     * Opens a datagram socket of {@code family}, close-on-exec, optionally non-blocking.
+     *
+     * @param family      {@link Net#AF_INET}, {@link Net#AF_INET6} or {@link Net#AF_UNIX}
+     * @param nonBlocking whether the socket is {@code SOCK_NONBLOCK}
+     * @return the socket's file descriptor
+     * @throws NativeException when {@code socket} fails
+     */
     public static int openDatagram(int family, boolean nonBlocking) throws NativeException {
         int type = Net.SOCK_DGRAM | Net.SOCK_CLOEXEC | (nonBlocking ? Net.SOCK_NONBLOCK : 0);
         return LibC.check(LibC.socket(family, type, 0), "socket(" + familyName(family) + ", SOCK_DGRAM)");
     }
 
+    /**
+     * Sets an {@code int} socket option.
+     *
+     * @param fd         the socket
+     * @param level      e.g. {@link Net#SOL_SOCKET}
+     * @param option     e.g. {@link Net#SO_RCVBUF}
+     * @param value      the value
+     * @param optionName the option's name for the exception message
+     * @throws NativeException when {@code setsockopt} fails
+     */
     public static void setInt(int fd, int level, int option, int value, String optionName) throws NativeException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment v = arena.allocateFrom(JAVA_INT, value);
@@ -30,6 +47,16 @@ public final class Sockets {
         }
     }
 
+    /**
+     * Reads an {@code int} socket option.
+     *
+     * @param fd         the socket
+     * @param level      e.g. {@link Net#SOL_SOCKET}
+     * @param option     e.g. {@link Net#SO_RCVBUF}
+     * @param optionName the option's name for the exception message
+     * @return its value
+     * @throws NativeException when {@code getsockopt} fails
+     */
     public static int getInt(int fd, int level, int option, String optionName) throws NativeException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment v = arena.allocate(JAVA_INT);
@@ -39,7 +66,13 @@ public final class Sockets {
         }
     }
 
-    /** Binds {@code fd} to {@code address}; a failure names the address (e.g. EADDRINUSE on 127.0.0.1:53). */
+    /**
+     * Binds {@code fd} to {@code address}; a failure names the address (e.g. EADDRINUSE on 127.0.0.1:53).
+     *
+     * @param fd      the socket
+     * @param address the local address
+     * @throws NativeException when {@code bind} fails
+     */
     public static void bind(int fd, SocketAddress address) throws NativeException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sa = arena.allocate(SockAddr.SOCKADDR_STORAGE);
@@ -51,6 +84,13 @@ public final class Sockets {
         }
     }
 
+    /**
+     * Connects {@code fd} to {@code address}: the socket then sends there by default and receives only from there.
+     *
+     * @param fd      the socket
+     * @param address the remote address
+     * @throws NativeException when {@code connect} fails
+     */
     public static void connect(int fd, SocketAddress address) throws NativeException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sa = arena.allocate(SockAddr.SOCKADDR_STORAGE);
@@ -62,7 +102,13 @@ public final class Sockets {
         }
     }
 
-    /** The address {@code fd} is bound to, with the port the kernel chose when bound to port 0. */
+    /**
+     * The address {@code fd} is bound to, with the port the kernel chose when bound to port 0.
+     *
+     * @param fd the socket
+     * @return its local address
+     * @throws NativeException when {@code getsockname} fails
+     */
     public static SocketAddress localAddress(int fd) throws NativeException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sa = arena.allocate(SockAddr.SOCKADDR_STORAGE);
@@ -72,11 +118,22 @@ public final class Sockets {
         }
     }
 
-    /** Closes {@code fd}, raising on failure (EBADF for a descriptor that is not open). */
+    /**
+     * Closes {@code fd}, raising on failure (EBADF for a descriptor that is not open).
+     *
+     * @param fd the descriptor
+     * @throws NativeException when {@code close} fails
+     */
     public static void close(int fd) throws NativeException {
         LibC.check(LibC.close(fd), "close(" + fd + ")");
     }
 
+    /**
+     * The C name of an address family.
+     *
+     * @param family an {@code AF_*} value
+     * @return {@code "AF_INET"}, {@code "AF_INET6"}, {@code "AF_UNIX"} or {@code "family <n>"}
+     */
     public static String familyName(int family) {
         return switch (family) {
             case Net.AF_INET -> "AF_INET";

@@ -49,7 +49,11 @@ public final class BufferRing implements AutoCloseable {
      * Registers a ring of {@code entries} buffers of {@code bufferSize} bytes as buffer group
      * {@code groupId} of {@code ring}, with every buffer handed to the kernel.
      *
-     * @param entries a power of two, 1 to 32768
+     * @param ring       the io_uring instance
+     * @param groupId    the buffer group id, 0 to 65535, named by SQEs with IOSQE_BUFFER_SELECT
+     * @param entries    a power of two, 1 to 32768
+     * @param bufferSize bytes per buffer
+     * @return the registered ring; {@link #close()} unregisters it
      * @throws NativeException EINVAL on kernels before 5.19, EEXIST when the group id is taken
      */
     public static BufferRing register(IoUring ring, int groupId, int entries, int bufferSize) throws NativeException {
@@ -82,7 +86,11 @@ public final class BufferRing implements AutoCloseable {
         return br;
     }
 
-    /** Queues buffer {@code bufferId} for the kernel again; visible after {@link #publish()}. */
+    /**
+     * Queues buffer {@code bufferId} for the kernel again; visible after {@link #publish()}.
+     *
+     * @param bufferId a buffer the kernel handed out
+     */
     public void recycle(int bufferId) {
         long entry = BUF_SIZE * (tail & mask);
         entriesArea.set(JAVA_LONG, entry, buffers.address() + (long) bufferId * bufferSize);
@@ -96,29 +104,42 @@ public final class BufferRing implements AutoCloseable {
         SHORT.setRelease(entriesArea, IoUringLayouts.BUF_RING_TAIL, (short) tail);
     }
 
-    /** The buffer id a completion used (valid when its flags have IORING_CQE_F_BUFFER). */
+    /**
+     * The buffer id a completion used (valid when its flags have IORING_CQE_F_BUFFER).
+     *
+     * @param cqeFlags the completion's flags
+     * @return the buffer id
+     */
     public static int bufferId(int cqeFlags) {
         return cqeFlags >>> IoUringConstants.IORING_CQE_BUFFER_SHIFT;
     }
 
-    /** The memory of buffer {@code bufferId} (the whole buffer, {@link #bufferSize()} bytes). */
+    /**
+     * The memory of buffer {@code bufferId} (the whole buffer, {@link #bufferSize()} bytes).
+     *
+     * @param bufferId the buffer
+     * @return a slice of {@link #buffers()}
+     */
     public MemorySegment buffer(int bufferId) {
         return buffers.asSlice((long) bufferId * bufferSize, bufferSize);
     }
 
-    /** All buffers; buffer {@code i} starts at {@code i * bufferSize()}. */
+    /** {@return all buffers; buffer {@code i} starts at {@code i * bufferSize()}} */
     public MemorySegment buffers() {
         return buffers;
     }
 
+    /** {@return the buffer group id} */
     public int groupId() {
         return groupId;
     }
 
+    /** {@return the number of buffers} */
     public int entries() {
         return entries;
     }
 
+    /** {@return bytes per buffer} */
     public int bufferSize() {
         return bufferSize;
     }

@@ -55,6 +55,13 @@ public final class IoUring implements AutoCloseable {
     /** Receives completions from {@link #forEachCompletion}. */
     @FunctionalInterface
     public interface CompletionHandler {
+        /**
+         * One completion.
+         *
+         * @param userData the SQE's {@code user_data}
+         * @param result   the operation's result, {@code -errno} on failure
+         * @param flags    {@code IORING_CQE_F_*} flags
+         */
         void onCompletion(long userData, int result, int flags);
     }
 
@@ -167,7 +174,10 @@ public final class IoUring implements AutoCloseable {
      * Creates a ring with at least {@code entries} SQEs (rounded up to a power of two by the kernel)
      * and the given {@code IORING_SETUP_*} flags.
      *
+     * @param entries   SQ entries wanted
+     * @param flags     {@code IORING_SETUP_*} flags
      * @param cqEntries 0 for the kernel's default (twice the SQ), else a CQ size (sets IORING_SETUP_CQSIZE)
+     * @return the ring; {@link #close()} unmaps and closes it
      * @throws NativeException ENOSYS or EPERM where io_uring is unavailable or disabled, EINVAL for
      *                         flags this kernel does not know
      */
@@ -193,6 +203,14 @@ public final class IoUring implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link #setup(int, int, int)} with the kernel's default CQ size.
+     *
+     * @param entries SQ entries wanted
+     * @param flags   {@code IORING_SETUP_*} flags
+     * @return the ring
+     * @throws NativeException as {@link #setup(int, int, int)}
+     */
     public static IoUring setup(int entries, int flags) throws NativeException {
         return setup(entries, flags, 0);
     }
@@ -200,8 +218,9 @@ public final class IoUring implements AutoCloseable {
     // ---- submission ----------------------------------------------------------------------------
 
     /**
-     * Claims the next free SQE and returns its index, or -1 when the SQ is full (submit first). The
-     * SQE is zeroed; fill it with {@link #prep} and the setters below.
+     * Claims the next free SQE. The SQE is zeroed; fill it with {@link #prep} and the setters below.
+     *
+     * @return its index, or -1 when the SQ is full (submit first)
      */
     public int nextSqe() {
         int head = (int) INT.getAcquire(sqRing, sqHeadOffset);
@@ -217,7 +236,18 @@ public final class IoUring implements AutoCloseable {
         return index;
     }
 
-    /** Fills the common fields of SQE {@code index}. */
+    /**
+     * Fills the common fields of SQE {@code index}.
+     *
+     * @param index    from {@link #nextSqe()}
+     * @param opcode   an {@code IORING_OP_*} opcode
+     * @param targetFd the descriptor it acts on
+     * @param addr     {@code addr}: a buffer or msghdr address
+     * @param len      {@code len}: a length or count
+     * @param offset   {@code off}: a file offset, or an opcode's argument
+     * @param opFlags  the opcode's own flags ({@code msg_flags}, {@code poll32_events}, ...)
+     * @param userData comes back in the completion
+     */
     public void prep(int index, int opcode, int targetFd, long addr, int len, long offset, int opFlags,
                      long userData) {
         long base = SQE_SIZE * index;
@@ -230,27 +260,42 @@ public final class IoUring implements AutoCloseable {
         sqes.set(JAVA_LONG, base + IoUringLayouts.SQE_USER_DATA, userData);
     }
 
-    /** Sets {@code IOSQE_*} flags of SQE {@code index}. */
+    /**
+     * Sets {@code IOSQE_*} flags of SQE {@code index}.
+     *
+     * @param index from {@link #nextSqe()}
+     * @param flags {@code IOSQE_*} flags
+     */
     public void sqeFlags(int index, int flags) {
         sqes.set(JAVA_BYTE, SQE_SIZE * index + IoUringLayouts.SQE_FLAGS, (byte) flags);
     }
 
-    /** Sets {@code ioprio} of SQE {@code index} (carries e.g. IORING_RECV_MULTISHOT). */
+    /**
+     * Sets {@code ioprio} of SQE {@code index} (carries e.g. IORING_RECV_MULTISHOT).
+     *
+     * @param index  from {@link #nextSqe()}
+     * @param ioprio the value
+     */
     public void ioprio(int index, int ioprio) {
         sqes.set(JAVA_SHORT, SQE_SIZE * index + IoUringLayouts.SQE_IOPRIO, (short) ioprio);
     }
 
-    /** Sets {@code buf_group} of SQE {@code index}, for IOSQE_BUFFER_SELECT. */
+    /**
+     * Sets {@code buf_group} of SQE {@code index}, for IOSQE_BUFFER_SELECT.
+     *
+     * @param index from {@link #nextSqe()}
+     * @param group a registered buffer group id
+     */
     public void bufferGroup(int index, int group) {
         sqes.set(JAVA_SHORT, SQE_SIZE * index + IoUringLayouts.SQE_BUF_GROUP, (short) group);
     }
 
-    /** SQEs claimed but not yet consumed by the kernel. */
+    /** {@return SQEs claimed but not yet consumed by the kernel} */
     public int pending() {
         return sqTail - (int) INT.getAcquire(sqRing, sqHeadOffset);
     }
 
-    /** Publishes claimed SQEs and submits them; returns how many the kernel consumed, or {@code -errno}. */
+    /** {@return publishes claimed SQEs and submits them: how many the kernel consumed, or {@code -errno}} */
     public int submit() {
         return enter(0, 0, MemorySegment.NULL, 0);
     }
@@ -258,7 +303,9 @@ public final class IoUring implements AutoCloseable {
     /**
      * Publishes and submits claimed SQEs and lets the kernel post completions without waiting: one
      * {@code io_uring_enter} with GETEVENTS even when nothing is queued, which is how a
-     * DEFER_TASKRUN ring gets its pending completions. Returns the number submitted or {@code -errno}.
+     * DEFER_TASKRUN ring gets its pending completions.
+     *
+     * @return the number submitted, or {@code -errno}
      */
     public int submitAndGetEvents() {
         INT.setRelease(sqRing, sqTailOffset, sqTail);
@@ -266,8 +313,10 @@ public final class IoUring implements AutoCloseable {
     }
 
     /**
-     * Publishes and submits, then waits until at least {@code minComplete} CQEs are ready. Returns
-     * the number submitted, or {@code -errno} (EINTR when interrupted by a signal).
+     * Publishes and submits, then waits until at least {@code minComplete} CQEs are ready.
+     *
+     * @param minComplete completions to wait for
+     * @return the number submitted, or {@code -errno} (EINTR when interrupted by a signal)
      */
     public int submitAndWait(int minComplete) {
         return enter(minComplete, IORING_ENTER_GETEVENTS, MemorySegment.NULL, 0);
@@ -275,7 +324,11 @@ public final class IoUring implements AutoCloseable {
 
     /**
      * Like {@link #submitAndWait(int)} but gives up after {@code timeoutNanos} (needs
-     * IORING_FEAT_EXT_ARG); a timeout returns {@code -ETIME}.
+     * IORING_FEAT_EXT_ARG).
+     *
+     * @param minComplete  completions to wait for
+     * @param timeoutNanos the longest wait
+     * @return the number submitted, or {@code -errno} ({@code -ETIME} on timeout)
      */
     public int submitAndWait(int minComplete, long timeoutNanos) {
         waitTimespec.set(JAVA_LONG, 0, timeoutNanos / 1_000_000_000L);
@@ -294,14 +347,17 @@ public final class IoUring implements AutoCloseable {
 
     // ---- completion ----------------------------------------------------------------------------
 
-    /** CQEs ready to reap. */
+    /** {@return CQEs ready to reap} */
     public int completionsReady() {
         return (int) INT.getAcquire(cqRing, cqTailOffset) - cqRing.get(JAVA_INT, cqHeadOffset);
     }
 
     /**
-     * Hands every ready CQE to {@code handler} in order, then releases their slots to the kernel.
-     * Returns how many were reaped.
+     * Hands every ready CQE to {@code handler} in order, releasing each slot to the kernel before its
+     * callback runs.
+     *
+     * @param handler receives each completion
+     * @return how many were reaped
      */
     public int forEachCompletion(CompletionHandler handler) {
         int head = cqRing.get(JAVA_INT, cqHeadOffset);
@@ -319,53 +375,71 @@ public final class IoUring implements AutoCloseable {
         return n;
     }
 
-    /** CQEs the kernel could not post because the CQ ring was full (it holds them back with NODROP). */
+    /** {@return CQEs the kernel could not post because the CQ ring was full (it holds them back with NODROP)} */
     public int cqOverflow() {
         return (int) INT.getAcquire(cqRing, cqOverflowOffset);
     }
 
-    /** SQEs the kernel dropped as invalid. */
+    /** {@return SQEs the kernel dropped as invalid} */
     public int sqDropped() {
         return (int) INT.getAcquire(sqRing, sqDroppedOffset);
     }
 
-    /** The kernel's IORING_SQ_* flags (e.g. CQ overflow, task work pending). */
+    /** {@return the kernel's IORING_SQ_* flags (e.g. CQ overflow, task work pending)} */
     public int sqFlags() {
         return (int) INT.getAcquire(sqRing, sqFlagsOffset);
     }
 
     // ---- registration --------------------------------------------------------------------------
 
-    /** {@code io_uring_register(fd, opcode, arg, nrArgs)}; returns the result or {@code -errno}. */
+    /**
+     * {@code io_uring_register(fd, opcode, arg, nrArgs)} on this ring.
+     *
+     * @param opcode an {@code IORING_REGISTER_*} opcode
+     * @param arg    its argument
+     * @param nrArgs the number of entries in {@code arg}
+     * @return the result, or {@code -errno}
+     */
     public int register(int opcode, MemorySegment arg, int nrArgs) {
         return LibC.ioUringRegister(fd, opcode, arg, nrArgs);
     }
 
+    /** {@return the ring's file descriptor} */
     public int fd() {
         return fd;
     }
 
-    /** The IORING_FEAT_* bits this kernel reported. */
+    /** {@return the IORING_FEAT_* bits this kernel reported} */
     public int features() {
         return features;
     }
 
+    /**
+     * Whether the kernel reported {@code feature}.
+     *
+     * @param feature one or more IORING_FEAT_* bits
+     * @return true when all of them were reported
+     */
     public boolean hasFeature(int feature) {
         return (features & feature) == feature;
     }
 
+    /** {@return the IORING_SETUP_* flags the ring was created with} */
     public int setupFlags() {
         return setupFlags;
     }
 
+    /** {@return the SQ size} */
     public int sqEntries() {
         return sqEntries;
     }
 
+    /** {@return the CQ size} */
     public int cqEntries() {
         return cqEntries;
     }
 
+    /** Unmaps the rings and closes the ring's descriptor. Idempotent. */
     @Override
     public void close() {
         if (closed) {
@@ -381,7 +455,7 @@ public final class IoUring implements AutoCloseable {
         LibC.close(fd);
     }
 
-    /** True when this process may create io_uring instances (false: ENOSYS, EPERM, sysctl disabled). */
+    /** {@return true when this process may create io_uring instances (false: ENOSYS, EPERM, sysctl disabled)} */
     public static boolean isAvailable() {
         try (IoUring ring = setup(2, 0)) {
             return ring.fd >= 0;

@@ -17,6 +17,7 @@ public final class IoUringLayouts {
     private IoUringLayouts() {
     }
 
+    /** {@code struct io_sqring_offsets}: where the SQ ring's fields are in its mapping. */
     public static final StructLayout SQRING_OFFSETS = MemoryLayout.structLayout(
             JAVA_INT.withName("head"),
             JAVA_INT.withName("tail"),
@@ -28,6 +29,7 @@ public final class IoUringLayouts {
             JAVA_INT.withName("resv1"),
             JAVA_LONG.withName("resv2")).withName("io_sqring_offsets");
 
+    /** {@code struct io_cqring_offsets}: where the CQ ring's fields are in its mapping. */
     public static final StructLayout CQRING_OFFSETS = MemoryLayout.structLayout(
             JAVA_INT.withName("head"),
             JAVA_INT.withName("tail"),
@@ -39,6 +41,7 @@ public final class IoUringLayouts {
             JAVA_INT.withName("resv1"),
             JAVA_LONG.withName("resv2")).withName("io_cqring_offsets");
 
+    /** {@code struct io_uring_params}: what {@code io_uring_setup} takes and reports. */
     public static final StructLayout PARAMS = MemoryLayout.structLayout(
             JAVA_INT.withName("sq_entries"),
             JAVA_INT.withName("cq_entries"),
@@ -51,6 +54,7 @@ public final class IoUringLayouts {
             SQRING_OFFSETS.withName("sq_off"),
             CQRING_OFFSETS.withName("cq_off")).withName("io_uring_params");
 
+    /** {@code struct io_uring_sqe}: one submission (64 bytes). */
     public static final StructLayout SQE = MemoryLayout.structLayout(
             JAVA_BYTE.withName("opcode"),
             JAVA_BYTE.withName("flags"),
@@ -67,11 +71,13 @@ public final class IoUringLayouts {
             JAVA_LONG.withName("addr3"),
             JAVA_LONG.withName("__pad2")).withName("io_uring_sqe");
 
+    /** {@code struct io_uring_cqe}: one completion (16 bytes). */
     public static final StructLayout CQE = MemoryLayout.structLayout(
             JAVA_LONG.withName("user_data"),
             JAVA_INT.withName("res"),
             JAVA_INT.withName("flags")).withName("io_uring_cqe");
 
+    /** {@code struct io_uring_buf}: one entry of a provided buffer ring. */
     public static final StructLayout BUF = MemoryLayout.structLayout(
             JAVA_LONG.withName("addr"),
             JAVA_INT.withName("len"),
@@ -85,6 +91,7 @@ public final class IoUringLayouts {
             JAVA_SHORT.withName("resv3"),
             JAVA_SHORT.withName("tail")).withName("io_uring_buf_ring");
 
+    /** {@code struct io_uring_buf_reg}: registers a provided buffer ring. */
     public static final StructLayout BUF_REG = MemoryLayout.structLayout(
             JAVA_LONG.withName("ring_addr"),
             JAVA_INT.withName("ring_entries"),
@@ -92,12 +99,14 @@ public final class IoUringLayouts {
             JAVA_SHORT.withName("pad"),
             MemoryLayout.sequenceLayout(3, JAVA_LONG).withName("resv")).withName("io_uring_buf_reg");
 
+    /** {@code struct io_uring_recvmsg_out}: the header a multishot {@code RECVMSG} writes at the start of each buffer. */
     public static final StructLayout RECVMSG_OUT = MemoryLayout.structLayout(
             JAVA_INT.withName("namelen"),
             JAVA_INT.withName("controllen"),
             JAVA_INT.withName("payloadlen"),
             JAVA_INT.withName("flags")).withName("io_uring_recvmsg_out");
 
+    /** {@code struct io_uring_probe_op}: one opcode of a probe. */
     public static final StructLayout PROBE_OP = MemoryLayout.structLayout(
             JAVA_BYTE.withName("op"),
             JAVA_BYTE.withName("resv"),

@@ -20,6 +20,13 @@ public final class Probe {
         this.supported = supported;
     }
 
+    /**
+     * Asks the kernel which opcodes {@code ring} supports.
+     *
+     * @param ring the io_uring instance
+     * @return the answer
+     * @throws NativeException when {@code IORING_REGISTER_PROBE} fails (kernels before 5.6)
+     */
     public static Probe of(IoUring ring) throws NativeException {
         long head = IoUringLayouts.PROBE.byteSize();
         long opSize = IoUringLayouts.PROBE_OP.byteSize();
@@ -42,11 +49,17 @@ public final class Probe {
         }
     }
 
-    /** The highest opcode the kernel knows. */
+    /** {@return the highest opcode the kernel knows} */
     public int lastOp() {
         return lastOp;
     }
 
+    /**
+     * Whether the kernel supports {@code opcode}.
+     *
+     * @param opcode an {@code IORING_OP_*} opcode
+     * @return true when supported
+     */
     public boolean supports(int opcode) {
         return opcode >= 0 && opcode < MAX_OPS && supported[opcode];
     }

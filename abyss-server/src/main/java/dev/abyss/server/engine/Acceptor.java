@@ -61,6 +61,12 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
     private final StatelessDispatch stateless;
     /** Eviction order, kept when the full-table policy is EVICT. */
     private final IdleOrder idle;
+    /** For handlers to build replies in (Session.scratch(), Peer.scratch()). */
+    private final MemorySegment scratch = arena.allocate(SCRATCH_BYTES, 64);
+    /** Where ByteBuffer sends are copied through on this thread (not the handlers' scratch: they may send from it). */
+    private final MemorySegment staging = arena.allocate(SCRATCH_BYTES, 64);
+    private final java.nio.ByteBuffer stagingView = staging.asByteBuffer();
+    private static final int SCRATCH_BYTES = 65_536;
     /** Ended sessions whose connection.stop waits for the flush that sends their last datagrams. */
     private final ArrayList<SessionImpl> pendingStops = new ArrayList<>();
 
@@ -94,7 +100,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
                     config.retryBufferBytes(), arena, this);
             this.transport = factory.open(TransportSettings.of(config), address, reusePort, probeFirst, this, outbox);
             this.stateless = config.datagramHandler() == null ? null
-                    : new StatelessDispatch(config.datagramHandler(), outbox, clock, engine.errorLog(), counters);
+                    : new StatelessDispatch(config.datagramHandler(), outbox, clock, engine.errorLog(), counters, scratch, staging);
             this.idle = config.fullTablePolicy() == FullTablePolicy.EVICT ? new IdleOrder() : null;
         } catch (IOException | RuntimeException e) {
             arena.close();
@@ -395,7 +401,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
     /** Opens a session in a place already reserved. */
     private SessionImpl open(PeerKey peer, MemorySegment first, boolean truncated) {
         PeerKey key = peer.copy(); // the table keeps it
-        SessionImpl s = new SessionImpl(this, key, config.handlerOptions(), readTimeoutNanos);
+        SessionImpl s = new SessionImpl(this, key, config.newSessionState(), readTimeoutNanos);
         s.spanContext = Telemetry.newSpanContext();
         s.openedAt = now;
         sessions.put(s);
@@ -478,6 +484,25 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
 
     boolean send(SessionImpl s, MemorySegment data, long offset, long length) {
         return outbox.send(s, data, offset, length);
+    }
+
+    /** {@link dev.abyss.server.Session#send(java.nio.ByteBuffer)}: staged through a reused buffer on this thread, wrapped elsewhere. */
+    boolean send(SessionImpl s, java.nio.ByteBuffer data) {
+        if (isOwnerThread() && data.remaining() <= staging.byteSize()) {
+            stagingView.put(0, data, data.position(), data.remaining()); // no segment per call
+            return outbox.send(s, staging, 0, data.remaining());
+        }
+        MemorySegment all = MemorySegment.ofBuffer(data);
+        return outbox.send(s, all, 0, all.byteSize());
+    }
+
+    /** The handlers' scratch buffer: owner thread only. */
+    MemorySegment scratch() {
+        if (!isOwnerThread()) {
+            throw new IllegalStateException("scratch() is the acceptor's buffer: use it in a callback on the acceptor thread, not from "
+                    + Thread.currentThread());
+        }
+        return scratch;
     }
 
     /** A datagram to {@code peer} without a session, from any thread. */

@@ -121,6 +121,10 @@ final class Callbacks {
         if (silentTerminateOnError) {
             return;
         }
+        if (s.endReason instanceof java.net.PortUnreachableException) {
+            LOG.debug("session {} ended: its peer is gone (ICMP port unreachable)", s.remoteAddress());
+            return; // routine on the internet, and a peer can cause it at will: not an error to log
+        }
         if (s.endReason instanceof Throwable t) {
             errors.error("session {} ended in error", s.remoteAddress(), t);
         } else {

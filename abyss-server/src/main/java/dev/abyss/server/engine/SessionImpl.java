@@ -134,9 +134,19 @@ final class SessionImpl implements Session {
     }
 
     @Override
+    public boolean send(MemorySegment data, long offset, long length) {
+        java.util.Objects.checkFromIndexSize(offset, length, data.byteSize());
+        return acceptor.send(this, data, offset, length);
+    }
+
+    @Override
     public boolean send(ByteBuffer data) {
-        MemorySegment all = MemorySegment.ofBuffer(data);
-        return acceptor.send(this, all, 0, all.byteSize());
+        return acceptor.send(this, data);
+    }
+
+    @Override
+    public MemorySegment scratch() {
+        return acceptor.scratch();
     }
 
     @Override

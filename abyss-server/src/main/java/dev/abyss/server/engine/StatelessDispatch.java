@@ -19,11 +19,18 @@ final class StatelessDispatch implements Peer {
     private final CallbackClock clock;
     private final ErrorLog errors;
     private final Counters counters;
+    private final MemorySegment scratch;
+    private final MemorySegment staging;
+    private final ByteBuffer stagingView;
     private PeerKey peer;
     private boolean truncated;
     private boolean valid;
 
-    StatelessDispatch(DatagramHandler handler, Outbox outbox, CallbackClock clock, ErrorLog errors, Counters counters) {
+    StatelessDispatch(DatagramHandler handler, Outbox outbox, CallbackClock clock, ErrorLog errors, Counters counters,
+                      MemorySegment scratch, MemorySegment staging) {
+        this.scratch = scratch;
+        this.staging = staging;
+        this.stagingView = staging.asByteBuffer();
         this.handler = handler;
         this.outbox = outbox;
         this.clock = clock;
@@ -68,6 +75,7 @@ final class StatelessDispatch implements Peer {
 
     @Override
     public boolean send(MemorySegment data, long offset, long length) {
+        java.util.Objects.checkFromIndexSize(offset, length, data.byteSize());
         return outbox.sendTo(current(), data, offset, length);
     }
 
@@ -78,8 +86,19 @@ final class StatelessDispatch implements Peer {
 
     @Override
     public boolean send(ByteBuffer data) {
+        PeerKey to = current();
+        if (data.remaining() <= staging.byteSize()) {
+            stagingView.put(0, data, data.position(), data.remaining()); // no segment per call
+            return outbox.sendTo(to, staging, 0, data.remaining());
+        }
         MemorySegment all = MemorySegment.ofBuffer(data);
-        return outbox.sendTo(current(), all, 0, all.byteSize());
+        return outbox.sendTo(to, all, 0, all.byteSize());
+    }
+
+    @Override
+    public MemorySegment scratch() {
+        current();
+        return scratch;
     }
 
     @Override

@@ -10,6 +10,10 @@ import java.nio.charset.StandardCharsets;
 public final class HelloWorld implements Handler<Object> {
     private static final byte[] HELLO = "Hello, World".getBytes(StandardCharsets.US_ASCII);
 
+    /** A stateless handler; one instance serves every session. */
+    public HelloWorld() {
+    }
+
     @Override
     public HandlerResult<Object> handleConnection(Session session, Object state) {
         session.send(HELLO);

@@ -16,21 +16,35 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * session, which it sends to the peer (the original's Messenger with {@code handle_info}).
  */
 public final class Messenger implements Handler<Object> {
-    /** Posted to a session: send {@code text} to its peer. */
+    /**
+     * Posted to a session: send {@code text} to its peer.
+     *
+     * @param text what the session sends, as UTF-8
+     */
     public record Send(String text) {
     }
 
     private final Consumer<String> out;
 
+    /** A messenger that prints to {@code System.out}. */
     public Messenger() {
         this(System.out);
     }
 
+    /**
+     * A messenger that prints to {@code out}.
+     *
+     * @param out receives every datagram's text, prefixed with the sender, one line each
+     */
     public Messenger(PrintStream out) {
         this(out::println);
     }
 
-    /** @param out receives every datagram's text, prefixed with the sender */
+    /**
+     * A messenger that hands every datagram's text to {@code out}.
+     *
+     * @param out receives every datagram's text, prefixed with the sender
+     */
     public Messenger(Consumer<String> out) {
         this.out = out;
     }

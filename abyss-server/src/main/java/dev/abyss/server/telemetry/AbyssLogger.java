@@ -29,10 +29,14 @@ public final class AbyssLogger {
 
     /** Log levels, from the highest (fewest events) to the lowest. */
     public enum Level {
+        /** Spawn errors: datagrams of new peers dropped because the table stayed full. */
         ERROR(List.of(EventKind.ACCEPTOR_SPAWN_ERROR, EventKind.ACCEPTOR_ECONNABORTED)),
+        /** The listener's start and stop. */
         INFO(List.of(EventKind.LISTENER_START, EventKind.LISTENER_STOP)),
+        /** Acceptors' start and stop, sessions' start and stop. */
         DEBUG(List.of(EventKind.ACCEPTOR_START, EventKind.ACCEPTOR_STOP, EventKind.CONNECTION_START,
                 EventKind.CONNECTION_STOP)),
+        /** Every datagram received and sent, and every session event. */
         TRACE(List.of(EventKind.CONNECTION_READY, EventKind.CONNECTION_RECV, EventKind.CONNECTION_ASYNC_RECV,
                 EventKind.CONNECTION_RECV_ERROR, EventKind.CONNECTION_SEND, EventKind.CONNECTION_SEND_ERROR,
                 EventKind.CONNECTION_SENDFILE, EventKind.CONNECTION_SENDFILE_ERROR, EventKind.CONNECTION_SOCKET_SHUTDOWN));
@@ -43,7 +47,7 @@ public final class AbyssLogger {
             this.events = events;
         }
 
-        /** The events this level logs (not counting the higher levels). */
+        /** {@return the events this level logs (not counting the higher levels)} */
         public List<EventKind> events() {
             return events;
         }
@@ -59,6 +63,7 @@ public final class AbyssLogger {
     /**
      * Starts logging at {@code level} and every higher level.
      *
+     * @param level the lowest level to log
      * @return false when {@code level} was already attached ({@code {:error, :already_exists}})
      */
     public static synchronized boolean attach(Level level) {
@@ -74,6 +79,7 @@ public final class AbyssLogger {
     /**
      * Stops logging at {@code level} and every lower level.
      *
+     * @param level the highest level to stop
      * @return false when {@code level} was not attached ({@code {:error, :not_found}})
      */
     public static synchronized boolean detach(Level level) {
@@ -86,7 +92,12 @@ public final class AbyssLogger {
         return was;
     }
 
-    /** True when {@code level} is attached. */
+    /**
+     * Whether {@code level} is attached.
+     *
+     * @param level a level
+     * @return true when it logs
+     */
     public static boolean isAttached(Level level) {
         return Telemetry.isAttached(level.attachmentId());
     }

@@ -6,15 +6,21 @@ package dev.abyss.server.telemetry;
  * builds an event, so an event nobody listens to costs nothing more.
  */
 public enum EventKind {
+    /** The server started listening. */
     LISTENER_START("abyss.listener.start"),
+    /** The server stopped. */
     LISTENER_STOP("abyss.listener.stop"),
+    /** An acceptor thread started. */
     ACCEPTOR_START("abyss.acceptor.start"),
+    /** An acceptor thread stopped. */
     ACCEPTOR_STOP("abyss.acceptor.stop"),
     /** A datagram from a new peer was dropped: the session table stayed full through every retry. */
     ACCEPTOR_SPAWN_ERROR("abyss.acceptor.spawn_error"),
     /** TCP only in the original (a connection reset before accept); UDP has no accept, never emitted. */
     ACCEPTOR_ECONNABORTED("abyss.acceptor.econnaborted"),
+    /** A session started: a new peer's first datagram. */
     CONNECTION_START("abyss.connection.start"),
+    /** A session ended, for any reason (in the metadata). */
     CONNECTION_STOP("abyss.connection.stop"),
     /** handleConnection continued: the session is set up. */
     CONNECTION_READY("abyss.connection.ready"),
@@ -42,11 +48,12 @@ public enum EventKind {
         this.eventName = eventName;
     }
 
+    /** {@return the event's name, e.g. {@code "abyss.connection.start"}} */
     public String eventName() {
         return eventName;
     }
 
-    /** True when at least one listener is attached: build the event only then. */
+    /** {@return true when at least one listener is attached: build the event only then} */
     public boolean enabled() {
         return !Flags.REMOVED && listeners.length != 0;
     }

@@ -42,6 +42,9 @@ public final class Telemetry {
      * Attaches {@code listener} under {@code id} to every event whose name equals or starts with one
      * of {@code events} (e.g. {@code "abyss.connection"} for every connection event, or {@code "abyss"}).
      *
+     * @param id       a name for this attachment, unique among attached ones
+     * @param events   event names or name prefixes
+     * @param listener receives the events
      * @throws IllegalArgumentException when {@code id} is already attached, or an entry matches no event
      */
     public static void attach(String id, Collection<String> events, TelemetryListener listener) {
@@ -79,12 +82,24 @@ public final class Telemetry {
         }
     }
 
-    /** {@link #attach(String, Collection, TelemetryListener)} for one event name or prefix. */
+    /**
+     * {@link #attach(String, Collection, TelemetryListener)} for one event name or prefix.
+     *
+     * @param id       a name for this attachment, unique among attached ones
+     * @param event    an event name or name prefix
+     * @param listener receives the events
+     * @throws IllegalArgumentException when {@code id} is already attached, or {@code event} matches no event
+     */
     public static void attach(String id, String event, TelemetryListener listener) {
         attach(id, List.of(event), listener);
     }
 
-    /** Detaches the listener attached as {@code id}; false when there is none. */
+    /**
+     * Detaches the listener attached as {@code id}.
+     *
+     * @param id the attachment's name
+     * @return false when there is none
+     */
     public static boolean detach(String id) {
         synchronized (ATTACHED) {
             if (ATTACHED.remove(id) == null) {
@@ -95,7 +110,12 @@ public final class Telemetry {
         }
     }
 
-    /** True when a listener is attached as {@code id}. */
+    /**
+     * Whether a listener is attached as {@code id}.
+     *
+     * @param id the attachment's name
+     * @return true when attached
+     */
     public static boolean isAttached(String id) {
         synchronized (ATTACHED) {
             return ATTACHED.containsKey(id);
@@ -114,12 +134,18 @@ public final class Telemetry {
         }
     }
 
-    /** Internal: a new span context. */
+    /** {@return internal: a new span context, unique in this JVM} */
     public static long newSpanContext() {
         return SPAN_CONTEXTS.incrementAndGet();
     }
 
-    /** Internal: delivers an event to the listeners of {@code kind} (call only when {@link EventKind#enabled()}). */
+    /**
+     * Internal: delivers an event to the listeners of {@code kind} (call only when {@link EventKind#enabled()}).
+     *
+     * @param kind         which event
+     * @param measurements its measurements
+     * @param metadata     its metadata
+     */
     public static void emit(EventKind kind, Map<String, Object> measurements, Map<String, Object> metadata) {
         TelemetryListener[] listeners = kind.listeners();
         if (listeners.length == 0) {

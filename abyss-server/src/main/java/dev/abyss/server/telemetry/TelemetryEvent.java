@@ -10,6 +10,10 @@ import java.util.Map;
  *
  * <p>A {@code data} measurement of a recv or send event is a read-only {@link java.lang.foreign.MemorySegment}
  * valid only while the listener runs: copy what you keep.
+ *
+ * @param name         the event's name, e.g. {@code "abyss.connection.stop"}
+ * @param measurements numbers and data of the event, by the reference's keys
+ * @param metadata     what the event is about (span contexts, addresses, reasons), by the reference's keys
  */
 public record TelemetryEvent(String name, Map<String, Object> measurements, Map<String, Object> metadata) {
 }

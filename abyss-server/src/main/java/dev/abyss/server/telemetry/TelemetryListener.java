@@ -7,5 +7,10 @@ package dev.abyss.server.telemetry;
  */
 @FunctionalInterface
 public interface TelemetryListener {
+    /**
+     * One event.
+     *
+     * @param event the event; a {@code data} segment in it is valid only during this call
+     */
     void handle(TelemetryEvent event);
 }

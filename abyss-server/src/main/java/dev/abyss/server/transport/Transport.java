@@ -22,7 +22,11 @@ public interface Transport extends AutoCloseable {
 
         void onDatagram(PeerKey peer, MemorySegment data, boolean truncated);
 
-        /** A receive failed with {@code errno} (not EAGAIN/EINTR); the transport goes on. */
+        /**
+         * A receive failed with {@code errno} (not EAGAIN/EINTR); the transport goes on. Not called
+         * for a receive that failed only because an ICMP error about a peer was pending on the socket
+         * (IP_RECVERR): that error is reported once, by {@link #onUnreachable}.
+         */
         void onReceiveError(int errno);
 
         /**

@@ -5,6 +5,8 @@ import dev.abyss.ffi.NativeException;
 import dev.abyss.ffi.net.Net;
 import dev.abyss.ffi.net.SockAddr;
 import dev.abyss.ffi.net.Sockets;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.File;
 import java.net.Inet6Address;
@@ -16,8 +18,26 @@ import java.net.UnixDomainSocketAddress;
  * A bound, non-blocking datagram socket with the server's options: the one place where the native
  * transports (epoll, io_uring) create sockets, so an option is written once. Closing it closes the
  * descriptor and unlinks an AF_UNIX path.
+ *
+ * <p>Options every socket gets, besides those of {@link TransportSettings}:
+ * <ul>
+ *   <li><b>SO_RXQ_OVFL</b>: once the kernel has dropped datagrams for the socket (full receive
+ *       buffer), each received datagram carries the socket's cumulative drop count as a control
+ *       message; the transports report its increase ({@link Transport.ReceiveSink#onKernelDrops}).</li>
+ *   <li><b>IP_RECVERR</b> (IPv4 and dual-stack IPv6 sockets, for v4-mapped peers) and
+ *       <b>IPV6_RECVERR</b> (IPv6): an ICMP error about a datagram we sent (port unreachable: the peer
+ *       closed its socket) is queued on the socket's error queue with the peer's address instead of
+ *       being ignored; the transports read it ({@link SocketErrors}) and report
+ *       {@link Transport.ReceiveSink#onUnreachable}. Side effect the transports handle: the error is
+ *       also left pending on the socket, so the next receive or send fails once with its errno.</li>
+ *   <li><b>A receive buffer sized for throughput</b> when none is configured: see
+ *       {@link ReceiveBuffer#DEFAULT}.</li>
+ * </ul>
+ * These are best effort: a kernel that refuses one leaves the socket working without it.
  */
 public final class UdpSocket implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(UdpSocket.class);
+
     private final int fd;
     private final SocketAddress local;
     private final String unixPath; // to unlink on close
@@ -59,9 +79,17 @@ public final class UdpSocket implements AutoCloseable {
                         && inet.getAddress() instanceof Inet6Address) {
                     Sockets.setInt(fd, Net.IPPROTO_IPV6, Net.IPV6_V6ONLY, settings.ipv6Only() ? 1 : 0, "IPV6_V6ONLY");
                 }
+                // ICMP errors about our peers onto the error queue; a dual-stack socket's IPv4 peers report through IP_RECVERR
+                optional(fd, Net.SOL_IP, Net.IP_RECVERR, "IP_RECVERR");
+                if (family == Net.AF_INET6) {
+                    optional(fd, Net.SOL_IPV6, Net.IPV6_RECVERR, "IPV6_RECVERR");
+                }
             }
+            optional(fd, Net.SOL_SOCKET, Net.SO_RXQ_OVFL, "SO_RXQ_OVFL");
             if (settings.receiveBufferSize() > 0) {
                 Sockets.setInt(fd, Net.SOL_SOCKET, Net.SO_RCVBUF, settings.receiveBufferSize(), "SO_RCVBUF");
+            } else if (family != Net.AF_UNIX) { // an AF_UNIX receiver's queue is bounded by count and the sender's buffer
+                sizeReceiveBuffer(fd, ReceiveBuffer.DEFAULT);
             }
             if (settings.sendBufferSize() > 0) {
                 Sockets.setInt(fd, Net.SOL_SOCKET, Net.SO_SNDBUF, settings.sendBufferSize(), "SO_SNDBUF");
@@ -72,6 +100,37 @@ public final class UdpSocket implements AutoCloseable {
             LibC.close(fd);
             throw e;
         }
+    }
+
+    /** Turns a boolean option on; a kernel that refuses it leaves the socket without it. */
+    private static void optional(int fd, int level, int option, String name) {
+        try {
+            Sockets.setInt(fd, level, option, 1, name);
+        } catch (NativeException e) {
+            LOG.debug("{} unavailable: {}", name, e.getMessage());
+        }
+    }
+
+    /**
+     * Asks for a receive buffer of {@code bytes} unless the socket already has one as large:
+     * SO_RCVBUFFORCE (needs CAP_NET_ADMIN; EPERM otherwise), else SO_RCVBUF (capped by
+     * net.core.rmem_max). Logs once what was granted when it is less than asked. Returns the
+     * SO_RCVBUF read back (twice what was set: the kernel counts its bookkeeping).
+     */
+    static int sizeReceiveBuffer(int fd, int bytes) throws NativeException {
+        int before = Sockets.getInt(fd, Net.SOL_SOCKET, Net.SO_RCVBUF, "SO_RCVBUF");
+        long wanted = 2L * bytes; // what the kernel reports for a request of bytes
+        if (before >= wanted) {
+            return before;
+        }
+        try {
+            Sockets.setInt(fd, Net.SOL_SOCKET, Net.SO_RCVBUFFORCE, bytes, "SO_RCVBUFFORCE");
+        } catch (NativeException e) {
+            Sockets.setInt(fd, Net.SOL_SOCKET, Net.SO_RCVBUF, bytes, "SO_RCVBUF"); // EPERM: without CAP_NET_ADMIN
+        }
+        int granted = Sockets.getInt(fd, Net.SOL_SOCKET, Net.SO_RCVBUF, "SO_RCVBUF");
+        ReceiveBuffer.reportGranted(bytes, granted / 2);
+        return granted;
     }
 
     /**
@@ -95,6 +154,15 @@ public final class UdpSocket implements AutoCloseable {
 
     public SocketAddress localAddress() {
         return local;
+    }
+
+    /**
+     * Control-message space a receive on this socket should offer, given what an IP socket wants:
+     * none on AF_UNIX, where the only control messages are a peer's (SCM_RIGHTS would install the
+     * descriptors it passes into this process; with no space the kernel discards them).
+     */
+    public int controlSpace(int ipControlSpace) {
+        return local instanceof UnixDomainSocketAddress ? 0 : ipControlSpace;
     }
 
     @Override

@@ -5,10 +5,13 @@ import dev.abyss.ffi.LibC;
 import dev.abyss.ffi.NativeException;
 import dev.abyss.ffi.epoll.Epoll;
 import dev.abyss.ffi.net.MessageBatch;
+import dev.abyss.ffi.net.MsgLayouts;
 import dev.abyss.ffi.net.Net;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.ffi.net.SockAddr;
 import dev.abyss.server.TransportKind;
+import dev.abyss.server.transport.DropCounter;
+import dev.abyss.server.transport.SocketErrors;
 import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.TransportSettings;
@@ -24,6 +27,14 @@ import java.net.SocketAddress;
  * preallocated {@link MessageBatch}, sends gathered into a second batch and written with one
  * sendmmsg per receive batch. When the kernel's send buffer is full (EAGAIN) the unsent rest stays
  * queued and the socket is watched for EPOLLOUT.
+ *
+ * <p>Kernel reports: each receive slot has {@link #CONTROL_SPACE} bytes of control space for the
+ * SO_RXQ_OVFL drop count, read only for datagrams that carry control bytes ({@link DropCounter}).
+ * ICMP errors about peers: epoll reports EPOLLERR for the socket (always, unasked) while its error
+ * queue holds entries; the turn then reads the queue ({@link SocketErrors}, bounded per turn; EPOLLERR
+ * is level-triggered, so the rest comes next turn). A recvmmsg that fails with the error left pending
+ * by such an ICMP error reads the queue and receives again at once (the datagrams wait behind the
+ * error); a send refused with it is sent again.
  */
 public final class EpollTransport implements Transport {
     /** Opens EPOLL transports. */
@@ -41,6 +52,8 @@ public final class EpollTransport implements Transport {
     };
 
     static final int SEND_SLOT = 65_536;
+    /** Control-message space per receive slot of an IP socket: the SO_RXQ_OVFL drop count (room for more cmsgs goes here). */
+    static final int CONTROL_SPACE = (int) MsgLayouts.cmsgSpace(4);
     /** Receive batches per poll while datagrams keep coming, before the engine serves timers and queues. */
     private static final int RECEIVE_ROUNDS = 8;
     private static final int VIEW_WAYS = 8; // distinct lengths remembered per slot
@@ -57,12 +70,23 @@ public final class EpollTransport implements Transport {
     private final PeerKey peer = new PeerKey();
     private final ReceiveSink receiver;
     private final SendSink sender;
+    private final DropCounter drops;
+    private final SocketErrors errors;
     /** The tag of each queued send, handed back with its result. */
     private final Object[] outTags;
     /** Read-only views of receive slots, reused per (slot, length) so a steady stream allocates nothing. */
     private final MemorySegment[] views;
     private int outStart;
     private int outCount;
+    /** The queued send refused with an ICMP errno and being tried again (-1: none), and how often it was. */
+    private int retrying = -1;
+    private int retries;
+    /**
+     * A send may have taken the error an ICMP report left pending (sendmmsg stopped short, or failed
+     * with an ICMP errno): its entry waits on the error queue, and EPOLLERR is not asked while
+     * datagrams keep coming (read-again skips epoll_wait), so the turn reads the queue itself.
+     */
+    private boolean checkErrors;
     private boolean receiving = true;
     private boolean watchingOut;
     /** The last poll read a full batch: read again before asking epoll (one syscall fewer per batch). */
@@ -77,7 +101,10 @@ public final class EpollTransport implements Transport {
         this.epoll = epoll;
         this.receiver = receiver;
         this.sender = sender;
-        this.in = new MessageBatch(arena, settings.receiveBatchSize(), settings.maxDatagramSize(), 0);
+        this.in = new MessageBatch(arena, settings.receiveBatchSize(), settings.maxDatagramSize(),
+                socket.controlSpace(CONTROL_SPACE));
+        this.drops = new DropCounter(receiver);
+        this.errors = new SocketErrors(arena, receiver);
         this.out = new MessageBatch(arena, settings.receiveBatchSize(), SEND_SLOT, 0);
         this.outTags = new Object[out.capacity()];
         this.views = new MemorySegment[in.capacity() * VIEW_WAYS];
@@ -126,6 +153,9 @@ public final class EpollTransport implements Transport {
                     continue;
                 }
                 int events = epoll.events(i);
+                if ((events & Epoll.EPOLLERR) != 0) {
+                    work += drainErrors(); // ICMP errors about peers
+                }
                 if ((events & Epoll.EPOLLOUT) != 0 && outCount > outStart) {
                     flush(); // writable again
                     work++;
@@ -149,12 +179,24 @@ public final class EpollTransport implements Transport {
                 }
             }
         }
+        if (checkErrors) {
+            checkErrors = false;
+            work += errors.drain(fd); // (usually empty: a full send buffer also stops sendmmsg short)
+        }
         return work;
     }
 
     /** One recvmmsg into the sink; returns datagrams received, 0 when none, or {@code -errno}. */
     private int receiveBatch() {
         int n = in.receive(fd, in.capacity(), Net.MSG_DONTWAIT);
+        if (n < 0 && SocketErrors.isIcmpErrno(-n)) {
+            // the error an ICMP report left pending, not ours: its entry is on the error queue, the datagrams behind it
+            drainErrors();
+            n = in.receive(fd, in.capacity(), Net.MSG_DONTWAIT);
+            if (n < 0 && SocketErrors.isIcmpErrno(-n)) {
+                return 0; // another one meanwhile: EPOLLERR brings its entry next turn
+            }
+        }
         if (n <= 0) {
             if (n != 0 && n != -Errno.EAGAIN && n != -Errno.EINTR) {
                 receiver.onReceiveError(-n);
@@ -165,11 +207,27 @@ public final class EpollTransport implements Transport {
         MemorySegment names = in.names();
         receiver.beginBatch();
         for (int i = 0; i < n; i++) {
+            int control = in.controlLength(i);
+            if (control > 0) {
+                drops.observe(in.controls(), in.controlOffset(i), Math.min(control, in.controlSize()));
+            }
             if (!peer.readFrom(names, in.nameOffset(i), in.nameLength(i))) {
                 continue; // unreadable sender address: cannot answer or key it
             }
             int len = Math.min(in.length(i), in.slotSize());
             receiver.onDatagram(peer, view(data, i, len), in.truncated(i));
+        }
+        return n;
+    }
+
+    /**
+     * Reads the error queue into the sink; with no entry, takes the error pending without one (the
+     * kernel queues none when the receive buffer is full), else EPOLLERR would repeat every turn.
+     */
+    private int drainErrors() {
+        int n = errors.drain(fd);
+        if (n == 0) {
+            errors.clearPending(fd);
         }
         return n;
     }
@@ -211,7 +269,11 @@ public final class EpollTransport implements Transport {
     public void flush() {
         while (outStart < outCount) {
             int sent = out.send(fd, outStart, outCount - outStart, Net.MSG_DONTWAIT);
+            if (sent > 0 && sent < outCount - outStart) {
+                checkErrors = true; // the next one failed: its error is lost, it may have been an ICMP report's
+            }
             if (sent > 0) {
+                retrying = -1;
                 for (int k = 0; k < sent; k++) {
                     int i = outStart + k;
                     sender.sent(outTags[i], out.data(), out.dataOffset(i), out.length(i));
@@ -222,6 +284,14 @@ public final class EpollTransport implements Transport {
                 watchWritable(true);
                 return; // the rest stays queued until EPOLLOUT
             } else if (sent != -Errno.EINTR) {
+                if (SocketErrors.isIcmpErrno(-sent) && (retrying != outStart || retries < SocketErrors.SEND_RETRIES)) {
+                    // most likely the error an ICMP report about another peer left pending, now taken: send again
+                    retries = retrying == outStart ? retries + 1 : 1;
+                    retrying = outStart;
+                    checkErrors = true;
+                    continue;
+                }
+                retrying = -1;
                 // the first entry failed: skip it, keep the rest
                 sender.failed(outTags[outStart], out.data(), out.dataOffset(outStart), out.iovLength(outStart), -sent);
                 outTags[outStart++] = null;
@@ -229,6 +299,7 @@ public final class EpollTransport implements Transport {
         }
         outStart = 0;
         outCount = 0;
+        retrying = -1;
         if (watchingOut) {
             watchWritable(false);
         }
@@ -248,6 +319,7 @@ public final class EpollTransport implements Transport {
         }
         outCount -= outStart;
         outStart = 0;
+        retrying = -1;
     }
 
     private void watchWritable(boolean on) {

@@ -5,6 +5,7 @@ import dev.abyss.ffi.net.Net;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.ffi.net.SockAddr;
 import dev.abyss.server.TransportKind;
+import dev.abyss.server.transport.ReceiveBuffer;
 import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.TransportSettings;
@@ -70,6 +71,16 @@ import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
  *       cannot share a port and the second bind fails, saying so.</li>
  *   <li>One system call per datagram (no recvmmsg/sendmmsg), and the JDK allocates a socket address for
  *       each change of sender: slower than the native transports.</li>
+ *   <li><b>No kernel drop count:</b> the JDK offers no SO_RXQ_OVFL and no control messages, so
+ *       datagrams the kernel drops because the socket's receive buffer is full are not seen:
+ *       {@link ReceiveSink#onKernelDrops} is never called and {@code kernelDrops} stays 0 (the
+ *       system's counters still show them: the {@code drops} column of {@code /proc/net/udp}).</li>
+ *   <li><b>No ICMP errors:</b> no IP_RECVERR and no error queue, so a peer whose port is closed
+ *       ({@code ICMP port unreachable}) is not reported ({@link ReceiveSink#onUnreachable} is never
+ *       called, {@code unreachable} stays 0) and its session lasts until its read timeout. On an
+ *       unconnected socket Linux does not even fail a later send for it.</li>
+ *   <li><b>The default receive buffer is capped by net.core.rmem_max:</b> the JDK has no
+ *       SO_RCVBUFFORCE.</li>
  * </ul>
  *
  * <p>Owner thread only, except {@link #wakeup()}, {@link #isClosed()} and {@link #localAddress()}.
@@ -226,6 +237,8 @@ public final class NioTransport implements Transport {
             }
             if (settings.receiveBufferSize() > 0) {
                 ch.setOption(StandardSocketOptions.SO_RCVBUF, settings.receiveBufferSize());
+            } else {
+                defaultReceiveBuffer(ch);
             }
             if (settings.sendBufferSize() > 0) {
                 ch.setOption(StandardSocketOptions.SO_SNDBUF, settings.sendBufferSize());
@@ -250,6 +263,23 @@ public final class NioTransport implements Transport {
         try (DatagramChannel p = DatagramChannel.open(family)) {
             bind(p, address, false);
             return (InetSocketAddress) p.getLocalAddress();
+        }
+    }
+
+    /**
+     * {@link ReceiveBuffer#DEFAULT} unless the socket already has as much; plain SO_RCVBUF (the JDK has
+     * no SO_RCVBUFFORCE), so on Linux net.core.rmem_max caps it, reported once. (On Linux the JDK's
+     * getOption reports what was granted, half of what the kernel's getsockopt says.)
+     */
+    private static void defaultReceiveBuffer(DatagramChannel ch) {
+        try {
+            if (ch.getOption(StandardSocketOptions.SO_RCVBUF) >= ReceiveBuffer.DEFAULT) {
+                return;
+            }
+            ch.setOption(StandardSocketOptions.SO_RCVBUF, ReceiveBuffer.DEFAULT);
+            ReceiveBuffer.reportGranted(ReceiveBuffer.DEFAULT, ch.getOption(StandardSocketOptions.SO_RCVBUF));
+        } catch (IOException | UnsupportedOperationException e) {
+            LOG.debug("default receive buffer not set: {}", e.toString()); // the system's default stays
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.abyss.server.transport.uring;
 
 import dev.abyss.ffi.Errno;
+import dev.abyss.ffi.LibC;
 import dev.abyss.ffi.NativeException;
 import dev.abyss.ffi.net.MsgLayouts;
 import dev.abyss.ffi.net.Net;
@@ -12,6 +13,8 @@ import dev.abyss.ffi.uring.IoUringConstants;
 import dev.abyss.ffi.uring.Probe;
 import dev.abyss.ffi.uring.RecvmsgOut;
 import dev.abyss.server.TransportKind;
+import dev.abyss.server.transport.DropCounter;
+import dev.abyss.server.transport.SocketErrors;
 import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.TransportSettings;
@@ -51,6 +54,23 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <p>Completions are copied out of the CQ into {@link #pending} before they are handled, so a send
  * that must wait for a free slot inside a handler can reap send completions without re-entering
  * the dispatch of datagrams: those wait their turn in order.
+ *
+ * <p>Kernel reports. Drops: the msghdr of the multishot receive asks for {@link #CONTROL_SPACE}
+ * bytes of control messages, which the kernel writes after the peer address in each buffer; a
+ * datagram that carries the SO_RXQ_OVFL drop count updates {@link DropCounter}. The ring's own
+ * losses are reported too: CQEs the kernel could not post at all (the CQ ring's overflow counter)
+ * count as kernel drops; {@code -ENOBUFS} (no free buffer) does not, the datagrams wait in the socket.
+ *
+ * <p>ICMP errors about peers (IP_RECVERR, see {@link SocketErrors}). io_uring has no multishot read
+ * of the error queue, and arming a POLL_ADD for POLLERR would cost a request per socket and a CQE per
+ * error for a signal the ring already gives: the kernel leaves each ICMP error pending on the socket
+ * and wakes its waiters, so the armed multishot RECVMSG completes at once with that errno
+ * ({@code -ECONNREFUSED} for port unreachable), or a SENDMSG does when it runs first. Either
+ * completion makes the turn read the error queue with plain {@code recvmsg(MSG_ERRQUEUE)} calls on the
+ * acceptor thread (bounded per turn; the rest the next turn). The receive ended by the error is not
+ * counted as a receive error and is armed again before the next wait (the datagrams wait in the
+ * socket); the send is tried again at once with {@code sendmsg} (it was refused for an error about
+ * another peer). No syscall and no SQE is spent while no ICMP error comes.
  */
 public final class UringTransport implements Transport {
     /** Opens IO_URING transports. */
@@ -74,8 +94,12 @@ public final class UringTransport implements Transport {
     private static final long CANCEL = 4L << KIND_SHIFT;
     private static final int BUFFER_GROUP = 0;
     private static final int NAME_SPACE = SockAddr.STORAGE_SIZE;
-    /** Control-message space per receive buffer (none yet: IP_PKTINFO, GRO, drop counts will use it). */
-    private static final int CONTROL_SPACE = 0;
+    /**
+     * Control-message space per receive buffer of an IP socket: the SO_RXQ_OVFL drop count (room for
+     * IP_PKTINFO, GRO goes here). None on AF_UNIX ({@link UdpSocket#controlSpace}).
+     */
+    static final int CONTROL_SPACE = (int) MsgLayouts.cmsgSpace(4);
+    private static final long CONTROL_OFFSET = RecvmsgOut.controlOffset(NAME_SPACE);
     private static final int VIEW_WAYS = 8;
     private static final long MSGHDR_SIZE = MsgLayouts.MSGHDR.byteSize();
     private static final long IOVEC_SIZE = MsgLayouts.IOVEC.byteSize();
@@ -101,10 +125,17 @@ public final class UringTransport implements Transport {
     private final int bufferSize;
     private final int maxDatagramSize;
     private final int payloadOffset;
+    private final int controlSpace;
     private final MemorySegment recvMsghdr;
     private final MemorySegment wakeBuffer;
     private final MemorySegment[] views;
     private final IoUring.CompletionHandler onCqe = this::onCompletion; // one instance: reaping allocates nothing
+    private final DropCounter drops;
+    private final SocketErrors errors;
+    /** A completion failed with an ICMP errno, or the last drain stopped at its bound: read the error queue. */
+    private boolean readErrorQueue;
+    /** The CQ ring's overflow counter (CQEs lost) as last reported. */
+    private int cqOverflowSeen;
 
     // send slots: free ids on a stack; ids in submission order in a FIFO that frees their data
     private final MemorySegment slots;
@@ -118,6 +149,11 @@ public final class UringTransport implements Transport {
     private final long[] slotDataEnd;
     private final boolean[] slotDone;
     private final Object[] slotTags;
+    /** Each send slot's msghdr, for a send tried again at once with sendmsg. */
+    private final MemorySegment[] slotHeaders;
+    /** Slots to submit again: tried again at once after an ICMP errno, the kernel's buffer was full (a stack). */
+    private final int[] resend;
+    private int resendCount;
     private long dataHead; // oldest byte still in flight (offsets grow; modulo the ring size)
     private long dataTail; // where the next datagram's bytes go
 
@@ -148,12 +184,13 @@ public final class UringTransport implements Transport {
         this.sender = sender;
         this.bufferSize = buffers.bufferSize();
         this.maxDatagramSize = settings.maxDatagramSize();
-        this.payloadOffset = (int) RecvmsgOut.payloadOffset(NAME_SPACE, CONTROL_SPACE);
+        this.controlSpace = socket.controlSpace(CONTROL_SPACE);
+        this.payloadOffset = (int) RecvmsgOut.payloadOffset(NAME_SPACE, controlSpace);
         this.views = new MemorySegment[buffers.entries() * VIEW_WAYS];
 
         this.recvMsghdr = arena.allocate(MsgLayouts.MSGHDR);
         recvMsghdr.set(JAVA_INT, MsgLayouts.MSG_NAMELEN, NAME_SPACE);
-        recvMsghdr.set(JAVA_LONG, MsgLayouts.MSG_CONTROLLEN, CONTROL_SPACE);
+        recvMsghdr.set(JAVA_LONG, MsgLayouts.MSG_CONTROLLEN, controlSpace);
         this.wakeBuffer = arena.allocate(JAVA_LONG);
 
         this.slots = arena.allocate(SLOT_SIZE * sendSlots, 8);
@@ -164,6 +201,10 @@ public final class UringTransport implements Transport {
         this.slotDataEnd = new long[sendSlots];
         this.slotDone = new boolean[sendSlots];
         this.slotTags = new Object[sendSlots];
+        this.resend = new int[sendSlots];
+        this.slotHeaders = new MemorySegment[sendSlots];
+        this.drops = new DropCounter(receiver);
+        this.errors = new SocketErrors(arena, receiver);
         for (int i = 0; i < sendSlots; i++) {
             long base = SLOT_SIZE * i;
             long iov = base + MSGHDR_SIZE;
@@ -171,6 +212,7 @@ public final class UringTransport implements Transport {
             slots.set(ADDRESS, base + MsgLayouts.MSG_NAME, slots.asSlice(name, NAME_SPACE));
             slots.set(ADDRESS, base + MsgLayouts.MSG_IOV, slots.asSlice(iov, IOVEC_SIZE));
             slots.set(JAVA_LONG, base + MsgLayouts.MSG_IOVLEN, 1);
+            slotHeaders[i] = slots.asSlice(base, MSGHDR_SIZE);
             freeSlots[freeCount++] = sendSlots - 1 - i;
         }
         int cq = ring.cqEntries();
@@ -187,6 +229,7 @@ public final class UringTransport implements Transport {
         int sendSlots = Math.max(64, 4 * batch);
         long sendDataSize = Math.max(1L << 20, (long) batch * 65_536);
         // rounded up to a cache line: each buffer starts aligned, so the peer address reads aligned
+        // (room for CONTROL_SPACE whatever the family: an AF_UNIX socket leaves it unused)
         int bufferSize = ((int) RecvmsgOut.payloadOffset(NAME_SPACE, CONTROL_SPACE) + settings.maxDatagramSize() + 63) & ~63;
         // blocking socket: io_uring polls it itself; O_NONBLOCK would hand EAGAIN back to us
         UdpSocket socket = UdpSocket.open(settings, address, reusePort, probeFirst, false);
@@ -241,7 +284,7 @@ public final class UringTransport implements Transport {
         int submitting = unsubmittedSends;
         unsubmittedSends = 0;
         int rc;
-        if (timeoutNanos == 0 || pendingCount > 0 || ring.completionsReady() > 0) {
+        if (timeoutNanos == 0 || readErrorQueue || pendingCount > 0 || ring.completionsReady() > 0) {
             rc = ring.submitAndGetEvents();
         } else {
             int waitFor = WAIT_FOR_SENDS ? submitting + 1 : 1;
@@ -260,6 +303,16 @@ public final class UringTransport implements Transport {
             ring.submitAndGetEvents();
             work += handleCompletions();
         }
+        int overflow = ring.cqOverflow();
+        if (overflow != cqOverflowSeen) {
+            // CQEs the kernel had to drop: a datagram taken from the socket whose completion never came
+            receiver.onKernelDrops(Integer.toUnsignedLong(overflow - cqOverflowSeen));
+            cqOverflowSeen = overflow;
+        }
+        if (readErrorQueue) {
+            readErrorQueue = false;
+            work += drainErrors();
+        }
         publishBuffers();
         return work;
     }
@@ -271,6 +324,7 @@ public final class UringTransport implements Transport {
             throw new IllegalStateException(new NativeException("io_uring_register(ENABLE_RINGS)", -rc));
         }
         enabled = true;
+        cqOverflowSeen = ring.cqOverflow();
     }
 
     /** Copies every ready CQE out (sends finish at once), then handles the rest in order. */
@@ -301,10 +355,19 @@ public final class UringTransport implements Transport {
         return work;
     }
 
-    /** Moves ready CQEs into {@link #pending}; send completions are finished here. Returns sends finished. */
+    /**
+     * Moves ready CQEs into {@link #pending}; send completions are finished here, and sends that
+     * could not be tried again at once submitted again. Returns sends finished.
+     */
     private int reap() {
         int before = sendsInFlight;
         ring.forEachCompletion(onCqe);
+        while (resendCount > 0) {
+            int slot = resend[--resendCount];
+            int sqe = sqe(); // may reap again: the stack is consistent here
+            ring.prep(sqe, IORING_OP_SENDMSG, socket.fd(), slots.address() + SLOT_SIZE * slot, 1, 0, 0, SEND | slot);
+            unsubmittedSends++;
+        }
         return before - sendsInFlight;
     }
 
@@ -363,7 +426,9 @@ public final class UringTransport implements Transport {
             recvArmed = false; // ended (error, ENOBUFS, cancel): armed again before the next wait
         }
         if (res < 0) {
-            if (res != -Errno.ECANCELED && res != -Errno.EINTR) {
+            if (SocketErrors.isIcmpErrno(-res)) {
+                drainErrors(); // an ICMP error about a peer ended the receive: its entry waits on the error queue
+            } else if (res != -Errno.ECANCELED && res != -Errno.EINTR) {
                 receiver.onReceiveError(-res); // ENOBUFS included: counted, recovered by the re-arm
             }
             return 0;
@@ -375,6 +440,10 @@ public final class UringTransport implements Transport {
         MemorySegment all = buffers.buffers();
         long at = (long) bid * bufferSize;
         try {
+            int control = RecvmsgOut.controlLength(all, at);
+            if (control > 0) {
+                drops.observe(all, at + CONTROL_OFFSET, Math.min(control, controlSpace));
+            }
             if (!receiving) {
                 return 0; // raced with stopReceiving: not delivered, as on epoll
             }
@@ -392,6 +461,13 @@ public final class UringTransport implements Transport {
             buffers.recycle(bid);
             buffersToPublish = true;
         }
+    }
+
+    /** Reads the socket's error queue into the sink (bounded: the rest next turn). */
+    private int drainErrors() {
+        int n = errors.drain(socket.fd());
+        readErrorQueue |= errors.more();
+        return n;
     }
 
     private MemorySegment view(MemorySegment all, int bid, long offset, int length) {
@@ -470,20 +546,33 @@ public final class UringTransport implements Transport {
         return sqe;
     }
 
-    /** All slots or data bytes in flight: submit, let the kernel complete, and finish the sends it did. */
+    /**
+     * All slots or data bytes in flight: submit, let the kernel complete, and finish the sends it did
+     * (a second round for sends submitted again, tried again after an ICMP error into a full buffer).
+     */
     private void makeRoom() {
-        if (sendsInFlight == 0) {
-            return;
+        for (int round = 0; round < 2 && sendsInFlight > 0; round++) {
+            unsubmittedSends = 0;
+            int rc = ring.submitAndGetEvents();
+            if (rc < 0 && rc != -Errno.EINTR && rc != -Errno.EBUSY) {
+                throw new IllegalStateException(new NativeException("io_uring_enter", -rc));
+            }
+            reap();
+            if (unsubmittedSends == 0) {
+                return; // nothing was submitted again
+            }
         }
-        unsubmittedSends = 0;
-        int rc = ring.submitAndGetEvents();
-        if (rc < 0 && rc != -Errno.EINTR && rc != -Errno.EBUSY) {
-            throw new IllegalStateException(new NativeException("io_uring_enter", -rc));
-        }
-        reap();
     }
 
     private void sendDone(int slot, int res) {
+        if (res < 0 && SocketErrors.isIcmpErrno(-res)) {
+            readErrorQueue = true; // the report's entry waits on the error queue
+            res = sendAgain(slot, -res);
+            if (res == -Errno.EAGAIN) {
+                resend[resendCount++] = slot; // the kernel's buffer is full: through the ring
+                return;
+            }
+        }
         long base = SLOT_SIZE * slot;
         long iov = base + MSGHDR_SIZE;
         long address = slots.get(JAVA_LONG, iov + MsgLayouts.IOV_BASE);
@@ -508,6 +597,21 @@ public final class UringTransport implements Transport {
         if (orderCount == 0) {
             dataHead = dataTail = 0; // nothing in flight: start again at the front
         }
+    }
+
+    /**
+     * Sends a slot refused with an ICMP errno again, at once, with sendmsg: it was most likely
+     * refused for the error an ICMP report about another peer left pending, which the refusal took.
+     * At once, not through the ring: the sends submitted with it may have drawn ICMP errors of their
+     * own by now (the kernel answers a closed loopback port inside the send), and a resubmission
+     * would meet those. Returns the bytes sent or {@code -errno}.
+     */
+    private int sendAgain(int slot, int errno) {
+        int res = -errno;
+        for (int i = 0; i < SocketErrors.SEND_RETRIES && res < 0 && SocketErrors.isIcmpErrno(-res); i++) {
+            res = (int) LibC.sendmsg(socket.fd(), slotHeaders[slot], Net.MSG_DONTWAIT);
+        }
+        return res;
     }
 
     @Override

@@ -1,0 +1,325 @@
+package dev.abyss.cli;
+
+import dev.abyss.server.Abyss;
+import dev.abyss.server.DispatchMode;
+import dev.abyss.server.Handler;
+import dev.abyss.server.Server;
+import dev.abyss.server.ServerConfig;
+import dev.abyss.server.ServerStats;
+import dev.abyss.server.TransportKind;
+import dev.abyss.server.examples.Echo;
+import dev.abyss.server.examples.HelloWorld;
+import dev.abyss.server.examples.Messenger;
+import dev.abyss.server.telemetry.AbyssLogger;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The {@code abyss} command ({@code bin/abyss}, or {@code java -jar abyss-cli/target/abyss-cli.jar}):
+ * runs one of the example handlers of abyss-server with the options a user tunes. {@code --help}
+ * lists them.
+ *
+ * <p>Prints where it listens and on which transport, then a stats line every 5 s while traffic
+ * flows. With the messenger handler, each line typed on stdin is posted to every live session,
+ * which sends it to its peer. Ctrl-C (SIGINT/SIGTERM) stops the server gracefully.
+ */
+@Command(name = "abyss", mixinStandardHelpOptions = true, sortOptions = false, sortSynopsis = false, abbreviateSynopsis = true,
+        usageHelpAutoWidth = true,
+        versionProvider = Main.Version.class,
+        description = "Runs an Abyss UDP server with one of the example handlers. Ctrl-C stops it gracefully.",
+        footer = {"", "Sizes are bytes; durations take a unit: 500ms, 60s, 5m, 1h (a bare number is seconds).",
+                "Exit status: 0 after a clean stop, 1 when the server cannot start, 2 on a bad option."})
+public final class Main implements Callable<Integer> {
+    static final long STATS_PERIOD_SECONDS = 5;
+
+    /** The handlers the CLI can run. */
+    enum HandlerName { echo, hello, messenger }
+
+    /** {@link TransportKind}, as typed. */
+    enum TransportName { auto, io_uring, epoll, nio }
+
+    /** {@link DispatchMode}, as typed. */
+    enum DispatchName { inline, virtual }
+
+    /** SLF4J levels the CLI offers (also the {@link AbyssLogger} level attached). */
+    enum LogLevel { error, info, debug, trace }
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--port", paramLabel = "N", description = "UDP port, 0..65535; 0 lets the kernel pick one (default: ${DEFAULT-VALUE})")
+    int port = 1234;
+
+    @Option(names = "--bind", paramLabel = "ADDRESS", description = "IPv4 or IPv6 address to listen on (default: ${DEFAULT-VALUE}; :: for every address, dual stack)")
+    String bind = "0.0.0.0";
+
+    @Option(names = "--handler", paramLabel = "NAME", description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    HandlerName handler = HandlerName.echo;
+
+    @Option(names = "--acceptors", paramLabel = "N", description = "acceptor threads, each with its own SO_REUSEPORT socket, 1..1024 (default: the available processors, ${sys:abyss.cli.processors})")
+    Integer acceptors;
+
+    @Option(names = "--transport", paramLabel = "NAME", description = "${COMPLETION-CANDIDATES}; auto takes the best that works here and says which (default: ${DEFAULT-VALUE})")
+    TransportName transport = TransportName.auto;
+
+    @Option(names = "--dispatch", paramLabel = "MODE", description = "inline: callbacks on the acceptor threads; virtual: a virtual thread per session (default: ${DEFAULT-VALUE})")
+    DispatchName dispatch = DispatchName.inline;
+
+    @Option(names = "--connections", paramLabel = "N|unlimited", converter = ConnectionsConverter.class,
+            description = "cap on live sessions, one per remote peer, or unlimited (default: 16384)")
+    Integer connections;
+
+    @Option(names = "--read-timeout", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "a session that receives nothing for this long ends (default: 60s)")
+    Duration readTimeout;
+
+    @Option(names = "--receive-buffer", paramLabel = "BYTES", description = "SO_RCVBUF of each socket; 0 keeps the kernel default (default: 0)")
+    Integer receiveBuffer;
+
+    @Option(names = "--batch", paramLabel = "N", description = "datagrams taken per receive call (recvmmsg), 1..1024 (default: 64)")
+    Integer batch;
+
+    @Option(names = "--log", paramLabel = "LEVEL", description = "${COMPLETION-CANDIDATES}; trace logs every datagram's events (default: ${DEFAULT-VALUE})")
+    LogLevel log = LogLevel.info;
+
+    /** Runs the command; exits with its status unless it stopped normally. */
+    public static void main(String[] args) {
+        int status = commandLine().execute(args);
+        if (status != 0) {
+            System.exit(status);
+        }
+    }
+
+    /** The command line with its error handling: a bad option prints one line naming it, and exits with 2. */
+    static CommandLine commandLine() {
+        System.setProperty("abyss.cli.processors", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        CommandLine cl = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
+                .setOverwrittenOptionsAllowed(true); // the last one wins: bin/echo-server --port 5000
+        cl.setParameterExceptionHandler((ex, args) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("abyss: " + ex.getMessage());
+            err.println("Try 'abyss --help' for the options.");
+            return ex.getCommandLine().getCommandSpec().exitCodeOnInvalidInput();
+        });
+        return cl;
+    }
+
+    /**
+     * The server's config from the options. A value the config refuses fails with a message that
+     * names the flag, e.g. "--acceptors must be 1..1024, was 0".
+     */
+    ServerConfig config() {
+        ServerConfig.Builder b = ServerConfig.builder();
+        option("--port", () -> b.port(port));
+        try {
+            b.bindAddress(InetAddress.getByName(bind));
+        } catch (UnknownHostException e) {
+            throw new ParameterException(spec.commandLine(), "--bind: not an address: '" + bind + "'");
+        }
+        if (acceptors != null) {
+            option("--acceptors", () -> b.numAcceptors(acceptors));
+        }
+        b.transport(switch (transport) {
+            case auto -> TransportKind.AUTO;
+            case io_uring -> TransportKind.IO_URING;
+            case epoll -> TransportKind.EPOLL;
+            case nio -> TransportKind.NIO;
+        });
+        b.dispatchMode(dispatch == DispatchName.virtual ? DispatchMode.VIRTUAL_THREADS : DispatchMode.INLINE);
+        if (connections != null) {
+            option("--connections", () -> b.numConnections(connections));
+        }
+        if (readTimeout != null) {
+            option("--read-timeout", () -> b.readTimeout(readTimeout));
+        }
+        if (receiveBuffer != null) {
+            option("--receive-buffer", () -> b.receiveBufferSize(receiveBuffer));
+        }
+        if (batch != null) {
+            option("--batch", () -> b.receiveBatchSize(batch));
+        }
+        b.shutdownTimeout(Duration.ofSeconds(5));
+        b.handler(handler());
+        return b.build();
+    }
+
+    /** Applies one option to the builder; its refusal names the flag instead of the config option. */
+    private void option(String flag, Runnable set) {
+        try {
+            set.run();
+        } catch (IllegalArgumentException e) {
+            // the config's messages start with the option's name: "numAcceptors must be 1..1024, was 0"
+            String m = String.valueOf(e.getMessage());
+            int space = m.indexOf(' ');
+            throw new ParameterException(spec.commandLine(), space > 0 ? flag + m.substring(space) : flag + ": " + m);
+        }
+    }
+
+    private Handler<?> handler() {
+        return switch (handler) {
+            case echo -> new Echo();
+            case hello -> new HelloWorld();
+            case messenger -> new Messenger();
+        };
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        ServerConfig config = config();
+        // before the first logger is created: slf4j-simple reads its level once
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", log.name());
+        // the original's attach_logger(level): --log trace shows every datagram's connection events
+        AbyssLogger.attach(AbyssLogger.Level.valueOf(log.name().toUpperCase(Locale.ROOT)));
+        PrintWriter out = spec.commandLine().getOut();
+        Server server;
+        try {
+            server = Abyss.start(config);
+        } catch (IOException | IllegalStateException e) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("abyss: cannot start on udp " + Addresses.format(config.bindAddress()) + ": " + e.getMessage());
+            err.flush();
+            return 1;
+        }
+        int n = config.numAcceptors();
+        out.println("abyss: " + handler + " listening on udp " + Addresses.format(server.localAddress()) + " ("
+                + server.transport().name().toLowerCase(Locale.ROOT) + " transport, " + count(n, "acceptor") + ", "
+                + (dispatch == DispatchName.virtual ? "virtual-thread" : "inline") + " dispatch)");
+        out.flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            ServerStats st = server.stats();
+            out.println("abyss: stopped after " + st.datagramsIn() + " datagrams in, " + st.datagramsOut() + " out");
+            out.flush();
+            stopped.countDown();
+        }, "abyss-shutdown"));
+        if (handler == HandlerName.messenger) {
+            Thread input = new Thread(() -> postStdin(server), "abyss-stdin");
+            input.setDaemon(true);
+            input.start();
+        }
+        printStatsUntilStopped(server, stopped, out);
+        return 0;
+    }
+
+    private static void postStdin(Server server) {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                Messenger.Send msg = new Messenger.Send(line);
+                server.forEachSession(s -> s.post(msg));
+            }
+        } catch (IOException ignored) {
+            // stdin closed: nothing more to post
+        }
+    }
+
+    private static void printStatsUntilStopped(Server server, CountDownLatch stopped, PrintWriter out) throws InterruptedException {
+        ServerStats last = server.stats();
+        while (!stopped.await(STATS_PERIOD_SECONDS, TimeUnit.SECONDS)) {
+            ServerStats now = server.stats();
+            String line = statsLine(last, now);
+            if (line != null) {
+                out.println(line);
+                out.flush();
+            }
+            last = now;
+        }
+    }
+
+    /** The periodic line, or null when nothing came in, went out or was dropped by the kernel since {@code last}. */
+    static String statsLine(ServerStats last, ServerStats now) {
+        long in = now.datagramsIn() - last.datagramsIn();
+        long out = now.datagramsOut() - last.datagramsOut();
+        long kernel = now.kernelDrops() - last.kernelDrops();
+        if (in == 0 && out == 0 && kernel == 0) {
+            return null;
+        }
+        long drops = now.droppedTableFull() + now.droppedMailboxFull() + now.droppedSuspended() + now.droppedSessionEnded()
+                + now.truncated() + now.sendQueueFull() + now.sendErrors();
+        double seconds = STATS_PERIOD_SECONDS;
+        return String.format(Locale.ROOT, "abyss: %,.1f in/s, %,.1f out/s, %s, %s, kernel drops %d, %s",
+                in / seconds, out / seconds, count(now.sessionsLive(), "session"), count(drops, "drop"), now.kernelDrops(),
+                count(now.handlerErrors(), "handler error"));
+    }
+
+    /** "1 session", "2 sessions". */
+    static String count(long n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
+    }
+
+    /** {@code --connections}: a count, or {@code unlimited}. */
+    static final class ConnectionsConverter implements CommandLine.ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            if (value.equalsIgnoreCase("unlimited")) {
+                return ServerConfig.UNLIMITED;
+            }
+            int n;
+            try {
+                n = Integer.parseInt(value);
+            } catch (NumberFormatException e) {
+                throw new CommandLine.TypeConversionException("must be a number or 'unlimited', was '" + value + "'");
+            }
+            if (n < 0) {
+                throw new CommandLine.TypeConversionException("must be >= 0 or 'unlimited', was " + n);
+            }
+            return n;
+        }
+    }
+
+    /** Durations as people type them: {@code 500ms}, {@code 60s}, {@code 5m}, {@code 1h}, a bare number of seconds, or ISO-8601. */
+    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            String v = value.strip().toLowerCase(Locale.ROOT);
+            Duration d;
+            try {
+                if (v.startsWith("pt") || v.startsWith("p")) {
+                    d = Duration.parse(value.strip());
+                } else if (v.endsWith("ms")) {
+                    d = Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+                } else if (v.endsWith("s")) {
+                    d = Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
+                } else if (v.endsWith("m")) {
+                    d = Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
+                } else if (v.endsWith("h")) {
+                    d = Duration.ofHours(Long.parseLong(v.substring(0, v.length() - 1)));
+                } else {
+                    d = Duration.ofSeconds(Long.parseLong(v));
+                }
+            } catch (RuntimeException e) {
+                throw new CommandLine.TypeConversionException("not a duration: '" + value + "' (e.g. 500ms, 60s, 5m, 1h)");
+            }
+            if (d.isNegative() || d.isZero()) {
+                throw new CommandLine.TypeConversionException("must be positive, was '" + value + "'");
+            }
+            return d;
+        }
+    }
+
+    /** {@code --version}: the jar's Implementation-Version. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"abyss " + (v == null ? "(development build)" : v) + ", Java " + Runtime.version()};
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package dev.abyss.cli;
+
+import dev.abyss.server.DispatchMode;
+import dev.abyss.server.ServerConfig;
+import dev.abyss.server.TransportKind;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The options as a user types them: what they set, and what a bad one says. */
+class MainTest {
+
+    /** Exit status and everything printed, for arguments that must fail before a server starts. */
+    private record Run(int status, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        CommandLine cl = Main.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int status = cl.execute(args);
+        return new Run(status, out.toString(), err.toString());
+    }
+
+    private static ServerConfig config(String... args) {
+        CommandLine cl = Main.commandLine();
+        cl.parseArgs(args);
+        Main main = cl.getCommand();
+        return main.config();
+    }
+
+    @Test
+    void badValuesNameTheFlag() {
+        for (List<String> c : List.of(
+                List.of("--acceptors", "0", "--acceptors must be 1..1024, was 0"),
+                List.of("--port", "70000", "--port must be 0..65535, was 70000"),
+                List.of("--batch", "0", "--batch must be 1..1024, was 0"),
+                List.of("--receive-buffer", "-1", "--receive-buffer must be >= 0, was -1"),
+                List.of("--connections", "-5", "'--connections': must be >= 0 or 'unlimited', was -5"),
+                List.of("--connections", "lots", "'--connections': must be a number or 'unlimited', was 'lots'"),
+                List.of("--read-timeout", "0s", "'--read-timeout': must be positive, was '0s'"),
+                List.of("--read-timeout", "soon", "'--read-timeout': not a duration: 'soon'"),
+                List.of("--transport", "sideways", "--transport"),
+                List.of("--dispatch", "sideways", "--dispatch"),
+                List.of("--handler", "nope", "--handler"),
+                List.of("--log", "loud", "--log"),
+                List.of("--bind", "no.such.host.invalid", "--bind: not an address: 'no.such.host.invalid'"),
+                List.of("--acceptors", "two", "--acceptors"))) {
+            Run r = run(c.get(0), c.get(1));
+            assertEquals(2, r.status(), c + ": " + r);
+            assertTrue(r.err().startsWith("abyss: "), r.err());
+            assertTrue(r.err().contains(c.get(2)), c + " says: " + r.err());
+            assertTrue(r.err().contains("--help"), r.err());
+            assertTrue(r.out().isEmpty(), r.out());
+        }
+        Run unknown = run("--frobnicate");
+        assertEquals(2, unknown.status());
+        assertTrue(unknown.err().contains("--frobnicate"), unknown.err());
+        // every allowed value is listed in the message of an enumerated option
+        assertTrue(run("--transport", "x").err().contains("auto, io_uring, epoll, nio"));
+    }
+
+    @Test
+    void helpListsEveryFlag() {
+        Run r = run("--help");
+        assertEquals(0, r.status());
+        for (String flag : List.of("--port", "--bind", "--handler", "--acceptors", "--transport", "--dispatch", "--connections",
+                "--read-timeout", "--receive-buffer", "--batch", "--log", "--help", "--version")) {
+            assertTrue(r.out().contains(flag), flag + " in --help: " + r.out());
+        }
+        assertTrue(r.out().contains("echo, hello, messenger"), r.out());
+        assertTrue(r.out().contains("auto, io_uring, epoll, nio"), r.out());
+    }
+
+    @Test
+    void optionsReachTheConfig() throws Exception {
+        ServerConfig c = config("--port", "5000", "--bind", "::1", "--acceptors", "3", "--transport", "nio", "--dispatch", "virtual",
+                "--connections", "unlimited", "--read-timeout", "90s", "--receive-buffer", "4194304", "--batch", "32");
+        assertEquals(new InetSocketAddress(InetAddress.getByName("::1"), 5000), c.bindAddress());
+        assertEquals(3, c.numAcceptors());
+        assertEquals(TransportKind.NIO, c.transport());
+        assertEquals(DispatchMode.VIRTUAL_THREADS, c.dispatchMode());
+        assertEquals(ServerConfig.UNLIMITED, c.numConnections());
+        assertEquals(Duration.ofSeconds(90), c.readTimeout());
+        assertEquals(4_194_304, c.receiveBufferSize());
+        assertEquals(32, c.receiveBatchSize());
+
+        ServerConfig d = config();
+        assertEquals(new InetSocketAddress(InetAddress.getByName("0.0.0.0"), 1234), d.bindAddress());
+        assertEquals(TransportKind.AUTO, d.transport());
+        assertEquals(DispatchMode.INLINE, d.dispatchMode());
+        assertEquals(Runtime.getRuntime().availableProcessors(), d.numAcceptors());
+
+        assertEquals(Duration.ofMillis(500), config("--read-timeout", "500ms").readTimeout());
+        assertEquals(Duration.ofMinutes(5), config("--read-timeout", "5m").readTimeout());
+        assertEquals(Duration.ofHours(1), config("--read-timeout", "1h").readTimeout());
+        assertEquals(Duration.ofSeconds(30), config("--read-timeout", "30").readTimeout());
+        assertEquals(Duration.ofSeconds(75), config("--read-timeout", "PT1M15S").readTimeout());
+        assertEquals(0, config("--connections", "0").numConnections());
+    }
+
+    @Test
+    void countsAgreeWithTheirNumber() {
+        assertEquals("1 acceptor", Main.count(1, "acceptor"));
+        assertEquals("2 acceptors", Main.count(2, "acceptor"));
+        assertEquals("0 sessions", Main.count(0, "session"));
+        assertEquals("1 handler error", Main.count(1, "handler error"));
+    }
+
+    @Test
+    void addressesPrintWithoutTheLeadingSlash() throws Exception {
+        assertEquals("127.0.0.1:1234", Addresses.format(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 1234)));
+        assertEquals("[::1]:1234", Addresses.format(new InetSocketAddress(InetAddress.getByName("::1"), 1234)));
+        assertEquals("[::]:53", Addresses.format(new InetSocketAddress(InetAddress.getByName("::"), 53)));
+        assertEquals("[2001:db8::1]:53", Addresses.format(new InetSocketAddress(InetAddress.getByName("2001:db8:0:0:0:0:0:1"), 53)));
+        assertEquals("[2001:db8:0:1:1:1:1:1]:53", Addresses.format(new InetSocketAddress(InetAddress.getByName("2001:db8:0:1:1:1:1:1"), 53)));
+        assertEquals("[2001:0:0:1::1]:9", Addresses.format(new InetSocketAddress(InetAddress.getByName("2001:0:0:1:0:0:0:1"), 9)));
+        assertEquals("[fe80::1%3]:9", Addresses.format(new InetSocketAddress(InetAddress.getByName("fe80::1%3"), 9)));
+        assertEquals("10.0.0.1:0", Addresses.format(new InetSocketAddress(InetAddress.getByName("::ffff:10.0.0.1"), 0)));
+    }
+}

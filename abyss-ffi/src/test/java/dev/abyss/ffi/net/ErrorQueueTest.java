@@ -1,0 +1,109 @@
+package dev.abyss.ffi.net;
+
+import dev.abyss.ffi.Errno;
+import dev.abyss.ffi.LibC;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.nio.channels.DatagramChannel;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** ICMP port unreachable read from a real socket's error queue (IP_RECVERR / IPV6_RECVERR on loopback). */
+class ErrorQueueTest {
+    private final Arena arena = Arena.ofAuto();
+
+    /** A loopback address of {@code family} whose port nobody listens on (bound, then closed). */
+    private static InetSocketAddress closedPort(String host) throws IOException {
+        try (DatagramChannel c = DatagramChannel.open()) {
+            c.bind(new InetSocketAddress(host, 0));
+            return (InetSocketAddress) c.getLocalAddress();
+        }
+    }
+
+    private void portUnreachable(int family, String bindHost, String peerHost, int... options) throws Exception {
+        int fd = Sockets.openDatagram(family, true);
+        try {
+            for (int i = 0; i < options.length; i += 2) {
+                Sockets.setInt(fd, options[i], options[i + 1], 1, "RECVERR");
+            }
+            Sockets.bind(fd, new InetSocketAddress(bindHost, 0));
+            ErrorQueue queue = new ErrorQueue(arena);
+            assertEquals(0, queue.read(fd), "empty queue");
+            InetSocketAddress peer = closedPort(peerHost);
+            MemorySegment sa = arena.allocate(SockAddr.SOCKADDR_STORAGE);
+            PeerKey expected = new PeerKey().set(peer);
+            if (family == Net.AF_INET6 && expected.family() == Net.AF_INET) {
+                expected = expected.v4Mapped(); // as a dual-stack socket sends to and hears of it
+            }
+            int len = expected.writeTo(sa);
+            MemorySegment msg = arena.allocate(MsgLayouts.MSGHDR);
+            MemorySegment iov = arena.allocate(MsgLayouts.IOVEC);
+            MemorySegment data = arena.allocateFrom(JAVA_BYTE, (byte) 'x');
+            iov.set(java.lang.foreign.ValueLayout.ADDRESS, MsgLayouts.IOV_BASE, data);
+            iov.set(java.lang.foreign.ValueLayout.JAVA_LONG, MsgLayouts.IOV_LEN, 1);
+            msg.set(java.lang.foreign.ValueLayout.ADDRESS, MsgLayouts.MSG_NAME, sa);
+            msg.set(java.lang.foreign.ValueLayout.JAVA_INT, MsgLayouts.MSG_NAMELEN, len);
+            msg.set(java.lang.foreign.ValueLayout.ADDRESS, MsgLayouts.MSG_IOV, iov);
+            msg.set(java.lang.foreign.ValueLayout.JAVA_LONG, MsgLayouts.MSG_IOVLEN, 1);
+            assertEquals(1, LibC.sendmsg(fd, msg, Net.MSG_DONTWAIT));
+            int r = 0;
+            for (int i = 0; i < 200 && (r = queue.read(fd)) == 0; i++) {
+                Thread.sleep(5);
+            }
+            assertEquals(1, r, "an entry for the closed port");
+            assertEquals(Errno.ECONNREFUSED, queue.errno());
+            assertTrue(queue.fromIcmp(), "origin " + queue.origin());
+            PeerKey got = new PeerKey();
+            assertTrue(queue.peer(got));
+            assertEquals(expected, got, "the entry names the peer the datagram went to");
+            assertEquals(0, queue.read(fd), "one entry");
+            assertEquals(1, LibC.sendmsg(fd, msg, Net.MSG_DONTWAIT), "the pending error was cleared by reading the queue");
+        } finally {
+            LibC.close(fd);
+        }
+    }
+
+    @Test
+    void ipv4() throws Exception {
+        portUnreachable(Net.AF_INET, "127.0.0.1", "127.0.0.1", Net.SOL_IP, Net.IP_RECVERR);
+    }
+
+    @Test
+    void ipv6() throws Exception {
+        portUnreachable(Net.AF_INET6, "::1", "::1", Net.SOL_IPV6, Net.IPV6_RECVERR);
+    }
+
+    @Test
+    void ipv4PeersOfADualStackSocketNeedIpRecverr() throws Exception {
+        portUnreachable(Net.AF_INET6, "::", "127.0.0.1", Net.SOL_IP, Net.IP_RECVERR, Net.SOL_IPV6, Net.IPV6_RECVERR);
+    }
+
+    @Test
+    void withoutRecverrAnUnconnectedSocketHearsNothing() throws Exception {
+        int fd = Sockets.openDatagram(Net.AF_INET, true);
+        try (DatagramChannel sender = DatagramChannel.open()) {
+            Sockets.bind(fd, new InetSocketAddress("127.0.0.1", 0));
+            // a port that was bound and is closed now
+            sender.bind(new InetSocketAddress("127.0.0.1", 0));
+            InetSocketAddress gone = (InetSocketAddress) sender.getLocalAddress();
+            sender.close();
+            MemorySegment sa = arena.allocate(SockAddr.SOCKADDR_STORAGE);
+            int len = SockAddr.write(gone, sa);
+            MemorySegment msg = arena.allocate(MsgLayouts.MSGHDR);
+            msg.set(java.lang.foreign.ValueLayout.ADDRESS, MsgLayouts.MSG_NAME, sa);
+            msg.set(java.lang.foreign.ValueLayout.JAVA_INT, MsgLayouts.MSG_NAMELEN, len);
+            assertEquals(0, LibC.sendmsg(fd, msg, Net.MSG_DONTWAIT), "an empty datagram to a closed port");
+            Thread.sleep(20);
+            assertEquals(0, new ErrorQueue(arena).read(fd), "nothing queued without IP_RECVERR");
+            assertEquals(0, LibC.sendmsg(fd, msg, Net.MSG_DONTWAIT), "and no error left pending");
+        } finally {
+            LibC.close(fd);
+        }
+    }
+}

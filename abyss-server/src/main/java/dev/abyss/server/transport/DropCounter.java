@@ -1,0 +1,43 @@
+package dev.abyss.server.transport;
+
+import dev.abyss.ffi.net.ControlMessages;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Turns the SO_RXQ_OVFL control messages of one socket's datagrams into
+ * {@link Transport.ReceiveSink#onKernelDrops} reports. The kernel stamps each datagram it queues with
+ * the socket's cumulative drop count at that moment (a {@code uint32}), and only once that count is
+ * not zero: so a socket that never dropped costs one {@code msg_controllen} test per datagram. The
+ * count is remembered and its increase reported, modulo 2<sup>32</sup> (an increase is less than
+ * 2<sup>31</sup> between two datagrams); an older, smaller stamp (datagrams queued concurrently) is
+ * ignored.
+ *
+ * <p>Drops are seen when the next datagram after them is read: the last drops of a burst are
+ * reported with the first datagram that arrives after it. One per socket, owner thread only.
+ */
+public final class DropCounter {
+    private final Transport.ReceiveSink sink;
+    private int last;
+
+    public DropCounter(Transport.ReceiveSink sink) {
+        this.sink = sink;
+    }
+
+    /** Reads the drop count, if any, among the {@code length} control bytes at {@code at}, and reports its increase. */
+    public void observe(MemorySegment control, long at, long length) {
+        long count = ControlMessages.rxqOverflow(control, at, length);
+        if (count >= 0) {
+            int delta = (int) count - last;
+            if (delta > 0) {
+                last = (int) count;
+                sink.onKernelDrops(delta);
+            }
+        }
+    }
+
+    /** The cumulative count last seen (the kernel's {@code uint32}). */
+    public long lastCount() {
+        return Integer.toUnsignedLong(last);
+    }
+}
