@@ -8,6 +8,7 @@ import dev.abyss.server.ServerConfig;
 import dev.abyss.server.ServerStats;
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.examples.Echo;
+import dev.abyss.server.examples.StatelessEcho;
 import dev.abyss.server.examples.HelloWorld;
 import dev.abyss.server.examples.Messenger;
 import dev.abyss.server.telemetry.AbyssLogger;
@@ -49,7 +50,8 @@ public final class Main implements Callable<Integer> {
     static final long STATS_PERIOD_SECONDS = 5;
 
     /** The handlers the CLI can run. */
-    enum HandlerName { echo, hello, messenger }
+    /** echo is stateless (DatagramHandler, no sessions); session_echo the same echo with a session per peer. */
+    enum HandlerName { echo, session_echo, hello, messenger }
 
     /** {@link TransportKind}, as typed. */
     enum TransportName { auto, io_uring, epoll, nio }
@@ -69,7 +71,7 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--bind", paramLabel = "ADDRESS", description = "IPv4 or IPv6 address to listen on (default: ${DEFAULT-VALUE}; :: for every address, dual stack)")
     String bind = "0.0.0.0";
 
-    @Option(names = "--handler", paramLabel = "NAME", description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    @Option(names = "--handler", paramLabel = "NAME", description = "${COMPLETION-CANDIDATES}: echo answers without sessions, session_echo keeps one per peer (default: ${DEFAULT-VALUE})")
     HandlerName handler = HandlerName.echo;
 
     @Option(names = "--acceptors", paramLabel = "N", description = "acceptor threads, each with its own SO_REUSEPORT socket, 1..1024 (default: the available processors, ${sys:abyss.cli.processors})")
@@ -155,7 +157,15 @@ public final class Main implements Callable<Integer> {
             option("--batch", () -> b.receiveBatchSize(batch));
         }
         b.shutdownTimeout(Duration.ofSeconds(5));
-        b.handler(handler());
+        if (handler == HandlerName.echo) {
+            if (dispatch == DispatchName.virtual) {
+                throw new ParameterException(spec.commandLine(),
+                        "--handler echo is stateless and runs inline; use --handler session_echo with --dispatch virtual");
+            }
+            b.datagramHandler(new StatelessEcho()); // echo keeps nothing per peer: no sessions at all
+        } else {
+            b.handler(handler());
+        }
         return b.build();
     }
 
@@ -173,7 +183,7 @@ public final class Main implements Callable<Integer> {
 
     private Handler<?> handler() {
         return switch (handler) {
-            case echo -> new Echo();
+            case echo, session_echo -> new Echo();
             case hello -> new HelloWorld();
             case messenger -> new Messenger();
         };

@@ -79,13 +79,14 @@ class MainTest {
                 "--read-timeout", "--receive-buffer", "--batch", "--log", "--help", "--version")) {
             assertTrue(r.out().contains(flag), flag + " in --help: " + r.out());
         }
-        assertTrue(r.out().contains("echo, hello, messenger"), r.out());
+        assertTrue(r.out().contains("echo, session_echo, hello, messenger"), r.out());
         assertTrue(r.out().contains("auto, io_uring, epoll, nio"), r.out());
     }
 
     @Test
     void optionsReachTheConfig() throws Exception {
         ServerConfig c = config("--port", "5000", "--bind", "::1", "--acceptors", "3", "--transport", "nio", "--dispatch", "virtual",
+                "--handler", "session_echo",
                 "--connections", "unlimited", "--read-timeout", "90s", "--receive-buffer", "4194304", "--batch", "32");
         assertEquals(new InetSocketAddress(InetAddress.getByName("::1"), 5000), c.bindAddress());
         assertEquals(3, c.numAcceptors());
@@ -101,6 +102,8 @@ class MainTest {
         assertEquals(TransportKind.AUTO, d.transport());
         assertEquals(DispatchMode.INLINE, d.dispatchMode());
         assertEquals(Runtime.getRuntime().availableProcessors(), d.numAcceptors());
+        assertTrue(d.datagramHandler() != null && d.handler() == null, "the default echo is stateless: no sessions");
+        assertTrue(c.handler() != null && c.datagramHandler() == null, "session_echo keeps a session per peer");
 
         assertEquals(Duration.ofMillis(500), config("--read-timeout", "500ms").readTimeout());
         assertEquals(Duration.ofMinutes(5), config("--read-timeout", "5m").readTimeout());

@@ -6,7 +6,6 @@ import dev.abyss.server.FullTablePolicy;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.TruncationPolicy;
 import dev.abyss.server.telemetry.EventKind;
-import dev.abyss.server.telemetry.Telemetry;
 import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.TransportSettings;
@@ -43,7 +42,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
     final int index;
     final Counters counters = new Counters();
     /** Telemetry span of this acceptor; its parent is the listener's. */
-    final long spanContext = Telemetry.newSpanContext();
+    final long spanContext = Spans.newSpanContext();
     /** The INLINE callback limit's counter, read by the watchdog. */
     final CallbackClock clock = new CallbackClock();
 
@@ -194,8 +193,9 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
      * Runs the duty cycle until a stop. A Throwable that escapes it (an engine bug, an
      * OutOfMemoryError) is logged and the cycle resumes with the socket and sessions as they are,
      * so one fault does not silently take this socket's peers away; more than
-     * {@link #MAX_FAILURES} within a minute and the acceptor gives up: the failure is returned and
-     * the whole server stops, loudly.
+     * {@link #MAX_FAILURES} within a minute, or a socket closed underneath it
+     * ({@link dev.abyss.server.transport.SocketLostException}), and the acceptor gives up: the
+     * failure is returned and the whole server stops, loudly.
      */
     private Throwable serve() {
         long windowStart = System.nanoTime();
@@ -211,6 +211,10 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
                     failures = 0;
                 }
                 counters.increment(Counters.ACCEPTOR_FAILURES);
+                if (t instanceof dev.abyss.server.transport.SocketLostException) {
+                    LOG.error("acceptor {} lost its socket; stopping the server", index, t);
+                    return t; // nothing to resume: the socket is gone
+                }
                 if (++failures > MAX_FAILURES) {
                     LOG.error("acceptor {} failed {} times within a minute; stopping the server", index, failures, t);
                     return t;
@@ -402,7 +406,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
     private SessionImpl open(PeerKey peer, MemorySegment first, boolean truncated) {
         PeerKey key = peer.copy(); // the table keeps it
         SessionImpl s = new SessionImpl(this, key, config.newSessionState(), readTimeoutNanos);
-        s.spanContext = Telemetry.newSpanContext();
+        s.spanContext = Spans.newSpanContext();
         s.openedAt = now;
         sessions.put(s);
         if (idle != null) {

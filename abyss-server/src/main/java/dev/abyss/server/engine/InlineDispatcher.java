@@ -185,7 +185,7 @@ final class InlineDispatcher implements Dispatcher, Inbox.Receiver {
         if (checkViews) {
             // debug mode: a view with its own confined lifetime, over as soon as the callback is
             try (Arena callback = Arena.ofConfined()) {
-                return view(s, data.reinterpret(callback, null).asReadOnly(), truncated);
+                return view(s, dev.abyss.ffi.Segments.viewFor(data, callback), truncated);
             }
         }
         return view(s, data, truncated);

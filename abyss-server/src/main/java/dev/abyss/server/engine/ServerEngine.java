@@ -36,7 +36,7 @@ public final class ServerEngine {
     private final TransportKind transport;
     private volatile boolean stopped;
     private Thread watchdog;
-    private final long spanContext = dev.abyss.server.telemetry.Telemetry.newSpanContext();
+    private final long spanContext = Spans.newSpanContext();
     private final long startedAt = System.nanoTime();
     private boolean listenerStopEmitted;
     private final ErrorLog errorLog = Callbacks.newErrorLog();

@@ -3,7 +3,6 @@ package dev.abyss.server.engine;
 import dev.abyss.ffi.Errno;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.telemetry.EventKind;
-import dev.abyss.server.telemetry.Telemetry;
 
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
@@ -16,6 +15,14 @@ import java.util.Map;
  * listens ({@link EventKind#enabled()}, one field read) and does nothing more when not.
  */
 final class Spans {
+    /** The engine's only way to emit events (the telemetry package's unexported side). */
+    private static final dev.abyss.server.telemetry.spi.Emitter EMITTER = dev.abyss.server.telemetry.spi.Emitter.get();
+
+    /** {@return a new span context, unique in this JVM} */
+    static long newSpanContext() {
+        return EMITTER.newSpanContext();
+    }
+
     private Spans() {
     }
 
@@ -53,7 +60,7 @@ final class Spans {
             Map<String, Object> md = address("local", local, ctx(span));
             md.put("transport_module", transport);
             md.put("transport_options", options);
-            Telemetry.emit(EventKind.LISTENER_START, time(now), md);
+            EMITTER.emit(EventKind.LISTENER_START, time(now), md);
         }
     }
 
@@ -64,13 +71,13 @@ final class Spans {
             md.put("transport_options", options);
             Map<String, Object> m = time(now);
             m.put("duration", now - start);
-            Telemetry.emit(EventKind.LISTENER_STOP, m, md);
+            EMITTER.emit(EventKind.LISTENER_STOP, m, md);
         }
     }
 
     static void acceptorStart(long span, long parent, long now) {
         if (EventKind.ACCEPTOR_START.enabled()) {
-            Telemetry.emit(EventKind.ACCEPTOR_START, time(now), ctx(span, parent));
+            EMITTER.emit(EventKind.ACCEPTOR_START, time(now), ctx(span, parent));
         }
     }
 
@@ -83,26 +90,26 @@ final class Spans {
             if (error != null) {
                 md.put("error", error);
             }
-            Telemetry.emit(EventKind.ACCEPTOR_STOP, m, md);
+            EMITTER.emit(EventKind.ACCEPTOR_STOP, m, md);
         }
     }
 
     static void spawnError(long acceptorSpan, PeerKey peer, long now) {
         if (EventKind.ACCEPTOR_SPAWN_ERROR.enabled()) {
-            Telemetry.emit(EventKind.ACCEPTOR_SPAWN_ERROR, time(now), address("remote", peer.toSocketAddress(), ctx(acceptorSpan)));
+            EMITTER.emit(EventKind.ACCEPTOR_SPAWN_ERROR, time(now), address("remote", peer.toSocketAddress(), ctx(acceptorSpan)));
         }
     }
 
     static void connectionStart(SessionImpl s, long acceptorSpan) {
         if (EventKind.CONNECTION_START.enabled()) {
-            Telemetry.emit(EventKind.CONNECTION_START, time(s.openedAt),
+            EMITTER.emit(EventKind.CONNECTION_START, time(s.openedAt),
                     address("remote", s.remoteAddress(), ctx(s.spanContext, acceptorSpan)));
         }
     }
 
     static void ready(SessionImpl s) {
         if (EventKind.CONNECTION_READY.enabled()) {
-            Telemetry.emit(EventKind.CONNECTION_READY, time(System.nanoTime()), ctx(s.spanContext));
+            EMITTER.emit(EventKind.CONNECTION_READY, time(System.nanoTime()), ctx(s.spanContext));
         }
     }
 
@@ -112,7 +119,7 @@ final class Spans {
             Map<String, Object> m = new HashMap<>();
             m.put("data", data);
             m.put("bytes", data.byteSize());
-            Telemetry.emit(kind, m, ctx(s.spanContext));
+            EMITTER.emit(kind, m, ctx(s.spanContext));
         }
     }
 
@@ -121,7 +128,7 @@ final class Spans {
             Map<String, Object> m = new HashMap<>();
             m.put("error", "truncated: a datagram larger than maxDatagramSize " + maxDatagramSize + " bytes");
             m.put("bytes", bytes);
-            Telemetry.emit(EventKind.CONNECTION_RECV_ERROR, m, address("remote", peer.toSocketAddress(), ctx(span)));
+            EMITTER.emit(EventKind.CONNECTION_RECV_ERROR, m, address("remote", peer.toSocketAddress(), ctx(span)));
         }
     }
 
@@ -130,7 +137,7 @@ final class Spans {
             Map<String, Object> m = new HashMap<>();
             m.put("data", buffer.asSlice(offset, bytes).asReadOnly());
             m.put("bytes", (long) bytes);
-            Telemetry.emit(EventKind.CONNECTION_SEND, m, ctx(span));
+            EMITTER.emit(EventKind.CONNECTION_SEND, m, ctx(span));
         }
     }
 
@@ -140,7 +147,7 @@ final class Spans {
             m.put("data", buffer.asSlice(offset, bytes).asReadOnly());
             m.put("bytes", (long) bytes);
             m.put("error", Errno.name(errno));
-            Telemetry.emit(EventKind.CONNECTION_SEND_ERROR, m, ctx(span));
+            EMITTER.emit(EventKind.CONNECTION_SEND_ERROR, m, ctx(span));
         }
     }
 
@@ -148,7 +155,7 @@ final class Spans {
         if (EventKind.CONNECTION_SOCKET_SHUTDOWN.enabled()) {
             Map<String, Object> m = time(System.nanoTime());
             m.put("way", "read_write");
-            Telemetry.emit(EventKind.CONNECTION_SOCKET_SHUTDOWN, m, ctx(s.spanContext));
+            EMITTER.emit(EventKind.CONNECTION_SOCKET_SHUTDOWN, m, ctx(s.spanContext));
         }
     }
 
@@ -167,7 +174,7 @@ final class Spans {
             if (s.endedBy == SessionEnd.EVICTED) {
                 md.put("reason", "evicted");
             }
-            Telemetry.emit(EventKind.CONNECTION_STOP, m, md);
+            EMITTER.emit(EventKind.CONNECTION_STOP, m, md);
         }
     }
 }

@@ -101,7 +101,7 @@ final class VirtualDispatcher implements Dispatcher, Inbox.Receiver {
         }
         if (!shutdownOffered) {
             shutdownOffered = true;
-            sessions.forEach(s -> s.virtual.offerShutdown());
+            sessions.forEach(s -> s.virtual.shutdownNow()); // ahead of any backlog: the deadline holds
         } else if (late >= SHUTDOWN_GRACE_NANOS && !interrupted) {
             interrupted = true;
             sessions.forEach(s -> s.virtual.interrupt());

@@ -44,6 +44,8 @@ final class VirtualSession implements Runnable {
     /** True while the session's thread waits on an empty mailbox (no callback runs). */
     private boolean waiting;
     private boolean shutdownQueued;
+    /** Datagrams and messages dropped from the mailbox by {@link #shutdownNow()}. */
+    private int skipped;
     private volatile Thread thread;
 
     VirtualSession(SessionImpl session, Callbacks callbacks, Inbox inbox, int capacity) {
@@ -93,6 +95,37 @@ final class VirtualSession implements Runnable {
             lock.unlock();
         }
         offer(Control.SHUTDOWN, false);
+    }
+
+    /**
+     * The stop deadline has come: handleShutdown goes to the front of the mailbox, ahead of any
+     * backlog, and the datagrams and messages it skips are dropped (counted as session-ended when
+     * the session ends), so a long backlog cannot hold the stop past its deadline.
+     */
+    void shutdownNow() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            java.util.Iterator<Object> it = queue.iterator();
+            while (it.hasNext()) {
+                Object e = it.next();
+                if (!(e instanceof Control) && !(e instanceof Failure)) {
+                    it.remove();
+                    bounded--;
+                    skipped++;
+                }
+            }
+            if (!shutdownQueued || !queue.contains(Control.SHUTDOWN)) {
+                shutdownQueued = true;
+                queue.remove(Control.SHUTDOWN);
+                queue.addFirst(Control.SHUTDOWN);
+                ready.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** {@link #offerShutdown()} when the session has no work in flight: no callback runs, nothing waits for it. */
@@ -167,7 +200,7 @@ final class VirtualSession implements Runnable {
         lock.lock();
         try {
             closed = true;
-            int left = bounded;
+            int left = bounded + skipped;
             queue.clear();
             return left;
         } finally {

@@ -134,26 +134,31 @@ public final class Telemetry {
         }
     }
 
-    /** {@return internal: a new span context, unique in this JVM} */
-    public static long newSpanContext() {
-        return SPAN_CONTEXTS.incrementAndGet();
+    /** The engine's way in: installed when this class loads, reachable only inside the module. */
+    private static final class Internal extends dev.abyss.server.telemetry.spi.Emitter {
+        static void install() {
+            dev.abyss.server.telemetry.spi.Emitter.install(new Internal());
+        }
+
+        @Override
+        public long newSpanContext() {
+            return SPAN_CONTEXTS.incrementAndGet();
+        }
+
+        @Override
+        public void emit(EventKind kind, Map<String, Object> measurements, Map<String, Object> metadata) {
+            TelemetryListener[] listeners = kind.listeners();
+            if (listeners.length == 0) {
+                return;
+            }
+            TelemetryEvent event = new TelemetryEvent(kind.eventName(), measurements, metadata);
+            for (TelemetryListener l : listeners) {
+                l.handle(event);
+            }
+        }
     }
 
-    /**
-     * Internal: delivers an event to the listeners of {@code kind} (call only when {@link EventKind#enabled()}).
-     *
-     * @param kind         which event
-     * @param measurements its measurements
-     * @param metadata     its metadata
-     */
-    public static void emit(EventKind kind, Map<String, Object> measurements, Map<String, Object> metadata) {
-        TelemetryListener[] listeners = kind.listeners();
-        if (listeners.length == 0) {
-            return;
-        }
-        TelemetryEvent event = new TelemetryEvent(kind.eventName(), measurements, metadata);
-        for (TelemetryListener l : listeners) {
-            l.handle(event);
-        }
+    static {
+        Internal.install();
     }
 }

@@ -165,13 +165,38 @@ public final class UdpSocket implements AutoCloseable {
         return local instanceof UnixDomainSocketAddress ? 0 : ipControlSpace;
     }
 
+    /**
+     * Throws {@link SocketLostException} when {@code errno} says the descriptor is no longer this
+     * socket (EBADF, ENOTSOCK): it was closed underneath us, and must not be closed again (its number
+     * may belong to someone else by now).
+     *
+     * @param errno the positive errno of a failed call on this socket
+     * @param call  the call, for the message
+     */
+    public void failIfLost(int errno, String call) {
+        if (errno == dev.abyss.ffi.Errno.EBADF || errno == dev.abyss.ffi.Errno.ENOTSOCK) {
+            lost = true;
+            throw new SocketLostException(call + " on the socket of " + local + " failed with "
+                    + dev.abyss.ffi.Errno.name(errno) + ": its descriptor " + fd + " was closed underneath the server");
+        }
+    }
+
+    /** Marks the descriptor as closed by someone else: {@link #close()} will not close it again. */
+    public void markLost() {
+        lost = true;
+    }
+
+    private boolean lost;
+
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
-        LibC.close(fd);
+        if (!lost) {
+            LibC.close(fd);
+        }
         if (unixPath != null) {
             new File(unixPath).delete();
         }

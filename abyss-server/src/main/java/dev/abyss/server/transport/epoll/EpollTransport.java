@@ -199,6 +199,7 @@ public final class EpollTransport implements Transport {
         }
         if (n <= 0) {
             if (n != 0 && n != -Errno.EAGAIN && n != -Errno.EINTR) {
+                socket.failIfLost(-n, "recvmmsg");
                 receiver.onReceiveError(-n);
             }
             return n;
@@ -292,6 +293,7 @@ public final class EpollTransport implements Transport {
                     continue;
                 }
                 retrying = -1;
+                socket.failIfLost(-sent, "sendmmsg");
                 // the first entry failed: skip it, keep the rest
                 sender.failed(outTags[outStart], out.data(), out.dataOffset(outStart), out.iovLength(outStart), -sent);
                 outTags[outStart++] = null;
@@ -327,6 +329,7 @@ public final class EpollTransport implements Transport {
             epoll.modify(fd, (receiving ? Epoll.EPOLLIN : 0) | (on ? Epoll.EPOLLOUT : 0), SOCKET_TOKEN);
             watchingOut = on;
         } catch (NativeException e) {
+            socket.failIfLost(e.errno() == Errno.ENOENT ? Errno.EBADF : e.errno(), "epoll_ctl");
             throw new IllegalStateException(e);
         }
     }
@@ -343,6 +346,10 @@ public final class EpollTransport implements Transport {
         try {
             epoll.modify(fd, watchingOut ? Epoll.EPOLLOUT : 0, SOCKET_TOKEN);
         } catch (NativeException e) {
+            if (e.errno() == Errno.EBADF || e.errno() == Errno.ENOENT) {
+                socket.markLost(); // closed underneath us: nothing left to stop, nothing to close again
+                return;
+            }
             throw new IllegalStateException(e);
         }
     }

@@ -426,6 +426,7 @@ public final class UringTransport implements Transport {
             recvArmed = false; // ended (error, ENOBUFS, cancel): armed again before the next wait
         }
         if (res < 0) {
+            socket.failIfLost(-res, "io_uring RECVMSG");
             if (SocketErrors.isIcmpErrno(-res)) {
                 drainErrors(); // an ICMP error about a peer ended the receive: its entry waits on the error queue
             } else if (res != -Errno.ECANCELED && res != -Errno.EINTR) {
@@ -580,12 +581,13 @@ public final class UringTransport implements Transport {
         Object tag = slotTags[slot];
         slotTags[slot] = null;
         sendsInFlight--;
+        slotDone[slot] = true;
         if (res >= 0) {
             sender.sent(tag, sendData, address - sendData.address(), length);
         } else {
             sender.failed(tag, sendData, address - sendData.address(), length, -res);
+            socket.failIfLost(-res, "io_uring SENDMSG"); // after its slot is done: close() waits for nothing of it
         }
-        slotDone[slot] = true;
         // free slots and their bytes in submission order, as far as they are done
         while (orderCount > 0 && slotDone[order[orderHead]]) {
             int s = order[orderHead];
