@@ -38,7 +38,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * sessions} runs a SegmentHandler echo (sessions on, table unlimited), {@code --mode stateless} a
  * DatagramHandler echo (no sessions); the server runs in its own JVM so its RSS is its own.
  *
- * <p>{@code bin/bench main dev.abyss.bench.scale.ScaleRun --mode sessions --peers 1000000 [--transport epoll]}
+ * <p>{@code bin/bench scale --mode sessions --peers 1000000 [--transport epoll]}
  */
 public final class ScaleRun {
     private static final int WINDOW = 512;

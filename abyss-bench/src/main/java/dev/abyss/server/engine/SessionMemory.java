@@ -11,8 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * sessions, against the ConcurrentHashMap design it replaced (a PeerKey copy per entry and the
  * peer's InetSocketAddress made up front). Heap measured after GC, before and after filling.
  *
- * <p>{@code bin/bench main dev.abyss.server.engine.SessionMemory [N]} or
- * {@code java -cp abyss-bench/target/benchmarks.jar dev.abyss.server.engine.SessionMemory 1000000}
+ * <p>{@code bin/bench main dev.abyss.server.engine.SessionMemory [N]}
  */
 public final class SessionMemory {
     private SessionMemory() {
