@@ -1,13 +1,24 @@
 package dev.abyss.server.transport;
 
+import dev.abyss.server.TransportKind;
+
 import java.io.IOException;
 import java.net.SocketAddress;
 
-/** Opens the transports of one kind: one per acceptor, each with its sinks bound for its whole life. */
-public interface TransportFactory {
+/**
+ * Opens the transports of one kind: one per acceptor, each with its sinks bound for its whole life.
+ *
+ * @param kind   the kind this factory opens (EPOLL, IO_URING or NIO)
+ * @param opener how to open one
+ */
+public record TransportFactory(TransportKind kind, Opener opener) {
 
-    /** The kind this factory opens (EPOLL, IO_URING or NIO). */
-    dev.abyss.server.TransportKind kind();
+    /** A transport's open method. */
+    @FunctionalInterface
+    public interface Opener {
+        Transport open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
+                       Transport.ReceiveSink receiver, Transport.SendSink sender) throws IOException;
+    }
 
     /**
      * Opens a socket bound to {@code address} and the machinery to drive it.
@@ -15,6 +26,8 @@ public interface TransportFactory {
      * @param reusePort  SO_REUSEPORT, so every acceptor binds the same address
      * @param probeFirst first prove the address is free (and pick the port for port 0)
      */
-    Transport open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
-                   Transport.ReceiveSink receiver, Transport.SendSink sender) throws IOException;
+    public Transport open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
+                          Transport.ReceiveSink receiver, Transport.SendSink sender) throws IOException {
+        return opener.open(settings, address, reusePort, probeFirst, receiver, sender);
+    }
 }

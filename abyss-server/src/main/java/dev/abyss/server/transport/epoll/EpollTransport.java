@@ -38,18 +38,7 @@ import java.net.SocketAddress;
  */
 public final class EpollTransport implements Transport {
     /** Opens EPOLL transports. */
-    public static final TransportFactory FACTORY = new TransportFactory() {
-        @Override
-        public TransportKind kind() {
-            return TransportKind.EPOLL;
-        }
-
-        @Override
-        public Transport open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
-                              ReceiveSink receiver, SendSink sender) throws NativeException {
-            return EpollTransport.open(settings, address, reusePort, probeFirst, receiver, sender);
-        }
-    };
+    public static final TransportFactory FACTORY = new TransportFactory(TransportKind.EPOLL, EpollTransport::open);
 
     static final int SEND_SLOT = 65_536;
     /** Control-message space per receive slot of an IP socket: the SO_RXQ_OVFL drop count (room for more cmsgs goes here). */

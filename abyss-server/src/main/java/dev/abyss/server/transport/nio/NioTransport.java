@@ -89,18 +89,7 @@ public final class NioTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(NioTransport.class);
 
     /** Opens NIO transports. */
-    public static final TransportFactory FACTORY = new TransportFactory() {
-        @Override
-        public TransportKind kind() {
-            return TransportKind.NIO;
-        }
-
-        @Override
-        public Transport open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
-                              ReceiveSink receiver, SendSink sender) throws IOException {
-            return NioTransport.open(settings, address, reusePort, probeFirst, receiver, sender);
-        }
-    };
+    public static final TransportFactory FACTORY = new TransportFactory(TransportKind.NIO, NioTransport::open);
 
     /** Bytes per send slot: any UDP payload fits. */
     static final int SEND_SLOT = 65_536;

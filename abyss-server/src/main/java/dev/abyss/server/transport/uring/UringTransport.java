@@ -74,18 +74,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class UringTransport implements Transport {
     /** Opens IO_URING transports. */
-    public static final TransportFactory FACTORY = new TransportFactory() {
-        @Override
-        public TransportKind kind() {
-            return TransportKind.IO_URING;
-        }
-
-        @Override
-        public Transport open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
-                              ReceiveSink receiver, SendSink sender) throws NativeException {
-            return UringTransport.open(settings, address, reusePort, probeFirst, receiver, sender);
-        }
-    };
+    public static final TransportFactory FACTORY = new TransportFactory(TransportKind.IO_URING, UringTransport::open);
 
     private static final int KIND_SHIFT = 32;
     private static final long RECV = 1L << KIND_SHIFT;
