@@ -17,7 +17,11 @@ public interface Session {
     /** {@return the peer's address ({@link java.net.InetSocketAddress} or {@link java.net.UnixDomainSocketAddress})} */
     SocketAddress remoteAddress();
 
-    /** {@return the server address the peer talks to} */
+    /**
+     * {@return the server address the peer talks to: on a wildcard bind (0.0.0.0, ::) the address its
+     * datagrams were sent to (IP_PKTINFO), which is also the source of the replies; else the bound
+     * address (NIO: always the bound address)}
+     */
     SocketAddress localAddress();
 
     /**

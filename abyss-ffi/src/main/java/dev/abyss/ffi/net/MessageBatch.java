@@ -105,9 +105,23 @@ public final class MessageBatch {
      * @param nameLength bytes of the address in its name slot; 0 for a connected socket
      */
     public void prepareSend(int i, int length, int nameLength) {
+        prepareSend(i, length, nameLength, 0);
+    }
+
+    /**
+     * {@link #prepareSend(int, int, int)} with {@code controlLength} bytes of control messages
+     * already written in entry {@code i}'s control slot ({@link #controlOffset(int)}), e.g. the
+     * source address of a reply (IP_PKTINFO).
+     *
+     * @param i             the entry
+     * @param length        bytes of its data slot to send
+     * @param nameLength    bytes of the address in its name slot; 0 for a connected socket
+     * @param controlLength bytes of control messages in its control slot; 0 for none
+     */
+    public void prepareSend(int i, int length, int nameLength, int controlLength) {
         long m = MMSG_SIZE * i;
         msgvec.set(JAVA_INT, m + MsgLayouts.MSG_NAMELEN, nameLength);
-        msgvec.set(JAVA_LONG, m + MsgLayouts.MSG_CONTROLLEN, 0);
+        msgvec.set(JAVA_LONG, m + MsgLayouts.MSG_CONTROLLEN, controlLength);
         msgvec.set(JAVA_INT, m + MsgLayouts.MSG_FLAGS, 0);
         iovecs.set(JAVA_LONG, IOV_SIZE * i + MsgLayouts.IOV_LEN, length);
     }

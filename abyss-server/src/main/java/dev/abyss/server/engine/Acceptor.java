@@ -340,7 +340,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
             }
         }
         if (stateless != null) {
-            stateless.handle(peer, data, truncated);
+            stateless.handle(peer, transport.destination(), data, truncated);
             return;
         }
         if (retries.isWaiting(peer)) {
@@ -415,6 +415,10 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
         counters.increment(Counters.SESSIONS_OPENED);
         Spans.connectionStart(s, spanContext);
         JfrEvents.sessionOpened(s);
+        PeerKey arrivedAt = transport.destination();
+        if (arrivedAt != null) {
+            s.arrival = arrivedAt.copy(); // replies leave from the address the peer talks to
+        }
         s.countReceived((int) first.byteSize()); // received even when handleConnection ends it
         dispatcher.open(s, first, truncated, now);
         return s;

@@ -52,7 +52,7 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
             return false;
         }
         if (acceptor.isOwnerThread()) {
-            if (!transport.send(s, s.key, data, offset, (int) length)) {
+            if (!transport.send(s, s.key, s.arrival, data, offset, (int) length)) {
                 acceptor.drop(Drop.SEND_QUEUE_FULL, s.key, length);
                 return false;
             }
@@ -76,12 +76,17 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
      * thread; counted in the server's totals only.
      */
     boolean sendTo(PeerKey peer, MemorySegment data, long offset, long length) {
+        return sendTo(peer, null, data, offset, length);
+    }
+
+    /** {@link #sendTo(PeerKey, MemorySegment, long, long)} from {@code from} (owner thread: a stateless reply). */
+    boolean sendTo(PeerKey peer, PeerKey from, MemorySegment data, long offset, long length) {
         if (length > ServerConfig.MAX_UDP_PAYLOAD) {
             throw new IllegalArgumentException("datagram of " + length + " bytes is larger than UDP allows ("
                     + ServerConfig.MAX_UDP_PAYLOAD + " at most)");
         }
         if (acceptor.isOwnerThread()) {
-            if (!transport.send(null, peer, data, offset, (int) length)) {
+            if (!transport.send(null, peer, from, data, offset, (int) length)) {
                 acceptor.drop(Drop.SEND_QUEUE_FULL, peer, length);
                 return false;
             }
@@ -131,7 +136,8 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
             return;
         }
         // the session may have ended since: the datagram still goes out, unattributed
-        transport.send(sessions.get(peer), peer, ring, dataAt, dataLength);
+        SessionImpl s = sessions.get(peer);
+        transport.send(s, peer, s == null ? null : s.arrival, ring, dataAt, dataLength);
     }
 
     @Override

@@ -38,6 +38,12 @@ final class SessionImpl implements Session {
     final PeerKey key;
     /** The peer as a Java address, made on first use (most sessions never need it). */
     private SocketAddress remote;
+    /**
+     * The address the peer talks to, on a wildcard socket (IP_PKTINFO): replies leave from it. Null
+     * when the socket is bound to one address (then that is the source).
+     */
+    PeerKey arrival;
+    private SocketAddress arrivalAddress;
 
     /** The handler state; replaced by every result. */
     Object state;
@@ -120,7 +126,15 @@ final class SessionImpl implements Session {
 
     @Override
     public SocketAddress localAddress() {
-        return acceptor.localAddress();
+        if (arrival == null) {
+            return acceptor.localAddress();
+        }
+        SocketAddress a = arrivalAddress;
+        if (a == null) {
+            a = arrival.toSocketAddress(); // racing threads make equal values
+            arrivalAddress = a;
+        }
+        return a;
     }
 
     @Override

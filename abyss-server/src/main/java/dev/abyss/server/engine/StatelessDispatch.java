@@ -23,6 +23,8 @@ final class StatelessDispatch implements Peer {
     private final MemorySegment staging;
     private final ByteBuffer stagingView;
     private PeerKey peer;
+    /** Where the datagram arrived (wildcard sockets), the source of the replies; else null. */
+    private PeerKey arrival;
     private boolean truncated;
     private boolean valid;
 
@@ -39,8 +41,9 @@ final class StatelessDispatch implements Peer {
     }
 
     /** Hands one datagram to the handler; a throw or an overrun is counted and logged (bounded), never fatal. */
-    void handle(PeerKey from, MemorySegment data, boolean cut) {
+    void handle(PeerKey from, PeerKey arrivedAt, MemorySegment data, boolean cut) {
         peer = from;
+        arrival = arrivedAt;
         truncated = cut;
         valid = true;
         clock.enter();
@@ -70,18 +73,18 @@ final class StatelessDispatch implements Peer {
 
     @Override
     public boolean send(MemorySegment data) {
-        return outbox.sendTo(current(), data, 0, data.byteSize());
+        return outbox.sendTo(current(), arrival, data, 0, data.byteSize());
     }
 
     @Override
     public boolean send(MemorySegment data, long offset, long length) {
         java.util.Objects.checkFromIndexSize(offset, length, data.byteSize());
-        return outbox.sendTo(current(), data, offset, length);
+        return outbox.sendTo(current(), arrival, data, offset, length);
     }
 
     @Override
     public boolean send(byte[] data) {
-        return outbox.sendTo(current(), MemorySegment.ofArray(data), 0, data.length);
+        return outbox.sendTo(current(), arrival, MemorySegment.ofArray(data), 0, data.length);
     }
 
     @Override
@@ -89,10 +92,10 @@ final class StatelessDispatch implements Peer {
         PeerKey to = current();
         if (data.remaining() <= staging.byteSize()) {
             stagingView.put(0, data, data.position(), data.remaining()); // no segment per call
-            return outbox.sendTo(to, staging, 0, data.remaining());
+            return outbox.sendTo(to, arrival, staging, 0, data.remaining());
         }
         MemorySegment all = MemorySegment.ofBuffer(data);
-        return outbox.sendTo(to, all, 0, all.byteSize());
+        return outbox.sendTo(to, arrival, all, 0, all.byteSize());
     }
 
     @Override

@@ -76,6 +76,24 @@ public interface Transport extends AutoCloseable {
      */
     boolean send(Object tag, PeerKey to, MemorySegment src, long offset, int length);
 
+    /**
+     * {@link #send(Object, PeerKey, MemorySegment, long, int)} from the source address {@code from}
+     * (the address the peer's request came to, on a wildcard socket: IP_PKTINFO); null, or a
+     * transport that cannot choose, leaves the source to the kernel's route.
+     */
+    default boolean send(Object tag, PeerKey to, PeerKey from, MemorySegment src, long offset, int length) {
+        return send(tag, to, src, offset, length);
+    }
+
+    /**
+     * The address the datagram being delivered to {@link ReceiveSink#onDatagram} was sent to, when
+     * the socket is bound to a wildcard address and the kernel said (IP_PKTINFO); null otherwise.
+     * Valid during that call only.
+     */
+    default PeerKey destination() {
+        return null;
+    }
+
     /** How many datagrams {@link #send} takes now without refusing (it may make room first). */
     int sendRoom();
 

@@ -79,6 +79,12 @@ public final class UdpSocket implements AutoCloseable {
                         && inet.getAddress() instanceof Inet6Address) {
                     Sockets.setInt(fd, Net.IPPROTO_IPV6, Net.IPV6_V6ONLY, settings.ipv6Only() ? 1 : 0, "IPV6_V6ONLY");
                 }
+                if (isWildcard(address)) { // replies must leave from the address each request came to
+                    optional(fd, Net.SOL_IP, Net.IP_PKTINFO, "IP_PKTINFO");
+                    if (family == Net.AF_INET6) {
+                        optional(fd, Net.SOL_IPV6, Net.IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO");
+                    }
+                }
                 // ICMP errors about our peers onto the error queue; a dual-stack socket's IPv4 peers report through IP_RECVERR
                 optional(fd, Net.SOL_IP, Net.IP_RECVERR, "IP_RECVERR");
                 if (family == Net.AF_INET6) {
@@ -100,6 +106,20 @@ public final class UdpSocket implements AutoCloseable {
             LibC.close(fd);
             throw e;
         }
+    }
+
+    private static boolean isWildcard(SocketAddress address) {
+        return address instanceof InetSocketAddress inet && inet.getAddress() != null && inet.getAddress().isAnyLocalAddress();
+    }
+
+    /**
+     * {@return the reader and writer of arrival addresses for this socket: enabled for a wildcard bind
+     * (IP_PKTINFO), where a reply must name its source; off otherwise (the bound address is the source)}
+     */
+    public ArrivalAddress arrivalAddress() {
+        boolean on = isWildcard(local);
+        return new ArrivalAddress(on, local instanceof InetSocketAddress inet && inet.getAddress() instanceof Inet6Address,
+                local instanceof InetSocketAddress inet ? inet.getPort() : 0);
     }
 
     /** Turns a boolean option on; a kernel that refuses it leaves the socket without it. */

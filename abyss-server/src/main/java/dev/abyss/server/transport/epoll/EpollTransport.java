@@ -12,6 +12,7 @@ import dev.abyss.ffi.net.SockAddr;
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.transport.DropCounter;
 import dev.abyss.server.transport.SocketErrors;
+import dev.abyss.server.transport.ArrivalAddress;
 import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.TransportSettings;
@@ -42,7 +43,7 @@ public final class EpollTransport implements Transport {
 
     static final int SEND_SLOT = 65_536;
     /** Control-message space per receive slot of an IP socket: the SO_RXQ_OVFL drop count (room for more cmsgs goes here). */
-    static final int CONTROL_SPACE = (int) MsgLayouts.cmsgSpace(4);
+    static final int CONTROL_SPACE = (int) MsgLayouts.cmsgSpace(4) + ArrivalAddress.RECEIVE_SPACE;
     /** Receive batches per poll while datagrams keep coming, before the engine serves timers and queues. */
     private static final int RECEIVE_ROUNDS = 8;
     private static final int VIEW_WAYS = 8; // distinct lengths remembered per slot
@@ -56,6 +57,8 @@ public final class EpollTransport implements Transport {
     private final Epoll epoll;
     private final MessageBatch in;
     private final MessageBatch out;
+    /** Where each datagram arrived and where replies leave from (wildcard binds). */
+    private final ArrivalAddress arrival;
     private final PeerKey peer = new PeerKey();
     private final ReceiveSink receiver;
     private final SendSink sender;
@@ -94,7 +97,8 @@ public final class EpollTransport implements Transport {
                 socket.controlSpace(CONTROL_SPACE));
         this.drops = new DropCounter(receiver);
         this.errors = new SocketErrors(arena, receiver);
-        this.out = new MessageBatch(arena, settings.receiveBatchSize(), SEND_SLOT, 0);
+        this.arrival = socket.arrivalAddress();
+        this.out = new MessageBatch(arena, settings.receiveBatchSize(), SEND_SLOT, arrival.enabled() ? ArrivalAddress.SEND_SPACE : 0);
         this.outTags = new Object[out.capacity()];
         this.views = new MemorySegment[in.capacity() * VIEW_WAYS];
     }
@@ -201,6 +205,9 @@ public final class EpollTransport implements Transport {
             if (control > 0) {
                 drops.observe(in.controls(), in.controlOffset(i), Math.min(control, in.controlSize()));
             }
+            if (arrival.enabled()) {
+                arrival.observe(in.controls(), in.controlOffset(i), Math.min(control, in.controlSize()));
+            }
             if (!peer.readFrom(names, in.nameOffset(i), in.nameLength(i))) {
                 continue; // unreadable sender address: cannot answer or key it
             }
@@ -234,14 +241,25 @@ public final class EpollTransport implements Transport {
 
     @Override
     public boolean send(Object tag, PeerKey to, MemorySegment src, long offset, int length) {
+        return send(tag, to, null, src, offset, length);
+    }
+
+    @Override
+    public boolean send(Object tag, PeerKey to, PeerKey from, MemorySegment src, long offset, int length) {
         if (sendRoom() == 0) {
             return false; // the kernel's buffer and ours are both full
         }
         int i = outCount++;
         outTags[i] = tag;
         MemorySegment.copy(src, offset, out.data(), out.dataOffset(i), length);
-        out.prepareSend(i, length, to.writeTo(out.names(), out.nameOffset(i)));
+        int control = from == null ? 0 : arrival.writeSource(from, out.controls(), out.controlOffset(i));
+        out.prepareSend(i, length, to.writeTo(out.names(), out.nameOffset(i)), control);
         return true;
+    }
+
+    @Override
+    public PeerKey destination() {
+        return arrival.destination();
     }
 
     @Override
@@ -304,7 +322,11 @@ public final class EpollTransport implements Transport {
             int to = i - outStart;
             MemorySegment.copy(out.data(), out.dataOffset(i), out.data(), out.dataOffset(to), out.iovLength(i));
             MemorySegment.copy(out.names(), out.nameOffset(i), out.names(), out.nameOffset(to), SockAddr.STORAGE_SIZE);
-            out.prepareSend(to, out.iovLength(i), out.nameLength(i));
+            int control = out.controlLength(i);
+            if (control > 0) {
+                MemorySegment.copy(out.controls(), out.controlOffset(i), out.controls(), out.controlOffset(to), control);
+            }
+            out.prepareSend(to, out.iovLength(i), out.nameLength(i), control);
             outTags[to] = outTags[i];
             outTags[i] = null;
         }

@@ -47,7 +47,9 @@ import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
  * {@code receive} call each. A send the kernel cannot take now ({@code send} returned 0: its buffer
  * is full) stays queued with the rest behind it, and the channel is watched for OP_WRITE.
  *
- * <p>What NIO cannot do, compared with EPOLL and IO_URING:
+ * <p>What NIO cannot do, compared with EPOLL and IO_URING (besides what the list below says, it
+ * cannot read a datagram's destination address or choose a reply's source: on a wildcard bind the
+ * kernel's route picks it):
  * <ul>
  *   <li><b>No AF_UNIX:</b> the JDK has no AF_UNIX datagram channel; opening one on a unix path fails.</li>
  *   <li><b>No IPV6_V6ONLY:</b> NIO has no public option for it. The channel is opened with the bind

@@ -15,6 +15,7 @@ import dev.abyss.ffi.uring.RecvmsgOut;
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.transport.DropCounter;
 import dev.abyss.server.transport.SocketErrors;
+import dev.abyss.server.transport.ArrivalAddress;
 import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.TransportSettings;
@@ -87,13 +88,15 @@ public final class UringTransport implements Transport {
      * Control-message space per receive buffer of an IP socket: the SO_RXQ_OVFL drop count (room for
      * IP_PKTINFO, GRO goes here). None on AF_UNIX ({@link UdpSocket#controlSpace}).
      */
-    static final int CONTROL_SPACE = (int) MsgLayouts.cmsgSpace(4);
+    static final int CONTROL_SPACE = (int) MsgLayouts.cmsgSpace(4) + ArrivalAddress.RECEIVE_SPACE;
     private static final long CONTROL_OFFSET = RecvmsgOut.controlOffset(NAME_SPACE);
     private static final int VIEW_WAYS = 8;
     private static final long MSGHDR_SIZE = MsgLayouts.MSGHDR.byteSize();
     private static final long IOVEC_SIZE = MsgLayouts.IOVEC.byteSize();
     /** A send slot: msghdr, iovec, peer address. */
-    private static final long SLOT_SIZE = (MSGHDR_SIZE + IOVEC_SIZE + NAME_SPACE + 7) & ~7L;
+    private static final long SLOT_SIZE = (MSGHDR_SIZE + IOVEC_SIZE + NAME_SPACE + ArrivalAddress.SEND_SPACE + 7) & ~7L;
+    /** Where a send slot's control message (its source address) starts. */
+    private static final long SLOT_CONTROL = MSGHDR_SIZE + IOVEC_SIZE + NAME_SPACE;
     private static final long WAIT_CLOSE_NANOS = 1_000_000_000L;
     private static final long MAX_WAIT_WITH_SENDS_NANOS = 100_000_000L;
     /**
@@ -115,6 +118,8 @@ public final class UringTransport implements Transport {
     private final int maxDatagramSize;
     private final int payloadOffset;
     private final int controlSpace;
+    /** Where each datagram arrived and where replies leave from (wildcard binds). */
+    private final ArrivalAddress arrival;
     private final MemorySegment recvMsghdr;
     private final MemorySegment wakeBuffer;
     private final MemorySegment[] views;
@@ -174,6 +179,7 @@ public final class UringTransport implements Transport {
         this.bufferSize = buffers.bufferSize();
         this.maxDatagramSize = settings.maxDatagramSize();
         this.controlSpace = socket.controlSpace(CONTROL_SPACE);
+        this.arrival = socket.arrivalAddress();
         this.payloadOffset = (int) RecvmsgOut.payloadOffset(NAME_SPACE, controlSpace);
         this.views = new MemorySegment[buffers.entries() * VIEW_WAYS];
 
@@ -201,6 +207,7 @@ public final class UringTransport implements Transport {
             slots.set(ADDRESS, base + MsgLayouts.MSG_NAME, slots.asSlice(name, NAME_SPACE));
             slots.set(ADDRESS, base + MsgLayouts.MSG_IOV, slots.asSlice(iov, IOVEC_SIZE));
             slots.set(JAVA_LONG, base + MsgLayouts.MSG_IOVLEN, 1);
+            slots.set(ADDRESS, base + MsgLayouts.MSG_CONTROL, slots.asSlice(base + SLOT_CONTROL, ArrivalAddress.SEND_SPACE));
             slotHeaders[i] = slots.asSlice(base, MSGHDR_SIZE);
             freeSlots[freeCount++] = sendSlots - 1 - i;
         }
@@ -434,6 +441,9 @@ public final class UringTransport implements Transport {
             if (control > 0) {
                 drops.observe(all, at + CONTROL_OFFSET, Math.min(control, controlSpace));
             }
+            if (arrival.enabled()) {
+                arrival.observe(all, at + CONTROL_OFFSET, Math.min(control, controlSpace));
+            }
             if (!receiving) {
                 return 0; // raced with stopReceiving: not delivered, as on epoll
             }
@@ -481,6 +491,16 @@ public final class UringTransport implements Transport {
 
     @Override
     public boolean send(Object tag, PeerKey to, MemorySegment src, long offset, int length) {
+        return send(tag, to, null, src, offset, length);
+    }
+
+    @Override
+    public PeerKey destination() {
+        return arrival.destination();
+    }
+
+    @Override
+    public boolean send(Object tag, PeerKey to, PeerKey from, MemorySegment src, long offset, int length) {
         long span = (length + 7) & ~7L;
         long at = dataTail % sendDataSize;
         long pad = at + span > sendDataSize ? sendDataSize - at : 0; // a datagram never straddles the end
@@ -509,6 +529,8 @@ public final class UringTransport implements Transport {
         slots.set(JAVA_LONG, iov + MsgLayouts.IOV_LEN, length);
         int nameLength = to.writeTo(slots, iov + IOVEC_SIZE);
         slots.set(JAVA_INT, base + MsgLayouts.MSG_NAMELEN, nameLength);
+        slots.set(JAVA_LONG, base + MsgLayouts.MSG_CONTROLLEN,
+                from == null ? 0 : arrival.writeSource(from, slots, base + SLOT_CONTROL));
 
         int sqe = sqe();
         ring.prep(sqe, IORING_OP_SENDMSG, socket.fd(), slots.address() + base, 1, 0, 0, SEND | slot);
