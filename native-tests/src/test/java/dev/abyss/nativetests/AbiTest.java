@@ -44,7 +44,8 @@ class AbiTest {
     static {
         for (StructLayout s : List.of(SockAddr.SOCKADDR_IN, SockAddr.SOCKADDR_IN6, SockAddr.SOCKADDR_UN,
                 SockAddr.SOCKADDR_STORAGE, MsgLayouts.IOVEC, MsgLayouts.MSGHDR, MsgLayouts.MMSGHDR,
-                MsgLayouts.CMSGHDR, MsgLayouts.SOCK_EXTENDED_ERR, Epoll.EPOLL_EVENT, IoUringLayouts.PARAMS,
+                MsgLayouts.CMSGHDR, MsgLayouts.SOCK_EXTENDED_ERR, MsgLayouts.IN_PKTINFO, MsgLayouts.IN6_PKTINFO,
+                Epoll.EPOLL_EVENT, IoUringLayouts.PARAMS,
                 IoUringLayouts.SQRING_OFFSETS, IoUringLayouts.CQRING_OFFSETS, IoUringLayouts.SQE, IoUringLayouts.CQE, IoUringLayouts.BUF,
                 IoUringLayouts.BUF_RING, IoUringLayouts.BUF_REG, IoUringLayouts.RECVMSG_OUT, IoUringLayouts.PROBE,
                 IoUringLayouts.PROBE_OP, IoUring.GETEVENTS_ARG, IoUring.KERNEL_TIMESPEC)) {

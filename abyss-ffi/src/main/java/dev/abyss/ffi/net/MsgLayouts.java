@@ -61,6 +61,29 @@ public final class MsgLayouts {
             JAVA_INT.withName("ee_info"),
             JAVA_INT.withName("ee_data")).withName("sock_extended_err");
 
+    /**
+     * {@code struct in_pktinfo} (IP_PKTINFO): the interface and destination of a received IPv4
+     * datagram; on send, {@code ipi_spec_dst} chooses the source address. Addresses in network order.
+     */
+    public static final StructLayout IN_PKTINFO = MemoryLayout.structLayout(
+            JAVA_INT.withName("ipi_ifindex"),
+            JAVA_INT.withName("ipi_spec_dst"),
+            JAVA_INT.withName("ipi_addr")).withName("in_pktinfo");
+
+    /** {@code struct in6_pktinfo} (IPV6_PKTINFO): a datagram's IPv6 destination, or a reply's source, and interface. */
+    public static final StructLayout IN6_PKTINFO = MemoryLayout.structLayout(
+            MemoryLayout.sequenceLayout(16, JAVA_BYTE).withName("ipi6_addr"),
+            JAVA_INT.withName("ipi6_ifindex")).withName("in6_pktinfo");
+
+    /** Offset of {@code ipi_spec_dst} in {@code struct in_pktinfo}. */
+    public static final long IPI_SPEC_DST = IN_PKTINFO.byteOffset(groupElement("ipi_spec_dst"));
+    /** Offset of {@code ipi_addr} in {@code struct in_pktinfo}. */
+    public static final long IPI_ADDR = IN_PKTINFO.byteOffset(groupElement("ipi_addr"));
+    /** Offset of {@code ipi6_addr} in {@code struct in6_pktinfo}. */
+    public static final long IPI6_ADDR = IN6_PKTINFO.byteOffset(groupElement("ipi6_addr"));
+    /** Offset of {@code ipi6_ifindex} in {@code struct in6_pktinfo}. */
+    public static final long IPI6_IFINDEX = IN6_PKTINFO.byteOffset(groupElement("ipi6_ifindex"));
+
     /** Offset of {@code iov_base} in {@code struct iovec}. */
     public static final long IOV_BASE = IOVEC.byteOffset(groupElement("iov_base"));
     /** Offset of {@code iov_len} in {@code struct iovec}. */

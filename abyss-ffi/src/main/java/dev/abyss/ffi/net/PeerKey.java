@@ -99,6 +99,43 @@ public final class PeerKey {
     }
 
     /**
+     * Sets this key to the IPv4 peer {@code address}:{@code port}, or, with {@code asMapped}, to
+     * the same peer as an IPv6 socket keys it ({@code ::ffff:a.b.c.d}). Allocates nothing.
+     *
+     * @param address  the IPv4 address as a number (a.b.c.d is a &lt;&lt; 24 | b &lt;&lt; 16 | c &lt;&lt; 8 | d)
+     * @param port     the port
+     * @param asMapped key it as a v4-mapped IPv6 address
+     * @return this key
+     */
+    public PeerKey setInet4(int address, int port, boolean asMapped) {
+        this.family = asMapped ? Net.AF_INET6 : Net.AF_INET;
+        this.port = port;
+        this.scopeId = 0;
+        this.hi = 0;
+        this.lo = (asMapped ? 0x0000_FFFF_0000_0000L : 0) | Integer.toUnsignedLong(address);
+        return this;
+    }
+
+    /**
+     * Sets this key to the IPv6 peer whose address is {@code hi}:{@code lo} (its 16 bytes in
+     * network order, read as two numbers). Allocates nothing.
+     *
+     * @param hi      the address's first 8 bytes
+     * @param lo      its last 8 bytes
+     * @param scopeId the scope id (0 for none)
+     * @param port    the port
+     * @return this key
+     */
+    public PeerKey setInet6(long hi, long lo, int scopeId, int port) {
+        this.family = Net.AF_INET6;
+        this.port = port;
+        this.scopeId = scopeId;
+        this.hi = hi;
+        this.lo = lo;
+        return this;
+    }
+
+    /**
      * Sets this key from a Java socket address (cold path).
      *
      * @param address an IP or AF_UNIX socket address

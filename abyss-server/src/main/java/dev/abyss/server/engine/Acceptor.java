@@ -324,7 +324,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
         SessionImpl s = sessions.get(peer);
         if (s != null && s.isOpen()) {
             counters.increment(Counters.SESSIONS_UNREACHABLE);
-            dispatcher.fail(s, new java.net.PortUnreachableException("peer " + s.remoteAddress()
+            dispatcher.unreachable(s, new java.net.PortUnreachableException("peer " + s.remoteAddress()
                     + " is unreachable: ICMP port unreachable"));
         }
     }
@@ -477,8 +477,8 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
             engine.releaseSession();
         }
         counters.increment(Counters.SESSIONS_CLOSED);
-        if (how == SessionEnd.ERROR && !(s.endReason instanceof java.net.PortUnreachableException)) {
-            counters.increment(Counters.HANDLER_ERRORS); // the handler's error, not the network's
+        if (how == SessionEnd.ERROR) {
+            counters.increment(Counters.HANDLER_ERRORS);
         }
         if (how == SessionEnd.USER) {
             Spans.socketShutdown(s);

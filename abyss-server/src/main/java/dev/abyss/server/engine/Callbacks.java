@@ -105,7 +105,7 @@ final class Callbacks {
         try {
             switch (how) {
                 case CLOSE -> handler.handleClose(s.state);
-                case ERROR -> handler.handleError(s.endReason, s.state);
+                case ERROR, UNREACHABLE -> handler.handleError(s.endReason, s.state);
                 case TIMEOUT, EVICTED -> handler.handleTimeout(s.state);
                 case SHUTDOWN -> handler.handleShutdown(s.state);
                 case USER -> {
@@ -120,10 +120,6 @@ final class Callbacks {
     void logError(SessionImpl s) {
         if (silentTerminateOnError) {
             return;
-        }
-        if (s.endReason instanceof java.net.PortUnreachableException) {
-            LOG.debug("session {} ended: its peer is gone (ICMP port unreachable)", s.remoteAddress());
-            return; // routine on the internet, and a peer can cause it at will: not an error to log
         }
         if (s.endReason instanceof Throwable t) {
             errors.error("session {} ended in error", s.remoteAddress(), t);

@@ -40,8 +40,8 @@ sealed interface Dispatcher permits InlineDispatcher, VirtualDispatcher {
      */
     boolean evict(SessionImpl s);
 
-    /** Owner thread: ends {@code s} with handleError({@code reason}) (e.g. its peer became unreachable). */
-    void fail(SessionImpl s, Object reason);
+    /** Owner thread: its peer is unreachable: ends {@code s} with handleError({@code reason}) ({@link SessionEnd#UNREACHABLE}). */
+    void unreachable(SessionImpl s, Object reason);
 
     /** Owner thread, once per turn: timeouts due by {@code now} and posted work. */
     void turn(long now);

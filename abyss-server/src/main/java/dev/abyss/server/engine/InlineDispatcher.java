@@ -87,9 +87,9 @@ final class InlineDispatcher implements Dispatcher, Inbox.Receiver {
     }
 
     @Override
-    public void fail(SessionImpl s, Object reason) {
+    public void unreachable(SessionImpl s, Object reason) {
         s.endReason = reason;
-        end(s, SessionEnd.ERROR);
+        end(s, SessionEnd.UNREACHABLE);
     }
 
     @Override

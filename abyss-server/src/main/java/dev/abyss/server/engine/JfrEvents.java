@@ -85,7 +85,7 @@ final class JfrEvents {
                 e.sendOctets = s.sentBytes();
                 e.sendPackets = s.sentPackets();
                 e.end = s.endedBy == null ? "unknown" : s.endedBy.name().toLowerCase(java.util.Locale.ROOT);
-                e.error = s.endedBy == SessionEnd.ERROR ? String.valueOf(s.endReason) : null;
+                e.error = s.endedBy == SessionEnd.ERROR || s.endedBy == SessionEnd.UNREACHABLE ? String.valueOf(s.endReason) : null;
                 e.commit();
             }
             s.jfr = null;

@@ -13,7 +13,12 @@ enum SessionEnd {
     /** {@link dev.abyss.server.Session#close()}: no terminal callback. */
     USER,
     /** Made room in a full table (FullTablePolicy.EVICT): handleTimeout while the session can still send. */
-    EVICTED;
+    EVICTED,
+    /**
+     * The peer's port is unreachable (ICMP): handleError(PortUnreachableException) after the close.
+     * The network's doing, not the handler's: not a handler error, not logged as one.
+     */
+    UNREACHABLE;
 
     /** True when the terminal callback runs before the session is closed (it may still send). */
     boolean callbackBeforeClose() {

@@ -168,7 +168,7 @@ final class Spans {
             m.put("recv_oct", s.receivedBytes());
             m.put("recv_cnt", s.receivedPackets());
             Map<String, Object> md = address("remote", s.remoteAddress(), ctx(s.spanContext, acceptorSpan));
-            if (s.endedBy == SessionEnd.ERROR && s.endReason != null) {
+            if ((s.endedBy == SessionEnd.ERROR || s.endedBy == SessionEnd.UNREACHABLE) && s.endReason != null) {
                 md.put("error", s.endReason);
             }
             if (s.endedBy == SessionEnd.EVICTED) {

@@ -79,8 +79,8 @@ final class VirtualDispatcher implements Dispatcher, Inbox.Receiver {
     }
 
     @Override
-    public void fail(SessionImpl s, Object reason) {
-        s.virtual.offerFailure(reason);
+    public void unreachable(SessionImpl s, Object reason) {
+        s.virtual.offerUnreachable(reason);
     }
 
     @Override

@@ -26,8 +26,8 @@ final class VirtualSession implements Runnable {
     private record Message(Object message) {
     }
 
-    /** Ends the session with handleError(reason). */
-    private record Failure(Object reason) {
+    /** Ends the session as unreachable: handleError(reason). */
+    private record Unreachable(Object reason) {
     }
 
     private enum Control { CLOSE, SHUTDOWN, EVICT }
@@ -79,8 +79,8 @@ final class VirtualSession implements Runnable {
     }
 
     /** Asks the session to end with handleError({@code reason}). */
-    void offerFailure(Object reason) {
-        offer(new Failure(reason), false);
+    void offerUnreachable(Object reason) {
+        offer(new Unreachable(reason), false);
     }
 
     /** Asks the session to run handleShutdown and end (once). */
@@ -111,7 +111,7 @@ final class VirtualSession implements Runnable {
             java.util.Iterator<Object> it = queue.iterator();
             while (it.hasNext()) {
                 Object e = it.next();
-                if (!(e instanceof Control) && !(e instanceof Failure)) {
+                if (!(e instanceof Control) && !(e instanceof Unreachable)) {
                     it.remove();
                     bounded--;
                     skipped++;
@@ -186,7 +186,7 @@ final class VirtualSession implements Runnable {
                 }
             }
             Object e = queue.pollFirst();
-            if (!(e instanceof Control) && !(e instanceof Failure)) {
+            if (!(e instanceof Control) && !(e instanceof Unreachable)) {
                 bounded--;
             }
             return e;
@@ -245,9 +245,9 @@ final class VirtualSession implements Runnable {
                     case EVICT -> SessionEnd.EVICTED;
                 };
             }
-            case Failure f -> {
-                s.endReason = f.reason();
-                return SessionEnd.ERROR;
+            case Unreachable u -> {
+                s.endReason = u.reason();
+                return SessionEnd.UNREACHABLE;
             }
             case Data d -> {
                 s.truncatedNow = d.truncated();
