@@ -47,6 +47,32 @@ public interface Peer {
     boolean send(ByteBuffer data);
 
     /**
+     * Sends {@code length} bytes of {@code data} from {@code offset} as consecutive datagrams of
+     * {@code segmentSize} bytes (the last one shorter): see
+     * {@link Session#sendSegments(MemorySegment, long, long, int)}.
+     *
+     * @param data        the buffer holding the payload
+     * @param offset      where it starts in {@code data}
+     * @param length      its length in bytes
+     * @param segmentSize bytes per datagram, 1..65507
+     * @return datagrams queued (fewer when the queue filled up: the rest are counted as drops)
+     * @throws IllegalArgumentException when {@code segmentSize} is out of range
+     */
+    int sendSegments(MemorySegment data, long offset, long length, int segmentSize);
+
+    /**
+     * Sets the IPv4 TOS / IPv6 traffic class byte of the replies sent during this callback (ECN in
+     * its low two bits); each datagram's callback starts with the socket's default (-1).
+     *
+     * @param trafficClass 0..255, or -1 for the socket's default
+     * @throws IllegalArgumentException when it is out of range
+     */
+    void setTrafficClass(int trafficClass);
+
+    /** {@return what the kernel said about this datagram (destination, ECN, receive time, GRO segment size)} */
+    DatagramInfo datagram();
+
+    /**
      * The peer's address as a durable value (allocated on each call), for replies later or from
      * another thread through {@link Server#send(SocketAddress, MemorySegment)}.
      *

@@ -35,6 +35,10 @@ public final class ServerConfig {
     private final int receiveBatchSize;
     private final int maxDatagramSize;
     private final TruncationPolicy truncationPolicy;
+    private final boolean receiveTrafficClass;
+    private final boolean receiveTimestamps;
+    private final boolean gso;
+    private final Boolean gro;
     private final boolean checkViews;
     private final int numAcceptors;
     private final int numConnections;
@@ -63,6 +67,10 @@ public final class ServerConfig {
         this.receiveBatchSize = b.receiveBatchSize;
         this.maxDatagramSize = b.maxDatagramSize;
         this.truncationPolicy = b.truncationPolicy;
+        this.receiveTrafficClass = b.receiveTrafficClass;
+        this.receiveTimestamps = b.receiveTimestamps;
+        this.gso = b.gso;
+        this.gro = b.gro;
         this.checkViews = b.checkViews;
         this.numAcceptors = b.numAcceptors;
         this.numConnections = b.numConnections;
@@ -161,6 +169,29 @@ public final class ServerConfig {
     /** {@return what happens to a datagram longer than maxDatagramSize} */
     public TruncationPolicy truncationPolicy() {
         return truncationPolicy;
+    }
+
+    /** {@return whether each datagram's TOS / traffic class is read ({@link DatagramInfo#trafficClass()})} */
+    public boolean receiveTrafficClass() {
+        return receiveTrafficClass;
+    }
+
+    /** {@return whether each datagram's kernel receive time is read ({@link DatagramInfo#timestampNanos()})} */
+    public boolean receiveTimestamps() {
+        return receiveTimestamps;
+    }
+
+    /** {@return whether sends to one peer in one batch may be coalesced into one UDP_SEGMENT (GSO) send} */
+    public boolean gso() {
+        return gso;
+    }
+
+    /**
+     * {@return whether sockets take coalesced receives (UDP_GRO), split again before delivery: by
+     * default when maxDatagramSize is 65536, the largest a coalesced receive can be}
+     */
+    public boolean gro() {
+        return gro != null ? gro : maxDatagramSize == 65_536;
     }
 
     /** {@return whether the debug mode of {@link Builder#checkViews(boolean)} is on} */
@@ -264,6 +295,10 @@ public final class ServerConfig {
         private int receiveBatchSize = 64;
         private int maxDatagramSize = 65_536;
         private TruncationPolicy truncationPolicy = TruncationPolicy.DROP;
+        private boolean receiveTrafficClass;
+        private boolean receiveTimestamps;
+        private boolean gso = true;
+        private Boolean gro;
         private boolean checkViews;
         private int numAcceptors = Runtime.getRuntime().availableProcessors();
         private int numConnections = 16_384;
@@ -520,6 +555,63 @@ public final class ServerConfig {
         }
 
         /**
+         * Reads the IPv4 TOS / IPv6 traffic class byte of every received datagram (IP_RECVTOS,
+         * IPV6_RECVTCLASS), so a handler sees its ECN bits in {@link DatagramInfo#trafficClass()};
+         * default off (it reads as -1). Native transports only; NIO ignores it.
+         *
+         * @param on whether to read it
+         * @return this builder
+         */
+        public Builder receiveTrafficClass(boolean on) {
+            this.receiveTrafficClass = on;
+            return this;
+        }
+
+        /**
+         * Asks the kernel for the time it received each datagram (SO_TIMESTAMPNS), in
+         * {@link DatagramInfo#timestampNanos()}; default off (it reads as -1). Native transports
+         * only; NIO ignores it.
+         *
+         * @param on whether to ask for timestamps
+         * @return this builder
+         */
+        public Builder receiveTimestamps(boolean on) {
+            this.receiveTimestamps = on;
+            return this;
+        }
+
+        /**
+         * Generic segmentation offload for sends, default on: datagrams sent to the same peer in one
+         * batch, with the same source, traffic class and size (the last may be shorter), leave in one
+         * kernel send with a UDP_SEGMENT control message (up to 64 segments, 64 KiB); the kernel
+         * cuts them into separate datagrams. A socket whose kernel refuses it (EIO, EINVAL) falls
+         * back to one send per datagram, said once in the log. Native transports only.
+         *
+         * @param on whether to coalesce
+         * @return this builder
+         */
+        public Builder gso(boolean on) {
+            this.gso = on;
+            return this;
+        }
+
+        /**
+         * Generic receive offload (UDP_GRO): the kernel may hand a burst of equal datagrams from one
+         * peer over as one coalesced receive, which the server splits at its segment size and
+         * delivers as the separate datagrams they were (views into the one buffer,
+         * {@link DatagramInfo#segmentSize()} says so). Default: on when maxDatagramSize is 65536,
+         * as a coalesced receive can be up to 64 KiB; on with a smaller maxDatagramSize is refused by
+         * {@link #build()}. Native transports only.
+         *
+         * @param on whether to take coalesced receives
+         * @return this builder
+         */
+        public Builder gro(boolean on) {
+            this.gro = on;
+            return this;
+        }
+
+        /**
          * Debug mode for INLINE handlers, default off: the datagram view handed to a callback dies
          * when the callback returns, so code that keeps it (or hands it to another thread) fails at
          * once with {@link IllegalStateException} or {@link WrongThreadException} instead of
@@ -706,6 +798,10 @@ public final class ServerConfig {
             }
             if (segmentHandler != null && dispatchMode != DispatchMode.INLINE) {
                 throw new IllegalArgumentException("dispatchMode " + dispatchMode + " needs a Handler; a SegmentHandler runs INLINE");
+            }
+            if (Boolean.TRUE.equals(gro) && maxDatagramSize != 65_536) {
+                throw new IllegalArgumentException("gro needs maxDatagramSize 65536 (a coalesced receive is up to 64 KiB), was "
+                        + maxDatagramSize);
             }
             return new ServerConfig(this);
         }

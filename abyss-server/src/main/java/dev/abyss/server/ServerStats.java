@@ -58,7 +58,15 @@ public final class ServerStats {
         /** Sessions ended because their peer's port was reported unreachable (handleError with a PortUnreachableException). */
         SESSIONS_UNREACHABLE,
         /** Sessions ended to make room for a new peer in a full table ({@link FullTablePolicy#EVICT}). */
-        EVICTED;
+        EVICTED,
+        /** Kernel sends that carried several datagrams to one peer as UDP_SEGMENT (GSO) segments. */
+        GSO_SENDS,
+        /** Datagrams sent as segments of a {@link #GSO_SENDS} send (also counted in {@link #DATAGRAMS_OUT}). */
+        GSO_SEGMENTS,
+        /** Coalesced receives (UDP_GRO) split into their datagrams. */
+        GRO_RECEIVES,
+        /** Datagrams delivered from a {@link #GRO_RECEIVES} receive (also counted in {@link #DATAGRAMS_IN}). */
+        GRO_SEGMENTS;
 
         private static final Counter[] ALL = values();
     }
@@ -195,6 +203,26 @@ public final class ServerStats {
     /** {@return the value of {@link Counter#SESSIONS_UNREACHABLE}} */
     public long sessionsUnreachable() {
         return get(Counter.SESSIONS_UNREACHABLE);
+    }
+
+    /** {@return the value of {@link Counter#GSO_SENDS}} */
+    public long gsoSends() {
+        return get(Counter.GSO_SENDS);
+    }
+
+    /** {@return the value of {@link Counter#GSO_SEGMENTS}} */
+    public long gsoSegments() {
+        return get(Counter.GSO_SEGMENTS);
+    }
+
+    /** {@return the value of {@link Counter#GRO_RECEIVES}} */
+    public long groReceives() {
+        return get(Counter.GRO_RECEIVES);
+    }
+
+    /** {@return the value of {@link Counter#GRO_SEGMENTS}} */
+    public long groSegments() {
+        return get(Counter.GRO_SEGMENTS);
     }
 
     @Override

@@ -61,6 +61,44 @@ public interface Session {
     boolean send(ByteBuffer data);
 
     /**
+     * Sends {@code length} bytes of {@code data} from {@code offset} as consecutive datagrams of
+     * {@code segmentSize} bytes each (the last one shorter when {@code length} is not a multiple):
+     * a bulk reply in one call. With {@link ServerConfig.Builder#gso GSO} on a native transport they
+     * leave in as few kernel sends as the kernel allows (UDP_SEGMENT: up to 64 segments and 64 KiB
+     * per send); otherwise as separate datagrams. Each datagram is counted as one.
+     *
+     * @param data        the buffer holding the payload
+     * @param offset      where it starts in {@code data}
+     * @param length      its length in bytes
+     * @param segmentSize bytes per datagram, 1..65507
+     * @return datagrams queued: fewer than asked when the queue filled up (the rest are counted as
+     *         drops), 0 when the session is closed
+     * @throws IllegalArgumentException when {@code segmentSize} is out of range
+     */
+    int sendSegments(MemorySegment data, long offset, long length, int segmentSize);
+
+    /**
+     * Sets the IPv4 TOS / IPv6 traffic class byte of the datagrams this session sends from now on
+     * (its low two bits are the ECN codepoint, e.g. {@link DatagramInfo#ECT_0}); -1 restores the
+     * socket's default. Native transports only (NIO sends with the default).
+     *
+     * @param trafficClass 0..255, or -1
+     * @throws IllegalArgumentException when it is out of range
+     */
+    void setTrafficClass(int trafficClass);
+
+    /** {@return the traffic class set by {@link #setTrafficClass}, -1 for the socket's default} */
+    int trafficClass();
+
+    /**
+     * {@return what the kernel said about the datagram being handled (its destination, ECN,
+     * receive time, GRO segment size): valid during {@link Handler#handleConnection} and
+     * {@link Handler#handleData} (and a {@link SegmentHandler}'s call); outside them every fact
+     * reads as unknown}
+     */
+    DatagramInfo datagram();
+
+    /**
      * A 64 KiB buffer of the acceptor this session runs on, for building replies without
      * allocating (no ThreadLocal needed): valid during an INLINE callback on the acceptor thread,
      * shared by every session of that acceptor, overwritten by the next callback. Send from it with

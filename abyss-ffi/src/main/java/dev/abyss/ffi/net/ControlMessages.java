@@ -49,6 +49,57 @@ public final class ControlMessages {
     }
 
     /**
+     * The offset of the control message after the one at {@code p} (the first one is at the region's
+     * start), or -1 when there is no other whole one before {@code end}: the
+     * {@code CMSG_NXTHDR} step, for a walk that reads several types in one pass.
+     *
+     * @param control the segment holding the control messages
+     * @param p       a control message's header, or the region's start to get the first
+     * @param end     the region's end
+     * @param first   true to check the header at {@code p} itself rather than step past it
+     * @return the header's offset, or -1
+     */
+    public static long next(MemorySegment control, long p, long end, boolean first) {
+        if (!first) {
+            p += MsgLayouts.cmsgAlign(control.get(JAVA_LONG_UNALIGNED, p + MsgLayouts.CMSG_LEN_FIELD));
+        }
+        if (p + HEADER > end) {
+            return -1;
+        }
+        long len = control.get(JAVA_LONG_UNALIGNED, p + MsgLayouts.CMSG_LEN_FIELD);
+        return len < HEADER || len > end - p ? -1 : p; // malformed or truncated ends the walk
+    }
+
+    /** {@return the {@code cmsg_level} of the control message whose header is at {@code p}} */
+    public static int level(MemorySegment control, long p) {
+        return control.get(JAVA_INT_UNALIGNED, p + MsgLayouts.CMSG_LEVEL);
+    }
+
+    /** {@return the {@code cmsg_type} of the control message whose header is at {@code p}} */
+    public static int type(MemorySegment control, long p) {
+        return control.get(JAVA_INT_UNALIGNED, p + MsgLayouts.CMSG_TYPE);
+    }
+
+    /**
+     * Writes the header of a control message with {@code dataLength} bytes of data at {@code at}
+     * (for a send's {@code msg_control}); the caller writes the data at the returned offset. The
+     * message occupies {@link MsgLayouts#cmsgSpace} bytes.
+     *
+     * @param control    the segment to write into
+     * @param at         where the header goes
+     * @param level      its {@code cmsg_level}
+     * @param type       its {@code cmsg_type}
+     * @param dataLength bytes of data
+     * @return the offset of its data
+     */
+    public static long write(MemorySegment control, long at, int level, int type, long dataLength) {
+        control.set(JAVA_LONG_UNALIGNED, at + MsgLayouts.CMSG_LEN_FIELD, MsgLayouts.cmsgLen(dataLength));
+        control.set(JAVA_INT_UNALIGNED, at + MsgLayouts.CMSG_LEVEL, level);
+        control.set(JAVA_INT_UNALIGNED, at + MsgLayouts.CMSG_TYPE, type);
+        return at + MsgLayouts.CMSG_DATA_OFFSET;
+    }
+
+    /**
      * Bytes of data of the control message whose data {@link #find} placed at {@code data}.
      *
      * @param control the segment holding the control messages

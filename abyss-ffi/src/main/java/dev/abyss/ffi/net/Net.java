@@ -62,6 +62,18 @@ public final class Net {
     /** {@code SO_RXQ_OVFL}: a control message with the socket's cumulative drop count on each datagram. */
     public static final int SO_RXQ_OVFL = 40;
 
+    /** {@code SO_TIMESTAMPNS} (= {@code SCM_TIMESTAMPNS}, the 64-bit {@code timespec} form): each datagram's kernel receive time. */
+    public static final int SO_TIMESTAMPNS = 35;
+
+    /** {@code IP_TOS}: the TOS byte (option, and control message on send and receive). */
+    public static final int IP_TOS = 1;
+    /** {@code IP_RECVTOS}: ask for the TOS byte of each IPv4 datagram ({@link #IP_TOS} control message). */
+    public static final int IP_RECVTOS = 13;
+    /** {@code IPV6_RECVTCLASS}: ask for the traffic class of each IPv6 datagram. */
+    public static final int IPV6_RECVTCLASS = 66;
+    /** {@code IPV6_TCLASS}: the traffic class (option, and control message on send and receive, an {@code int}). */
+    public static final int IPV6_TCLASS = 67;
+
     /** {@code IP_PKTINFO}: a control message with the destination address and interface of each IPv4 datagram. */
     public static final int IP_PKTINFO = 8;
     /** {@code IP_RECVERR}: queue ICMP errors on the socket's error queue (IPv4). */

@@ -1,11 +1,13 @@
 package dev.abyss.server.engine;
 
 import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.DatagramInfo;
 import dev.abyss.server.DispatchMode;
 import dev.abyss.server.FullTablePolicy;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.TruncationPolicy;
 import dev.abyss.server.telemetry.EventKind;
+import dev.abyss.server.transport.ReceivedDatagram;
 import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.TransportSettings;
@@ -330,6 +332,12 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
     }
 
     @Override
+    public void onCoalesced(int segments) {
+        counters.increment(Counters.GRO_RECEIVES);
+        counters.add(Counters.GRO_SEGMENTS, segments);
+    }
+
+    @Override
     public void onDatagram(PeerKey peer, MemorySegment data, boolean truncated) {
         counters.increment(Counters.DATAGRAMS_IN);
         counters.add(Counters.BYTES_IN, data.byteSize());
@@ -340,7 +348,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
             }
         }
         if (stateless != null) {
-            stateless.handle(peer, transport.destination(), data, truncated);
+            stateless.handle(peer, transport.received(), data);
             return;
         }
         if (retries.isWaiting(peer)) {
@@ -352,7 +360,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
             if (idle != null) {
                 idle.touched(s);
             }
-            if (dispatcher.deliver(s, data, truncated, now)) {
+            if (dispatcher.deliver(s, data, transport.received(), now)) {
                 return;
             }
             sessions.remove(s); // it ended meanwhile: this datagram opens a new session
@@ -363,7 +371,8 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
             drop(Drop.SUSPENDED, peer, data.byteSize());
             return;
         }
-        if (tryOpen(peer, data, truncated) == null && !(evictOne() && open(peer, data, truncated) != null)) {
+        ReceivedDatagram info = transport.received();
+        if (open(peer, data, info) == null && !(evictOne() && openReserved(peer, data, info) != null)) {
             retries.add(peer, data, truncated, now, stopRequested);
         }
     }
@@ -396,14 +405,19 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
 
     @Override
     public SessionImpl tryOpen(PeerKey peer, MemorySegment first, boolean truncated) {
+        return open(peer, first, DatagramFacts.of(truncated)); // a datagram that waited: its facts are gone
+    }
+
+    /** Opens a session when the table has room. */
+    private SessionImpl open(PeerKey peer, MemorySegment first, DatagramInfo info) {
         if (!engine.tryReserveSession()) {
             return null;
         }
-        return open(peer, first, truncated);
+        return openReserved(peer, first, info);
     }
 
     /** Opens a session in a place already reserved. */
-    private SessionImpl open(PeerKey peer, MemorySegment first, boolean truncated) {
+    private SessionImpl openReserved(PeerKey peer, MemorySegment first, DatagramInfo info) {
         PeerKey key = peer.copy(); // the table keeps it
         SessionImpl s = new SessionImpl(this, key, config.newSessionState(), readTimeoutNanos);
         s.spanContext = Spans.newSpanContext();
@@ -415,18 +429,18 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
         counters.increment(Counters.SESSIONS_OPENED);
         Spans.connectionStart(s, spanContext);
         JfrEvents.sessionOpened(s);
-        PeerKey arrivedAt = transport.destination();
+        PeerKey arrivedAt = info instanceof ReceivedDatagram r ? r.destinationKey() : null;
         if (arrivedAt != null) {
             s.arrival = arrivedAt.copy(); // replies leave from the address the peer talks to
         }
         s.countReceived((int) first.byteSize()); // received even when handleConnection ends it
-        dispatcher.open(s, first, truncated, now);
+        dispatcher.open(s, first, info, now);
         return s;
     }
 
     @Override
     public void deliver(SessionImpl s, MemorySegment data, boolean truncated) {
-        if (!dispatcher.deliver(s, data, truncated, now)) {
+        if (!dispatcher.deliver(s, data, DatagramFacts.of(truncated), now)) {
             drop(Drop.SESSION_ENDED, s.key, data.byteSize());
         }
     }

@@ -30,6 +30,10 @@ final class Counters {
     static final int UNREACHABLE = index(Counter.UNREACHABLE);
     static final int SESSIONS_UNREACHABLE = index(Counter.SESSIONS_UNREACHABLE);
     static final int EVICTED = index(Counter.EVICTED);
+    static final int GSO_SENDS = index(Counter.GSO_SENDS);
+    static final int GSO_SEGMENTS = index(Counter.GSO_SEGMENTS);
+    static final int GRO_RECEIVES = index(Counter.GRO_RECEIVES);
+    static final int GRO_SEGMENTS = index(Counter.GRO_SEGMENTS);
     /** One slot per public counter, same order: the server's snapshot is a sum, nothing to map. */
     static final int COUNT = Counter.values().length;
 

@@ -1,5 +1,7 @@
 package dev.abyss.server.engine;
 
+import dev.abyss.server.DatagramInfo;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -23,10 +25,10 @@ sealed interface Dispatcher permits InlineDispatcher, VirtualDispatcher {
     }
 
     /** A new session and the datagram that opened it (counted already): handleConnection, then the datagram. */
-    void open(SessionImpl s, MemorySegment first, boolean truncated, long now);
+    void open(SessionImpl s, MemorySegment first, DatagramInfo info, long now);
 
     /** A datagram for a live session (counted here); false when the session ended meanwhile: a new one may open. */
-    boolean deliver(SessionImpl s, MemorySegment data, boolean truncated, long now);
+    boolean deliver(SessionImpl s, MemorySegment data, DatagramInfo info, long now);
 
     /** Any thread: a message for {@code s}; false when refused (full) or the session ended. */
     boolean post(SessionImpl s, Object message);

@@ -1,5 +1,6 @@
 package dev.abyss.server.engine;
 
+import dev.abyss.server.DatagramInfo;
 import dev.abyss.server.SegmentHandler;
 import dev.abyss.server.telemetry.EventKind;
 
@@ -43,7 +44,7 @@ final class InlineDispatcher implements Dispatcher, Inbox.Receiver {
     // ---- Dispatcher ----------------------------------------------------------------------------
 
     @Override
-    public void open(SessionImpl s, MemorySegment first, boolean truncated, long now) {
+    public void open(SessionImpl s, MemorySegment first, DatagramInfo info, long now) {
         this.now = now;
         s.deadlineNanos = now + s.timeoutNanos;
         wheel.schedule(s);
@@ -51,18 +52,18 @@ final class InlineDispatcher implements Dispatcher, Inbox.Receiver {
             return;
         }
         Spans.ready(s);
-        finish(s, data(s, first, truncated));
+        finish(s, data(s, first, info));
     }
 
     @Override
-    public boolean deliver(SessionImpl s, MemorySegment data, boolean truncated, long now) {
+    public boolean deliver(SessionImpl s, MemorySegment data, DatagramInfo info, long now) {
         if (!s.isOpenLocal()) {
             return false;
         }
         this.now = now;
         s.countReceived((int) data.byteSize());
         s.deadlineNanos = now + s.timeoutNanos; // a one-shot timeout ends with the next datagram
-        finish(s, data(s, data, truncated));
+        finish(s, data(s, data, info));
         return true;
     }
 
@@ -181,18 +182,18 @@ final class InlineDispatcher implements Dispatcher, Inbox.Receiver {
     }
 
     /** A datagram: handleData, or the SegmentHandler. */
-    private SessionEnd data(SessionImpl s, MemorySegment data, boolean truncated) {
+    private SessionEnd data(SessionImpl s, MemorySegment data, DatagramInfo info) {
         if (checkViews) {
             // debug mode: a view with its own confined lifetime, over as soon as the callback is
             try (Arena callback = Arena.ofConfined()) {
-                return view(s, dev.abyss.ffi.Segments.viewFor(data, callback), truncated);
+                return view(s, dev.abyss.ffi.Segments.viewFor(data, callback), info);
             }
         }
-        return view(s, data, truncated);
+        return view(s, data, info);
     }
 
-    private SessionEnd view(SessionImpl s, MemorySegment data, boolean truncated) {
-        s.truncatedNow = truncated;
+    private SessionEnd view(SessionImpl s, MemorySegment data, DatagramInfo info) {
+        s.datagramNow = info;
         if (EventKind.CONNECTION_RECV.enabled()) {
             Spans.recv(EventKind.CONNECTION_RECV, s, data);
         }
@@ -208,7 +209,7 @@ final class InlineDispatcher implements Dispatcher, Inbox.Receiver {
             s.endReason = t;
             how = SessionEnd.ERROR;
         } finally {
-            s.truncatedNow = false;
+            s.datagramNow = null;
         }
         return exit(s, "handleData", how);
     }

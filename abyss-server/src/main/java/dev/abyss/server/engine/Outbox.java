@@ -52,7 +52,7 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
             return false;
         }
         if (acceptor.isOwnerThread()) {
-            if (!transport.send(s, s.key, s.arrival, data, offset, (int) length)) {
+            if (!transport.send(s, s.key, s.arrival, s.trafficClass, data, offset, (int) length)) {
                 acceptor.drop(Drop.SEND_QUEUE_FULL, s.key, length);
                 return false;
             }
@@ -76,17 +76,20 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
      * thread; counted in the server's totals only.
      */
     boolean sendTo(PeerKey peer, MemorySegment data, long offset, long length) {
-        return sendTo(peer, null, data, offset, length);
+        return sendTo(peer, null, -1, data, offset, length);
     }
 
-    /** {@link #sendTo(PeerKey, MemorySegment, long, long)} from {@code from} (owner thread: a stateless reply). */
-    boolean sendTo(PeerKey peer, PeerKey from, MemorySegment data, long offset, long length) {
+    /**
+     * {@link #sendTo(PeerKey, MemorySegment, long, long)} from {@code from} with {@code trafficClass}
+     * (owner thread: a stateless reply; -1 for the socket's).
+     */
+    boolean sendTo(PeerKey peer, PeerKey from, int trafficClass, MemorySegment data, long offset, long length) {
         if (length > ServerConfig.MAX_UDP_PAYLOAD) {
             throw new IllegalArgumentException("datagram of " + length + " bytes is larger than UDP allows ("
                     + ServerConfig.MAX_UDP_PAYLOAD + " at most)");
         }
         if (acceptor.isOwnerThread()) {
-            if (!transport.send(null, peer, from, data, offset, (int) length)) {
+            if (!transport.send(null, peer, from, trafficClass, data, offset, (int) length)) {
                 acceptor.drop(Drop.SEND_QUEUE_FULL, peer, length);
                 return false;
             }
@@ -137,7 +140,28 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
         }
         // the session may have ended since: the datagram still goes out, unattributed
         SessionImpl s = sessions.get(peer);
-        transport.send(s, peer, s == null ? null : s.arrival, ring, dataAt, dataLength);
+        transport.send(s, peer, s == null ? null : s.arrival, s == null ? -1 : s.trafficClass, ring, dataAt, dataLength);
+    }
+
+    @Override
+    public void coalesced(int segments) {
+        counters.increment(Counters.GSO_SENDS);
+        counters.add(Counters.GSO_SEGMENTS, segments);
+    }
+
+    /** {@link dev.abyss.server.Session#sendSegments}'s segment size: 1..the largest UDP payload. */
+    static void checkSegmentSize(int segmentSize) {
+        if (segmentSize < 1 || segmentSize > ServerConfig.MAX_UDP_PAYLOAD) {
+            throw new IllegalArgumentException("segmentSize must be 1.." + ServerConfig.MAX_UDP_PAYLOAD + ", was " + segmentSize);
+        }
+    }
+
+    /** A TOS / traffic class byte, or -1 for the socket's. */
+    static int checkTrafficClass(int trafficClass) {
+        if (trafficClass < -1 || trafficClass > 255) {
+            throw new IllegalArgumentException("trafficClass must be 0..255 or -1, was " + trafficClass);
+        }
+        return trafficClass;
     }
 
     @Override

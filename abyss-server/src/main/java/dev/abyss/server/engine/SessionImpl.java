@@ -1,6 +1,7 @@
 package dev.abyss.server.engine;
 
 import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.DatagramInfo;
 import dev.abyss.server.Session;
 
 import java.lang.foreign.MemorySegment;
@@ -53,8 +54,10 @@ final class SessionImpl implements Session {
     long deadlineNanos;
     /** The wheel tick this session is filed under, -1 when not filed. */
     long wheelTick = -1;
-    /** True while handling a datagram cut to maxDatagramSize. */
-    boolean truncatedNow;
+    /** The facts of the datagram being handled, null outside a datagram's callback. */
+    DatagramInfo datagramNow;
+    /** The TOS / traffic class of the datagrams sent, -1 for the socket's. */
+    int trafficClass = -1;
     /** Set when a result gave a new deadline; the dispatcher clears it. */
     boolean rescheduled;
     /** The reason of an error end (an exception or the handler's reason). */
@@ -159,6 +162,35 @@ final class SessionImpl implements Session {
     }
 
     @Override
+    public int sendSegments(MemorySegment data, long offset, long length, int segmentSize) {
+        java.util.Objects.checkFromIndexSize(offset, length, data.byteSize());
+        Outbox.checkSegmentSize(segmentSize);
+        int queued = 0;
+        for (long at = 0; at < length && isOpen(); at += segmentSize) {
+            if (acceptor.send(this, data, offset + at, Math.min(segmentSize, length - at))) {
+                queued++; // consecutive equal datagrams to one peer: the transport coalesces them (GSO)
+            }
+        }
+        return queued;
+    }
+
+    @Override
+    public void setTrafficClass(int trafficClass) {
+        this.trafficClass = Outbox.checkTrafficClass(trafficClass);
+    }
+
+    @Override
+    public int trafficClass() {
+        return trafficClass;
+    }
+
+    @Override
+    public DatagramInfo datagram() {
+        DatagramInfo d = datagramNow;
+        return d != null ? d : DatagramFacts.NONE;
+    }
+
+    @Override
     public MemorySegment scratch() {
         return acceptor.scratch();
     }
@@ -180,7 +212,8 @@ final class SessionImpl implements Session {
 
     @Override
     public boolean lastDatagramTruncated() {
-        return truncatedNow;
+        DatagramInfo d = datagramNow;
+        return d != null && d.truncated();
     }
 
     @Override

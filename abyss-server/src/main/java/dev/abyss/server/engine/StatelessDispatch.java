@@ -1,5 +1,7 @@
 package dev.abyss.server.engine;
 
+import dev.abyss.server.DatagramInfo;
+import dev.abyss.server.transport.ReceivedDatagram;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.DatagramHandler;
 import dev.abyss.server.Peer;
@@ -25,7 +27,8 @@ final class StatelessDispatch implements Peer {
     private PeerKey peer;
     /** Where the datagram arrived (wildcard sockets), the source of the replies; else null. */
     private PeerKey arrival;
-    private boolean truncated;
+    private DatagramInfo info;
+    private int trafficClass;
     private boolean valid;
 
     StatelessDispatch(DatagramHandler handler, Outbox outbox, CallbackClock clock, ErrorLog errors, Counters counters,
@@ -41,10 +44,11 @@ final class StatelessDispatch implements Peer {
     }
 
     /** Hands one datagram to the handler; a throw or an overrun is counted and logged (bounded), never fatal. */
-    void handle(PeerKey from, PeerKey arrivedAt, MemorySegment data, boolean cut) {
+    void handle(PeerKey from, ReceivedDatagram received, MemorySegment data) {
         peer = from;
-        arrival = arrivedAt;
-        truncated = cut;
+        arrival = received.destinationKey();
+        info = received;
+        trafficClass = -1;
         valid = true;
         clock.enter();
         Throwable failure = null;
@@ -73,18 +77,18 @@ final class StatelessDispatch implements Peer {
 
     @Override
     public boolean send(MemorySegment data) {
-        return outbox.sendTo(current(), arrival, data, 0, data.byteSize());
+        return outbox.sendTo(current(), arrival, trafficClass, data, 0, data.byteSize());
     }
 
     @Override
     public boolean send(MemorySegment data, long offset, long length) {
         java.util.Objects.checkFromIndexSize(offset, length, data.byteSize());
-        return outbox.sendTo(current(), arrival, data, offset, length);
+        return outbox.sendTo(current(), arrival, trafficClass, data, offset, length);
     }
 
     @Override
     public boolean send(byte[] data) {
-        return outbox.sendTo(current(), arrival, MemorySegment.ofArray(data), 0, data.length);
+        return outbox.sendTo(current(), arrival, trafficClass, MemorySegment.ofArray(data), 0, data.length);
     }
 
     @Override
@@ -92,10 +96,10 @@ final class StatelessDispatch implements Peer {
         PeerKey to = current();
         if (data.remaining() <= staging.byteSize()) {
             stagingView.put(0, data, data.position(), data.remaining()); // no segment per call
-            return outbox.sendTo(to, arrival, staging, 0, data.remaining());
+            return outbox.sendTo(to, arrival, trafficClass, staging, 0, data.remaining());
         }
         MemorySegment all = MemorySegment.ofBuffer(data);
-        return outbox.sendTo(to, arrival, all, 0, all.byteSize());
+        return outbox.sendTo(to, arrival, trafficClass, all, 0, all.byteSize());
     }
 
     @Override
@@ -110,9 +114,35 @@ final class StatelessDispatch implements Peer {
     }
 
     @Override
+    public int sendSegments(MemorySegment data, long offset, long length, int segmentSize) {
+        PeerKey to = current();
+        java.util.Objects.checkFromIndexSize(offset, length, data.byteSize());
+        Outbox.checkSegmentSize(segmentSize);
+        int queued = 0;
+        for (long at = 0; at < length; at += segmentSize) {
+            if (outbox.sendTo(to, arrival, trafficClass, data, offset + at, Math.min(segmentSize, length - at))) {
+                queued++; // consecutive equal datagrams to one peer: the transport coalesces them (GSO)
+            }
+        }
+        return queued;
+    }
+
+    @Override
+    public void setTrafficClass(int trafficClass) {
+        current();
+        this.trafficClass = Outbox.checkTrafficClass(trafficClass);
+    }
+
+    @Override
+    public DatagramInfo datagram() {
+        current();
+        return info;
+    }
+
+    @Override
     public boolean truncated() {
         current();
-        return truncated;
+        return info.truncated();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.abyss.server.engine;
 
+import dev.abyss.server.DatagramInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,16 +34,16 @@ final class VirtualDispatcher implements Dispatcher, Inbox.Receiver {
     }
 
     @Override
-    public void open(SessionImpl s, MemorySegment first, boolean truncated, long now) {
+    public void open(SessionImpl s, MemorySegment first, DatagramInfo info, long now) {
         s.virtual = new VirtualSession(s, callbacks, inbox, mailboxCapacity);
         // offered before the thread starts: handleConnection cannot have closed the mailbox yet
-        s.virtual.offerData(first, truncated);
+        s.virtual.offerData(first, info);
         s.virtual.start("abyss-session-" + s.remoteAddress());
     }
 
     @Override
-    public boolean deliver(SessionImpl s, MemorySegment data, boolean truncated, long now) {
-        switch (s.virtual.offerData(data, truncated)) {
+    public boolean deliver(SessionImpl s, MemorySegment data, DatagramInfo info, long now) {
+        switch (s.virtual.offerData(data, info)) {
             case OK -> s.countReceived((int) data.byteSize());
             case FULL -> host.drop(Drop.MAILBOX_FULL, s, data.byteSize());
             case CLOSED -> {

@@ -1,5 +1,6 @@
 package dev.abyss.server.engine;
 
+import dev.abyss.server.DatagramInfo;
 import dev.abyss.server.HandlerResult;
 
 import java.lang.foreign.MemorySegment;
@@ -20,7 +21,13 @@ import java.util.concurrent.locks.ReentrantLock;
 final class VirtualSession implements Runnable {
     enum Offer { OK, FULL, CLOSED }
 
-    private record Data(byte[] bytes, boolean truncated) {
+    /** A datagram and its facts (a copy: the transport's view is rewritten by the next datagram). */
+    private record Data(byte[] bytes, SessionImpl session, int interfaceIndex, int trafficClass, long timestampNanos,
+                        int segmentSize, boolean truncated) implements DatagramInfo {
+        @Override
+        public java.net.SocketAddress destination() {
+            return session.arrival == null ? null : session.localAddress(); // a session's peer talks to one address
+        }
     }
 
     private record Message(Object message) {
@@ -60,8 +67,9 @@ final class VirtualSession implements Runnable {
     }
 
     /** A datagram for the session (copied here: the receive buffer is reused). */
-    Offer offerData(MemorySegment data, boolean truncated) {
-        return offer(new Data(data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), truncated), true);
+    Offer offerData(MemorySegment data, DatagramInfo info) {
+        return offer(new Data(data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), session, info.interfaceIndex(),
+                info.trafficClass(), info.timestampNanos(), info.segmentSize(), info.truncated()), true);
     }
 
     Offer offerMessage(Object message) {
@@ -250,13 +258,13 @@ final class VirtualSession implements Runnable {
                 return SessionEnd.UNREACHABLE;
             }
             case Data d -> {
-                s.truncatedNow = d.truncated();
+                s.datagramNow = d;
                 MemorySegment data = MemorySegment.ofArray(d.bytes()).asReadOnly();
                 Spans.recv(dev.abyss.server.telemetry.EventKind.CONNECTION_ASYNC_RECV, s, data);
                 try {
                     result = callbacks.handler().handleData(s, data, s.state);
                 } finally {
-                    s.truncatedNow = false;
+                    s.datagramNow = null;
                 }
             }
             case Message m -> result = callbacks.handler().handleMessage(s, m.message(), s.state);

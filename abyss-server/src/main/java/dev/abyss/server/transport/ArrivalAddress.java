@@ -52,28 +52,25 @@ public final class ArrivalAddress {
         return enabled;
     }
 
-    /** Reads the destination of the datagram whose control messages are at {@code at}; false when there is none. */
-    public boolean observe(MemorySegment control, long at, long length) {
-        known = false;
-        if (!enabled || length <= 0) {
-            return false;
-        }
-        long v4 = ControlMessages.find(control, at, length, Net.SOL_IP, Net.IP_PKTINFO);
-        if (v4 >= 0) {
-            destination.setInet4(control.get(NET_INT, v4 + MsgLayouts.IPI_ADDR), port, ipv6Socket);
-            known = true;
-            return true;
-        }
-        long v6 = ControlMessages.find(control, at, length, Net.SOL_IPV6, Net.IPV6_PKTINFO);
-        if (v6 >= 0) {
-            destination.setInet6(control.get(NET_LONG, v6 + MsgLayouts.IPI6_ADDR),
-                    control.get(NET_LONG, v6 + MsgLayouts.IPI6_ADDR + 8), 0, port);
-            known = true;
-        }
-        return known;
+    /** Reads the destination from the IP_PKTINFO data at {@code data}. */
+    void readInet4(MemorySegment control, long data) {
+        destination.setInet4(control.get(NET_INT, data + MsgLayouts.IPI_ADDR), port, ipv6Socket);
+        known = true;
     }
 
-    /** The destination {@link #observe} read, or null. Valid until the next observe. */
+    /** Reads the destination from the IPV6_PKTINFO data at {@code data}. */
+    void readInet6(MemorySegment control, long data) {
+        destination.setInet6(control.get(NET_LONG, data + MsgLayouts.IPI6_ADDR),
+                control.get(NET_LONG, data + MsgLayouts.IPI6_ADDR + 8), 0, port);
+        known = true;
+    }
+
+    /** Forgets the last destination (a new datagram is being read). */
+    void clear() {
+        known = false;
+    }
+
+    /** The destination last read, or null. Valid until the next datagram is read. */
     public PeerKey destination() {
         return known ? destination : null;
     }
@@ -93,10 +90,7 @@ public final class ArrivalAddress {
             return 0;
         }
         long size = (v4 ? MsgLayouts.IN_PKTINFO : MsgLayouts.IN6_PKTINFO).byteSize();
-        control.set(JAVA_LONG_UNALIGNED, at + MsgLayouts.CMSG_LEN_FIELD, MsgLayouts.cmsgLen(size));
-        control.set(JAVA_INT_UNALIGNED, at + MsgLayouts.CMSG_LEVEL, v4 ? Net.SOL_IP : Net.SOL_IPV6);
-        control.set(JAVA_INT_UNALIGNED, at + MsgLayouts.CMSG_TYPE, v4 ? Net.IP_PKTINFO : Net.IPV6_PKTINFO);
-        long d = at + MsgLayouts.CMSG_DATA_OFFSET;
+        long d = ControlMessages.write(control, at, v4 ? Net.SOL_IP : Net.SOL_IPV6, v4 ? Net.IP_PKTINFO : Net.IPV6_PKTINFO, size);
         if (v4) {
             control.set(JAVA_INT_UNALIGNED, d, 0); // ipi_ifindex: any interface
             control.set(NET_INT, d + MsgLayouts.IPI_SPEC_DST, (int) from.lo()); // the source

@@ -28,11 +28,16 @@ public final class DropCounter {
     public void observe(MemorySegment control, long at, long length) {
         long count = ControlMessages.rxqOverflow(control, at, length);
         if (count >= 0) {
-            int delta = (int) count - last;
-            if (delta > 0) {
-                last = (int) count;
-                sink.onKernelDrops(delta);
-            }
+            report(count);
+        }
+    }
+
+    /** Reports the increase of the cumulative count {@code count} (an SO_RXQ_OVFL value) over the last one seen. */
+    void report(long count) {
+        int delta = (int) count - last;
+        if (delta > 0) {
+            last = (int) count;
+            sink.onKernelDrops(delta);
         }
     }
 

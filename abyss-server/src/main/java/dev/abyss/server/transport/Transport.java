@@ -44,6 +44,13 @@ public interface Transport extends AutoCloseable {
          */
         default void onUnreachable(PeerKey peer, int errno) {
         }
+
+        /**
+         * A coalesced receive (UDP_GRO) was split into {@code segments} datagrams, delivered next to
+         * {@link #onDatagram} one by one.
+         */
+        default void onCoalesced(int segments) {
+        }
     }
 
     /**
@@ -56,6 +63,10 @@ public interface Transport extends AutoCloseable {
 
         /** The kernel refused the datagram with {@code errno}; it is not retried. */
         void failed(Object tag, MemorySegment buffer, long offset, int bytes, int errno);
+
+        /** {@code segments} of the datagrams reported {@link #sent} left in one GSO send (UDP_SEGMENT). */
+        default void coalesced(int segments) {
+        }
     }
 
     /** The address the socket is bound to (with the port the kernel chose for port 0). */
@@ -74,25 +85,24 @@ public interface Transport extends AutoCloseable {
      * out at the latest with the next {@link #flush()} or {@link #poll}. False when nothing can be
      * queued now (the kernel's buffer and the transport's are full): the caller counts the drop.
      */
-    boolean send(Object tag, PeerKey to, MemorySegment src, long offset, int length);
+    default boolean send(Object tag, PeerKey to, MemorySegment src, long offset, int length) {
+        return send(tag, to, null, -1, src, offset, length);
+    }
 
     /**
      * {@link #send(Object, PeerKey, MemorySegment, long, int)} from the source address {@code from}
-     * (the address the peer's request came to, on a wildcard socket: IP_PKTINFO); null, or a
-     * transport that cannot choose, leaves the source to the kernel's route.
+     * (the address the peer's request came to, on a wildcard socket: IP_PKTINFO; null, or a
+     * transport that cannot choose, leaves the source to the kernel's route) with the IP TOS /
+     * traffic class {@code trafficClass} (-1: the socket's). Consecutive sends to one peer may
+     * leave in one GSO send: each is still reported to {@link SendSink#sent} on its own.
      */
-    default boolean send(Object tag, PeerKey to, PeerKey from, MemorySegment src, long offset, int length) {
-        return send(tag, to, src, offset, length);
-    }
+    boolean send(Object tag, PeerKey to, PeerKey from, int trafficClass, MemorySegment src, long offset, int length);
 
     /**
-     * The address the datagram being delivered to {@link ReceiveSink#onDatagram} was sent to, when
-     * the socket is bound to a wildcard address and the kernel said (IP_PKTINFO); null otherwise.
-     * Valid during that call only.
+     * What the kernel said about the datagram being delivered to {@link ReceiveSink#onDatagram}
+     * (destination, traffic class, timestamp, GRO segment size, truncation). Valid during that call only.
      */
-    default PeerKey destination() {
-        return null;
-    }
+    ReceivedDatagram received();
 
     /** How many datagrams {@link #send} takes now without refusing (it may make room first). */
     int sendRoom();

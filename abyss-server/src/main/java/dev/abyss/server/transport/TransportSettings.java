@@ -9,12 +9,32 @@ import dev.abyss.server.ServerConfig;
  * @param maxDatagramSize  bytes per receive slot: a longer datagram is cut and flagged truncated
  * @param receiveBufferSize SO_RCVBUF, 0 for the kernel's default
  * @param sendBufferSize   SO_SNDBUF, 0 for the kernel's default
+ * @param receiveTrafficClass IP_RECVTOS / IPV6_RECVTCLASS
+ * @param receiveTimestamps SO_TIMESTAMPNS
+ * @param gso              coalesce sends to one peer (UDP_SEGMENT)
+ * @param gsoMaxSegments   most segments per GSO send ({@link Gso#MAX_SEGMENTS}; more only to provoke a refusal in tests)
+ * @param gro              UDP_GRO on the socket (needs a 64 KiB maxDatagramSize)
  */
 public record TransportSettings(int receiveBatchSize, int maxDatagramSize, int receiveBufferSize, int sendBufferSize,
-                                boolean reuseAddress, boolean ipv6Only) {
+                                boolean reuseAddress, boolean ipv6Only, boolean receiveTrafficClass,
+                                boolean receiveTimestamps, boolean gso, int gsoMaxSegments, boolean gro) {
+
+    /** Settings without the optional datagram facts and offloads. */
+    public TransportSettings(int receiveBatchSize, int maxDatagramSize, int receiveBufferSize, int sendBufferSize,
+                             boolean reuseAddress, boolean ipv6Only) {
+        this(receiveBatchSize, maxDatagramSize, receiveBufferSize, sendBufferSize, reuseAddress, ipv6Only,
+                false, false, false, Gso.MAX_SEGMENTS, false);
+    }
 
     public static TransportSettings of(ServerConfig config) {
         return new TransportSettings(config.receiveBatchSize(), config.maxDatagramSize(), config.receiveBufferSize(),
-                config.sendBufferSize(), config.reuseAddress(), config.ipv6Only());
+                config.sendBufferSize(), config.reuseAddress(), config.ipv6Only(), config.receiveTrafficClass(),
+                config.receiveTimestamps(), config.gso(), Gso.MAX_SEGMENTS, config.gro());
+    }
+
+    /** These settings with GSO and GRO as given (tests). */
+    public TransportSettings withOffloads(boolean gso, int gsoMaxSegments, boolean gro) {
+        return new TransportSettings(receiveBatchSize, maxDatagramSize, receiveBufferSize, sendBufferSize, reuseAddress,
+                ipv6Only, receiveTrafficClass, receiveTimestamps, gso, gsoMaxSegments, gro);
     }
 }

@@ -43,9 +43,14 @@ public final class UdpSocket implements AutoCloseable {
     private final String unixPath; // to unlink on close
     private boolean closed;
 
-    private UdpSocket(int fd, SocketAddress local) {
+    private final TransportSettings settings;
+    private final boolean gro;
+
+    private UdpSocket(int fd, SocketAddress local, TransportSettings settings, boolean gro) {
         this.fd = fd;
         this.local = local;
+        this.settings = settings;
+        this.gro = gro;
         this.unixPath = local instanceof UnixDomainSocketAddress u && !u.getPath().toString().startsWith("@")
                 ? u.getPath().toString() : null;
     }
@@ -92,6 +97,19 @@ public final class UdpSocket implements AutoCloseable {
                 }
             }
             optional(fd, Net.SOL_SOCKET, Net.SO_RXQ_OVFL, "SO_RXQ_OVFL");
+            boolean gro = false;
+            if (family != Net.AF_UNIX) {
+                if (settings.receiveTrafficClass()) { // a dual-stack socket's IPv4 datagrams report through IP_RECVTOS
+                    optional(fd, Net.SOL_IP, Net.IP_RECVTOS, "IP_RECVTOS");
+                    if (family == Net.AF_INET6) {
+                        optional(fd, Net.SOL_IPV6, Net.IPV6_RECVTCLASS, "IPV6_RECVTCLASS");
+                    }
+                }
+                if (settings.receiveTimestamps()) {
+                    optional(fd, Net.SOL_SOCKET, Net.SO_TIMESTAMPNS, "SO_TIMESTAMPNS");
+                }
+                gro = settings.gro() && optional(fd, Net.SOL_UDP, Net.UDP_GRO, "UDP_GRO");
+            }
             if (settings.receiveBufferSize() > 0) {
                 Sockets.setInt(fd, Net.SOL_SOCKET, Net.SO_RCVBUF, settings.receiveBufferSize(), "SO_RCVBUF");
             } else if (family != Net.AF_UNIX) { // an AF_UNIX receiver's queue is bounded by count and the sender's buffer
@@ -101,7 +119,7 @@ public final class UdpSocket implements AutoCloseable {
                 Sockets.setInt(fd, Net.SOL_SOCKET, Net.SO_SNDBUF, settings.sendBufferSize(), "SO_SNDBUF");
             }
             Sockets.bind(fd, address);
-            return new UdpSocket(fd, family == Net.AF_UNIX ? address : Sockets.localAddress(fd));
+            return new UdpSocket(fd, family == Net.AF_UNIX ? address : Sockets.localAddress(fd), settings, gro);
         } catch (NativeException | RuntimeException e) {
             LibC.close(fd);
             throw e;
@@ -122,12 +140,35 @@ public final class UdpSocket implements AutoCloseable {
                 local instanceof InetSocketAddress inet ? inet.getPort() : 0);
     }
 
-    /** Turns a boolean option on; a kernel that refuses it leaves the socket without it. */
-    private static void optional(int fd, int level, int option, String name) {
+    /**
+     * The reader of each received datagram's facts for this socket (its control messages), reporting
+     * drop counts to {@code drops}.
+     */
+    public ReceivedDatagram receivedDatagram(ArrivalAddress arrival, DropCounter drops) {
+        boolean ip = !(local instanceof UnixDomainSocketAddress);
+        return new ReceivedDatagram(arrival, drops, ip && settings.receiveTrafficClass(),
+                ip && settings.receiveTimestamps());
+    }
+
+    /** Whether the socket takes coalesced receives (UDP_GRO granted): receives must be split at the GRO segment size. */
+    public boolean gro() {
+        return gro;
+    }
+
+    /** The GSO coalescing of this socket's sends (off for AF_UNIX, where datagrams have no segments). */
+    public Gso gso(java.lang.foreign.Arena arena) {
+        return new Gso(settings.gso() && !(local instanceof UnixDomainSocketAddress), settings.gsoMaxSegments(), arena,
+                String.valueOf(local));
+    }
+
+    /** Turns a boolean option on; a kernel that refuses it leaves the socket without it (false). */
+    private static boolean optional(int fd, int level, int option, String name) {
         try {
             Sockets.setInt(fd, level, option, 1, name);
+            return true;
         } catch (NativeException e) {
             LOG.debug("{} unavailable: {}", name, e.getMessage());
+            return false;
         }
     }
 

@@ -10,9 +10,12 @@ import dev.abyss.ffi.net.Net;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.ffi.net.SockAddr;
 import dev.abyss.server.TransportKind;
-import dev.abyss.server.transport.DropCounter;
-import dev.abyss.server.transport.SocketErrors;
 import dev.abyss.server.transport.ArrivalAddress;
+import dev.abyss.server.transport.DropCounter;
+import dev.abyss.server.transport.Gso;
+import dev.abyss.server.transport.ReceivedDatagram;
+import dev.abyss.server.transport.SendControl;
+import dev.abyss.server.transport.SocketErrors;
 import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.TransportSettings;
@@ -42,8 +45,10 @@ public final class EpollTransport implements Transport {
     public static final TransportFactory FACTORY = new TransportFactory(TransportKind.EPOLL, EpollTransport::open);
 
     static final int SEND_SLOT = 65_536;
-    /** Control-message space per receive slot of an IP socket: the SO_RXQ_OVFL drop count (room for more cmsgs goes here). */
-    static final int CONTROL_SPACE = (int) MsgLayouts.cmsgSpace(4) + ArrivalAddress.RECEIVE_SPACE;
+    /** Control-message space per receive slot of an IP socket: every datagram fact ({@link ReceivedDatagram}). */
+    static final int CONTROL_SPACE = ReceivedDatagram.CONTROL_SPACE;
+    /** Parts of a coalesced (GRO) receive whose views are kept per slot. */
+    private static final int SPLIT_VIEWS = 64;
     /** Receive batches per poll while datagrams keep coming, before the engine serves timers and queues. */
     private static final int RECEIVE_ROUNDS = 8;
     private static final int VIEW_WAYS = 8; // distinct lengths remembered per slot
@@ -59,6 +64,16 @@ public final class EpollTransport implements Transport {
     private final MessageBatch out;
     /** Where each datagram arrived and where replies leave from (wildcard binds). */
     private final ArrivalAddress arrival;
+    /** The facts of the datagram being delivered. */
+    private final ReceivedDatagram received;
+    private final SendControl sendControl;
+    private final Gso gso;
+    private final boolean gro;
+    /** Datagrams in each queued send (more than one: a GSO send), and their segment size. */
+    private final int[] outSegments;
+    private final int[] outSegmentSize;
+    /** Views of the parts of coalesced receives, per (slot, part), created on first use. */
+    private MemorySegment[] splitViews;
     private final PeerKey peer = new PeerKey();
     private final ReceiveSink receiver;
     private final SendSink sender;
@@ -98,8 +113,14 @@ public final class EpollTransport implements Transport {
         this.drops = new DropCounter(receiver);
         this.errors = new SocketErrors(arena, receiver);
         this.arrival = socket.arrivalAddress();
-        this.out = new MessageBatch(arena, settings.receiveBatchSize(), SEND_SLOT, arrival.enabled() ? ArrivalAddress.SEND_SPACE : 0);
+        this.received = socket.receivedDatagram(arrival, drops);
+        this.sendControl = new SendControl(arrival);
+        this.gso = socket.gso(arena);
+        this.gro = socket.gro();
+        this.out = new MessageBatch(arena, settings.receiveBatchSize(), SEND_SLOT, socket.controlSpace(SendControl.SPACE));
         this.outTags = new Object[out.capacity()];
+        this.outSegments = new int[out.capacity()];
+        this.outSegmentSize = new int[out.capacity()];
         this.views = new MemorySegment[in.capacity() * VIEW_WAYS];
     }
 
@@ -202,19 +223,48 @@ public final class EpollTransport implements Transport {
         receiver.beginBatch();
         for (int i = 0; i < n; i++) {
             int control = in.controlLength(i);
+            boolean truncated = in.truncated(i);
             if (control > 0) {
-                drops.observe(in.controls(), in.controlOffset(i), Math.min(control, in.controlSize()));
-            }
-            if (arrival.enabled()) {
-                arrival.observe(in.controls(), in.controlOffset(i), Math.min(control, in.controlSize()));
+                received.read(in.controls(), in.controlOffset(i), Math.min(control, in.controlSize()), truncated);
+            } else {
+                received.plain(truncated);
             }
             if (!peer.readFrom(names, in.nameOffset(i), in.nameLength(i))) {
                 continue; // unreadable sender address: cannot answer or key it
             }
             int len = Math.min(in.length(i), in.slotSize());
-            receiver.onDatagram(peer, view(data, i, len), in.truncated(i));
+            int segment = received.groSegmentSize();
+            if (segment > 0 && len > segment && gro) {
+                split(data, i, len, segment);
+            } else {
+                receiver.onDatagram(peer, view(data, i, len), truncated);
+            }
         }
         return n;
+    }
+
+    /** Delivers a coalesced (GRO) receive as the datagrams it was: {@code segment}-byte views, the last shorter. */
+    private void split(MemorySegment data, int slot, int length, int segment) {
+        receiver.onCoalesced((length + segment - 1) / segment);
+        if (splitViews == null) {
+            splitViews = new MemorySegment[in.capacity() * SPLIT_VIEWS];
+        }
+        long base = in.dataOffset(slot);
+        int part = 0;
+        for (int at = 0; at < length; at += segment, part++) {
+            int len = Math.min(segment, length - at);
+            MemorySegment v = part < SPLIT_VIEWS ? splitViews[slot * SPLIT_VIEWS + part] : null;
+            if (v == null || v.byteSize() != len || v.address() != data.address() + base + at) {
+                v = data.asSlice(base + at, len).asReadOnly();
+                if (part < SPLIT_VIEWS) {
+                    splitViews[slot * SPLIT_VIEWS + part] = v;
+                }
+            }
+            receiver.onDatagram(peer, v, false);
+            if (closed) {
+                return;
+            }
+        }
     }
 
     /**
@@ -240,26 +290,39 @@ public final class EpollTransport implements Transport {
     }
 
     @Override
-    public boolean send(Object tag, PeerKey to, MemorySegment src, long offset, int length) {
-        return send(tag, to, null, src, offset, length);
-    }
-
-    @Override
-    public boolean send(Object tag, PeerKey to, PeerKey from, MemorySegment src, long offset, int length) {
+    public boolean send(Object tag, PeerKey to, PeerKey from, int trafficClass, MemorySegment src, long offset, int length) {
+        int last = outCount - 1;
+        if (last >= outStart && gso.joins(tag, to, from, trafficClass, length)) {
+            // one more segment of the GSO send queued last: its bytes follow in the same slot
+            int total = gso.bytes();
+            MemorySegment.copy(src, offset, out.data(), out.dataOffset(last) + total, length);
+            int segments = gso.join(length);
+            int control = out.controlLength(last);
+            if (segments == 2) {
+                control += SendControl.writeSegment(out.controls(), out.controlOffset(last) + control, gso.segmentSize());
+                outSegmentSize[last] = gso.segmentSize();
+            }
+            out.prepareSend(last, total + length, out.nameLength(last), control);
+            outSegments[last] = segments;
+            return true;
+        }
         if (sendRoom() == 0) {
             return false; // the kernel's buffer and ours are both full
         }
         int i = outCount++;
         outTags[i] = tag;
+        outSegments[i] = 1;
         MemorySegment.copy(src, offset, out.data(), out.dataOffset(i), length);
-        int control = from == null ? 0 : arrival.writeSource(from, out.controls(), out.controlOffset(i));
+        int control = from == null && trafficClass < 0 ? 0
+                : sendControl.write(to, from, trafficClass, out.controls(), out.controlOffset(i));
         out.prepareSend(i, length, to.writeTo(out.names(), out.nameOffset(i)), control);
+        gso.start(tag, to, from, trafficClass, length);
         return true;
     }
 
     @Override
-    public PeerKey destination() {
-        return arrival.destination();
+    public ReceivedDatagram received() {
+        return received;
     }
 
     @Override
@@ -275,6 +338,9 @@ public final class EpollTransport implements Transport {
 
     @Override
     public void flush() {
+        if (outStart < outCount) {
+            gso.close(); // the open send goes to the kernel now
+        }
         while (outStart < outCount) {
             int sent = out.send(fd, outStart, outCount - outStart, Net.MSG_DONTWAIT);
             if (sent > 0 && sent < outCount - outStart) {
@@ -284,7 +350,11 @@ public final class EpollTransport implements Transport {
                 retrying = -1;
                 for (int k = 0; k < sent; k++) {
                     int i = outStart + k;
-                    sender.sent(outTags[i], out.data(), out.dataOffset(i), out.length(i));
+                    if (outSegments[i] > 1) {
+                        sentSegments(i);
+                    } else {
+                        sender.sent(outTags[i], out.data(), out.dataOffset(i), out.length(i));
+                    }
                     outTags[i] = null;
                 }
                 outStart += sent;
@@ -302,7 +372,11 @@ public final class EpollTransport implements Transport {
                 retrying = -1;
                 socket.failIfLost(-sent, "sendmmsg");
                 // the first entry failed: skip it, keep the rest
-                sender.failed(outTags[outStart], out.data(), out.dataOffset(outStart), out.iovLength(outStart), -sent);
+                if (outSegments[outStart] > 1) {
+                    failedSegments(outStart, -sent);
+                } else {
+                    sender.failed(outTags[outStart], out.data(), out.dataOffset(outStart), out.iovLength(outStart), -sent);
+                }
                 outTags[outStart++] = null;
             }
         }
@@ -314,10 +388,47 @@ public final class EpollTransport implements Transport {
         }
     }
 
+    /** A GSO send went out: each of its datagrams is reported. */
+    private void sentSegments(int i) {
+        int segment = outSegmentSize[i];
+        int total = out.iovLength(i);
+        Object tag = outTags[i];
+        for (int at = 0; at < total; at += segment) {
+            sender.sent(tag, out.data(), out.dataOffset(i) + at, Math.min(segment, total - at));
+        }
+        sender.coalesced(outSegments[i]);
+    }
+
+    /**
+     * A GSO send was refused: the kernel cannot (EIO, EINVAL: GSO goes off for the socket and its
+     * datagrams leave one by one now), or it failed as any send can (each datagram fails with it).
+     */
+    private void failedSegments(int i, int errno) {
+        int segment = outSegmentSize[i];
+        int total = out.iovLength(i);
+        Object tag = outTags[i];
+        long data = out.data().address() + out.dataOffset(i);
+        if (gso.refused(errno)) {
+            MemorySegment header = MemorySegment.ofAddress(out.msghdrAddress(i)).reinterpret(MsgLayouts.MSGHDR.byteSize());
+            gso.sendEach(fd, header, data, total, segment, (index, offset, length, result) -> {
+                if (result >= 0) {
+                    sender.sent(tag, out.data(), out.dataOffset(i) + offset, length);
+                } else {
+                    sender.failed(tag, out.data(), out.dataOffset(i) + offset, length, (int) -result);
+                }
+            });
+            return;
+        }
+        for (int at = 0; at < total; at += segment) {
+            sender.failed(tag, out.data(), out.dataOffset(i) + at, Math.min(segment, total - at), errno);
+        }
+    }
+
     private void compact() {
         if (outStart == 0) {
             return;
         }
+        gso.close(); // entries move: nothing joins a moved one
         for (int i = outStart; i < outCount; i++) {
             int to = i - outStart;
             MemorySegment.copy(out.data(), out.dataOffset(i), out.data(), out.dataOffset(to), out.iovLength(i));
@@ -327,6 +438,8 @@ public final class EpollTransport implements Transport {
                 MemorySegment.copy(out.controls(), out.controlOffset(i), out.controls(), out.controlOffset(to), control);
             }
             out.prepareSend(to, out.iovLength(i), out.nameLength(i), control);
+            outSegments[to] = outSegments[i];
+            outSegmentSize[to] = outSegmentSize[i];
             outTags[to] = outTags[i];
             outTags[i] = null;
         }

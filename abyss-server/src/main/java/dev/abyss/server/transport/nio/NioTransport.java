@@ -6,6 +6,7 @@ import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.ffi.net.SockAddr;
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.transport.ReceiveBuffer;
+import dev.abyss.server.transport.ReceivedDatagram;
 import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.TransportSettings;
@@ -100,6 +101,8 @@ public final class NioTransport implements Transport {
     /** How long {@link #close()} waits for a full kernel buffer to take the queued sends. */
     static final long CLOSE_FLUSH_NANOS = 200_000_000L;
     private static final int VIEW_WAYS = 16; // distinct lengths remembered (a power of two)
+    /** Only truncation is known of a datagram: a DatagramChannel gives no control messages. */
+    private final ReceivedDatagram received = ReceivedDatagram.plain();
     private static final int DEST_WAYS = 256; // destinations remembered (a power of two)
 
     // where a v4-mapped sockaddr_in6 is written (the layout abyss-ffi's PeerKey reads)
@@ -379,6 +382,7 @@ public final class NioTransport implements Transport {
             }
             int length = inBuffer.position();
             // the buffer is larger than any UDP payload: a longer datagram is seen whole, then cut here
+            received.plain(length > maxDatagram);
             receiver.onDatagram(peer, view(Math.min(length, maxDatagram)), length > maxDatagram);
             delivered++;
         }
@@ -432,7 +436,13 @@ public final class NioTransport implements Transport {
     }
 
     @Override
-    public boolean send(Object tag, PeerKey to, MemorySegment src, long offset, int length) {
+    public ReceivedDatagram received() {
+        return received;
+    }
+
+    /** The source address and traffic class are the kernel's: a DatagramChannel cannot set them per datagram. */
+    @Override
+    public boolean send(Object tag, PeerKey to, PeerKey from, int trafficClass, MemorySegment src, long offset, int length) {
         if (closed) {
             return false;
         }

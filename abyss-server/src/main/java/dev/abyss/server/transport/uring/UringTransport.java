@@ -13,9 +13,12 @@ import dev.abyss.ffi.uring.IoUringConstants;
 import dev.abyss.ffi.uring.Probe;
 import dev.abyss.ffi.uring.RecvmsgOut;
 import dev.abyss.server.TransportKind;
-import dev.abyss.server.transport.DropCounter;
-import dev.abyss.server.transport.SocketErrors;
 import dev.abyss.server.transport.ArrivalAddress;
+import dev.abyss.server.transport.DropCounter;
+import dev.abyss.server.transport.Gso;
+import dev.abyss.server.transport.ReceivedDatagram;
+import dev.abyss.server.transport.SendControl;
+import dev.abyss.server.transport.SocketErrors;
 import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.TransportSettings;
@@ -85,16 +88,18 @@ public final class UringTransport implements Transport {
     private static final int BUFFER_GROUP = 0;
     private static final int NAME_SPACE = SockAddr.STORAGE_SIZE;
     /**
-     * Control-message space per receive buffer of an IP socket: the SO_RXQ_OVFL drop count (room for
-     * IP_PKTINFO, GRO goes here). None on AF_UNIX ({@link UdpSocket#controlSpace}).
+     * Control-message space per receive buffer of an IP socket: every datagram fact
+     * ({@link ReceivedDatagram}). None on AF_UNIX ({@link UdpSocket#controlSpace}).
      */
-    static final int CONTROL_SPACE = (int) MsgLayouts.cmsgSpace(4) + ArrivalAddress.RECEIVE_SPACE;
+    static final int CONTROL_SPACE = ReceivedDatagram.CONTROL_SPACE;
+    /** Parts of a coalesced (GRO) receive whose views are kept per buffer. */
+    private static final int SPLIT_VIEWS = 64;
     private static final long CONTROL_OFFSET = RecvmsgOut.controlOffset(NAME_SPACE);
     private static final int VIEW_WAYS = 8;
     private static final long MSGHDR_SIZE = MsgLayouts.MSGHDR.byteSize();
     private static final long IOVEC_SIZE = MsgLayouts.IOVEC.byteSize();
     /** A send slot: msghdr, iovec, peer address. */
-    private static final long SLOT_SIZE = (MSGHDR_SIZE + IOVEC_SIZE + NAME_SPACE + ArrivalAddress.SEND_SPACE + 7) & ~7L;
+    private static final long SLOT_SIZE = (MSGHDR_SIZE + IOVEC_SIZE + NAME_SPACE + SendControl.SPACE + 7) & ~7L;
     /** Where a send slot's control message (its source address) starts. */
     private static final long SLOT_CONTROL = MSGHDR_SIZE + IOVEC_SIZE + NAME_SPACE;
     private static final long WAIT_CLOSE_NANOS = 1_000_000_000L;
@@ -120,6 +125,15 @@ public final class UringTransport implements Transport {
     private final int controlSpace;
     /** Where each datagram arrived and where replies leave from (wildcard binds). */
     private final ArrivalAddress arrival;
+    /** The facts of the datagram being delivered. */
+    private final ReceivedDatagram received;
+    private final SendControl sendControl;
+    private final Gso gso;
+    private final boolean gro;
+    /** Views of the parts of coalesced receives, per (buffer, part), created on first use. */
+    private MemorySegment[] splitViews;
+    /** The send slot a GSO send is open in (prepared, not yet submitted), -1 for none. */
+    private int gsoSlot = -1;
     private final MemorySegment recvMsghdr;
     private final MemorySegment wakeBuffer;
     private final MemorySegment[] views;
@@ -143,6 +157,9 @@ public final class UringTransport implements Transport {
     private final long[] slotDataEnd;
     private final boolean[] slotDone;
     private final Object[] slotTags;
+    /** Datagrams in each slot's send (more than one: a GSO send), and their segment size. */
+    private final int[] slotSegments;
+    private final int[] slotSegmentSize;
     /** Each send slot's msghdr, for a send tried again at once with sendmsg. */
     private final MemorySegment[] slotHeaders;
     /** Slots to submit again: tried again at once after an ICMP errno, the kernel's buffer was full (a stack). */
@@ -180,6 +197,9 @@ public final class UringTransport implements Transport {
         this.maxDatagramSize = settings.maxDatagramSize();
         this.controlSpace = socket.controlSpace(CONTROL_SPACE);
         this.arrival = socket.arrivalAddress();
+        this.sendControl = new SendControl(arrival);
+        this.gso = socket.gso(arena);
+        this.gro = socket.gro();
         this.payloadOffset = (int) RecvmsgOut.payloadOffset(NAME_SPACE, controlSpace);
         this.views = new MemorySegment[buffers.entries() * VIEW_WAYS];
 
@@ -196,9 +216,12 @@ public final class UringTransport implements Transport {
         this.slotDataEnd = new long[sendSlots];
         this.slotDone = new boolean[sendSlots];
         this.slotTags = new Object[sendSlots];
+        this.slotSegments = new int[sendSlots];
+        this.slotSegmentSize = new int[sendSlots];
         this.resend = new int[sendSlots];
         this.slotHeaders = new MemorySegment[sendSlots];
         this.drops = new DropCounter(receiver);
+        this.received = socket.receivedDatagram(arrival, drops);
         this.errors = new SocketErrors(arena, receiver);
         for (int i = 0; i < sendSlots; i++) {
             long base = SLOT_SIZE * i;
@@ -207,7 +230,7 @@ public final class UringTransport implements Transport {
             slots.set(ADDRESS, base + MsgLayouts.MSG_NAME, slots.asSlice(name, NAME_SPACE));
             slots.set(ADDRESS, base + MsgLayouts.MSG_IOV, slots.asSlice(iov, IOVEC_SIZE));
             slots.set(JAVA_LONG, base + MsgLayouts.MSG_IOVLEN, 1);
-            slots.set(ADDRESS, base + MsgLayouts.MSG_CONTROL, slots.asSlice(base + SLOT_CONTROL, ArrivalAddress.SEND_SPACE));
+            slots.set(ADDRESS, base + MsgLayouts.MSG_CONTROL, slots.asSlice(base + SLOT_CONTROL, SendControl.SPACE));
             slotHeaders[i] = slots.asSlice(base, MSGHDR_SIZE);
             freeSlots[freeCount++] = sendSlots - 1 - i;
         }
@@ -279,6 +302,7 @@ public final class UringTransport implements Transport {
         publishBuffers();
         int submitting = unsubmittedSends;
         unsubmittedSends = 0;
+        submitted();
         int rc;
         if (timeoutNanos == 0 || readErrorQueue || pendingCount > 0 || ring.completionsReady() > 0) {
             rc = ring.submitAndGetEvents();
@@ -438,11 +462,12 @@ public final class UringTransport implements Transport {
         long at = (long) bid * bufferSize;
         try {
             int control = RecvmsgOut.controlLength(all, at);
+            int payload = RecvmsgOut.payloadLength(all, at);
+            boolean truncated = payload > maxDatagramSize || (RecvmsgOut.flags(all, at) & Net.MSG_TRUNC) != 0;
             if (control > 0) {
-                drops.observe(all, at + CONTROL_OFFSET, Math.min(control, controlSpace));
-            }
-            if (arrival.enabled()) {
-                arrival.observe(all, at + CONTROL_OFFSET, Math.min(control, controlSpace));
+                received.read(all, at + CONTROL_OFFSET, Math.min(control, controlSpace), truncated);
+            } else {
+                received.plain(truncated);
             }
             if (!receiving) {
                 return 0; // raced with stopReceiving: not delivered, as on epoll
@@ -451,16 +476,40 @@ public final class UringTransport implements Transport {
             if (nameLength > NAME_SPACE || !peer.readFrom(all, at + RecvmsgOut.nameOffset(), nameLength)) {
                 return 0; // unreadable sender address: cannot answer or key it
             }
-            int payload = RecvmsgOut.payloadLength(all, at);
             // the buffer is rounded up past maxDatagramSize: the cut is ours to make, as recvmmsg's would be
-            int length = Math.min(Math.min(payload, res - payloadOffset), maxDatagramSize);
-            boolean truncated = payload > maxDatagramSize || (RecvmsgOut.flags(all, at) & Net.MSG_TRUNC) != 0;
-            receiver.onDatagram(peer, view(all, bid, at + payloadOffset, Math.max(length, 0)), truncated);
+            int length = Math.max(0, Math.min(Math.min(payload, res - payloadOffset), maxDatagramSize));
+            int segment = received.groSegmentSize();
+            if (segment > 0 && length > segment && gro) {
+                return split(all, bid, at + payloadOffset, length, segment);
+            }
+            receiver.onDatagram(peer, view(all, bid, at + payloadOffset, length), truncated);
             return 1;
         } finally {
             buffers.recycle(bid);
             buffersToPublish = true;
         }
+    }
+
+    /** Delivers a coalesced (GRO) receive as the datagrams it was: {@code segment}-byte views, the last shorter. */
+    private int split(MemorySegment all, int bid, long offset, int length, int segment) {
+        int parts = (length + segment - 1) / segment;
+        receiver.onCoalesced(parts);
+        if (splitViews == null) {
+            splitViews = new MemorySegment[buffers.entries() * SPLIT_VIEWS];
+        }
+        int part = 0;
+        for (int at = 0; at < length; at += segment, part++) {
+            int len = Math.min(segment, length - at);
+            MemorySegment v = part < SPLIT_VIEWS ? splitViews[bid * SPLIT_VIEWS + part] : null;
+            if (v == null || v.byteSize() != len || v.address() != all.address() + offset + at) {
+                v = all.asSlice(offset + at, len).asReadOnly();
+                if (part < SPLIT_VIEWS) {
+                    splitViews[bid * SPLIT_VIEWS + part] = v;
+                }
+            }
+            receiver.onDatagram(peer, v, false);
+        }
+        return parts;
     }
 
     /** Reads the socket's error queue into the sink (bounded: the rest next turn). */
@@ -490,17 +539,15 @@ public final class UringTransport implements Transport {
     // ---- send ----------------------------------------------------------------------------------
 
     @Override
-    public boolean send(Object tag, PeerKey to, MemorySegment src, long offset, int length) {
-        return send(tag, to, null, src, offset, length);
+    public ReceivedDatagram received() {
+        return received;
     }
 
     @Override
-    public PeerKey destination() {
-        return arrival.destination();
-    }
-
-    @Override
-    public boolean send(Object tag, PeerKey to, PeerKey from, MemorySegment src, long offset, int length) {
+    public boolean send(Object tag, PeerKey to, PeerKey from, int trafficClass, MemorySegment src, long offset, int length) {
+        if (gsoSlot >= 0 && gso.joins(tag, to, from, trafficClass, length) && join(gsoSlot, src, offset, length)) {
+            return true;
+        }
         long span = (length + 7) & ~7L;
         long at = dataTail % sendDataSize;
         long pad = at + span > sendDataSize ? sendDataSize - at : 0; // a datagram never straddles the end
@@ -529,14 +576,55 @@ public final class UringTransport implements Transport {
         slots.set(JAVA_LONG, iov + MsgLayouts.IOV_LEN, length);
         int nameLength = to.writeTo(slots, iov + IOVEC_SIZE);
         slots.set(JAVA_INT, base + MsgLayouts.MSG_NAMELEN, nameLength);
-        slots.set(JAVA_LONG, base + MsgLayouts.MSG_CONTROLLEN,
-                from == null ? 0 : arrival.writeSource(from, slots, base + SLOT_CONTROL));
+        slots.set(JAVA_LONG, base + MsgLayouts.MSG_CONTROLLEN, from == null && trafficClass < 0 ? 0
+                : sendControl.write(to, from, trafficClass, slots, base + SLOT_CONTROL));
+        slotSegments[slot] = 1;
 
-        int sqe = sqe();
+        int sqe = sqe(); // may submit what is queued: the slot is then no longer open to GSO
         ring.prep(sqe, IORING_OP_SENDMSG, socket.fd(), slots.address() + base, 1, 0, 0, SEND | slot);
         sendsInFlight++;
         unsubmittedSends++;
+        gso.start(tag, to, from, trafficClass, length);
+        gsoSlot = gso.on() ? slot : -1;
         return true;
+    }
+
+    /**
+     * Appends a datagram to the GSO send prepared in {@code slot} and not yet submitted (the kernel
+     * reads its msghdr at submission): its bytes right after the slot's, which were the last ones
+     * taken from the data ring. False when they do not fit before the ring's end or its head.
+     */
+    private boolean join(int slot, MemorySegment src, long offset, int length) {
+        long base = SLOT_SIZE * slot;
+        long iov = base + MSGHDR_SIZE;
+        long at = slots.get(JAVA_LONG, iov + MsgLayouts.IOV_BASE) - sendData.address();
+        int total = gso.bytes();
+        long oldSpan = (total + 7) & ~7L;
+        long newSpan = (total + length + 7) & ~7L;
+        if (at + newSpan > sendDataSize || (dataTail - dataHead) - oldSpan + newSpan > sendDataSize) {
+            return false;
+        }
+        MemorySegment.copy(src, offset, sendData, at + total, length);
+        dataTail += newSpan - oldSpan;
+        slotDataEnd[slot] = dataTail;
+        int segments = gso.join(length);
+        slotSegments[slot] = segments;
+        slots.set(JAVA_LONG, iov + MsgLayouts.IOV_LEN, total + length);
+        if (segments == 2) {
+            long control = slots.get(JAVA_LONG, base + MsgLayouts.MSG_CONTROLLEN);
+            control += SendControl.writeSegment(slots, base + SLOT_CONTROL + control, gso.segmentSize());
+            slots.set(JAVA_LONG, base + MsgLayouts.MSG_CONTROLLEN, control);
+            slotSegmentSize[slot] = gso.segmentSize();
+        }
+        return true;
+    }
+
+    /** What was prepared went to the kernel: no datagram joins a submitted send. */
+    private void submitted() {
+        if (gsoSlot >= 0) {
+            gsoSlot = -1;
+            gso.close();
+        }
     }
 
     /** Claims an SQE, submitting what is queued first when the SQ is full. */
@@ -546,6 +634,7 @@ public final class UringTransport implements Transport {
         }
         int sqe = ring.nextSqe();
         while (sqe < 0) {
+            submitted();
             int rc = ring.submit();
             if (rc < 0 && rc != -Errno.EINTR && rc != -Errno.EBUSY) {
                 throw new IllegalStateException(new NativeException("io_uring_enter(submit)", -rc));
@@ -565,6 +654,7 @@ public final class UringTransport implements Transport {
     private void makeRoom() {
         for (int round = 0; round < 2 && sendsInFlight > 0; round++) {
             unsubmittedSends = 0;
+            submitted();
             int rc = ring.submitAndGetEvents();
             if (rc < 0 && rc != -Errno.EINTR && rc != -Errno.EBUSY) {
                 throw new IllegalStateException(new NativeException("io_uring_enter", -rc));
@@ -593,10 +683,15 @@ public final class UringTransport implements Transport {
         slotTags[slot] = null;
         sendsInFlight--;
         slotDone[slot] = true;
-        if (res >= 0) {
-            sender.sent(tag, sendData, address - sendData.address(), length);
+        long at = address - sendData.address();
+        if (slotSegments[slot] > 1) {
+            segmentsDone(slot, tag, at, length, res);
+        } else if (res >= 0) {
+            sender.sent(tag, sendData, at, length);
         } else {
-            sender.failed(tag, sendData, address - sendData.address(), length, -res);
+            sender.failed(tag, sendData, at, length, -res);
+        }
+        if (res < 0) {
             socket.failIfLost(-res, "io_uring SENDMSG"); // after its slot is done: close() waits for nothing of it
         }
         // free slots and their bytes in submission order, as far as they are done
@@ -609,6 +704,32 @@ public final class UringTransport implements Transport {
         }
         if (orderCount == 0) {
             dataHead = dataTail = 0; // nothing in flight: start again at the front
+        }
+    }
+
+    /**
+     * A GSO send completed: each of its datagrams is reported. Refused because the kernel cannot
+     * (EIO, EINVAL), GSO goes off for the socket and the datagrams leave one by one now.
+     */
+    private void segmentsDone(int slot, Object tag, long at, int total, int res) {
+        int segment = slotSegmentSize[slot];
+        if (res >= 0) {
+            for (int k = 0; k < total; k += segment) {
+                sender.sent(tag, sendData, at + k, Math.min(segment, total - k));
+            }
+            sender.coalesced(slotSegments[slot]);
+        } else if (gso.refused(-res)) {
+            gso.sendEach(socket.fd(), slotHeaders[slot], sendData.address() + at, total, segment, (index, offset, length, result) -> {
+                if (result >= 0) {
+                    sender.sent(tag, sendData, at + offset, length);
+                } else {
+                    sender.failed(tag, sendData, at + offset, length, (int) -result);
+                }
+            });
+        } else {
+            for (int k = 0; k < total; k += segment) {
+                sender.failed(tag, sendData, at + k, Math.min(segment, total - k), -res);
+            }
         }
     }
 
@@ -658,6 +779,7 @@ public final class UringTransport implements Transport {
         if (recvArmed && enabled) {
             int sqe = sqe();
             ring.prep(sqe, IORING_OP_ASYNC_CANCEL, -1, RECV, 0, 0, 0, CANCEL);
+            submitted();
             ring.submit();
         }
     }
@@ -689,6 +811,7 @@ public final class UringTransport implements Transport {
         }
         long deadline = System.nanoTime() + WAIT_CLOSE_NANOS;
         while ((recvArmed || wakeArmed || sendsInFlight > 0) && System.nanoTime() < deadline) {
+            submitted();
             ring.submitAndWait(1, 10_000_000L);
             reap();
             while (pendingCount > 0) {

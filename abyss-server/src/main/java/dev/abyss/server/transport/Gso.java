@@ -1,0 +1,173 @@
+package dev.abyss.server.transport;
+
+import dev.abyss.ffi.LibC;
+import dev.abyss.ffi.net.MsgLayouts;
+import dev.abyss.ffi.net.Net;
+import dev.abyss.ffi.net.PeerKey;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * Generic segmentation offload for one socket's sends: decides whether the datagram being queued
+ * joins the send queued just before it (same peer, source, traffic class and tag; no larger than
+ * its segments; the one before not shorter), so that several datagrams to one peer leave as one
+ * kernel send with a UDP_SEGMENT control message ({@link SendControl#writeSegment}) and the kernel
+ * cuts them apart. The transport keeps the bytes contiguous and tells it when the open send was
+ * handed to the kernel ({@link #close()}).
+ *
+ * <p>Segments are at most {@link #MAX_SEGMENT_SIZE} bytes, so that they fit the MTU of an Ethernet
+ * path: the kernel refuses a GSO send whose segments exceed the path's MTU (EINVAL) where it would
+ * have fragmented a plain datagram. When the kernel refuses a GSO send anyway (EIO: the device
+ * cannot checksum; EINVAL), {@link #refused} turns GSO off for the socket, says so once, and sends
+ * that send's datagrams one by one. Owner thread only.
+ */
+public final class Gso {
+    private static final Logger LOG = LoggerFactory.getLogger(Gso.class);
+
+    /** Largest segment coalesced: an IPv6 datagram's payload on a 1,500-byte MTU. */
+    public static final int MAX_SEGMENT_SIZE = 1_452;
+    /** Most payload bytes in one GSO send: what one IPv4 datagram could carry. */
+    public static final int MAX_BYTES = 65_507;
+    /** Most segments in one GSO send (the kernel takes 64 since 4.18, 128 since 6.9). */
+    public static final int MAX_SEGMENTS = 64;
+
+    /** Told how each datagram of a refused GSO send went when sent alone. */
+    public interface Resent {
+        /** Segment {@code index}, {@code length} bytes at {@code offset} of the send's data: {@code result} bytes sent, or -errno. */
+        void result(int index, long offset, int length, long result);
+    }
+
+    private final String socketName;
+    private final int maxSegments;
+    private final MemorySegment single; // msghdr + iovec for sending a refused send's datagrams one by one
+    private boolean on;
+
+    private boolean open;
+    private Object tag;
+    private final PeerKey to = new PeerKey();
+    private final PeerKey from = new PeerKey();
+    private boolean hasFrom;
+    private int trafficClass;
+    private int size;
+    private int segments;
+    private int bytes;
+
+    /**
+     * @param on          whether the server asked for GSO (and the socket is an IP socket)
+     * @param maxSegments most segments per send ({@link #MAX_SEGMENTS}; larger only to test a refusal)
+     * @param arena       where the fallback's msghdr lives
+     * @param socketName  for the one log line
+     */
+    public Gso(boolean on, int maxSegments, Arena arena, String socketName) {
+        this.on = on;
+        this.maxSegments = maxSegments;
+        this.socketName = socketName;
+        this.single = arena.allocate(MsgLayouts.MSGHDR.byteSize() + MsgLayouts.IOVEC.byteSize(), 8);
+    }
+
+    /** True while the socket coalesces (not refused). */
+    public boolean on() {
+        return on;
+    }
+
+    /** True when a datagram with these attributes can join the open send. */
+    public boolean joins(Object tag, PeerKey to, PeerKey from, int trafficClass, int length) {
+        return open && length > 0 && length <= size && segments < maxSegments && bytes + length <= MAX_BYTES
+                && tag == this.tag && trafficClass == this.trafficClass && to.equals(this.to)
+                && (from == null ? !hasFrom : hasFrom && from.equals(this.from));
+    }
+
+    /** A send was queued on its own: later datagrams may join it. */
+    public void start(Object tag, PeerKey to, PeerKey from, int trafficClass, int length) {
+        open = on && length > 0 && length <= MAX_SEGMENT_SIZE;
+        if (!open) {
+            return;
+        }
+        this.tag = tag;
+        this.to.copyFrom(to);
+        this.hasFrom = from != null;
+        if (from != null) {
+            this.from.copyFrom(from);
+        }
+        this.trafficClass = trafficClass;
+        this.size = length;
+        this.segments = 1;
+        this.bytes = length;
+    }
+
+    /** A datagram of {@code length} bytes joined the open send; returns its segment count now. */
+    public int join(int length) {
+        segments++;
+        bytes += length;
+        if (length < size) {
+            open = false; // a shorter segment can only be the last
+        }
+        return segments;
+    }
+
+    /** {@return the open send's segment size} */
+    public int segmentSize() {
+        return size;
+    }
+
+    /** {@return the open send's payload bytes so far} */
+    public int bytes() {
+        return bytes;
+    }
+
+    /** The open send was handed to the kernel (or moved): nothing joins it any more. */
+    public void close() {
+        open = false;
+        tag = null;
+    }
+
+    /**
+     * The kernel refused a GSO send with {@code errno}: whether this is the refusal that turns GSO
+     * off (EIO, EINVAL), after which the caller sends its datagrams with {@link #sendEach}.
+     */
+    public boolean refused(int errno) {
+        if (errno != dev.abyss.ffi.Errno.EIO && errno != dev.abyss.ffi.Errno.EINVAL) {
+            return false;
+        }
+        if (on) {
+            on = false;
+            close();
+            LOG.warn("UDP GSO refused by the kernel on {} ({}): sending one datagram per send on this socket from now on",
+                    socketName, dev.abyss.ffi.Errno.name(errno));
+        }
+        return true;
+    }
+
+    /**
+     * Sends a refused GSO send's datagrams one by one with sendmsg: the send's {@code msghdr} gives
+     * the peer and the control messages (less the trailing UDP_SEGMENT one); {@code data} holds
+     * {@code total} bytes of {@code segmentSize}-byte datagrams.
+     */
+    public void sendEach(int fd, MemorySegment msghdr, long data, int total, int segmentSize, Resent resent) {
+        long iov = MsgLayouts.MSGHDR.byteSize();
+        MemorySegment.copy(msghdr, 0, single, 0, MsgLayouts.MSGHDR.byteSize());
+        long control = msghdr.get(JAVA_LONG, MsgLayouts.MSG_CONTROLLEN) - SendControl.SEGMENT_SPACE;
+        single.set(JAVA_LONG, MsgLayouts.MSG_CONTROLLEN, Math.max(0, control));
+        single.set(ADDRESS, MsgLayouts.MSG_IOV, single.asSlice(iov, MsgLayouts.IOVEC.byteSize()));
+        single.set(JAVA_LONG, MsgLayouts.MSG_IOVLEN, 1);
+        single.set(JAVA_INT, MsgLayouts.MSG_FLAGS, 0);
+        int index = 0;
+        for (long offset = 0; offset < total; offset += segmentSize, index++) {
+            int length = (int) Math.min(segmentSize, total - offset);
+            single.set(JAVA_LONG, iov + MsgLayouts.IOV_BASE, data + offset);
+            single.set(JAVA_LONG, iov + MsgLayouts.IOV_LEN, length);
+            long rc;
+            do {
+                rc = LibC.sendmsg(fd, single, Net.MSG_DONTWAIT);
+            } while (rc == -dev.abyss.ffi.Errno.EINTR);
+            resent.result(index, offset, length, rc);
+        }
+    }
+}
