@@ -35,7 +35,9 @@ abstract class TransportSuite {
         /** Setting IPV6_V6ONLY, so that a [::] socket refuses IPv4 peers. */
         IPV6_ONLY,
         /** Failing with the errno of the failed system call as the cause (a NativeException). */
-        NATIVE_ERRNO
+        NATIVE_ERRNO,
+        /** Per-datagram control messages: TOS / traffic class both ways, receive timestamps, GSO sends, GRO receives. */
+        DATAGRAM_CONTROL
     }
 
     /**
@@ -46,7 +48,9 @@ abstract class TransportSuite {
             TransportKind.NIO, Map.of(
                     Capability.AF_UNIX, "the JDK has no AF_UNIX datagram channel",
                     Capability.IPV6_ONLY, "DatagramChannel has no IPV6_V6ONLY option: [::] is dual-stack as the system default says",
-                    Capability.NATIVE_ERRNO, "the JDK's exceptions carry the C library's text, not the errno"));
+                    Capability.NATIVE_ERRNO, "the JDK's exceptions carry the C library's text, not the errno",
+                    Capability.DATAGRAM_CONTROL, "DatagramChannel gives no control messages: no TOS per datagram, no "
+                            + "timestamps, no UDP_SEGMENT / UDP_GRO"));
 
     /** The transport every server of this suite runs on; never AUTO. */
     protected abstract TransportKind transport();
