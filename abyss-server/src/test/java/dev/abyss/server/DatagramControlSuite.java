@@ -215,6 +215,27 @@ abstract class DatagramControlSuite extends TransportSuite {
         }
     }
 
+    @Test
+    void theReflectorExampleReportsWhatTheKernelSaidAndAnswersBulkRequestsInSegments() throws Exception {
+        assumeSupports(Capability.DATAGRAM_CONTROL);
+        try (Server s = start(at("127.0.0.1").datagramHandler(new dev.abyss.server.examples.Reflector())
+                .receiveTrafficClass(true).receiveTimestamps(true).build());
+             DatagramChannel c = client("127.0.0.1", CLIENT_TOS)) {
+            c.send(ByteBuffer.wrap("hello".getBytes()), s.localAddress());
+            ByteBuffer report = ByteBuffer.wrap(receive(c));
+            assertEquals(16, report.remaining());
+            assertEquals(CLIENT_TOS, report.getInt(0), "the request's traffic class");
+            long waited = report.getLong(4);
+            assertTrue(waited >= 0 && waited < TimeUnit.SECONDS.toNanos(1), "time in the socket: " + waited);
+            assertEquals(0, report.getInt(12), "not a coalesced receive");
+            c.send(ByteBuffer.allocate(5).put(0, (byte) 'B').putInt(1, 20), s.localAddress());
+            for (int i = 0; i < 20; i++) {
+                assertEquals(dev.abyss.server.examples.Reflector.BULK_SEGMENT, receive(c).length, "bulk datagram " + i);
+            }
+            await(() -> s.stats().gsoSegments() == 20, "20 segments in GSO sends: " + s.stats());
+        }
+    }
+
     // ---- timestamps ----------------------------------------------------------------------------
 
     @Test
