@@ -504,6 +504,11 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
 
     // ---- sends, posts and closes from any thread -----------------------------------------------
 
+    /** The facts of the datagram an INLINE session is handling now, or null. */
+    DatagramInfo inlineDatagram(SessionImpl s) {
+        return dispatcher instanceof InlineDispatcher inline ? inline.datagramOf(s) : null;
+    }
+
     boolean send(SessionImpl s, MemorySegment data, long offset, long length) {
         return outbox.send(s, data, offset, length);
     }

@@ -41,6 +41,15 @@ final class InlineDispatcher implements Dispatcher, Inbox.Receiver {
         this.wheel = new TimerWheel(now);
     }
 
+    /** The session whose datagram callback runs, and its datagram's facts (one at a time on this thread). */
+    private SessionImpl handling;
+    private DatagramInfo handlingInfo;
+
+    /** The facts of the datagram {@code s} is handling now, or null. */
+    DatagramInfo datagramOf(SessionImpl s) {
+        return s == handling ? handlingInfo : null;
+    }
+
     // ---- Dispatcher ----------------------------------------------------------------------------
 
     @Override
@@ -48,7 +57,16 @@ final class InlineDispatcher implements Dispatcher, Inbox.Receiver {
         this.now = now;
         s.deadlineNanos = now + s.timeoutNanos;
         wheel.schedule(s);
-        if (!finish(s, connection(s))) {
+        SessionEnd connected;
+        handling = s; // handleConnection sees the first datagram's facts too
+        handlingInfo = info;
+        try {
+            connected = connection(s);
+        } finally {
+            handling = null;
+            handlingInfo = null;
+        }
+        if (!finish(s, connected)) {
             return;
         }
         Spans.ready(s);
@@ -193,7 +211,8 @@ final class InlineDispatcher implements Dispatcher, Inbox.Receiver {
     }
 
     private SessionEnd view(SessionImpl s, MemorySegment data, DatagramInfo info) {
-        s.datagramNow = info;
+        handling = s;
+        handlingInfo = info;
         if (EventKind.CONNECTION_RECV.enabled()) {
             Spans.recv(EventKind.CONNECTION_RECV, s, data);
         }
@@ -209,7 +228,8 @@ final class InlineDispatcher implements Dispatcher, Inbox.Receiver {
             s.endReason = t;
             how = SessionEnd.ERROR;
         } finally {
-            s.datagramNow = null;
+            handling = null;
+            handlingInfo = null;
         }
         return exit(s, "handleData", how);
     }

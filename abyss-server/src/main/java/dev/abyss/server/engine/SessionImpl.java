@@ -54,10 +54,8 @@ final class SessionImpl implements Session {
     long deadlineNanos;
     /** The wheel tick this session is filed under, -1 when not filed. */
     long wheelTick = -1;
-    /** The facts of the datagram being handled, null outside a datagram's callback. */
-    DatagramInfo datagramNow;
-    /** The TOS / traffic class of the datagrams sent, -1 for the socket's. */
-    int trafficClass = -1;
+    /** The TOS / traffic class of the datagrams sent, -1 for the socket's (a short: it packs beside the flags). */
+    short trafficClass = -1;
     /** Set when a result gave a new deadline; the dispatcher clears it. */
     boolean rescheduled;
     /** The reason of an error end (an exception or the handler's reason). */
@@ -176,7 +174,7 @@ final class SessionImpl implements Session {
 
     @Override
     public void setTrafficClass(int trafficClass) {
-        this.trafficClass = Outbox.checkTrafficClass(trafficClass);
+        this.trafficClass = (short) Outbox.checkTrafficClass(trafficClass);
     }
 
     @Override
@@ -186,8 +184,14 @@ final class SessionImpl implements Session {
 
     @Override
     public DatagramInfo datagram() {
-        DatagramInfo d = datagramNow;
+        DatagramInfo d = datagramNow();
         return d != null ? d : DatagramFacts.NONE;
+    }
+
+    /** The facts of the datagram being handled, null outside a datagram's callback (kept by the dispatcher, not per session). */
+    private DatagramInfo datagramNow() {
+        VirtualSession v = virtual;
+        return v != null ? v.datagramNow : acceptor.inlineDatagram(this);
     }
 
     @Override
@@ -212,7 +216,7 @@ final class SessionImpl implements Session {
 
     @Override
     public boolean lastDatagramTruncated() {
-        DatagramInfo d = datagramNow;
+        DatagramInfo d = datagramNow();
         return d != null && d.truncated();
     }
 

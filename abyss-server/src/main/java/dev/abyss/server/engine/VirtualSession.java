@@ -54,6 +54,8 @@ final class VirtualSession implements Runnable {
     /** Datagrams and messages dropped from the mailbox by {@link #shutdownNow()}. */
     private int skipped;
     private volatile Thread thread;
+    /** The datagram being handled, for {@link SessionImpl#datagram()} (the session's thread only). */
+    DatagramInfo datagramNow;
 
     VirtualSession(SessionImpl session, Callbacks callbacks, Inbox inbox, int capacity) {
         this.session = session;
@@ -222,7 +224,17 @@ final class VirtualSession implements Runnable {
         SessionEnd how;
         try {
             s.rescheduled = false;
-            how = Callbacks.apply(s, callbacks.handler().handleConnection(s, s.state), System.nanoTime());
+            lock.lock();
+            try {
+                datagramNow = queue.peekFirst() instanceof Data first ? first : null; // handleConnection sees the first datagram's facts
+            } finally {
+                lock.unlock();
+            }
+            try {
+                how = Callbacks.apply(s, callbacks.handler().handleConnection(s, s.state), System.nanoTime());
+            } finally {
+                datagramNow = null;
+            }
             if (how == null) {
                 Spans.ready(s);
                 s.deadlineNanos = s.rescheduled ? s.deadlineNanos : System.nanoTime() + s.timeoutNanos;
@@ -258,13 +270,13 @@ final class VirtualSession implements Runnable {
                 return SessionEnd.UNREACHABLE;
             }
             case Data d -> {
-                s.datagramNow = d;
+                datagramNow = d;
                 MemorySegment data = MemorySegment.ofArray(d.bytes()).asReadOnly();
                 Spans.recv(dev.abyss.server.telemetry.EventKind.CONNECTION_ASYNC_RECV, s, data);
                 try {
                     result = callbacks.handler().handleData(s, data, s.state);
                 } finally {
-                    s.datagramNow = null;
+                    datagramNow = null;
                 }
             }
             case Message m -> result = callbacks.handler().handleMessage(s, m.message(), s.state);
