@@ -87,7 +87,10 @@ public interface Session {
      */
     void setTrafficClass(int trafficClass);
 
-    /** {@return the traffic class set by {@link #setTrafficClass}, -1 for the socket's default} */
+    /**
+     * {@return the traffic class set by {@link #setTrafficClass}, -1 for the socket's default (the
+     * socket's is 0: setting 0 reads back as -1, with the same effect)}
+     */
     int trafficClass();
 
     /**

@@ -52,7 +52,7 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
             return false;
         }
         if (acceptor.isOwnerThread()) {
-            if (!transport.send(s, s.key, s.arrival, s.trafficClass, data, offset, (int) length)) {
+            if (!transport.send(s, s.key, s.arrival, s.sendTrafficClass(), data, offset, (int) length)) {
                 acceptor.drop(Drop.SEND_QUEUE_FULL, s.key, length);
                 return false;
             }
@@ -140,7 +140,7 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
         }
         // the session may have ended since: the datagram still goes out, unattributed
         SessionImpl s = sessions.get(peer);
-        transport.send(s, peer, s == null ? null : s.arrival, s == null ? -1 : s.trafficClass, ring, dataAt, dataLength);
+        transport.send(s, peer, s == null ? null : s.arrival, s == null ? -1 : s.sendTrafficClass(), ring, dataAt, dataLength);
     }
 
     @Override

@@ -54,8 +54,11 @@ final class SessionImpl implements Session {
     long deadlineNanos;
     /** The wheel tick this session is filed under, -1 when not filed. */
     long wheelTick = -1;
-    /** The TOS / traffic class of the datagrams sent, -1 for the socket's (a short: it packs beside the flags). */
-    short trafficClass = -1;
+    /**
+     * The TOS / traffic class of the datagrams sent; 0 for the socket's, which is 0 (a byte: it packs
+     * beside the flags, where a short would cost every session 8 bytes of heap).
+     */
+    private byte trafficClass;
     /** Set when a result gave a new deadline; the dispatcher clears it. */
     boolean rescheduled;
     /** The reason of an error end (an exception or the handler's reason). */
@@ -174,12 +177,17 @@ final class SessionImpl implements Session {
 
     @Override
     public void setTrafficClass(int trafficClass) {
-        this.trafficClass = (short) Outbox.checkTrafficClass(trafficClass);
+        this.trafficClass = (byte) Math.max(0, Outbox.checkTrafficClass(trafficClass));
     }
 
     @Override
     public int trafficClass() {
-        return trafficClass;
+        return trafficClass == 0 ? -1 : trafficClass & 0xFF;
+    }
+
+    /** The traffic class a send carries, -1 for none (the socket's). */
+    int sendTrafficClass() {
+        return trafficClass == 0 ? -1 : trafficClass & 0xFF;
     }
 
     @Override
