@@ -186,21 +186,26 @@ abstract class DatagramControlSuite extends TransportSuite {
     void handleConnectionSeesTheFirstDatagramsFactsAndOnlyDuringCallbacks(DispatchMode mode) throws Exception {
         assumeSupports(Capability.DATAGRAM_CONTROL);
         BlockingQueue<Integer> connections = new ArrayBlockingQueue<>(4);
-        BlockingQueue<Session> sessions = new ArrayBlockingQueue<>(4);
         try (Server s = start(at("127.0.0.1").dispatchMode(mode).receiveTrafficClass(true).handler(new Handler<>() {
                     @Override
                     public HandlerResult<Object> handleConnection(Session session, Object state) {
                         connections.add(session.datagram().trafficClass());
-                        sessions.add(session);
+                        return HandlerResult.continueWith(state);
+                    }
+
+                    @Override
+                    public HandlerResult<Object> handleMessage(Session session, Object message, Object state) {
+                        connections.add(session.datagram().trafficClass()); // not a datagram's callback
                         return HandlerResult.continueWith(state);
                     }
                 }).build());
              DatagramChannel c = client("127.0.0.1", CLIENT_TOS)) {
             c.send(ByteBuffer.wrap("first".getBytes()), s.localAddress());
             assertEquals(CLIENT_TOS, connections.poll(5, TimeUnit.SECONDS));
-            Session session = sessions.poll(5, TimeUnit.SECONDS);
-            assertNotNull(session);
-            assertEquals(-1, session.datagram().trafficClass(), "outside a callback every fact reads as unknown");
+            SocketAddress from = c.getLocalAddress();
+            await(() -> s.session(from) != null, "the session");
+            assertTrue(s.session(from).post("tick"));
+            assertEquals(-1, connections.poll(5, TimeUnit.SECONDS), "outside a datagram's callback every fact reads as unknown");
         }
     }
 

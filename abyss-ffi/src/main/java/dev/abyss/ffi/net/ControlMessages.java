@@ -70,12 +70,22 @@ public final class ControlMessages {
         return len < HEADER || len > end - p ? -1 : p; // malformed or truncated ends the walk
     }
 
-    /** {@return the {@code cmsg_level} of the control message whose header is at {@code p}} */
+    /**
+     * {@return the {@code cmsg_level} of the control message whose header is at {@code p}}
+     *
+     * @param control the segment holding the control messages
+     * @param p       the header's offset, from {@link #next}
+     */
     public static int level(MemorySegment control, long p) {
         return control.get(JAVA_INT_UNALIGNED, p + MsgLayouts.CMSG_LEVEL);
     }
 
-    /** {@return the {@code cmsg_type} of the control message whose header is at {@code p}} */
+    /**
+     * {@return the {@code cmsg_type} of the control message whose header is at {@code p}}
+     *
+     * @param control the segment holding the control messages
+     * @param p       the header's offset, from {@link #next}
+     */
     public static int type(MemorySegment control, long p) {
         return control.get(JAVA_INT_UNALIGNED, p + MsgLayouts.CMSG_TYPE);
     }
