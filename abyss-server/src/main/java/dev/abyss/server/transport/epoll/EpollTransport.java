@@ -261,9 +261,6 @@ public final class EpollTransport implements Transport {
                 }
             }
             receiver.onDatagram(peer, v, false);
-            if (closed) {
-                return;
-            }
         }
     }
 
