@@ -32,6 +32,7 @@ import java.util.function.Function;
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp abyss-bench/target/benchmarks.jar dev.abyss.bench.compare.Compare \
  *      [--quick] [--rounds N] [--measure 3s] [--out DIR] [--only ID,..] [--scenarios ID,..] [--rate PPS] [--no-syscalls]
+ *      [--bulk-peers P] [--bulk-window W]
  * </pre>
  *
  * <ul>
@@ -54,6 +55,8 @@ import java.util.function.Function;
  *     (echo or bulk). The echo table goes to comparison.md / .png, the bulk one to bulk.md / .png.</li>
  * <li>{@code --rate PPS}: the offered rate of the latency scenario. Default: half the 64 B, 16-peer
  *     median of c-ref, or of the first server run when c-ref is not; 100,000/s when 64B-16 is not run.</li>
+ * <li>{@code --bulk-peers}, {@code --bulk-window}: the bulk scenarios' peers (default 16) and requests
+ *     in flight per peer (default 4).</li>
  * <li>{@code --no-syscalls}: do not count syscalls (see {@link SyscallCounter}; n/a without perf).</li>
  * </ul>
  *
@@ -110,6 +113,8 @@ public final class Compare {
         List<Scenario> scenarios = DEFAULT_SCENARIOS;
         long fixedRate = 0;
         boolean countSyscalls = true;
+        int bulkPeers = Scenario.BULK_PEERS;
+        int bulkWindow = Scenario.BULK_WINDOW;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -122,6 +127,8 @@ public final class Compare {
                     case "--scenarios" -> scenarios = pick(expandGroups(value(args, ++i, a)), SCENARIOS, Scenario::id, "--scenarios");
                     case "--rate" -> fixedRate = Long.parseLong(value(args, ++i, a));
                     case "--no-syscalls" -> countSyscalls = false;
+                    case "--bulk-peers" -> bulkPeers = Integer.parseInt(value(args, ++i, a));
+                    case "--bulk-window" -> bulkWindow = Integer.parseInt(value(args, ++i, a));
                     case "-h", "--help" -> {
                         System.out.println(usage());
                         return;
@@ -132,6 +139,15 @@ public final class Compare {
             if (rounds != null && rounds < 1 || fixedRate < 0) {
                 throw new IllegalArgumentException("--rounds must be >= 1 and --rate >= 0");
             }
+            // the bulk scenarios' shape, checked as the load generator checks it
+            try {
+                new BulkOptions(new InetSocketAddress("127.0.0.1", 9), bulkPeers, bulkWindow, 1, false, Duration.ofSeconds(1), 0, false);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(e.getMessage().replace("--peers", "--bulk-peers").replace("--window", "--bulk-window"));
+            }
+            int bp = bulkPeers;
+            int bw = bulkWindow;
+            scenarios = scenarios.stream().map(s -> s.bulk() ? s.withShape(bp, bw) : s).toList();
         } catch (IllegalArgumentException e) { // NumberFormatException included
             System.err.println("compare: " + e.getMessage() + "\n" + usage());
             System.exit(2);
@@ -407,8 +423,10 @@ public final class Compare {
                   --scenarios IDS    loads, comma-separated: %s
                                      (default: the echo ones and bulk-16,bulk-64; groups: echo, bulk, bulk-nogro, bulk-all)
                   --rate PPS         offered rate of the latency scenario (default: half the C reference's 64 B, 16-peer peak)
-                  --no-syscalls      do not count the servers' syscalls with perf""".formatted(
+                  --no-syscalls      do not count the servers' syscalls with perf
+                  --bulk-peers P     peers of the bulk scenarios (default %d)
+                  --bulk-window W    requests in flight per peer in the bulk scenarios (default %d)""".formatted(
                 String.join(",", CONTENDERS.stream().map(Contender::id).toList()),
-                String.join(",", SCENARIOS.stream().map(Scenario::id).toList()));
+                String.join(",", SCENARIOS.stream().map(Scenario::id).toList()), Scenario.BULK_PEERS, Scenario.BULK_WINDOW);
     }
 }

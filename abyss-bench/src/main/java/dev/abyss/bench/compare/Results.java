@@ -187,7 +187,7 @@ final class Results {
                 b.append(Double.isNaN(v) ? " – |" : String.format(Locale.ROOT, " %,.0f (%s / %s) |", v, ratio(v, vb), ratio(v, vn)));
             }
             b.append(' ').append(String.join(" / ", scenarios.stream()
-                    .map(s -> syscalls(median(run.of(c, s), Measured::syscallsPerEcho))).toList())).append(" |");
+                    .map(s -> bulkSyscalls(median(run.of(c, s), Measured::syscallsPerEcho))).toList())).append(" |");
             List<dev.abyss.bench.load.BulkResult> all = run.measured().get(c).values().stream().flatMap(List::stream)
                     .map(Measured::bulk).toList();
             b.append(String.format(Locale.ROOT, " %,d / %,d |%n", all.stream().mapToLong(dev.abyss.bench.load.BulkResult::lost).sum(),
@@ -201,6 +201,11 @@ final class Results {
         b.append("\nMachine: ").append(machine).append(String.format(Locale.ROOT, ". Whole run: %.1f min.%n", minutes));
         b.append("Reproduce: `").append(command).append("`\n");
         return b.toString();
+    }
+
+    /** Syscalls per reply datagram: GSO sends go well below 0.01. */
+    private static String bulkSyscalls(double perReply) {
+        return Double.isNaN(perReply) ? "n/a" : String.format(Locale.ROOT, perReply < 0.01 ? "%.4f" : "%.3f", perReply);
     }
 
     static void bulkChart(Run run, Path png) throws Exception {
