@@ -1,5 +1,7 @@
 package dev.abyss.bench.compare;
 
+import dev.abyss.bench.load.BulkOptions;
+import dev.abyss.bench.load.BulkResult;
 import dev.abyss.bench.load.LoadGenerator;
 import dev.abyss.bench.load.LoadOptions;
 import dev.abyss.bench.load.LoadResult;
@@ -30,6 +32,7 @@ import java.util.function.Function;
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp abyss-bench/target/benchmarks.jar dev.abyss.bench.compare.Compare \
  *      [--quick] [--rounds N] [--measure 3s] [--out DIR] [--only ID,..] [--scenarios ID,..] [--rate PPS] [--no-syscalls]
+ *      [--bulk-peers P] [--bulk-window W]
  * </pre>
  *
  * <ul>
@@ -41,9 +44,19 @@ import java.util.function.Function;
  * <li>{@code --only}: the servers to run, by id (they keep the table's order): c-ref, c-iouring,
  *     netty-epoll, netty-iouring, netty-nio, jdk, abyss-segment, abyss-handler, abyss-segment-x2 (all
  *     three on EPOLL), abyss-uring, abyss-nio (SegmentHandler echo on IO_URING / NIO).</li>
- * <li>{@code --scenarios}: the loads to run, by id: 64B-1, 64B-16, 64B-1024, 1400B-16, latency.</li>
+ * <li>{@code --only} also takes the bulk scenario's servers: c-ref-bulk (C, sendmmsg, no GSO), netty-bulk,
+ *     netty-bulk-gso (Netty epoll, N DatagramPackets / SegmentedDatagramPackets), abyss-bulk,
+ *     abyss-bulk-gso (Abyss EPOLL, gso off / on), abyss-uring-bulk-gso (IO_URING, gso on).</li>
+ * <li>{@code --scenarios}: the loads to run, by id: 64B-1, 64B-16, 64B-1024, 1400B-16, latency (the
+ *     echo servers), bulk-16, bulk-64 (the bulk servers, see {@link dev.abyss.bench.load.Bulk}: a
+ *     request answered with 16 or 64 datagrams of 1,200 bytes, a UDP_GRO client), bulk-16-nogro,
+ *     bulk-64-nogro (the same, a client without GRO); groups: echo, bulk, bulk-nogro, bulk-all.
+ *     Default: the echo scenarios, bulk-16 and bulk-64. A server runs only the scenarios of its kind
+ *     (echo or bulk). The echo table goes to comparison.md / .png, the bulk one to bulk.md / .png.</li>
  * <li>{@code --rate PPS}: the offered rate of the latency scenario. Default: half the 64 B, 16-peer
  *     median of c-ref, or of the first server run when c-ref is not; 100,000/s when 64B-16 is not run.</li>
+ * <li>{@code --bulk-peers}, {@code --bulk-window}: the bulk scenarios' peers (default 16) and requests
+ *     in flight per peer (default 4).</li>
  * <li>{@code --no-syscalls}: do not count syscalls (see {@link SyscallCounter}; n/a without perf).</li>
  * </ul>
  *
@@ -63,11 +76,29 @@ public final class Compare {
             Contender.abyss("abyss-handler", "abyss-handler", 1, "EPOLL"),
             Contender.abyss("abyss-segment", "abyss-segment", 2, "EPOLL"),
             Contender.abyss("abyss-uring", "abyss-segment", 1, "IO_URING"),
-            Contender.abyss("abyss-nio", "abyss-segment", 1, "NIO"));
+            Contender.abyss("abyss-nio", "abyss-segment", 1, "NIO"),
+            // the bulk scenario's servers (run against the bulk scenarios only)
+            Contender.of("c-ref-bulk", 1),
+            Contender.of("netty-bulk", 1),
+            Contender.of("netty-bulk-gso", 1),
+            Contender.abyss("abyss-bulk", "abyss-bulk", 1, "EPOLL"),
+            Contender.abyss("abyss-bulk-gso", "abyss-bulk-gso", 1, "EPOLL"),
+            Contender.abyss("abyss-uring-bulk-gso", "abyss-bulk-gso", 1, "IO_URING"));
+    /** Every scenario --scenarios knows. */
     static final List<Scenario> SCENARIOS = List.of(Scenario.SMALL_1, Scenario.SMALL_16, Scenario.SMALL_1024,
-            Scenario.LARGE_16, Scenario.LATENCY);
+            Scenario.LARGE_16, Scenario.LATENCY, Scenario.BULK_16, Scenario.BULK_64, Scenario.BULK_16_NOGRO, Scenario.BULK_64_NOGRO);
+    /** What runs without --scenarios: every echo scenario and the bulk ones with a GRO client. */
+    static final List<Scenario> DEFAULT_SCENARIOS = List.of(Scenario.SMALL_1, Scenario.SMALL_16, Scenario.SMALL_1024,
+            Scenario.LARGE_16, Scenario.LATENCY, Scenario.BULK_16, Scenario.BULK_64);
+    /** Names --scenarios takes for several scenarios at once. */
+    static final Map<String, String> SCENARIO_GROUPS = Map.of(
+            "echo", "64B-1,64B-16,64B-1024,1400B-16,latency",
+            "bulk", "bulk-16,bulk-64",
+            "bulk-nogro", "bulk-16-nogro,bulk-64-nogro",
+            "bulk-all", "bulk-16,bulk-64,bulk-16-nogro,bulk-64-nogro");
     /** The C references: kind to the source in this jar's resources. */
-    private static final Map<String, String> C_SOURCES = Map.of("c-ref", "echo_ref.c", "c-iouring", "echo_uring.c");
+    private static final Map<String, String> C_SOURCES = Map.of("c-ref", "echo_ref.c", "c-iouring", "echo_uring.c",
+            "c-ref-bulk", "bulk_ref.c");
     private static final long DEFAULT_LATENCY_RATE = 100_000;
 
     private Compare() {
@@ -79,9 +110,11 @@ public final class Compare {
         boolean quick = false;
         Path out = null;
         List<Contender> contenders = CONTENDERS;
-        List<Scenario> scenarios = SCENARIOS;
+        List<Scenario> scenarios = DEFAULT_SCENARIOS;
         long fixedRate = 0;
         boolean countSyscalls = true;
+        int bulkPeers = Scenario.BULK_PEERS;
+        int bulkWindow = Scenario.BULK_WINDOW;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -91,9 +124,11 @@ public final class Compare {
                     case "--measure" -> measure = parseDuration(value(args, ++i, a));
                     case "--out" -> out = Path.of(value(args, ++i, a));
                     case "--only" -> contenders = pick(value(args, ++i, a), CONTENDERS, Contender::id, "--only");
-                    case "--scenarios" -> scenarios = pick(value(args, ++i, a), SCENARIOS, Scenario::id, "--scenarios");
+                    case "--scenarios" -> scenarios = pick(expandGroups(value(args, ++i, a)), SCENARIOS, Scenario::id, "--scenarios");
                     case "--rate" -> fixedRate = Long.parseLong(value(args, ++i, a));
                     case "--no-syscalls" -> countSyscalls = false;
+                    case "--bulk-peers" -> bulkPeers = Integer.parseInt(value(args, ++i, a));
+                    case "--bulk-window" -> bulkWindow = Integer.parseInt(value(args, ++i, a));
                     case "-h", "--help" -> {
                         System.out.println(usage());
                         return;
@@ -104,8 +139,29 @@ public final class Compare {
             if (rounds != null && rounds < 1 || fixedRate < 0) {
                 throw new IllegalArgumentException("--rounds must be >= 1 and --rate >= 0");
             }
+            // the bulk scenarios' shape, checked as the load generator checks it
+            try {
+                new BulkOptions(new InetSocketAddress("127.0.0.1", 9), bulkPeers, bulkWindow, 1, false, Duration.ofSeconds(1), 0, false);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(e.getMessage().replace("--peers", "--bulk-peers").replace("--window", "--bulk-window"));
+            }
+            int bp = bulkPeers;
+            int bw = bulkWindow;
+            scenarios = scenarios.stream().map(s -> s.bulk() ? s.withShape(bp, bw) : s).toList();
         } catch (IllegalArgumentException e) { // NumberFormatException included
             System.err.println("compare: " + e.getMessage() + "\n" + usage());
+            System.exit(2);
+        }
+        // a bulk server runs the bulk scenarios only, an echo server the others: drop those with nothing to run
+        List<Scenario> chosen = scenarios;
+        List<Contender> idle = contenders.stream().filter(c -> chosen.stream().noneMatch(s -> s.bulk() == c.bulk())).toList();
+        if (!idle.isEmpty() && contenders != CONTENDERS) {
+            System.err.println("compare: nothing to run for " + String.join(", ", idle.stream().map(Contender::id).toList())
+                    + " (bulk servers run the bulk scenarios only, echo servers the others)");
+        }
+        contenders = contenders.stream().filter(c -> !idle.contains(c)).toList();
+        if (contenders.isEmpty()) {
+            System.err.println("compare: no server left to run for these scenarios\n" + usage());
             System.exit(2);
         }
         int nRounds = rounds != null ? rounds : quick ? 1 : 3;
@@ -144,7 +200,8 @@ public final class Compare {
         }
 
         // the latency run's rate: half of the reference's 64 B, 16-peer peak, measured in this run
-        Contender peakOf = run.named("c-ref") != null ? run.named("c-ref") : contenders.getFirst();
+        Contender peakOf = run.named("c-ref") != null ? run.named("c-ref")
+                : contenders.stream().filter(c -> !c.bulk()).findFirst().orElse(contenders.getFirst());
         String latencyRate = "";
         long t0 = System.nanoTime();
         for (int round = 1; round <= nRounds; round++) {
@@ -164,6 +221,15 @@ public final class Compare {
                 try (server) {
                     boolean first = true;
                     for (Scenario s : scenarios) {
+                        if (s.bulk() != c.bulk()) {
+                            continue;
+                        }
+                        if (s.bulk()) {
+                            measured.get(c).computeIfAbsent(s, k -> new ArrayList<>())
+                                    .add(bulk(c, s, port, server, first ? firstWarmup : warmup, window, countSyscalls, work, round));
+                            first = false;
+                            continue;
+                        }
                         LoadOptions o = LoadOptions.of(new InetSocketAddress("127.0.0.1", port), s.peers(), s.window(), s.size(), window);
                         if (s.atHalfPeak()) {
                             double peak = Results.median(run.of(peakOf, Scenario.SMALL_16), Results::echoes);
@@ -210,11 +276,59 @@ public final class Compare {
         double minutes = (System.nanoTime() - t0) / 60e9;
         String command = "java --enable-native-access=ALL-UNNAMED -cp abyss-bench/target/benchmarks.jar dev.abyss.bench.compare.Compare"
                 + (args.length == 0 ? "" : " " + String.join(" ", args));
-        String table = Results.markdown(run, nRounds, window, latencyRate, syscallNote, Results.machine(), command, minutes);
-        Files.writeString(out.resolve("comparison.md"), table);
-        Results.chart(run, out.resolve("comparison.png"));
-        System.out.println(table);
-        System.out.println("written: " + out.resolve("comparison.md") + ", " + out.resolve("comparison.png"));
+        Results.Run echoRun = run.part(false);
+        if (!echoRun.contenders().isEmpty()) {
+            String table = Results.markdown(echoRun, nRounds, window, latencyRate, syscallNote, Results.machine(), command, minutes);
+            Files.writeString(out.resolve("comparison.md"), table);
+            Results.chart(echoRun, out.resolve("comparison.png"));
+            System.out.println(table);
+            System.out.println("written: " + out.resolve("comparison.md") + ", " + out.resolve("comparison.png"));
+        }
+        Results.Run bulkRun = run.part(true);
+        if (!bulkRun.contenders().isEmpty()) {
+            String table = Results.bulkMarkdown(bulkRun, nRounds, window, syscallNote, Results.machine(), command, minutes);
+            Files.writeString(out.resolve("bulk.md"), table);
+            Results.bulkChart(bulkRun, out.resolve("bulk.png"));
+            System.out.println(table);
+            System.out.println("written: " + out.resolve("bulk.md") + ", " + out.resolve("bulk.png"));
+        }
+    }
+
+    /** One bulk run of {@code c} on {@code s}: a warm-up, then the measured window with the server's syscalls counted. */
+    private static Measured bulk(Contender c, Scenario s, int port, ServerProcess server, Duration warmup, Duration window,
+                                 boolean countSyscalls, Path work, int round) throws Exception {
+        BulkOptions o = BulkOptions.of(new InetSocketAddress("127.0.0.1", port), s.peers(), s.window(), s.replies(), s.gro(), window);
+        LoadGenerator.runBulk(o.withDuration(warmup));
+        SyscallCounter counter = countSyscalls ? attach(server.pid(), work) : null;
+        BulkResult r;
+        long syscalls = -1;
+        try {
+            r = LoadGenerator.runBulk(o, counter);
+        } finally {
+            if (counter != null) {
+                syscalls = counter.finish();
+            }
+        }
+        double perReply = Double.NaN;
+        if (syscalls >= 0 && r.datagrams() > 0) {
+            perReply = syscalls / (double) r.datagrams();
+        } else if (counter != null && syscalls < 0) {
+            System.err.println("compare: syscalls of " + c.label() + " not counted: " + counter.problem());
+        }
+        System.err.printf(Locale.ROOT, "round %d  %-22s %-30s %,10.1f MB/s  %,10.0f datagrams/s  %.1f per receive  lost %d  late %d  corrupt %d  syscalls/reply %s%n",
+                round, c.label(), s.label(), r.megabytesPerSecond(), r.datagramsPerSecond(),
+                r.receives() == 0 ? 0.0 : r.datagrams() / (double) r.receives(), r.lost(), r.late(), r.corrupt(),
+                Double.isNaN(perReply) ? "n/a" : String.format(Locale.ROOT, "%.3f", perReply));
+        return Measured.bulk(r, perReply);
+    }
+
+    /** {@code list} with every group name of {@link #SCENARIO_GROUPS} replaced by its scenarios. */
+    private static String expandGroups(String list) {
+        List<String> ids = new ArrayList<>();
+        for (String id : list.split(",")) {
+            ids.add(SCENARIO_GROUPS.getOrDefault(id.trim(), id.trim()));
+        }
+        return String.join(",", ids);
     }
 
     private static SyscallCounter attach(long pid, Path dir) {
@@ -307,9 +421,12 @@ public final class Compare {
                   --out DIR          output directory (default: abyss-bench/target/compare; bench-results to update the tracked files)
                   --only IDS         servers, comma-separated: %s
                   --scenarios IDS    loads, comma-separated: %s
+                                     (default: the echo ones and bulk-16,bulk-64; groups: echo, bulk, bulk-nogro, bulk-all)
                   --rate PPS         offered rate of the latency scenario (default: half the C reference's 64 B, 16-peer peak)
-                  --no-syscalls      do not count the servers' syscalls with perf""".formatted(
+                  --no-syscalls      do not count the servers' syscalls with perf
+                  --bulk-peers P     peers of the bulk scenarios (default %d)
+                  --bulk-window W    requests in flight per peer in the bulk scenarios (default %d)""".formatted(
                 String.join(",", CONTENDERS.stream().map(Contender::id).toList()),
-                String.join(",", SCENARIOS.stream().map(Scenario::id).toList()));
+                String.join(",", SCENARIOS.stream().map(Scenario::id).toList()), Scenario.BULK_PEERS, Scenario.BULK_WINDOW);
     }
 }

@@ -2,7 +2,7 @@ package dev.abyss.bench.compare;
 
 /**
  * A server in the comparison. {@code name}: the row's name; {@code kind}: what runs (a kind of
- * EchoServers, or "c-ref" / "c-iouring"); {@code transport}: the Abyss TransportKind for abyss-*
+ * EchoServers, or "c-ref" / "c-iouring" / "c-ref-bulk"); {@code transport}: the Abyss TransportKind for abyss-*
  * kinds, else null.
  */
 record Contender(String name, String kind, int threads, String transport) {
@@ -22,6 +22,11 @@ record Contender(String name, String kind, int threads, String transport) {
     /** How --only names it: the label without a space. */
     String id() {
         return name + (threads > 1 ? "-x" + threads : "");
+    }
+
+    /** A server of the bulk scenario (answers requests with N datagrams), run only against the bulk scenarios. */
+    boolean bulk() {
+        return kind.contains("bulk");
     }
 
     boolean isNative() {

@@ -34,7 +34,13 @@ final class Results {
         }
 
         List<Scenario> throughput() {
-            return scenarios.stream().filter(s -> !s.atHalfPeak()).toList();
+            return scenarios.stream().filter(s -> !s.atHalfPeak() && !s.bulk()).toList();
+        }
+
+        /** The bulk servers and scenarios of this run ({@code bulk}), or the echo ones: the same measurements. */
+        Run part(boolean bulk) {
+            return new Run(contenders.stream().filter(c -> c.bulk() == bulk).toList(),
+                    scenarios.stream().filter(s -> s.bulk() == bulk).toList(), measured, failed);
         }
     }
 
@@ -127,13 +133,108 @@ final class Results {
             }
         }
         run.failed().forEach((c, why) -> {
-            if (!run.measured().get(c).isEmpty()) {
+            if (run.contenders().contains(c) && !run.measured().get(c).isEmpty()) {
                 b.append("\n").append(c.label()).append(" stopped starting after some rounds: ").append(why).append('\n');
             }
         });
         b.append("\nMachine: ").append(machine).append(String.format(Locale.ROOT, ". Whole run: %.1f min.%n", minutes));
         b.append("Reproduce: `").append(command).append("`\n");
         return b.toString();
+    }
+
+    static double megabytes(Measured m) {
+        return m.bulk().megabytesPerSecond();
+    }
+
+    /**
+     * The bulk scenario's table: MB/s of replies per server and scenario (median), the ratios to
+     * Abyss without GSO (abyss-bulk) and to Netty with GSO (netty-bulk-gso) of the same run.
+     */
+    static String bulkMarkdown(Run run, int rounds, Duration measure, String syscallNote, String machine, String command,
+                               double minutes) {
+        Contender base = run.named("abyss-bulk");
+        Contender nettyGso = run.named("netty-bulk-gso");
+        List<Scenario> scenarios = run.scenarios();
+        StringBuilder b = new StringBuilder();
+        int peers = scenarios.isEmpty() ? 0 : scenarios.getFirst().peers();
+        int window = scenarios.isEmpty() ? 0 : scenarios.getFirst().window();
+        b.append(String.format(Locale.ROOT, "Bulk replies: a request of 16 bytes answered with N datagrams of 1,200 bytes to its sender, "
+                + "%d peers with %d requests in flight each. MB/s of reply payload received (median of %d round%s of %.1f s each), "
+                + "and the ratio to abyss-bulk (Abyss without GSO) / to netty-bulk-gso (Netty epoll with GSO) in the same run. "
+                + "GRO client: the load generator's sockets take UDP_GRO coalesced receives and split them at the segment size. "
+                + "Syscalls / reply: the server process's system calls (every thread, perf `raw_syscalls:sys_enter`) over the measured "
+                + "window, divided by the reply datagrams received in it", peers, window, rounds, rounds == 1 ? "" : "s",
+                measure.toMillis() / 1000.0)).append(syscallNote).append(". Lost / corrupt: requests not answered in full within "
+                + "300 ms / reply datagrams failing the check, totals over every run of the server.\n\n");
+        b.append("| server |");
+        scenarios.forEach(s -> b.append(' ').append(s.label()).append(" (MB/s) |"));
+        b.append(" syscalls / reply (").append(String.join(" / ", scenarios.stream().map(s -> "N=" + s.replies()
+                + (s.gro() ? "" : " plain")).toList())).append(") | lost / corrupt |\n|---|");
+        scenarios.forEach(s -> b.append("---:|"));
+        b.append("---:|---:|\n");
+        for (Contender c : run.contenders()) {
+            b.append("| ").append(c.label()).append(" |");
+            String failure = run.failed().get(c);
+            if (failure != null && run.measured().get(c).isEmpty()) {
+                b.append(" did not start: ").append(failure.replace("|", "\\|")).append(" |");
+                b.append(" |".repeat(scenarios.size() + 1)).append('\n');
+                continue;
+            }
+            for (Scenario s : scenarios) {
+                double v = median(run.of(c, s), Results::megabytes);
+                double vb = base == null ? Double.NaN : median(run.of(base, s), Results::megabytes);
+                double vn = nettyGso == null ? Double.NaN : median(run.of(nettyGso, s), Results::megabytes);
+                b.append(Double.isNaN(v) ? " – |" : String.format(Locale.ROOT, " %,.0f (%s / %s) |", v, ratio(v, vb), ratio(v, vn)));
+            }
+            b.append(' ').append(String.join(" / ", scenarios.stream()
+                    .map(s -> bulkSyscalls(median(run.of(c, s), Measured::syscallsPerEcho))).toList())).append(" |");
+            List<dev.abyss.bench.load.BulkResult> all = run.measured().get(c).values().stream().flatMap(List::stream)
+                    .map(Measured::bulk).toList();
+            b.append(String.format(Locale.ROOT, " %,d / %,d |%n", all.stream().mapToLong(dev.abyss.bench.load.BulkResult::lost).sum(),
+                    all.stream().mapToLong(dev.abyss.bench.load.BulkResult::corrupt).sum()));
+        }
+        run.failed().forEach((c, why) -> {
+            if (run.contenders().contains(c) && !run.measured().get(c).isEmpty()) {
+                b.append("\n").append(c.label()).append(" stopped starting after some rounds: ").append(why).append('\n');
+            }
+        });
+        b.append("\nMachine: ").append(machine).append(String.format(Locale.ROOT, ". Whole run: %.1f min.%n", minutes));
+        b.append("Reproduce: `").append(command).append("`\n");
+        return b.toString();
+    }
+
+    /** Syscalls per reply datagram: GSO sends go well below 0.01. */
+    private static String bulkSyscalls(double perReply) {
+        return Double.isNaN(perReply) ? "n/a" : String.format(Locale.ROOT, perReply < 0.01 ? "%.4f" : "%.3f", perReply);
+    }
+
+    static void bulkChart(Run run, Path png) throws Exception {
+        List<Scenario> scenarios = run.scenarios();
+        if (scenarios.isEmpty()) {
+            return;
+        }
+        CategoryChart chart = new CategoryChartBuilder().width(1200).height(600)
+                .title("UDP bulk replies: MB/s of reply payload received (median), higher is better")
+                .xAxisTitle("replies per request").yAxisTitle("MB/s").build();
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+        chart.getStyler().setYAxisDecimalPattern("#,###");
+        List<String> xs = scenarios.stream().map(Scenario::label).toList();
+        int series = 0;
+        for (Contender c : run.contenders()) {
+            if (run.measured().get(c).isEmpty()) {
+                continue;
+            }
+            List<Double> ys = new ArrayList<>();
+            for (Scenario s : scenarios) {
+                double v = median(run.of(c, s), Results::megabytes);
+                ys.add(Double.isNaN(v) ? 0 : v);
+            }
+            chart.addSeries(c.label(), xs, ys);
+            series++;
+        }
+        if (series > 0) {
+            BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+        }
     }
 
     private static String ratio(double v, double reference) {

@@ -18,6 +18,9 @@ import java.util.Locale;
  * java -cp abyss-bench/target/benchmarks.jar dev.abyss.bench.load.LoadGenerator \
  *      --target 127.0.0.1:1234 --peers 16 --window 32 --size 64 --duration 10s [--rate PPS] [--json]
  * </pre>
+ *
+ * With {@code --bulk N [--gro]}: the bulk mode ({@link #runBulk}), each request answered with N
+ * datagrams of {@link Bulk#SEGMENT} bytes, measured in MB/s of replies.
  */
 public final class LoadGenerator {
     private LoadGenerator() {
@@ -100,6 +103,46 @@ public final class LoadGenerator {
         }
     }
 
+    /** Runs one bulk load (requests answered with N datagrams each) and returns what it measured. */
+    public static BulkResult runBulk(BulkOptions o) throws Exception {
+        return runBulk(o, null);
+    }
+
+    /** {@link #runBulk(BulkOptions)}, telling {@code window} (if not null) when the measured window opens and closes. */
+    public static BulkResult runBulk(BulkOptions o, Window window) throws Exception {
+        try (BulkWorker w = new BulkWorker(o)) {
+            if (window != null) {
+                window.opened();
+            }
+            long start = System.nanoTime();
+            Thread thread = Thread.ofPlatform().name("load-bulk").start(w);
+            long end = start + o.duration().toNanos();
+            long lastBytes = 0;
+            long lastTime = start;
+            while (System.nanoTime() < end && thread.isAlive()) {
+                Thread.sleep(Math.max(1, Math.min(o.progress() ? 1000 : 50, (end - System.nanoTime()) / 1_000_000)));
+                if (o.progress()) {
+                    long now = System.nanoTime();
+                    long bytes = w.publishedBytes;
+                    System.err.printf(Locale.ROOT, "[%5.1fs] %,10.1f MB/s   requests answered %,d%n", (now - start) / 1e9,
+                            (bytes - lastBytes) / ((now - lastTime) / 1e3), w.publishedCompleted);
+                    lastBytes = bytes;
+                    lastTime = now;
+                }
+            }
+            long stoppedAt = System.nanoTime();
+            w.stop();
+            thread.join();
+            if (window != null) {
+                window.closed();
+            }
+            double seconds = (stoppedAt - start) / 1e9;
+            return new BulkResult(w.requests, w.completed, w.lost, w.late, w.corrupt, w.datagrams, w.datagrams * Bulk.SEGMENT,
+                    w.receives, seconds, o.replies(), o.gro(), w.latency.getValueAtPercentile(50) / 1e3,
+                    w.latency.getValueAtPercentile(99) / 1e3, w.latency.getMaxValue() / 1e3);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         String target = null;
         int peers = 16;
@@ -111,6 +154,8 @@ public final class LoadGenerator {
         boolean spread = false;
         int threads = 1;
         boolean json = false;
+        int bulk = 0;
+        boolean gro = false;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -125,6 +170,8 @@ public final class LoadGenerator {
                     case "--spread" -> spread = true;
                     case "--threads" -> threads = Integer.parseInt(value(args, ++i, a));
                     case "--json" -> json = true;
+                    case "--bulk" -> bulk = Integer.parseInt(value(args, ++i, a));
+                    case "--gro" -> gro = true;
                     case "-h", "--help" -> {
                         System.out.println(usage());
                         return;
@@ -144,6 +191,20 @@ public final class LoadGenerator {
             }
             InetSocketAddress to = new InetSocketAddress(InetAddress.getByName(target.substring(0, colon).replace("[", "").replace("]", "")),
                     Integer.parseInt(target.substring(colon + 1)));
+            if (bulk > 0 || gro) {
+                if (bulk == 0) {
+                    throw new IllegalArgumentException("--gro applies to the bulk mode: give --bulk N too");
+                }
+                for (String echoOnly : List.of("--size", "--rate", "--spread", "--threads")) {
+                    if (List.of(args).contains(echoOnly)) {
+                        throw new IllegalArgumentException(echoOnly + " does not apply to the bulk mode");
+                    }
+                }
+                int bulkWindow = List.of(args).contains("--window") ? window : 2;
+                BulkResult r = runBulk(new BulkOptions(to, peers, bulkWindow, bulk, gro, duration, count, !json));
+                System.out.println(json ? r.json() : r.table());
+                return;
+            }
             LoadOptions o = new LoadOptions(to, peers, window, size, duration, count, rate, spread, threads, !json);
             LoadResult r = run(o);
             System.out.println(json ? r.json() : r.table());
@@ -195,6 +256,11 @@ public final class LoadGenerator {
                   --rate PPS       offered datagrams per second in total (default: as fast as echoes return)
                   --spread         peers bind 127.0.x.y source addresses (IPv4 loopback targets)
                   --threads T      sender/receiver threads (default 1)
-                  --json           one JSON object instead of the table""";
+                  --json           one JSON object instead of the table
+                bulk mode (a request of 16 bytes answered with N datagrams of 1,200 bytes; MB/s of replies):
+                  --bulk N         replies per request, 1..64 (--window: requests in flight per peer, 1..16, default 2;
+                                   --count: requests answered in full)
+                  --gro            UDP_GRO on the client sockets: coalesced receives of up to 64 KiB, split at the
+                                   segment size the kernel reports""";
     }
 }

@@ -38,7 +38,9 @@ import java.util.Locale;
  * The Java echo servers of the comparison, each run in its own JVM:
  * {@code java -cp benchmarks.jar dev.abyss.bench.peers.EchoServers SERVER PORT THREADS [TRANSPORT]}, where
  * SERVER is abyss-segment, abyss-handler, netty-epoll, netty-iouring, netty-nio or jdk, and TRANSPORT
- * (abyss-* only) a {@link TransportKind}: EPOLL (the default), IO_URING, NIO or AUTO. It prints
+ * (abyss-* only) a {@link TransportKind}: EPOLL (the default), IO_URING, NIO or AUTO; or one of the
+ * bulk scenario's servers ({@link BulkServers}): abyss-bulk, abyss-bulk-gso, netty-bulk,
+ * netty-bulk-gso (Netty on epoll), which answer requests instead of echoing. It prints
  * "ready" once bound and echoes until stdin closes. Every server gets the same treatment: one
  * socket per thread with SO_REUSEPORT where the transport has it, 64-datagram batches where it can,
  * a 4 MiB socket receive buffer.
@@ -65,6 +67,10 @@ public final class EchoServers {
             case "netty-iouring" -> netty(at, threads, "iouring");
             case "netty-nio" -> netty(at, 1, "nio"); // NIO datagram channels have no SO_REUSEPORT: one socket
             case "jdk" -> jdk(at, threads);
+            case "abyss-bulk" -> BulkServers.abyss(at, threads, transport, false);
+            case "abyss-bulk-gso" -> BulkServers.abyss(at, threads, transport, true);
+            case "netty-bulk" -> BulkServers.netty(at, threads, false);
+            case "netty-bulk-gso" -> BulkServers.netty(at, threads, true);
             default -> throw new IllegalArgumentException("unknown server " + kind);
         };
         System.out.println("ready");

@@ -1,5 +1,7 @@
 package dev.abyss.bench.compare;
 
+import dev.abyss.bench.load.BulkOptions;
+import dev.abyss.bench.load.BulkResult;
 import dev.abyss.bench.load.LoadGenerator;
 import dev.abyss.bench.load.LoadOptions;
 import dev.abyss.bench.load.LoadResult;
@@ -27,7 +29,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The C references as the comparison builds and runs them (gcc at run time): every datagram echoed
- * intact, including by the io_uring one when its buffers run out (-ENOBUFS, re-armed), and perf's
+ * intact, including by the io_uring one when its buffers run out (-ENOBUFS, re-armed); the bulk one
+ * answers every request with its N datagrams; and perf's
  * syscall count where perf works. Skipped without gcc.
  */
 @Timeout(120)
@@ -40,7 +43,8 @@ class CReferencesTest {
     static void compile() throws Exception {
         assumeTrue(gccWorks(), "gcc is not installed");
         Map<Contender, String> failed = new LinkedHashMap<>();
-        natives = Compare.compileReferences(List.of(Contender.of("c-ref", 1), Contender.of("c-iouring", 1)), dir, failed);
+        natives = Compare.compileReferences(List.of(Contender.of("c-ref", 1), Contender.of("c-iouring", 1),
+                Contender.of("c-ref-bulk", 1)), dir, failed);
         assertEquals(Map.of(), failed);
     }
 
@@ -52,6 +56,22 @@ class CReferencesTest {
             assertClean(r);
             r = load(Contender.of(kind, threads), natives, 16, 8, 1400, 20_000);
             assertClean(r);
+        }
+    }
+
+    @Test
+    void theBulkReferenceAnswersEveryRequestInFull() throws Exception {
+        int port = freePort();
+        try (ServerProcess server = ServerProcess.start(Contender.of("c-ref-bulk", 2), port, null, natives)) {
+            for (boolean gro : new boolean[]{false, true}) {
+                for (int n : new int[]{1, 16, 64}) {
+                    BulkResult r = LoadGenerator.runBulk(new BulkOptions(new InetSocketAddress("127.0.0.1", port), 4, 2, n, gro,
+                            Duration.ofSeconds(30), 500, false));
+                    assertTrue(r.completed() >= 500, r.table());
+                    assertEquals(0, r.lost() + r.late() + r.corrupt(), r.table());
+                    assertEquals(r.completed() * n, r.datagrams(), r.table());
+                }
+            }
         }
     }
 
