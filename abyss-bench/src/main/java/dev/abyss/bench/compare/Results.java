@@ -209,32 +209,8 @@ final class Results {
     }
 
     static void bulkChart(Run run, Path png) throws Exception {
-        List<Scenario> scenarios = run.scenarios();
-        if (scenarios.isEmpty()) {
-            return;
-        }
-        CategoryChart chart = new CategoryChartBuilder().width(1200).height(600)
-                .title("UDP bulk replies: MB/s of reply payload received (median), higher is better")
-                .xAxisTitle("replies per request").yAxisTitle("MB/s").build();
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
-        chart.getStyler().setYAxisDecimalPattern("#,###");
-        List<String> xs = scenarios.stream().map(Scenario::label).toList();
-        int series = 0;
-        for (Contender c : run.contenders()) {
-            if (run.measured().get(c).isEmpty()) {
-                continue;
-            }
-            List<Double> ys = new ArrayList<>();
-            for (Scenario s : scenarios) {
-                double v = median(run.of(c, s), Results::megabytes);
-                ys.add(Double.isNaN(v) ? 0 : v);
-            }
-            chart.addSeries(c.label(), xs, ys);
-            series++;
-        }
-        if (series > 0) {
-            BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
-        }
+        barChart(run, run.scenarios(), Results::megabytes, png, 1200, 600,
+                "UDP bulk replies: MB/s of reply payload received (median), higher is better", "replies per request", "MB/s");
     }
 
     private static String ratio(double v, double reference) {
@@ -246,33 +222,37 @@ final class Results {
     }
 
     static void chart(Run run, Path png) throws Exception {
-        List<Scenario> throughput = run.throughput();
-        if (throughput.isEmpty()) {
+        barChart(run, run.throughput(), Results::echoes, png, 1400, 650,
+                "UDP echo: datagrams per second (median), higher is better", "scenario", "echoes / s");
+    }
+
+    /** One bar per contender and scenario: the median of {@code metric}; a contender that never started gets no bar. */
+    private static void barChart(Run run, List<Scenario> scenarios, ToDoubleFunction<Measured> metric, Path png, int width,
+                                 int height, String title, String xTitle, String yTitle) throws Exception {
+        if (scenarios.isEmpty()) {
             return;
         }
-        CategoryChart chart = new CategoryChartBuilder().width(1400).height(650)
-                .title("UDP echo: datagrams per second (median), higher is better")
-                .xAxisTitle("scenario").yAxisTitle("echoes / s").build();
+        CategoryChart chart = new CategoryChartBuilder().width(width).height(height).title(title)
+                .xAxisTitle(xTitle).yAxisTitle(yTitle).build();
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         chart.getStyler().setYAxisDecimalPattern("#,###");
-        List<String> xs = throughput.stream().map(Scenario::label).toList();
+        List<String> xs = scenarios.stream().map(Scenario::label).toList();
         int series = 0;
         for (Contender c : run.contenders()) {
             if (run.measured().get(c).isEmpty()) {
                 continue; // did not start: no bar rather than a zero bar
             }
             List<Double> ys = new ArrayList<>();
-            for (Scenario s : throughput) {
-                double v = median(run.of(c, s), Results::echoes);
+            for (Scenario s : scenarios) {
+                double v = median(run.of(c, s), metric);
                 ys.add(Double.isNaN(v) ? 0 : v);
             }
             chart.addSeries(c.label(), xs, ys);
             series++;
         }
-        if (series == 0) {
-            return;
+        if (series > 0) {
+            BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
         }
-        BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 
     static String machine() {
