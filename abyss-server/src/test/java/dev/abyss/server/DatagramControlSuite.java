@@ -337,6 +337,53 @@ abstract class DatagramControlSuite extends TransportSuite {
         }
     }
 
+    @Test
+    void segmentedRepliesThroughASmallSendBufferAreEachSentOrCounted() throws Exception {
+        int peers = 8;
+        int requests = 5;
+        int replies = 64; // 54 + 10 segments: two GSO sends per request
+        MemorySegment bulk = Arena.ofAuto().allocate((long) replies * 1_200);
+        try (Server s = start(at("127.0.0.1").sendBufferSize(8 * 1024).receiveBatchSize(8).datagramHandler((p, data) ->
+                p.sendSegments(bulk, 0, bulk.byteSize(), 1_200)).build())) {
+            List<DatagramChannel> clients = new ArrayList<>();
+            try {
+                for (int i = 0; i < peers; i++) {
+                    DatagramChannel c = client("127.0.0.1", -1);
+                    c.setOption(StandardSocketOptions.SO_RCVBUF, 8 << 20);
+                    clients.add(c);
+                }
+                for (int r = 0; r < requests; r++) {
+                    for (DatagramChannel c : clients) {
+                        c.send(ByteBuffer.wrap(new byte[]{1}), s.localAddress());
+                    }
+                }
+                long attempted = (long) peers * requests * replies;
+                await(() -> s.stats().datagramsOut() + s.stats().sendQueueFull() + s.stats().sendErrors() == attempted,
+                        "every datagram sent or counted: " + s.stats());
+                long received = 0;
+                for (DatagramChannel c : clients) {
+                    c.configureBlocking(false);
+                    ByteBuffer b = ByteBuffer.allocate(2_048);
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                    long got = 0;
+                    while (got < (long) requests * replies && System.nanoTime() < deadline) {
+                        b.clear();
+                        if (c.receive(b) != null) {
+                            assertEquals(1_200, b.position(), "a whole segment");
+                            got++;
+                        }
+                    }
+                    received += got;
+                }
+                assertEquals(s.stats().datagramsOut(), received, "what was counted out arrived, once: " + s.stats());
+            } finally {
+                for (DatagramChannel c : clients) {
+                    c.close();
+                }
+            }
+        }
+    }
+
     // ---- GRO -----------------------------------------------------------------------------------
 
     @ParameterizedTest
