@@ -20,7 +20,15 @@ final class ErrorLog {
     private final AtomicLong windowStart = new AtomicLong(System.nanoTime());
     private final AtomicInteger logged = new AtomicInteger();
     private final AtomicLong suppressed = new AtomicLong();
-    private final AtomicReference<String> lastSuppressed = new AtomicReference<>();
+    /** The last suppressed error, formatted only if a summary names it: a flood costs no formatting per error. */
+    private final AtomicReference<Suppressed> lastSuppressed = new AtomicReference<>();
+
+    private record Suppressed(String message, Object[] args) {
+        @Override
+        public String toString() {
+            return org.slf4j.helpers.MessageFormatter.arrayFormat(message, args).getMessage();
+        }
+    }
 
     ErrorLog(Logger log) {
         this.log = log;
@@ -39,7 +47,7 @@ final class ErrorLog {
             return;
         }
         suppressed.incrementAndGet();
-        lastSuppressed.set(org.slf4j.helpers.MessageFormatter.arrayFormat(message, args).getMessage());
+        lastSuppressed.set(new Suppressed(message, args));
     }
 
     /** Logs the summary of what was suppressed so far, if anything. */
