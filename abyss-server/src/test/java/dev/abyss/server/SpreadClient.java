@@ -1,103 +1,42 @@
 package dev.abyss.server;
 
-import dev.abyss.ffi.LibC;
 import dev.abyss.ffi.NativeException;
-import dev.abyss.ffi.net.MsgLayouts;
+import dev.abyss.ffi.net.LoopbackPeers;
 import dev.abyss.ffi.net.Net;
-import dev.abyss.ffi.net.SockAddr;
-import dev.abyss.ffi.net.Sockets;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * Many distinct IPv4 peers through one socket: it is bound to 0.0.0.0:P and sends each datagram
- * from a chosen source address 127.a.b.c (an IP_PKTINFO control message sets the source), so
- * replies to any 127.a.b.c:P come back to it. Peer {@code n} is 127.(1 + n / 65536).(n / 256 % 256).(n % 256).
+ * Many distinct IPv4 peers through one socket ({@link LoopbackPeers}): peer {@code n} is
+ * 127.(1 + n / 65536).(n / 256 % 256).(n % 256). The first 4 bytes of each datagram are {@code n},
+ * so an echo tells which peer it answers.
  */
 final class SpreadClient implements AutoCloseable {
-    private static final long PKTINFO_SIZE = 12; // struct in_pktinfo: ifindex, spec_dst, addr
-
-    private final Arena arena = Arena.ofConfined();
-    private final int fd;
-    private final int port;
-    private final MemorySegment msg = arena.allocate(MsgLayouts.MSGHDR);
-    private final MemorySegment iov = arena.allocate(MsgLayouts.IOVEC);
-    private final MemorySegment name = arena.allocate(SockAddr.SOCKADDR_STORAGE);
-    private final MemorySegment control = arena.allocate(MsgLayouts.cmsgSpace(PKTINFO_SIZE), 8);
-    private final MemorySegment data = arena.allocate(65_536);
-    private final MemorySegment in = arena.allocate(65_536);
-    private final MemorySegment inMsg = arena.allocate(MsgLayouts.MSGHDR);
-    private final MemorySegment inIov = arena.allocate(MsgLayouts.IOVEC);
+    private final LoopbackPeers peers;
+    private final MemorySegment data = Arena.ofAuto().allocate(65_536);
+    private final MemorySegment in = Arena.ofAuto().allocate(65_536);
 
     SpreadClient(SocketAddress server) throws NativeException {
-        fd = Sockets.openDatagram(Net.AF_INET, true);
-        Sockets.setInt(fd, Net.SOL_SOCKET, Net.SO_RCVBUF, 4 << 20, "SO_RCVBUF");
-        Sockets.bind(fd, new InetSocketAddress("0.0.0.0", 0));
-        port = ((InetSocketAddress) Sockets.localAddress(fd)).getPort();
-        int nameLength = SockAddr.write(server, name);
-        msg.set(ADDRESS, MsgLayouts.MSG_NAME, name);
-        msg.set(JAVA_INT, MsgLayouts.MSG_NAMELEN, nameLength);
-        iov.set(ADDRESS, MsgLayouts.IOV_BASE, data);
-        msg.set(ADDRESS, MsgLayouts.MSG_IOV, iov);
-        msg.set(JAVA_LONG, MsgLayouts.MSG_IOVLEN, 1);
-        msg.set(ADDRESS, MsgLayouts.MSG_CONTROL, control);
-        msg.set(JAVA_LONG, MsgLayouts.MSG_CONTROLLEN, control.byteSize());
-        control.set(JAVA_LONG, MsgLayouts.CMSG_LEN_FIELD, MsgLayouts.cmsgLen(PKTINFO_SIZE));
-        control.set(JAVA_INT, MsgLayouts.CMSG_LEVEL, Net.IPPROTO_IP);
-        control.set(JAVA_INT, MsgLayouts.CMSG_TYPE, Net.IP_PKTINFO);
-        inIov.set(ADDRESS, MsgLayouts.IOV_BASE, in);
-        inIov.set(JAVA_LONG, MsgLayouts.IOV_LEN, in.byteSize());
-        inMsg.set(ADDRESS, MsgLayouts.MSG_IOV, inIov);
-        inMsg.set(JAVA_LONG, MsgLayouts.MSG_IOVLEN, 1);
-    }
-
-    /** Where peer {@code n} sends from. */
-    static InetSocketAddress peer(int n, int port) {
-        try {
-            return new InetSocketAddress(InetAddress.getByAddress(new byte[]{127, (byte) (1 + n / 65536),
-                    (byte) (n / 256 % 256), (byte) (n % 256)}), port);
-        } catch (java.net.UnknownHostException e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    int port() {
-        return port;
+        peers = new LoopbackPeers(server, 4 << 20);
     }
 
     /** Sends {@code length} bytes (the first 4 are {@code n}) as peer {@code n}; false when the socket buffer is full. */
     boolean send(int n, int length) {
-        long dataOffset = MsgLayouts.cmsgAlign(MsgLayouts.CMSGHDR.byteSize());
-        control.set(JAVA_INT, dataOffset, 0); // any interface
-        // ipi_spec_dst in network order: 127.a.b.c
-        control.set(JAVA_BYTE, dataOffset + 4, (byte) 127);
-        control.set(JAVA_BYTE, dataOffset + 5, (byte) (1 + n / 65536));
-        control.set(JAVA_BYTE, dataOffset + 6, (byte) (n / 256 % 256));
-        control.set(JAVA_BYTE, dataOffset + 7, (byte) (n % 256));
-        control.set(JAVA_INT, dataOffset + 8, 0);
         data.set(JAVA_INT, 0, n);
-        iov.set(JAVA_LONG, MsgLayouts.IOV_LEN, length);
-        return LibC.sendmsg(fd, msg, Net.MSG_DONTWAIT) >= 0;
+        return peers.send(n, data, length, Net.MSG_DONTWAIT) >= 0;
     }
 
     /** The next reply's peer number (its first 4 bytes), or -1 when none is waiting. */
     int receive() {
-        long n = LibC.recvmsg(fd, inMsg, Net.MSG_DONTWAIT);
-        return n >= 4 ? in.get(JAVA_INT, 0) : -1;
+        return peers.receive(in, Net.MSG_DONTWAIT) >= 4 ? in.get(JAVA_INT, 0) : -1;
     }
 
     @Override
     public void close() {
-        LibC.close(fd);
-        arena.close();
+        peers.close();
     }
 }

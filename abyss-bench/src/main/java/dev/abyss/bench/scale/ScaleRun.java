@@ -1,11 +1,8 @@
 package dev.abyss.bench.scale;
 
-import dev.abyss.ffi.LibC;
+import dev.abyss.ffi.net.LoopbackPeers;
 import dev.abyss.ffi.net.MessageBatch;
-import dev.abyss.ffi.net.MsgLayouts;
 import dev.abyss.ffi.net.Net;
-import dev.abyss.ffi.net.SockAddr;
-import dev.abyss.ffi.net.Sockets;
 import dev.abyss.server.Abyss;
 import dev.abyss.server.Server;
 import dev.abyss.server.ServerConfig;
@@ -23,11 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * A million peers through the echo server: peer {@code n} is 127.(1 + n / 65536).(n / 256 % 256).(n % 256),
@@ -144,34 +136,15 @@ public final class ScaleRun {
         return 0;
     }
 
-    /** One socket on 0.0.0.0:P sending as any 127.a.b.c:P (IP_PKTINFO), receiving every reply with recvmmsg. */
+    /** One socket on 0.0.0.0:P sending as any 127.a.b.c:P ({@link LoopbackPeers}), receiving every reply with recvmmsg. */
     private static final class Client implements AutoCloseable {
-        private static final long PKTINFO = 12;
         private final Arena arena = Arena.ofConfined();
-        private final int fd;
-        private final MemorySegment msg = arena.allocate(MsgLayouts.MSGHDR);
-        private final MemorySegment iov = arena.allocate(MsgLayouts.IOVEC);
-        private final MemorySegment name = arena.allocate(SockAddr.SOCKADDR_STORAGE);
-        private final MemorySegment control = arena.allocate(MsgLayouts.cmsgSpace(PKTINFO), 8);
+        private final LoopbackPeers peers;
         private final MemorySegment data = arena.allocate(SIZE);
         private final MessageBatch in = new MessageBatch(arena, 64, 256, 0);
-        private final long source = MsgLayouts.cmsgAlign(MsgLayouts.CMSGHDR.byteSize()) + 4;
 
         Client(InetSocketAddress server) throws Exception {
-            fd = Sockets.openDatagram(Net.AF_INET, false);
-            Sockets.setInt(fd, Net.SOL_SOCKET, Net.SO_RCVBUF, 8 << 20, "SO_RCVBUF");
-            Sockets.bind(fd, new InetSocketAddress("0.0.0.0", 0));
-            msg.set(ADDRESS, MsgLayouts.MSG_NAME, name);
-            msg.set(JAVA_INT, MsgLayouts.MSG_NAMELEN, SockAddr.write(server, name));
-            iov.set(ADDRESS, MsgLayouts.IOV_BASE, data);
-            iov.set(JAVA_LONG, MsgLayouts.IOV_LEN, SIZE);
-            msg.set(ADDRESS, MsgLayouts.MSG_IOV, iov);
-            msg.set(JAVA_LONG, MsgLayouts.MSG_IOVLEN, 1);
-            msg.set(ADDRESS, MsgLayouts.MSG_CONTROL, control);
-            msg.set(JAVA_LONG, MsgLayouts.MSG_CONTROLLEN, control.byteSize());
-            control.set(JAVA_LONG, MsgLayouts.CMSG_LEN_FIELD, MsgLayouts.cmsgLen(PKTINFO));
-            control.set(JAVA_INT, MsgLayouts.CMSG_LEVEL, Net.IPPROTO_IP);
-            control.set(JAVA_INT, MsgLayouts.CMSG_TYPE, Net.IP_PKTINFO);
+            peers = new LoopbackPeers(server, 8 << 20);
         }
 
         /** Peers {@code from..to-1} each send one datagram, at most WINDOW unanswered; returns datagrams/s. */
@@ -183,16 +156,12 @@ public final class ScaleRun {
             long idleSince = System.nanoTime();
             while (answered < total) {
                 while (next < to && next - from - answered < WINDOW) {
-                    control.set(JAVA_BYTE, source, (byte) 127);
-                    control.set(JAVA_BYTE, source + 1, (byte) (1 + next / 65536)); // 127.1.0.0 up to 127.62.x.y
-                    control.set(JAVA_BYTE, source + 2, (byte) (next / 256 % 256));
-                    control.set(JAVA_BYTE, source + 3, (byte) (next % 256));
-                    if (LibC.sendmsg(fd, msg, 0) < 0) {
+                    if (peers.send(next, data, SIZE, 0) < 0) { // 127.1.0.0 up to 127.62.x.y
                         throw new IllegalStateException("sendmsg failed for peer " + next);
                     }
                     next++;
                 }
-                int n = in.receive(fd, 64, Net.MSG_DONTWAIT);
+                int n = in.receive(peers.fd(), 64, Net.MSG_DONTWAIT);
                 if (n > 0) {
                     answered += n;
                     idleSince = System.nanoTime();
@@ -208,7 +177,7 @@ public final class ScaleRun {
 
         @Override
         public void close() {
-            LibC.close(fd);
+            peers.close();
             arena.close();
         }
     }
