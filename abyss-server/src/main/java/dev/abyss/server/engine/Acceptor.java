@@ -179,8 +179,12 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
                 dispatcher.exit(s);
             }
             dispatcher.turn(now); // posts and closes queued meanwhile are for ended sessions: dropped
-            outbox.drain(); // sends made by handleShutdown from other threads still go out
-            transport.settleSends();
+            try {
+                outbox.drain(); // sends made by handleShutdown from other threads still go out
+                transport.settleSends();
+            } catch (Throwable t) {
+                LOG.warn("acceptor {}: the last sends could not be settled", index, t); // the exit goes on: close, release
+            }
             emitStops();
             retries.clear();
             transport.close();

@@ -229,13 +229,17 @@ public final class UdpSocket implements AutoCloseable {
     /**
      * Throws {@link SocketLostException} when {@code errno} says the descriptor is no longer this
      * socket (EBADF, ENOTSOCK): it was closed underneath us, and must not be closed again (its number
-     * may belong to someone else by now).
+     * may belong to someone else by now). Only the first time: the sends still in flight fail the
+     * same way while the acceptor winds down, and must not cut its exit short.
      *
      * @param errno the positive errno of a failed call on this socket
      * @param call  the call, for the message
      */
     public void failIfLost(int errno, String call) {
         if (errno == dev.abyss.ffi.Errno.EBADF || errno == dev.abyss.ffi.Errno.ENOTSOCK) {
+            if (lost) {
+                return; // said once: the acceptor is already giving up, later failures are only counted
+            }
             lost = true;
             throw new SocketLostException(call + " on the socket of " + local + " failed with "
                     + dev.abyss.ffi.Errno.name(errno) + ": its descriptor " + fd + " was closed underneath the server");
