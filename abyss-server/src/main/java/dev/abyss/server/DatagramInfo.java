@@ -30,7 +30,9 @@ public interface DatagramInfo {
 
     /**
      * {@return the address the datagram was sent to, on a socket bound to a wildcard address
-     * (IP_PKTINFO / IPV6_PKTINFO; replies leave from it), else null; allocated on each call}
+     * (IP_PKTINFO / IPV6_PKTINFO; replies leave from it), else null; allocated on each call. In
+     * {@link DispatchMode#VIRTUAL_THREADS} mode: the address the session's peer talks to (its first
+     * datagram's, {@link Session#localAddress()})}
      */
     SocketAddress destination();
 

@@ -55,7 +55,8 @@ public interface Peer {
      * @param offset      where it starts in {@code data}
      * @param length      its length in bytes
      * @param segmentSize bytes per datagram, 1..65507
-     * @return datagrams queued (fewer when the queue filled up: the rest are counted as drops)
+     * @return datagrams queued, always the leading ones: when one is refused (the queue is full) it
+     *         and every later one are counted in {@link ServerStats#sendQueueFull()} and not sent
      * @throws IllegalArgumentException when {@code segmentSize} is out of range
      */
     int sendSegments(MemorySegment data, long offset, long length, int segmentSize);

@@ -71,8 +71,9 @@ public interface Session {
      * @param offset      where it starts in {@code data}
      * @param length      its length in bytes
      * @param segmentSize bytes per datagram, 1..65507
-     * @return datagrams queued: fewer than asked when the queue filled up (the rest are counted as
-     *         drops), 0 when the session is closed
+     * @return datagrams queued, always the leading ones: when one is refused (the queue is full) it
+     *         and every later one are counted in {@link ServerStats#sendQueueFull()} and not sent, so
+     *         a caller may resume at {@code offset + queued * segmentSize}; 0 when the session is closed
      * @throws IllegalArgumentException when {@code segmentSize} is out of range
      */
     int sendSegments(MemorySegment data, long offset, long length, int segmentSize);

@@ -163,6 +163,49 @@ abstract class DatagramControlSuite extends TransportSuite {
     }
 
     @Test
+    void aTrafficClassOnAnAfUnixSocketIsIgnored(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        assumeSupports(Capability.AF_UNIX);
+        try (Server s = start(builder().numAcceptors(1).shutdownTimeout(Duration.ZERO).bindUnix(dir.resolve("s.sock").toString())
+                .datagramHandler((p, data) -> {
+                    p.setTrafficClass(DatagramInfo.ECT_0); // no TOS on AF_UNIX: ignored, the reply still goes
+                    p.send(data);
+                }).build());
+             Client c = new Client(s.localAddress())) {
+            c.send("unix");
+            assertEquals("unix", c.receive(5_000));
+            assertEquals(0, s.stats().handlerErrors());
+        }
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(DispatchMode.class)
+    void aSendCarriesTheTrafficClassSetWhenItWasMadeFromAnyThread(DispatchMode mode) throws Exception {
+        assumeSupports(Capability.DATAGRAM_CONTROL);
+        List<Seen> repliesSeen = new CopyOnWriteArrayList<>();
+        try (Server s = start(at("127.0.0.1").dispatchMode(mode).handler(new Handler<>() {
+                    @Override
+                    public HandlerResult<Object> handleData(Session session, MemorySegment data, Object state) {
+                        Thread.ofVirtual().start(() -> { // another thread: through the send queue in both modes
+                            for (int i = 0; i < 20; i++) {
+                                session.setTrafficClass(i % 2 == 0 ? DatagramInfo.ECT_0 : -1);
+                                session.send(MemorySegment.ofArray(new byte[]{(byte) i}));
+                            }
+                        });
+                        return HandlerResult.continueWith(state);
+                    }
+                }).build());
+             Server peer = start(at("127.0.0.1").receiveTrafficClass(true)
+                     .datagramHandler((p, data) -> repliesSeen.add(Seen.of(data, p.datagram()))).build())) {
+            peer.send(s.localAddress(), MemorySegment.ofArray("go".getBytes()));
+            await(() -> repliesSeen.size() == 20, "20 replies");
+            for (Seen r : repliesSeen) {
+                int i = r.text().charAt(0);
+                assertEquals(i % 2 == 0 ? DatagramInfo.ECT_0 : 0, r.trafficClass(), "datagram " + i + " left with the class set before it");
+            }
+        }
+    }
+
+    @Test
     void virtualThreadSessionsSeeTheFactsOfTheirOwnDatagram() throws Exception {
         assumeSupports(Capability.DATAGRAM_CONTROL);
         Recording server = new Recording();

@@ -513,6 +513,10 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
         return dispatcher instanceof InlineDispatcher inline ? inline.datagramOf(s) : null;
     }
 
+    int sendSegments(SessionImpl s, MemorySegment data, long offset, long length, int segmentSize) {
+        return outbox.sendSegments(s, s.key, s.arrival, -1, data, offset, length, segmentSize);
+    }
+
     boolean send(SessionImpl s, MemorySegment data, long offset, long length) {
         return outbox.send(s, data, offset, length);
     }

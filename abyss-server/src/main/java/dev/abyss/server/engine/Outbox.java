@@ -53,15 +53,14 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
         }
         if (acceptor.isOwnerThread()) {
             if (!transport.send(s, s.key, s.arrival, s.sendTrafficClass(), data, offset, (int) length)) {
-                acceptor.drop(Drop.SEND_QUEUE_FULL, s.key, length);
+                refused(s.key, length);
                 return false;
             }
             return true;
         }
         try {
-            if (!queue.offer(s.key, data, offset, (int) length)) {
-                foreignQueueFull.incrementAndGet();
-                JfrEvents.drop(Drop.SEND_QUEUE_FULL.cause, s.key, length); // counted above: another thread
+            if (!queue.offer(s.key, s.sendTrafficClass(), data, offset, (int) length)) {
+                refused(s.key, length);
                 return false;
             }
         } catch (IllegalStateException closedMeanwhile) {
@@ -90,15 +89,14 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
         }
         if (acceptor.isOwnerThread()) {
             if (!transport.send(null, peer, from, trafficClass, data, offset, (int) length)) {
-                acceptor.drop(Drop.SEND_QUEUE_FULL, peer, length);
+                refused(peer, length);
                 return false;
             }
             return true;
         }
         try {
-            if (!queue.offer(peer, data, offset, (int) length)) {
-                foreignQueueFull.incrementAndGet();
-                JfrEvents.drop(Drop.SEND_QUEUE_FULL.cause, peer, length); // counted above: another thread
+            if (!queue.offer(peer, trafficClass, data, offset, (int) length)) {
+                refused(peer, length);
                 return false;
             }
         } catch (IllegalStateException closedMeanwhile) {
@@ -106,6 +104,46 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
         }
         transport.wakeup();
         return true;
+    }
+
+    /**
+     * {@link dev.abyss.server.Session#sendSegments} ({@code s} given) and
+     * {@link dev.abyss.server.Peer#sendSegments} ({@code s} null: to {@code peer} from {@code from}):
+     * queues consecutive datagrams until one is refused; that one and every later one are counted as
+     * refused sends, so what went out is always a prefix. Returns the datagrams queued.
+     */
+    int sendSegments(SessionImpl s, PeerKey peer, PeerKey from, int trafficClass, MemorySegment data, long offset, long length,
+                     int segmentSize) {
+        java.util.Objects.checkFromIndexSize(offset, length, data.byteSize());
+        checkSegmentSize(segmentSize);
+        int queued = 0;
+        long at = 0;
+        for (; at < length; at += segmentSize) {
+            long part = Math.min(segmentSize, length - at);
+            // consecutive equal datagrams to one peer: the transport coalesces them (GSO)
+            boolean ok = s != null ? send(s, data, offset + at, part) : sendTo(peer, from, trafficClass, data, offset + at, part);
+            if (!ok) {
+                break;
+            }
+            queued++;
+        }
+        if (s != null && !s.isOpen()) {
+            return queued; // ended: nothing more to count
+        }
+        for (at += segmentSize; at < length; at += segmentSize) { // not tried: after a refusal they would leave a gap
+            refused(s != null ? s.key : peer, Math.min(segmentSize, length - at));
+        }
+        return queued;
+    }
+
+    /** Counts a datagram that could not be queued, on whichever thread refused it. */
+    private void refused(PeerKey peer, long bytes) {
+        if (acceptor.isOwnerThread()) {
+            acceptor.drop(Drop.SEND_QUEUE_FULL, peer, bytes);
+        } else {
+            foreignQueueFull.incrementAndGet();
+            JfrEvents.drop(Drop.SEND_QUEUE_FULL.cause, peer, bytes);
+        }
     }
 
     /** Moves queued sends into the transport's batch (owner thread). */
@@ -133,14 +171,14 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
     }
 
     @Override
-    public void onSend(MemorySegment ring, long nameAt, int nameLength, long dataAt, int dataLength) {
+    public void onSend(MemorySegment ring, long nameAt, int nameLength, int trafficClass, long dataAt, int dataLength) {
         if (!peer.readFrom(ring, nameAt, nameLength)) {
             counters.increment(Counters.SEND_ERRORS); // cannot happen: the queue holds what PeerKey wrote
             return;
         }
         // the session may have ended since: the datagram still goes out, unattributed
         SessionImpl s = sessions.get(peer);
-        transport.send(s, peer, s == null ? null : s.arrival, s == null ? -1 : s.sendTrafficClass(), ring, dataAt, dataLength);
+        transport.send(s, peer, s == null ? null : s.arrival, trafficClass, ring, dataAt, dataLength);
     }
 
     @Override

@@ -15,7 +15,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * acceptor: a ring of bytes in off-heap memory, so a send from another thread costs one copy and no
  * Java object.
  *
- * <p>A record is {@code [int length][int nameLength][sockaddr][payload]}, 8-aligned. A producer
+ * <p>A record is {@code [int length][int nameLength | (trafficClass + 1) << 16][sockaddr][payload]}, 8-aligned. A producer
  * claims space by advancing {@code tail} with a CAS, writes the body with plain stores and publishes
  * the record by storing its length last (release). The consumer reads the length (acquire); 0 means
  * "not yet published". It zeroes what it consumed before moving {@code head} (release), so a
@@ -25,7 +25,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 final class SendQueue {
     /** Told each queued datagram, in order; the segments are valid during the call only. */
     interface Consumer {
-        void onSend(MemorySegment ring, long nameAt, int nameLength, long dataAt, int dataLength);
+        void onSend(MemorySegment ring, long nameAt, int nameLength, int trafficClass, long dataAt, int dataLength);
     }
 
     static final int HEADER = 8;
@@ -73,6 +73,14 @@ final class SendQueue {
      * @return false when the ring has no room (the caller counts the drop)
      */
     boolean offer(PeerKey peer, MemorySegment data, long offset, int length) {
+        return offer(peer, -1, data, offset, length);
+    }
+
+    /**
+     * {@link #offer(PeerKey, MemorySegment, long, int)} with the traffic class the datagram leaves
+     * with (-1: the socket's), taken now rather than when the acceptor drains it.
+     */
+    boolean offer(PeerKey peer, int trafficClass, MemorySegment data, long offset, int length) {
         int nameLength = peer.encodedLength();
         int recordLength = HEADER + nameLength + length;
         long aligned = align(recordLength);
@@ -100,7 +108,7 @@ final class SendQueue {
             at += capacity - index;
         }
         long index = at & mask;
-        ring.set(JAVA_INT, index + 4, nameLength);
+        ring.set(JAVA_INT, index + 4, nameLength | (trafficClass + 1) << 16); // a name is < 2^16 bytes
         peer.writeTo(ring, index + HEADER);
         MemorySegment.copy(data, offset, ring, index + HEADER + nameLength, length);
         INT.setRelease(ring, index, recordLength);
@@ -126,13 +134,14 @@ final class SendQueue {
             if (length == 0) {
                 break; // not yet published
             }
-            int nameLength = ring.get(JAVA_INT, index + 4);
+            int nameAndClass = ring.get(JAVA_INT, index + 4);
             long aligned;
-            if (nameLength == PADDING) {
+            if (nameAndClass == PADDING) {
                 aligned = length;
             } else {
                 aligned = align(length);
-                consumer.onSend(ring, index + HEADER, nameLength, index + HEADER + nameLength,
+                int nameLength = nameAndClass & 0xFFFF;
+                consumer.onSend(ring, index + HEADER, nameLength, (nameAndClass >>> 16) - 1, index + HEADER + nameLength,
                         length - HEADER - nameLength);
                 n++;
             }

@@ -164,15 +164,7 @@ final class SessionImpl implements Session {
 
     @Override
     public int sendSegments(MemorySegment data, long offset, long length, int segmentSize) {
-        java.util.Objects.checkFromIndexSize(offset, length, data.byteSize());
-        Outbox.checkSegmentSize(segmentSize);
-        int queued = 0;
-        for (long at = 0; at < length && isOpen(); at += segmentSize) {
-            if (acceptor.send(this, data, offset + at, Math.min(segmentSize, length - at))) {
-                queued++; // consecutive equal datagrams to one peer: the transport coalesces them (GSO)
-            }
-        }
-        return queued;
+        return acceptor.sendSegments(this, data, offset, length, segmentSize);
     }
 
     @Override

@@ -115,16 +115,7 @@ final class StatelessDispatch implements Peer {
 
     @Override
     public int sendSegments(MemorySegment data, long offset, long length, int segmentSize) {
-        PeerKey to = current();
-        java.util.Objects.checkFromIndexSize(offset, length, data.byteSize());
-        Outbox.checkSegmentSize(segmentSize);
-        int queued = 0;
-        for (long at = 0; at < length; at += segmentSize) {
-            if (outbox.sendTo(to, arrival, trafficClass, data, offset + at, Math.min(segmentSize, length - at))) {
-                queued++; // consecutive equal datagrams to one peer: the transport coalesces them (GSO)
-            }
-        }
-        return queued;
+        return outbox.sendSegments(null, current(), arrival, trafficClass, data, offset, length, segmentSize);
     }
 
     @Override

@@ -24,6 +24,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  *       then its GRO segment size (int). The reply carries the request's ECN codepoint back, as a
  *       QUIC endpoint reflects what it saw.</li>
  * </ul>
+ *
+ * <p>Not for the open internet as it stands: a 5-byte request with a forged source address makes
+ * it send 64 KB to the victim (an amplifier). A real bulk protocol answers big only to a peer that
+ * proved its address (a handshake, a token), as QUIC limits what it sends before validation.
  */
 public final class Reflector implements DatagramHandler {
     /** Bytes per datagram of a bulk answer: a QUIC-sized packet. */

@@ -23,10 +23,18 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * handed to the kernel ({@link #close()}).
  *
  * <p>Segments are at most {@link #MAX_SEGMENT_SIZE} bytes, so that they fit the MTU of an Ethernet
- * path: the kernel refuses a GSO send whose segments exceed the path's MTU (EINVAL) where it would
- * have fragmented a plain datagram. When the kernel refuses a GSO send anyway (EIO: the device
- * cannot checksum; EINVAL), {@link #refused} turns GSO off for the socket, says so once, and sends
- * that send's datagrams one by one. Owner thread only.
+ * path. A refused GSO send ({@link #splits}) is sent again datagram by datagram
+ * ({@link #sendEach}), so nothing is lost to the offload:
+ * <ul>
+ *   <li>EMSGSIZE: the segments exceed the path MTU to that peer (a smaller MTU on the way, or one
+ *       an ICMP "fragmentation needed" lowered), where a plain datagram would be fragmented. Only
+ *       that send is split: GSO stays on for the other peers.</li>
+ *   <li>EIO (the device cannot checksum) or EINVAL: when the datagrams then go out one by one, GSO
+ *       was the cause and is turned off for the socket, said once in the log; when they fail too,
+ *       the cause was elsewhere (e.g. a source address no longer local) and GSO stays on.</li>
+ * </ul>
+ * The one-by-one sends use MSG_DONTWAIT: one that finds the kernel's send buffer full fails with
+ * EAGAIN (counted as a send error) rather than block the acceptor. Owner thread only.
  */
 public final class Gso {
     private static final Logger LOG = LoggerFactory.getLogger(Gso.class);
@@ -129,28 +137,35 @@ public final class Gso {
     }
 
     /**
-     * The kernel refused a GSO send with {@code errno}: whether this is the refusal that turns GSO
-     * off (EIO, EINVAL), after which the caller sends its datagrams with {@link #sendEach}.
+     * Whether a GSO send refused with {@code errno} is to be sent again datagram by datagram
+     * ({@link #sendEach}, then {@link #refused}): EMSGSIZE, EIO, EINVAL. Any other errno fails the
+     * datagrams as it would have failed them one by one.
      */
-    public boolean refused(int errno) {
-        if (errno != dev.abyss.ffi.Errno.EIO && errno != dev.abyss.ffi.Errno.EINVAL) {
-            return false;
+    public boolean splits(int errno) {
+        return errno == dev.abyss.ffi.Errno.EMSGSIZE || errno == dev.abyss.ffi.Errno.EIO || errno == dev.abyss.ffi.Errno.EINVAL;
+    }
+
+    /**
+     * A GSO send refused with {@code errno} was sent again one by one; {@code eachSent}: every
+     * datagram went out. EIO or EINVAL with every datagram sent: GSO itself was refused, and goes
+     * off for the socket.
+     */
+    public void refused(int errno, boolean eachSent) {
+        if (errno == dev.abyss.ffi.Errno.EMSGSIZE || !eachSent || !on) {
+            return; // a path MTU to one peer, or a cause that was not GSO: stays on
         }
-        if (on) {
-            on = false;
-            close();
-            LOG.warn("UDP GSO refused by the kernel on {} ({}): sending one datagram per send on this socket from now on",
-                    socketName, dev.abyss.ffi.Errno.name(errno));
-        }
-        return true;
+        on = false;
+        close();
+        LOG.warn("UDP GSO refused by the kernel on {} ({}): sending one datagram per send on this socket from now on",
+                socketName, dev.abyss.ffi.Errno.name(errno));
     }
 
     /**
      * Sends a refused GSO send's datagrams one by one with sendmsg: the send's {@code msghdr} gives
      * the peer and the control messages (less the trailing UDP_SEGMENT one); {@code data} holds
-     * {@code total} bytes of {@code segmentSize}-byte datagrams.
+     * {@code total} bytes of {@code segmentSize}-byte datagrams. Returns true when every one was sent.
      */
-    public void sendEach(int fd, MemorySegment msghdr, long data, int total, int segmentSize, Resent resent) {
+    public boolean sendEach(int fd, MemorySegment msghdr, long data, int total, int segmentSize, Resent resent) {
         long iov = MsgLayouts.MSGHDR.byteSize();
         MemorySegment.copy(msghdr, 0, single, 0, MsgLayouts.MSGHDR.byteSize());
         long control = msghdr.get(JAVA_LONG, MsgLayouts.MSG_CONTROLLEN) - SendControl.SEGMENT_SPACE;
@@ -159,6 +174,7 @@ public final class Gso {
         single.set(JAVA_LONG, MsgLayouts.MSG_IOVLEN, 1);
         single.set(JAVA_INT, MsgLayouts.MSG_FLAGS, 0);
         int index = 0;
+        boolean all = true;
         for (long offset = 0; offset < total; offset += segmentSize, index++) {
             int length = (int) Math.min(segmentSize, total - offset);
             single.set(JAVA_LONG, iov + MsgLayouts.IOV_BASE, data + offset);
@@ -167,7 +183,9 @@ public final class Gso {
             do {
                 rc = LibC.sendmsg(fd, single, Net.MSG_DONTWAIT);
             } while (rc == -dev.abyss.ffi.Errno.EINTR);
+            all &= rc >= 0;
             resent.result(index, offset, length, rc);
         }
+        return all;
     }
 }

@@ -23,9 +23,15 @@ public final class SendControl {
     public static final int SPACE = ArrivalAddress.SEND_SPACE + (int) MsgLayouts.cmsgSpace(4) + SEGMENT_SPACE;
 
     private final ArrivalAddress arrival;
+    private final boolean ip;
 
-    public SendControl(ArrivalAddress arrival) {
+    /**
+     * @param arrival writes the source address (wildcard binds)
+     * @param ip      false for an AF_UNIX socket: it has no traffic class, and no control space for one
+     */
+    public SendControl(ArrivalAddress arrival, boolean ip) {
         this.arrival = arrival;
+        this.ip = ip;
     }
 
     /**
@@ -34,7 +40,7 @@ public final class SendControl {
      */
     public int write(PeerKey to, PeerKey from, int trafficClass, MemorySegment control, long at) {
         int length = from == null ? 0 : arrival.writeSource(from, control, at);
-        if (trafficClass >= 0) {
+        if (trafficClass >= 0 && ip) {
             // a v4-mapped peer of a dual-stack socket is sent to by the IPv4 stack, which reads only SOL_IP
             boolean v4 = to.family() == Net.AF_INET || isMapped(to);
             long data = ControlMessages.write(control, at + length, v4 ? Net.SOL_IP : Net.SOL_IPV6,

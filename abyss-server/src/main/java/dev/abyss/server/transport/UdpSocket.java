@@ -155,6 +155,11 @@ public final class UdpSocket implements AutoCloseable {
         return gro;
     }
 
+    /** The writer of this socket's send control messages (source address, traffic class, GSO size). */
+    public SendControl sendControl(ArrivalAddress arrival) {
+        return new SendControl(arrival, !(local instanceof UnixDomainSocketAddress));
+    }
+
     /** The GSO coalescing of this socket's sends (off for AF_UNIX, where datagrams have no segments). */
     public Gso gso(java.lang.foreign.Arena arena) {
         return new Gso(settings.gso() && !(local instanceof UnixDomainSocketAddress), settings.gsoMaxSegments(), arena,

@@ -44,7 +44,7 @@ class SendQueueTest {
             // half out, then more in: the new records wrap around the end of the ring
             List<Integer> seen = new ArrayList<>();
             PeerKey key = new PeerKey();
-            SendQueue.Consumer c = (ring, nameAt, nameLength, dataAt, dataLength) -> {
+            SendQueue.Consumer c = (ring, nameAt, nameLength, trafficClass, dataAt, dataLength) -> {
                 assertTrue(key.readFrom(ring, nameAt, nameLength));
                 int seq = ring.get(JAVA_INT_UNALIGNED, dataAt);
                 assertEquals(1000 + (seq % 50), key.port(), "the address travels with its datagram");
@@ -65,6 +65,27 @@ class SendQueueTest {
             for (int i = 0; i < next; i++) {
                 assertEquals(i, seen.get(i), "FIFO");
             }
+        }
+    }
+
+    @Test
+    void eachDatagramKeepsTheTrafficClassItWasOfferedWith() {
+        try (Arena arena = Arena.ofConfined()) {
+            SendQueue q = new SendQueue(arena, 1);
+            MemorySegment payload = arena.allocate(10);
+            int[] classes = {-1, 0, 2, 0xB8, 255};
+            for (int tc : classes) {
+                assertTrue(q.offer(peer(7), tc, payload, 0, 10));
+            }
+            java.util.List<Integer> seen = new java.util.ArrayList<>();
+            PeerKey key = new PeerKey();
+            assertEquals(classes.length, q.drain((ring, nameAt, nameLength, trafficClass, dataAt, dataLength) -> {
+                assertTrue(key.readFrom(ring, nameAt, nameLength), "the address is intact beside the class");
+                assertEquals(7, key.port());
+                assertEquals(10, dataLength);
+                seen.add(trafficClass);
+            }, 100));
+            assertEquals(java.util.Arrays.stream(classes).boxed().toList(), seen);
         }
     }
 
@@ -100,7 +121,7 @@ class SendQueueTest {
             int[] nextSeq = new int[producers];
             long[] total = new long[1];
             PeerKey key = new PeerKey();
-            SendQueue.Consumer c = (ring, nameAt, nameLength, dataAt, dataLength) -> {
+            SendQueue.Consumer c = (ring, nameAt, nameLength, trafficClass, dataAt, dataLength) -> {
                 key.readFrom(ring, nameAt, nameLength);
                 int id = key.port() - 2000;
                 assertEquals(64 + id * 8, dataLength);

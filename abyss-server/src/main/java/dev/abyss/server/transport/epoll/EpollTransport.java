@@ -114,7 +114,7 @@ public final class EpollTransport implements Transport {
         this.errors = new SocketErrors(arena, receiver);
         this.arrival = socket.arrivalAddress();
         this.received = socket.receivedDatagram(arrival, drops);
-        this.sendControl = new SendControl(arrival);
+        this.sendControl = socket.sendControl(arrival);
         this.gso = socket.gso(arena);
         this.gro = socket.gro();
         this.out = new MessageBatch(arena, settings.receiveBatchSize(), SEND_SLOT, socket.controlSpace(SendControl.SPACE));
@@ -235,7 +235,7 @@ public final class EpollTransport implements Transport {
             int len = Math.min(in.length(i), in.slotSize());
             int segment = received.groSegmentSize();
             if (segment > 0 && len > segment && gro) {
-                split(data, i, len, segment);
+                split(data, i, len, segment, truncated);
             } else {
                 receiver.onDatagram(peer, view(data, i, len), truncated);
             }
@@ -244,7 +244,7 @@ public final class EpollTransport implements Transport {
     }
 
     /** Delivers a coalesced (GRO) receive as the datagrams it was: {@code segment}-byte views, the last shorter. */
-    private void split(MemorySegment data, int slot, int length, int segment) {
+    private void split(MemorySegment data, int slot, int length, int segment, boolean truncated) {
         receiver.onCoalesced((length + segment - 1) / segment);
         if (splitViews == null) {
             splitViews = new MemorySegment[in.capacity() * SPLIT_VIEWS];
@@ -260,7 +260,7 @@ public final class EpollTransport implements Transport {
                     splitViews[slot * SPLIT_VIEWS + part] = v;
                 }
             }
-            receiver.onDatagram(peer, v, false);
+            receiver.onDatagram(peer, v, truncated && at + len >= length); // a cut can only shorten the last part
         }
     }
 
@@ -359,6 +359,14 @@ public final class EpollTransport implements Transport {
                 watchWritable(true);
                 return; // the rest stays queued until EPOLLOUT
             } else if (sent != -Errno.EINTR) {
+                if (outSegments[outStart] > 1 && gso.splits(-sent)) {
+                    // a GSO send refused (segments above the path MTU, no offload): its datagrams go one by one
+                    checkErrors |= SocketErrors.isIcmpErrno(-sent);
+                    retrying = -1;
+                    failedSegments(outStart, -sent);
+                    outTags[outStart++] = null;
+                    continue;
+                }
                 if (SocketErrors.isIcmpErrno(-sent) && (retrying != outStart || retries < SocketErrors.SEND_RETRIES)) {
                     // most likely the error an ICMP report about another peer left pending, now taken: send again
                     retries = retrying == outStart ? retries + 1 : 1;
@@ -397,23 +405,24 @@ public final class EpollTransport implements Transport {
     }
 
     /**
-     * A GSO send was refused: the kernel cannot (EIO, EINVAL: GSO goes off for the socket and its
-     * datagrams leave one by one now), or it failed as any send can (each datagram fails with it).
+     * A GSO send was refused: sent again one by one when GSO may be the cause ({@link Gso#splits}),
+     * else each of its datagrams fails with the errno, as it would have alone.
      */
     private void failedSegments(int i, int errno) {
         int segment = outSegmentSize[i];
         int total = out.iovLength(i);
         Object tag = outTags[i];
         long data = out.data().address() + out.dataOffset(i);
-        if (gso.refused(errno)) {
+        if (gso.splits(errno)) {
             MemorySegment header = MemorySegment.ofAddress(out.msghdrAddress(i)).reinterpret(MsgLayouts.MSGHDR.byteSize());
-            gso.sendEach(fd, header, data, total, segment, (index, offset, length, result) -> {
+            boolean each = gso.sendEach(fd, header, data, total, segment, (index, offset, length, result) -> {
                 if (result >= 0) {
                     sender.sent(tag, out.data(), out.dataOffset(i) + offset, length);
                 } else {
                     sender.failed(tag, out.data(), out.dataOffset(i) + offset, length, (int) -result);
                 }
             });
+            gso.refused(errno, each);
             return;
         }
         for (int at = 0; at < total; at += segment) {

@@ -197,7 +197,7 @@ public final class UringTransport implements Transport {
         this.maxDatagramSize = settings.maxDatagramSize();
         this.controlSpace = socket.controlSpace(CONTROL_SPACE);
         this.arrival = socket.arrivalAddress();
-        this.sendControl = new SendControl(arrival);
+        this.sendControl = socket.sendControl(arrival);
         this.gso = socket.gso(arena);
         this.gro = socket.gro();
         this.payloadOffset = (int) RecvmsgOut.payloadOffset(NAME_SPACE, controlSpace);
@@ -320,6 +320,8 @@ public final class UringTransport implements Transport {
         if ((ring.sqFlags() & IORING_SQ_CQ_OVERFLOW) != 0) {
             // completions the CQ had no room for wait in the kernel (NODROP): fetch them now
             receiver.onReceiveError(Errno.EBUSY);
+            unsubmittedSends = 0;
+            submitted(); // replies queued by the handlers just now go with this enter
             ring.submitAndGetEvents();
             work += handleCompletions();
         }
@@ -480,7 +482,7 @@ public final class UringTransport implements Transport {
             int length = Math.max(0, Math.min(Math.min(payload, res - payloadOffset), maxDatagramSize));
             int segment = received.groSegmentSize();
             if (segment > 0 && length > segment && gro) {
-                return split(all, bid, at + payloadOffset, length, segment);
+                return split(all, bid, at + payloadOffset, length, segment, truncated);
             }
             receiver.onDatagram(peer, view(all, bid, at + payloadOffset, length), truncated);
             return 1;
@@ -491,7 +493,7 @@ public final class UringTransport implements Transport {
     }
 
     /** Delivers a coalesced (GRO) receive as the datagrams it was: {@code segment}-byte views, the last shorter. */
-    private int split(MemorySegment all, int bid, long offset, int length, int segment) {
+    private int split(MemorySegment all, int bid, long offset, int length, int segment, boolean truncated) {
         int parts = (length + segment - 1) / segment;
         receiver.onCoalesced(parts);
         if (splitViews == null) {
@@ -507,7 +509,7 @@ public final class UringTransport implements Transport {
                     splitViews[bid * SPLIT_VIEWS + part] = v;
                 }
             }
-            receiver.onDatagram(peer, v, false);
+            receiver.onDatagram(peer, v, truncated && at + len >= length); // a cut can only shorten the last part
         }
         return parts;
     }
@@ -667,7 +669,9 @@ public final class UringTransport implements Transport {
     }
 
     private void sendDone(int slot, int res) {
-        if (res < 0 && SocketErrors.isIcmpErrno(-res)) {
+        if (res < 0 && slotSegments[slot] > 1 && gso.splits(-res)) {
+            readErrorQueue |= SocketErrors.isIcmpErrno(-res); // EMSGSIZE may be an ICMP report's too: read the queue
+        } else if (res < 0 && SocketErrors.isIcmpErrno(-res)) {
             readErrorQueue = true; // the report's entry waits on the error queue
             res = sendAgain(slot, -res);
             if (res == -Errno.EAGAIN) {
@@ -708,8 +712,8 @@ public final class UringTransport implements Transport {
     }
 
     /**
-     * A GSO send completed: each of its datagrams is reported. Refused because the kernel cannot
-     * (EIO, EINVAL), GSO goes off for the socket and the datagrams leave one by one now.
+     * A GSO send completed: each of its datagrams is reported. Refused where GSO may be the cause
+     * ({@link Gso#splits}), its datagrams leave one by one now.
      */
     private void segmentsDone(int slot, Object tag, long at, int total, int res) {
         int segment = slotSegmentSize[slot];
@@ -718,14 +722,17 @@ public final class UringTransport implements Transport {
                 sender.sent(tag, sendData, at + k, Math.min(segment, total - k));
             }
             sender.coalesced(slotSegments[slot]);
-        } else if (gso.refused(-res)) {
-            gso.sendEach(socket.fd(), slotHeaders[slot], sendData.address() + at, total, segment, (index, offset, length, result) -> {
-                if (result >= 0) {
-                    sender.sent(tag, sendData, at + offset, length);
-                } else {
-                    sender.failed(tag, sendData, at + offset, length, (int) -result);
-                }
-            });
+        } else if (gso.splits(-res)) {
+            // sent one by one at completion time: datagrams submitted after this send may have left before them
+            boolean each = gso.sendEach(socket.fd(), slotHeaders[slot], sendData.address() + at, total, segment,
+                    (index, offset, length, result) -> {
+                        if (result >= 0) {
+                            sender.sent(tag, sendData, at + offset, length);
+                        } else {
+                            sender.failed(tag, sendData, at + offset, length, (int) -result);
+                        }
+                    });
+            gso.refused(-res, each);
         } else {
             for (int k = 0; k < total; k += segment) {
                 sender.failed(tag, sendData, at + k, Math.min(segment, total - k), -res);
