@@ -320,7 +320,9 @@ class HostileHandlersTest {
             Reliability.await(() -> accepted.get() + refused.get() == (long) triggers * repliesPerDatagram, Duration.ofSeconds(60),
                     () -> "every reply attempted: " + (accepted.get() + refused.get()));
             long heapDuring = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
-            assertEquals("ping", exchange(polite, server, "ping", 5000), "another peer is still served");
+            String pong = exchange(polite, server, "ping", 5000);
+            assertEquals("ping", pong, () -> "another peer is still served: " + server.stats() + ", accepted " + accepted.get()
+                    + ", refused " + refused.get());
             Reliability.await(() -> server.stats().datagramsOut() + server.stats().sendErrors() >= accepted.get() + 1,
                     Duration.ofSeconds(30), () -> "every accepted reply sent: " + server.stats() + ", accepted " + accepted.get());
             long elapsed = System.nanoTime() - t0;
