@@ -96,9 +96,11 @@ public final class Compare {
             "bulk", "bulk-16,bulk-64",
             "bulk-nogro", "bulk-16-nogro,bulk-64-nogro",
             "bulk-all", "bulk-16,bulk-64,bulk-16-nogro,bulk-64-nogro");
-    /** The C references: kind to the source in this jar's resources. */
-    private static final Map<String, String> C_SOURCES = Map.of("c-ref", "echo_ref.c", "c-iouring", "echo_uring.c",
-            "c-ref-bulk", "bulk_ref.c");
+    /** The C references: kind to its source in this jar's resources and the mode it runs in. */
+    static final Map<String, CReference> C_REFERENCES = Map.of(
+            "c-ref", new CReference("echo_ref.c", List.of()),
+            "c-iouring", new CReference("echo_uring.c", List.of()),
+            "c-ref-bulk", new CReference("echo_ref.c", List.of("bulk")));
     private static final long DEFAULT_LATENCY_RATE = 100_000;
 
     private Compare() {
@@ -340,39 +342,66 @@ public final class Compare {
         }
     }
 
-    /** Compiles the C references among {@code contenders} into {@code dir}; one that does not compile goes to {@code failed}. */
+    /**
+     * A C reference: {@code source} in this jar's resources, built into a binary named after it, and
+     * {@code modeArgs}, what follows PORT THREADS on its command line (one source serves several kinds).
+     */
+    record CReference(String source, List<String> modeArgs) {
+    }
+
+    /**
+     * Compiles the C references among {@code contenders} into {@code dir}, each source once; a
+     * contender whose source does not compile goes to {@code failed}.
+     */
     static Map<String, Path> compileReferences(List<Contender> contenders, Path dir, Map<Contender, String> failed)
             throws Exception {
         Map<String, Path> bins = new HashMap<>();
+        Map<String, Path> built = new HashMap<>();
+        Map<String, String> broken = new HashMap<>();
         for (Contender c : contenders) {
             if (!c.isNative() || bins.containsKey(c.kind()) || failed.containsKey(c)) {
                 continue;
             }
-            String source = C_SOURCES.get(c.kind());
-            Path src = dir.resolve(source);
-            try (InputStream in = Compare.class.getResourceAsStream("/" + source)) {
-                if (in == null) {
-                    throw new IllegalStateException(source + " is missing from the jar");
+            String source = C_REFERENCES.get(c.kind()).source();
+            if (!built.containsKey(source) && !broken.containsKey(source)) {
+                Path bin = dir.resolve(source.substring(0, source.length() - 2));
+                String why = compile(source, bin);
+                if (why == null) {
+                    built.put(source, bin);
+                } else {
+                    broken.put(source, why);
                 }
-                Files.copy(in, src, StandardCopyOption.REPLACE_EXISTING);
             }
-            Path bin = dir.resolve(source.substring(0, source.length() - 2));
-            Process gcc;
-            try {
-                gcc = new ProcessBuilder("gcc", "-O2", "-pthread", "-o", bin.toString(), src.toString()).inheritIO().start();
-            } catch (IOException e) {
-                failed.put(c, "gcc not found (install gcc): " + e.getMessage());
-                continue;
+            if (built.containsKey(source)) {
+                bins.put(c.kind(), built.get(source));
+            } else {
+                failed.put(c, broken.get(source));
             }
-            if (!gcc.waitFor(60, TimeUnit.SECONDS) || gcc.exitValue() != 0) {
-                gcc.destroyForcibly();
-                System.err.println("compare: gcc could not build " + src + " (see above)");
-                failed.put(c, "gcc could not build " + source);
-                continue;
-            }
-            bins.put(c.kind(), bin);
         }
         return bins;
+    }
+
+    /** Builds {@code source} from this jar's resources into {@code bin} (the source copied beside it); null, or why not. */
+    private static String compile(String source, Path bin) throws Exception {
+        Path src = bin.resolveSibling(source);
+        try (InputStream in = Compare.class.getResourceAsStream("/" + source)) {
+            if (in == null) {
+                throw new IllegalStateException(source + " is missing from the jar");
+            }
+            Files.copy(in, src, StandardCopyOption.REPLACE_EXISTING);
+        }
+        Process gcc;
+        try {
+            gcc = new ProcessBuilder("gcc", "-O2", "-pthread", "-o", bin.toString(), src.toString()).inheritIO().start();
+        } catch (IOException e) {
+            return "gcc not found (install gcc): " + e.getMessage();
+        }
+        if (!gcc.waitFor(60, TimeUnit.SECONDS) || gcc.exitValue() != 0) {
+            gcc.destroyForcibly();
+            System.err.println("compare: gcc could not build " + src + " (see above)");
+            return "gcc could not build " + source;
+        }
+        return null;
     }
 
     /** The entries of {@code all} whose id is in the comma-separated {@code list}, in {@code all}'s order. */

@@ -20,7 +20,8 @@ final class ServerProcess implements AutoCloseable {
 
     /**
      * Starts {@code c} on 127.0.0.1:{@code port}: a C reference from {@code natives} (kind to
-     * compiled binary), or EchoServers from {@code benchJar} in a JVM of its own.
+     * compiled binary) in its mode ({@link Compare#C_REFERENCES}), or EchoServers from
+     * {@code benchJar} in a JVM of its own.
      */
     static ServerProcess start(Contender c, int port, Path benchJar, Map<String, Path> natives) throws IOException {
         List<String> cmd = new ArrayList<>();
@@ -30,6 +31,7 @@ final class ServerProcess implements AutoCloseable {
                 throw new IOException(c.label() + ": no compiled binary for " + c.kind());
             }
             cmd.addAll(List.of(bin.toString(), String.valueOf(port), String.valueOf(c.threads())));
+            cmd.addAll(Compare.C_REFERENCES.get(c.kind()).modeArgs());
         } else {
             cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "--enable-native-access=ALL-UNNAMED", "-Xms256m", "-Xmx1g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",

@@ -23,7 +23,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
  * index, no duplicate, body pattern) and counted against the request it answers; a request not
  * answered in full within {@link #TIMEOUT_NANOS} is lost and its slot reused.
  */
-final class BulkWorker implements Runnable, AutoCloseable {
+final class BulkWorker implements Runnable, AutoCloseable, DatagramReceiver {
     /** A request with replies missing this long after it was sent is lost. */
     static final long TIMEOUT_NANOS = 300_000_000L;
     private static final int GRO_SLOT = 65_536;
@@ -181,46 +181,36 @@ final class BulkWorker implements Runnable, AutoCloseable {
     }
 
     private void receiveRound(int timeoutMillis) {
-        int ready = epoll.await(timeoutMillis);
-        for (int r = 0; r < ready; r++) {
-            int p = (int) epoll.data(r);
-            while (true) {
-                int got = in.receive(fds[p], batch, Net.MSG_DONTWAIT);
-                if (got <= 0) {
-                    break;
-                }
-                long now = System.nanoTime();
-                MemorySegment data = in.data();
-                for (int j = 0; j < got; j++) {
-                    receives++;
-                    int length = in.length(j);
-                    if (in.truncated(j)) {
-                        corrupt++;
-                        continue;
-                    }
-                    int segment = length;
-                    if (o.gro()) {
-                        long c = ControlMessages.find(in.controls(), in.controlOffset(j), in.controlLength(j), Net.SOL_UDP, Net.UDP_GRO);
-                        if (c >= 0) {
-                            segment = in.controls().get(JAVA_INT_UNALIGNED, c);
-                        }
-                    }
-                    if (segment <= 0) {
-                        corrupt++;
-                        continue;
-                    }
-                    long base = in.dataOffset(j);
-                    for (int at = 0; at < length; at += segment) {
-                        check(p, data, base + at, Math.min(segment, length - at), now);
-                    }
-                }
-                if (got < batch) {
-                    break;
-                }
-            }
-        }
+        DatagramReceiver.receiveReady(epoll, fds, in, batch, timeoutMillis, this);
         publishedBytes = datagrams * Bulk.SEGMENT;
         publishedCompleted = completed;
+    }
+
+    /** A receive: one reply datagram, or with GRO several coalesced, split at the segment size the kernel reports. */
+    @Override
+    public void received(int p, MessageBatch in, int j, long now) {
+        receives++;
+        int length = in.length(j);
+        if (in.truncated(j)) {
+            corrupt++;
+            return;
+        }
+        int segment = length;
+        if (o.gro()) {
+            long c = ControlMessages.find(in.controls(), in.controlOffset(j), in.controlLength(j), Net.SOL_UDP, Net.UDP_GRO);
+            if (c >= 0) {
+                segment = in.controls().get(JAVA_INT_UNALIGNED, c);
+            }
+        }
+        if (segment <= 0) {
+            corrupt++;
+            return;
+        }
+        MemorySegment data = in.data();
+        long base = in.dataOffset(j);
+        for (int at = 0; at < length; at += segment) {
+            check(p, data, base + at, Math.min(segment, length - at), now);
+        }
     }
 
     private void check(int p, MemorySegment data, long at, int length, long now) {

@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * sends go out with one sendmmsg per peer and round, echoes come back with recvmmsg, all sockets
  * in one epoll set. Every echo is checked byte for byte and timed.
  */
-final class Worker implements Runnable, AutoCloseable {
+final class Worker implements Runnable, AutoCloseable, DatagramReceiver {
     private static final int BATCH = 64;
     private static final long STALL_NANOS = 200_000_000L; // a peer with nothing back this long: its in-flight ones are lost
 
@@ -147,23 +147,12 @@ final class Worker implements Runnable, AutoCloseable {
     }
 
     private void receiveRound(int timeoutMillis) {
-        int ready = epoll.await(timeoutMillis);
-        for (int r = 0; r < ready; r++) {
-            int p = (int) epoll.data(r);
-            while (true) {
-                int got = in.receive(fds[p], BATCH, Net.MSG_DONTWAIT);
-                if (got <= 0) {
-                    break;
-                }
-                long now = System.nanoTime();
-                for (int j = 0; j < got; j++) {
-                    check(p, in.data(), in.dataOffset(j), in.length(j), now);
-                }
-                if (got < BATCH) {
-                    break;
-                }
-            }
-        }
+        DatagramReceiver.receiveReady(epoll, fds, in, BATCH, timeoutMillis, this);
+    }
+
+    @Override
+    public void received(int p, MessageBatch in, int j, long now) {
+        check(p, in.data(), in.dataOffset(j), in.length(j), now);
     }
 
     private void check(int p, MemorySegment data, long at, int length, long now) {

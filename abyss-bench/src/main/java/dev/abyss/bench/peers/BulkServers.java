@@ -7,19 +7,11 @@ import dev.abyss.server.Peer;
 import dev.abyss.server.Server;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.TransportKind;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.FixedRecvByteBufAllocator;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
-import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.unix.SegmentedDatagramPacket;
 
@@ -27,8 +19,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * The Java servers of the comparison's bulk scenario ({@link Bulk}): each answers a request with N
@@ -136,20 +126,6 @@ final class BulkServers {
         if (gso && !EpollDatagramChannel.isSegmentedDatagramPacketSupported()) {
             throw new IllegalStateException("Netty epoll has no UDP_SEGMENT support here (EpollDatagramChannel.isSegmentedDatagramPacketSupported)");
         }
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(threads, EpollIoHandler.newFactory());
-        Bootstrap b = new Bootstrap().group(group).handler(new NettyBulk(gso)).option(ChannelOption.SO_RCVBUF, EchoServers.RCVBUF)
-                .channel(EpollDatagramChannel.class).option(EpollChannelOption.SO_REUSEPORT, true)
-                .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, EchoServers.MAX_PAYLOAD)
-                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(EchoServers.MAX_PAYLOAD * EchoServers.BATCH));
-        List<Channel> channels = new ArrayList<>();
-        for (int i = 0; i < threads; i++) {
-            channels.add(b.bind(at).sync().channel());
-        }
-        return () -> {
-            for (Channel c : channels) {
-                c.close().sync();
-            }
-            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
-        };
+        return EchoServers.netty(at, threads, "epoll", new NettyBulk(gso));
     }
 }

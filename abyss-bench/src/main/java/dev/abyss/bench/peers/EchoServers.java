@@ -46,8 +46,8 @@ import java.util.Locale;
  * a 4 MiB socket receive buffer.
  */
 public final class EchoServers {
-    static final int MAX_PAYLOAD = 2048;
-    static final int BATCH = 64;
+    private static final int MAX_PAYLOAD = 2048;
+    private static final int BATCH = 64;
     /** Every server asks for the same socket receive buffer: a 2-core box deschedules servers for milliseconds. */
     static final int RCVBUF = 4 << 20;
 
@@ -63,9 +63,9 @@ public final class EchoServers {
         AutoCloseable running = switch (kind) {
             case "abyss-segment" -> abyss(at, threads, transport, true);
             case "abyss-handler" -> abyss(at, threads, transport, false);
-            case "netty-epoll" -> netty(at, threads, "epoll");
-            case "netty-iouring" -> netty(at, threads, "iouring");
-            case "netty-nio" -> netty(at, 1, "nio"); // NIO datagram channels have no SO_REUSEPORT: one socket
+            case "netty-epoll" -> netty(at, threads, "epoll", new NettyEcho());
+            case "netty-iouring" -> netty(at, threads, "iouring", new NettyEcho());
+            case "netty-nio" -> netty(at, 1, "nio", new NettyEcho()); // NIO datagram channels have no SO_REUSEPORT: one socket
             case "jdk" -> jdk(at, threads);
             case "abyss-bulk" -> BulkServers.abyss(at, threads, transport, false);
             case "abyss-bulk-gso" -> BulkServers.abyss(at, threads, transport, true);
@@ -113,13 +113,17 @@ public final class EchoServers {
         }
     }
 
-    private static AutoCloseable netty(InetSocketAddress at, int threads, String transport) throws Exception {
+    /**
+     * A Netty server running {@code handler} on {@code transport} (epoll, iouring or nio): one event
+     * loop and one socket per thread, bound to {@code at}; closing it closes the sockets and the loops.
+     */
+    static AutoCloseable netty(InetSocketAddress at, int threads, String transport, ChannelHandler handler) throws Exception {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(threads, switch (transport) {
             case "epoll" -> EpollIoHandler.newFactory();
             case "iouring" -> IoUringIoHandler.newFactory();
             default -> NioIoHandler.newFactory();
         });
-        Bootstrap b = new Bootstrap().group(group).handler(new NettyEcho()).option(ChannelOption.SO_RCVBUF, RCVBUF);
+        Bootstrap b = new Bootstrap().group(group).handler(handler).option(ChannelOption.SO_RCVBUF, RCVBUF);
         switch (transport) {
             // a fixed buffer of 64 datagrams plus MAX_DATAGRAM_PAYLOAD_SIZE: what lets epoll read with recvmmsg
             case "epoll" -> b.channel(EpollDatagramChannel.class).option(EpollChannelOption.SO_REUSEPORT, true)

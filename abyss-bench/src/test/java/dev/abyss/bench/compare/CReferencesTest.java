@@ -46,6 +46,7 @@ class CReferencesTest {
         natives = Compare.compileReferences(List.of(Contender.of("c-ref", 1), Contender.of("c-iouring", 1),
                 Contender.of("c-ref-bulk", 1)), dir, failed);
         assertEquals(Map.of(), failed);
+        assertEquals(natives.get("c-ref"), natives.get("c-ref-bulk"), "echo_ref.c serves both, built once");
     }
 
     @ParameterizedTest

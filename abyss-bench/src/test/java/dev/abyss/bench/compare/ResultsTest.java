@@ -60,7 +60,7 @@ class ResultsTest {
         measured.put(broken, new LinkedHashMap<>());
         measured.put(echo, new LinkedHashMap<>(Map.of(Scenario.SMALL_16, List.of(m(300_000, 0.05)))));
         Results.Run run = new Results.Run(List.of(echo, netty, plain, gso, broken), List.of(Scenario.SMALL_16, Scenario.BULK_16), measured,
-                Map.of(broken, "gcc could not build bulk_ref.c")).part(true);
+                Map.of(broken, "gcc could not build echo_ref.c")).part(true);
         assertEquals(List.of(netty, plain, gso, broken), run.contenders());
         String md = Results.bulkMarkdown(run, 3, Duration.ofSeconds(3), "", "machine", "cmd", 0.1);
         List<String> rows = md.lines().filter(l -> l.startsWith("|")).toList();
@@ -72,6 +72,6 @@ class ResultsTest {
         assertTrue(rows.get(2).contains("1,000 (4.00x / 1.00x)"), rows.get(2));
         assertTrue(rows.get(3).contains("250 (1.00x / 0.25x)"), "the median of 3 rounds: " + rows.get(3));
         assertTrue(rows.get(4).contains("1,500 (6.00x / 1.50x)") && rows.get(4).contains("0.0040"), rows.get(4));
-        assertTrue(rows.get(5).contains("did not start: gcc could not build bulk_ref.c"), rows.get(5));
+        assertTrue(rows.get(5).contains("did not start: gcc could not build echo_ref.c"), rows.get(5));
     }
 }
