@@ -320,8 +320,12 @@ class HostileHandlersTest {
             Reliability.await(() -> accepted.get() + refused.get() == (long) triggers * repliesPerDatagram, Duration.ofSeconds(60),
                     () -> "every reply attempted: " + (accepted.get() + refused.get()));
             long heapDuring = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
-            String pong = exchange(polite, server, "ping", 5000);
-            assertEquals("ping", pong, () -> "another peer is still served: " + server.stats() + ", accepted " + accepted.get()
+            String pong = null;
+            for (int attempt = 0; attempt < 3 && pong == null; attempt++) {
+                pong = exchange(polite, server, "ping", 2000); // a datagram can drop in a loopback backlog other traffic filled
+            }
+            String answer = pong;
+            assertEquals("ping", answer, () -> "another peer is still served: " + server.stats() + ", accepted " + accepted.get()
                     + ", refused " + refused.get());
             Reliability.await(() -> server.stats().datagramsOut() + server.stats().sendErrors() >= accepted.get() + 1,
                     Duration.ofSeconds(30), () -> "every accepted reply sent: " + server.stats() + ", accepted " + accepted.get());
