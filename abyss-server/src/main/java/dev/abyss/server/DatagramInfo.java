@@ -30,9 +30,8 @@ public interface DatagramInfo {
 
     /**
      * {@return the address the datagram was sent to, on a socket bound to a wildcard address
-     * (IP_PKTINFO / IPV6_PKTINFO; replies leave from it), else null; allocated on each call. In
-     * {@link DispatchMode#VIRTUAL_THREADS} mode: the address the session's peer talks to (its first
-     * datagram's, {@link Session#localAddress()})}
+     * (IP_PKTINFO / IPV6_PKTINFO), else null; allocated on each call. A session's replies leave
+     * from the address its first datagram came to ({@link Session#localAddress()})}
      */
     SocketAddress destination();
 

@@ -252,6 +252,25 @@ abstract class DatagramControlSuite extends TransportSuite {
         }
     }
 
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(DispatchMode.class)
+    void eachDatagramNamesTheAddressItWasSentTo(DispatchMode mode) throws Exception {
+        assumeSupports(Capability.DATAGRAM_CONTROL);
+        Recording server = new Recording();
+        try (Server s = start(builder().numAcceptors(1).shutdownTimeout(Duration.ZERO).bindAny().dispatchMode(mode)
+                .handler(server).build());
+             DatagramChannel c = client("127.0.0.1", -1)) {
+            int port = ((InetSocketAddress) s.localAddress()).getPort();
+            c.send(ByteBuffer.wrap("quiet-a".getBytes()), new InetSocketAddress("127.0.0.5", port));
+            c.send(ByteBuffer.wrap("quiet-b".getBytes()), new InetSocketAddress("127.0.0.1", port));
+            assertEquals(new InetSocketAddress("127.0.0.5", port), next(server.seen).destination());
+            assertEquals(new InetSocketAddress("127.0.0.1", port), next(server.seen).destination(),
+                    "the second datagram of the same session came to another address");
+            assertEquals(new InetSocketAddress("127.0.0.5", port), s.session(c.getLocalAddress()).localAddress(),
+                    "the session answers from its first address");
+        }
+    }
+
     @Test
     void factsNotAskedForReadAsUnknown() throws Exception {
         Recording server = new Recording();

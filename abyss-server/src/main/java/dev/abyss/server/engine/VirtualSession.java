@@ -1,7 +1,9 @@
 package dev.abyss.server.engine;
 
+import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.DatagramInfo;
 import dev.abyss.server.HandlerResult;
+import dev.abyss.server.transport.ReceivedDatagram;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
@@ -21,14 +23,24 @@ import java.util.concurrent.locks.ReentrantLock;
 final class VirtualSession implements Runnable {
     enum Offer { OK, FULL, CLOSED }
 
-    /** A datagram and its facts (a copy: the transport's view is rewritten by the next datagram). */
-    private record Data(byte[] bytes, SessionImpl session, int interfaceIndex, int trafficClass, long timestampNanos,
-                        int segmentSize, boolean truncated) implements DatagramInfo {
+    /**
+     * A datagram and its facts (a copy: the transport's view is rewritten by the next datagram).
+     * {@code destination}: null when unknown, {@link #SESSION_ADDRESS} when it is the address the
+     * session's peer talks to (the usual case: no copy), else a copy.
+     */
+    private record Data(byte[] bytes, SessionImpl session, PeerKey destinationKey, int interfaceIndex, int trafficClass,
+                        long timestampNanos, int segmentSize, boolean truncated) implements DatagramInfo {
         @Override
         public java.net.SocketAddress destination() {
-            return session.arrival == null ? null : session.localAddress(); // a session's peer talks to one address
+            if (destinationKey == null) {
+                return null;
+            }
+            return destinationKey == SESSION_ADDRESS ? session.localAddress() : destinationKey.toSocketAddress();
         }
     }
+
+    /** Marks a datagram sent to the address its session's peer talks to. */
+    private static final PeerKey SESSION_ADDRESS = new PeerKey();
 
     private record Message(Object message) {
     }
@@ -70,7 +82,12 @@ final class VirtualSession implements Runnable {
 
     /** A datagram for the session (copied here: the receive buffer is reused). */
     Offer offerData(MemorySegment data, DatagramInfo info) {
-        return offer(new Data(data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), session, info.interfaceIndex(),
+        PeerKey destination = null;
+        if (info instanceof ReceivedDatagram received && received.destinationKey() != null) {
+            PeerKey d = received.destinationKey();
+            destination = d.equals(session.arrival) ? SESSION_ADDRESS : d.copy(); // another of the host's addresses: rare
+        }
+        return offer(new Data(data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), session, destination, info.interfaceIndex(),
                 info.trafficClass(), info.timestampNanos(), info.segmentSize(), info.truncated()), true);
     }
 
