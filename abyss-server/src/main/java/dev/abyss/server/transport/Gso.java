@@ -27,8 +27,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * ({@link #sendEach}), so nothing is lost to the offload:
  * <ul>
  *   <li>EMSGSIZE: the segments exceed the path MTU to that peer (a smaller MTU on the way, or one
- *       an ICMP "fragmentation needed" lowered), where a plain datagram would be fragmented. Only
- *       that send is split: GSO stays on for the other peers.</li>
+ *       an ICMP "fragmentation needed" lowered), where a plain datagram would be fragmented. That
+ *       send is split, and the peer is remembered with the segment size its path refused (a small
+ *       direct-mapped table, {@link #SMALL_PATHS} places, newer peers overwrite older ones): sends
+ *       to it of that size or more are no longer coalesced. GSO stays on for everyone else.</li>
  *   <li>EIO (the device cannot checksum) or EINVAL: when the datagrams then go out one by one, GSO
  *       was the cause and is turned off for the socket, said once in the log; when they fail too,
  *       the cause was elsewhere (e.g. a source address no longer local) and GSO stays on.</li>
@@ -46,6 +48,9 @@ public final class Gso {
     /** Most segments in one GSO send (the kernel takes 64 since 4.18, 128 since 6.9). */
     public static final int MAX_SEGMENTS = 64;
 
+    /** Places in the table of peers whose path refused a segment size. */
+    public static final int SMALL_PATHS = 64;
+
     /** Told how each datagram of a refused GSO send went when sent alone. */
     public interface Resent {
         /** Segment {@code index}, {@code length} bytes at {@code offset} of the send's data: {@code result} bytes sent, or -errno. */
@@ -56,6 +61,9 @@ public final class Gso {
     private final int maxSegments;
     private final MemorySegment single; // msghdr + iovec for sending a refused send's datagrams one by one
     private boolean on;
+    /** Peers whose path MTU refused a GSO segment size, by hash; created on the first refusal. */
+    private PeerKey[] smallPaths;
+    private int[] refusedSizes;
 
     private boolean open;
     private Object tag;
@@ -94,7 +102,7 @@ public final class Gso {
 
     /** A send was queued on its own: later datagrams may join it. */
     public void start(Object tag, PeerKey to, PeerKey from, int trafficClass, int length) {
-        open = on && length > 0 && length <= MAX_SEGMENT_SIZE;
+        open = on && length > 0 && length <= MAX_SEGMENT_SIZE && (smallPaths == null || fitsPath(to, length));
         if (!open) {
             return;
         }
@@ -118,6 +126,13 @@ public final class Gso {
             open = false; // a shorter segment can only be the last
         }
         return segments;
+    }
+
+    /** False when {@code to}'s path refused segments of {@code length} bytes or less. */
+    private boolean fitsPath(PeerKey to, int length) {
+        int i = to.hashCode() & (SMALL_PATHS - 1);
+        PeerKey known = smallPaths[i];
+        return known == null || length < refusedSizes[i] || !known.equals(to);
     }
 
     /** {@return the open send's segment size} */
@@ -146,13 +161,30 @@ public final class Gso {
     }
 
     /**
-     * A GSO send refused with {@code errno} was sent again one by one; {@code eachSent}: every
-     * datagram went out. EIO or EINVAL with every datagram sent: GSO itself was refused, and goes
-     * off for the socket.
+     * A GSO send of {@code segmentSize}-byte segments to {@code to} refused with {@code errno} was
+     * sent again one by one; {@code eachSent}: every datagram went out. EMSGSIZE with every datagram
+     * sent: the path to that peer is too small for such segments, remembered. EIO or EINVAL with
+     * every datagram sent: GSO itself was refused, and goes off for the socket.
      */
-    public void refused(int errno, boolean eachSent) {
-        if (errno == dev.abyss.ffi.Errno.EMSGSIZE || !eachSent || !on) {
-            return; // a path MTU to one peer, or a cause that was not GSO: stays on
+    public void refused(int errno, boolean eachSent, PeerKey to, int segmentSize) {
+        if (!eachSent || !on) {
+            return; // the datagrams failed alone too: the cause was not GSO
+        }
+        if (errno == dev.abyss.ffi.Errno.EMSGSIZE) {
+            if (to == null) {
+                return;
+            }
+            if (smallPaths == null) {
+                smallPaths = new PeerKey[SMALL_PATHS];
+                refusedSizes = new int[SMALL_PATHS];
+            }
+            int i = to.hashCode() & (SMALL_PATHS - 1);
+            if (smallPaths[i] == null) {
+                smallPaths[i] = new PeerKey();
+            }
+            smallPaths[i].copyFrom(to);
+            refusedSizes[i] = segmentSize;
+            return;
         }
         on = false;
         close();

@@ -75,6 +75,8 @@ public final class EpollTransport implements Transport {
     /** Views of the parts of coalesced receives, per (slot, part), created on first use. */
     private MemorySegment[] splitViews;
     private final PeerKey peer = new PeerKey();
+    /** The peer of a refused GSO send (rare path). */
+    private final PeerKey failedPeer = new PeerKey();
     private final ReceiveSink receiver;
     private final SendSink sender;
     private final DropCounter drops;
@@ -422,7 +424,8 @@ public final class EpollTransport implements Transport {
                     sender.failed(tag, out.data(), out.dataOffset(i) + offset, length, (int) -result);
                 }
             });
-            gso.refused(errno, each);
+            gso.refused(errno, each, failedPeer.readFrom(out.names(), out.nameOffset(i), out.nameLength(i)) ? failedPeer : null,
+                    segment);
             return;
         }
         for (int at = 0; at < total; at += segment) {

@@ -119,6 +119,8 @@ public final class UringTransport implements Transport {
     private final ReceiveSink receiver;
     private final SendSink sender;
     private final PeerKey peer = new PeerKey();
+    /** The peer of a refused GSO send (rare path). */
+    private final PeerKey failedPeer = new PeerKey();
     private final int bufferSize;
     private final int maxDatagramSize;
     private final int payloadOffset;
@@ -732,7 +734,9 @@ public final class UringTransport implements Transport {
                             sender.failed(tag, sendData, at + offset, length, (int) -result);
                         }
                     });
-            gso.refused(-res, each);
+            long name = SLOT_SIZE * slot + MSGHDR_SIZE + IOVEC_SIZE;
+            boolean known = failedPeer.readFrom(slots, name, slots.get(JAVA_INT, SLOT_SIZE * slot + MsgLayouts.MSG_NAMELEN));
+            gso.refused(-res, each, known ? failedPeer : null, segment);
         } else {
             for (int k = 0; k < total; k += segment) {
                 sender.failed(tag, sendData, at + k, Math.min(segment, total - k), -res);
