@@ -8,6 +8,7 @@ import dev.abyss.server.ServerConfig;
 import dev.abyss.server.ServerStats;
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.examples.Echo;
+import dev.abyss.server.examples.Reflector;
 import dev.abyss.server.examples.StatelessEcho;
 import dev.abyss.server.examples.HelloWorld;
 import dev.abyss.server.examples.Messenger;
@@ -51,7 +52,7 @@ public final class Main implements Callable<Integer> {
 
     /** The handlers the CLI can run. */
     /** echo is stateless (DatagramHandler, no sessions); session_echo the same echo with a session per peer. */
-    enum HandlerName { echo, session_echo, hello, messenger }
+    enum HandlerName { echo, session_echo, hello, messenger, reflector }
 
     /** {@link TransportKind}, as typed. */
     enum TransportName { auto, io_uring, epoll, nio }
@@ -71,7 +72,7 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--bind", paramLabel = "ADDRESS", description = "IPv4 or IPv6 address to listen on (default: ${DEFAULT-VALUE}; :: for every address, dual stack)")
     String bind = "0.0.0.0";
 
-    @Option(names = "--handler", paramLabel = "NAME", description = "${COMPLETION-CANDIDATES}: echo answers without sessions, session_echo keeps one per peer (default: ${DEFAULT-VALUE})")
+    @Option(names = "--handler", paramLabel = "NAME", description = "${COMPLETION-CANDIDATES}: echo answers without sessions, session_echo keeps one per peer; reflector reports each request's ECN and time in the socket, and answers 'B'+N with N x 1,200 B (default: ${DEFAULT-VALUE})")
     HandlerName handler = HandlerName.echo;
 
     @Option(names = "--acceptors", paramLabel = "N", description = "acceptor threads, each with its own SO_REUSEPORT socket, 1..1024 (default: the available processors, ${sys:abyss.cli.processors})")
@@ -96,6 +97,14 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = "--batch", paramLabel = "N", description = "datagrams taken per receive call (recvmmsg), 1..1024 (default: 64)")
     Integer batch;
+
+    @Option(names = "--gso", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "coalesce replies to one peer into UDP_SEGMENT sends (--no-gso: one datagram per send; default: on)")
+    boolean gso = true;
+
+    @Option(names = "--gro", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "take coalesced receives (UDP_GRO) and split them (--no-gro: off; default: on)")
+    boolean gro = true;
 
     @Option(names = "--log", paramLabel = "LEVEL", description = "${COMPLETION-CANDIDATES}; trace logs every datagram's events (default: ${DEFAULT-VALUE})")
     LogLevel log = LogLevel.info;
@@ -157,12 +166,17 @@ public final class Main implements Callable<Integer> {
             option("--batch", () -> b.receiveBatchSize(batch));
         }
         b.shutdownTimeout(Duration.ofSeconds(5));
-        if (handler == HandlerName.echo) {
+        b.gso(gso).gro(gro);
+        if (handler == HandlerName.echo || handler == HandlerName.reflector) {
             if (dispatch == DispatchName.virtual) {
-                throw new ParameterException(spec.commandLine(),
-                        "--handler echo is stateless and runs inline; use --handler session_echo with --dispatch virtual");
+                throw new ParameterException(spec.commandLine(), "--handler " + handler
+                        + " is stateless and runs inline; use --handler session_echo with --dispatch virtual");
             }
-            b.datagramHandler(new StatelessEcho()); // echo keeps nothing per peer: no sessions at all
+            if (handler == HandlerName.echo) {
+                b.datagramHandler(new StatelessEcho()); // echo keeps nothing per peer: no sessions at all
+            } else {
+                b.datagramHandler(new Reflector()).receiveTrafficClass(true).receiveTimestamps(true);
+            }
         } else {
             b.handler(handler());
         }
@@ -186,6 +200,7 @@ public final class Main implements Callable<Integer> {
             case echo, session_echo -> new Echo();
             case hello -> new HelloWorld();
             case messenger -> new Messenger();
+            case reflector -> throw new IllegalStateException("reflector is a DatagramHandler");
         };
     }
 

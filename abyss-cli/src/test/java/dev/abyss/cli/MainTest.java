@@ -76,10 +76,10 @@ class MainTest {
         Run r = run("--help");
         assertEquals(0, r.status());
         for (String flag : List.of("--port", "--bind", "--handler", "--acceptors", "--transport", "--dispatch", "--connections",
-                "--read-timeout", "--receive-buffer", "--batch", "--log", "--help", "--version")) {
+                "--read-timeout", "--receive-buffer", "--batch", "--[no-]gso", "--[no-]gro", "--log", "--help", "--version")) {
             assertTrue(r.out().contains(flag), flag + " in --help: " + r.out());
         }
-        assertTrue(r.out().contains("echo, session_echo, hello, messenger"), r.out());
+        assertTrue(r.out().contains("echo, session_echo, hello, messenger, reflector"), r.out());
         assertTrue(r.out().contains("auto, io_uring, epoll, nio"), r.out());
     }
 
@@ -111,6 +111,16 @@ class MainTest {
         assertEquals(Duration.ofSeconds(30), config("--read-timeout", "30").readTimeout());
         assertEquals(Duration.ofSeconds(75), config("--read-timeout", "PT1M15S").readTimeout());
         assertEquals(0, config("--connections", "0").numConnections());
+
+        assertTrue(d.gso() && d.gro(), "GSO and GRO on by default");
+        ServerConfig off = config("--no-gso", "--no-gro");
+        assertTrue(!off.gso() && !off.gro());
+        ServerConfig reflector = config("--handler", "reflector");
+        assertTrue(reflector.datagramHandler() instanceof dev.abyss.server.examples.Reflector);
+        assertTrue(reflector.receiveTrafficClass() && reflector.receiveTimestamps(), "the reflector reads what it reports");
+        Run virtual = run("--handler", "reflector", "--dispatch", "virtual");
+        assertEquals(2, virtual.status());
+        assertTrue(virtual.err().contains("--handler reflector is stateless"), virtual.err());
     }
 
     @Test
