@@ -99,6 +99,10 @@ public final class ServerEngine {
         o.put("ipv6_only", config.ipv6Only());
         o.put("receive_batch_size", config.receiveBatchSize());
         o.put("max_datagram_size", config.maxDatagramSize());
+        o.put("gso", config.gso());
+        o.put("gro", config.gro());
+        o.put("receive_traffic_class", config.receiveTrafficClass());
+        o.put("receive_timestamps", config.receiveTimestamps());
         o.put("num_acceptors", acceptors.size());
         return o;
     }
