@@ -12,6 +12,7 @@ import dev.abyss.ffi.net.SockAddr;
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.transport.ArrivalAddress;
 import dev.abyss.server.transport.DropCounter;
+import dev.abyss.server.transport.GroSplit;
 import dev.abyss.server.transport.Gso;
 import dev.abyss.server.transport.ReceivedDatagram;
 import dev.abyss.server.transport.SendControl;
@@ -47,8 +48,6 @@ public final class EpollTransport implements Transport {
     static final int SEND_SLOT = 65_536;
     /** Control-message space per receive slot of an IP socket: every datagram fact ({@link ReceivedDatagram}). */
     static final int CONTROL_SPACE = ReceivedDatagram.CONTROL_SPACE;
-    /** Parts of a coalesced (GRO) receive whose views are kept per slot. */
-    private static final int SPLIT_VIEWS = 64;
     /** Receive batches per poll while datagrams keep coming, before the engine serves timers and queues. */
     private static final int RECEIVE_ROUNDS = 8;
     private static final int VIEW_WAYS = 8; // distinct lengths remembered per slot
@@ -72,8 +71,8 @@ public final class EpollTransport implements Transport {
     /** Datagrams in each queued send (more than one: a GSO send), and their segment size. */
     private final int[] outSegments;
     private final int[] outSegmentSize;
-    /** Views of the parts of coalesced receives, per (slot, part), created on first use. */
-    private MemorySegment[] splitViews;
+    /** Splits coalesced receives into their datagrams. */
+    private final GroSplit groSplit;
     private final PeerKey peer = new PeerKey();
     /** The peer of a refused GSO send (rare path). */
     private final PeerKey failedPeer = new PeerKey();
@@ -124,6 +123,7 @@ public final class EpollTransport implements Transport {
         this.outSegments = new int[out.capacity()];
         this.outSegmentSize = new int[out.capacity()];
         this.views = new MemorySegment[in.capacity() * VIEW_WAYS];
+        this.groSplit = new GroSplit(in.capacity());
     }
 
     static EpollTransport open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
@@ -237,33 +237,12 @@ public final class EpollTransport implements Transport {
             int len = Math.min(in.length(i), in.slotSize());
             int segment = received.groSegmentSize();
             if (segment > 0 && len > segment && gro) {
-                split(data, i, len, segment, truncated);
+                groSplit.deliver(receiver, peer, data, i, in.dataOffset(i), len, segment, truncated);
             } else {
                 receiver.onDatagram(peer, view(data, i, len), truncated);
             }
         }
         return n;
-    }
-
-    /** Delivers a coalesced (GRO) receive as the datagrams it was: {@code segment}-byte views, the last shorter. */
-    private void split(MemorySegment data, int slot, int length, int segment, boolean truncated) {
-        receiver.onCoalesced((length + segment - 1) / segment);
-        if (splitViews == null) {
-            splitViews = new MemorySegment[in.capacity() * SPLIT_VIEWS];
-        }
-        long base = in.dataOffset(slot);
-        int part = 0;
-        for (int at = 0; at < length; at += segment, part++) {
-            int len = Math.min(segment, length - at);
-            MemorySegment v = part < SPLIT_VIEWS ? splitViews[slot * SPLIT_VIEWS + part] : null;
-            if (v == null || v.byteSize() != len || v.address() != data.address() + base + at) {
-                v = data.asSlice(base + at, len).asReadOnly();
-                if (part < SPLIT_VIEWS) {
-                    splitViews[slot * SPLIT_VIEWS + part] = v;
-                }
-            }
-            receiver.onDatagram(peer, v, truncated && at + len >= length); // a cut can only shorten the last part
-        }
     }
 
     /**

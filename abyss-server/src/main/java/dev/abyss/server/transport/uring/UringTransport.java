@@ -15,6 +15,7 @@ import dev.abyss.ffi.uring.RecvmsgOut;
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.transport.ArrivalAddress;
 import dev.abyss.server.transport.DropCounter;
+import dev.abyss.server.transport.GroSplit;
 import dev.abyss.server.transport.Gso;
 import dev.abyss.server.transport.ReceivedDatagram;
 import dev.abyss.server.transport.SendControl;
@@ -92,8 +93,6 @@ public final class UringTransport implements Transport {
      * ({@link ReceivedDatagram}). None on AF_UNIX ({@link UdpSocket#controlSpace}).
      */
     static final int CONTROL_SPACE = ReceivedDatagram.CONTROL_SPACE;
-    /** Parts of a coalesced (GRO) receive whose views are kept per buffer. */
-    private static final int SPLIT_VIEWS = 64;
     private static final long CONTROL_OFFSET = RecvmsgOut.controlOffset(NAME_SPACE);
     private static final int VIEW_WAYS = 8;
     private static final long MSGHDR_SIZE = MsgLayouts.MSGHDR.byteSize();
@@ -132,8 +131,8 @@ public final class UringTransport implements Transport {
     private final SendControl sendControl;
     private final Gso gso;
     private final boolean gro;
-    /** Views of the parts of coalesced receives, per (buffer, part), created on first use. */
-    private MemorySegment[] splitViews;
+    /** Splits coalesced receives into their datagrams. */
+    private final GroSplit groSplit;
     /** The send slot a GSO send is open in (prepared, not yet submitted), -1 for none. */
     private int gsoSlot = -1;
     private final MemorySegment recvMsghdr;
@@ -204,6 +203,7 @@ public final class UringTransport implements Transport {
         this.gro = socket.gro();
         this.payloadOffset = (int) RecvmsgOut.payloadOffset(NAME_SPACE, controlSpace);
         this.views = new MemorySegment[buffers.entries() * VIEW_WAYS];
+        this.groSplit = new GroSplit(buffers.entries());
 
         this.recvMsghdr = arena.allocate(MsgLayouts.MSGHDR);
         recvMsghdr.set(JAVA_INT, MsgLayouts.MSG_NAMELEN, NAME_SPACE);
@@ -484,7 +484,7 @@ public final class UringTransport implements Transport {
             int length = Math.max(0, Math.min(Math.min(payload, res - payloadOffset), maxDatagramSize));
             int segment = received.groSegmentSize();
             if (segment > 0 && length > segment && gro) {
-                return split(all, bid, at + payloadOffset, length, segment, truncated);
+                return groSplit.deliver(receiver, peer, all, bid, at + payloadOffset, length, segment, truncated);
             }
             receiver.onDatagram(peer, view(all, bid, at + payloadOffset, length), truncated);
             return 1;
@@ -492,28 +492,6 @@ public final class UringTransport implements Transport {
             buffers.recycle(bid);
             buffersToPublish = true;
         }
-    }
-
-    /** Delivers a coalesced (GRO) receive as the datagrams it was: {@code segment}-byte views, the last shorter. */
-    private int split(MemorySegment all, int bid, long offset, int length, int segment, boolean truncated) {
-        int parts = (length + segment - 1) / segment;
-        receiver.onCoalesced(parts);
-        if (splitViews == null) {
-            splitViews = new MemorySegment[buffers.entries() * SPLIT_VIEWS];
-        }
-        int part = 0;
-        for (int at = 0; at < length; at += segment, part++) {
-            int len = Math.min(segment, length - at);
-            MemorySegment v = part < SPLIT_VIEWS ? splitViews[bid * SPLIT_VIEWS + part] : null;
-            if (v == null || v.byteSize() != len || v.address() != all.address() + offset + at) {
-                v = all.asSlice(offset + at, len).asReadOnly();
-                if (part < SPLIT_VIEWS) {
-                    splitViews[bid * SPLIT_VIEWS + part] = v;
-                }
-            }
-            receiver.onDatagram(peer, v, truncated && at + len >= length); // a cut can only shorten the last part
-        }
-        return parts;
     }
 
     /** Reads the socket's error queue into the sink (bounded: the rest next turn). */
