@@ -58,7 +58,7 @@ public class RetriesBenchmark {
         }
 
         @Override
-        public SessionImpl tryOpen(PeerKey peer, MemorySegment first, boolean truncated) {
+        public SessionImpl tryOpen(PeerKey peer, PeerKey arrivedAt, MemorySegment first, boolean truncated) {
             if (room == 0) {
                 return null;
             }

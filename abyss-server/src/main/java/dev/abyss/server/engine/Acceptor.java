@@ -356,7 +356,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
             return;
         }
         if (retries.isWaiting(peer)) {
-            retries.add(peer, data, truncated, now, stopRequested); // behind this peer's earlier datagrams
+            retries.add(peer, transport.received().destinationKey(), data, truncated, now, stopRequested); // behind its earlier ones
             return;
         }
         SessionImpl s = sessions.get(peer);
@@ -376,8 +376,9 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
             return;
         }
         ReceivedDatagram info = transport.received();
-        if (open(peer, data, info) == null && !(evictOne() && openReserved(peer, data, info) != null)) {
-            retries.add(peer, data, truncated, now, stopRequested);
+        PeerKey arrivedAt = info.destinationKey();
+        if (open(peer, data, info, arrivedAt) == null && !(evictOne() && openReserved(peer, data, info, arrivedAt) != null)) {
+            retries.add(peer, arrivedAt, data, truncated, now, stopRequested);
         }
     }
 
@@ -408,20 +409,21 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
     private SessionImpl handOver;
 
     @Override
-    public SessionImpl tryOpen(PeerKey peer, MemorySegment first, boolean truncated) {
-        return open(peer, first, DatagramFacts.of(truncated)); // a datagram that waited: its facts are gone
+    public SessionImpl tryOpen(PeerKey peer, PeerKey arrivedAt, MemorySegment first, boolean truncated) {
+        // a datagram that waited: its other facts are gone, where it was sent to was kept for the replies
+        return open(peer, first, DatagramFacts.of(truncated), arrivedAt);
     }
 
-    /** Opens a session when the table has room. */
-    private SessionImpl open(PeerKey peer, MemorySegment first, DatagramInfo info) {
+    /** Opens a session when the table has room; {@code arrivedAt}: where its replies leave from (null: the route's). */
+    private SessionImpl open(PeerKey peer, MemorySegment first, DatagramInfo info, PeerKey arrivedAt) {
         if (!engine.tryReserveSession()) {
             return null;
         }
-        return openReserved(peer, first, info);
+        return openReserved(peer, first, info, arrivedAt);
     }
 
     /** Opens a session in a place already reserved. */
-    private SessionImpl openReserved(PeerKey peer, MemorySegment first, DatagramInfo info) {
+    private SessionImpl openReserved(PeerKey peer, MemorySegment first, DatagramInfo info, PeerKey arrivedAt) {
         PeerKey key = peer.copy(); // the table keeps it
         SessionImpl s = new SessionImpl(this, key, config.newSessionState(), readTimeoutNanos);
         s.spanContext = Spans.newSpanContext();
@@ -433,7 +435,6 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
         counters.increment(Counters.SESSIONS_OPENED);
         Spans.connectionStart(s, spanContext);
         JfrEvents.sessionOpened(s);
-        PeerKey arrivedAt = info instanceof ReceivedDatagram r ? r.destinationKey() : null;
         if (arrivedAt != null) {
             s.arrival = arrivedAt.copy(); // replies leave from the address the peer talks to
         }

@@ -31,10 +31,12 @@ final class Retries {
 
         /**
          * Opens a session for {@code peer} if the table has room now and hands it {@code first};
-         * null when the table is still full. The session may have ended already (handleConnection
-         * closed it): the peer's next datagram then opens another, as it would have on arrival.
+         * null when the table is still full. {@code arrivedAt}: the address the peer's first
+         * datagram was sent to (wildcard binds; null otherwise), the source of the session's
+         * replies. The session may have ended already (handleConnection closed it): the peer's next
+         * datagram then opens another, as it would have on arrival.
          */
-        SessionImpl tryOpen(PeerKey peer, MemorySegment first, boolean truncated);
+        SessionImpl tryOpen(PeerKey peer, PeerKey arrivedAt, MemorySegment first, boolean truncated);
 
         /** Hands a datagram to a session (an ended one drops and counts it). */
         void deliver(SessionImpl s, MemorySegment data, boolean truncated);
@@ -45,6 +47,8 @@ final class Retries {
 
     private static final class Waiting {
         final PeerKey peer;
+        /** Where its first datagram was sent to (wildcard binds), or null: its session's replies leave from there. */
+        PeerKey arrivedAt;
         int attempts;
         long due;
         /** Ring offsets of this peer's first and last record; records chain through their NEXT field. */
@@ -106,6 +110,11 @@ final class Retries {
      * retries are off, a bound is reached or the server stops.
      */
     void add(PeerKey peer, MemorySegment data, boolean truncated, long now, boolean stopping) {
+        add(peer, null, data, truncated, now, stopping);
+    }
+
+    /** {@link #add(PeerKey, MemorySegment, boolean, long, boolean)} of a datagram sent to {@code arrivedAt} (null: unknown). */
+    void add(PeerKey peer, PeerKey arrivedAt, MemorySegment data, boolean truncated, long now, boolean stopping) {
         int at = stopping || waiting >= MAX_WAITING ? -1 : store(data, truncated);
         if (at < 0) {
             host.droppedTableFull(peer, data.byteSize());
@@ -115,6 +124,7 @@ final class Retries {
         if (w == null) {
             PeerKey key = peer.copy();
             w = new Waiting(key, now + waitNanos);
+            w.arrivedAt = arrivedAt == null ? null : arrivedAt.copy();
             byPeer.put(key, w);
             queue.addLast(w);
             w.first = at;
@@ -141,7 +151,7 @@ final class Retries {
                 SessionImpl s = host.session(w.peer);
                 if (s != null) {
                     host.deliver(s, payload(at), truncated(at));
-                } else if ((s = host.tryOpen(w.peer, payload(at), truncated(at))) == null) {
+                } else if ((s = host.tryOpen(w.peer, w.arrivedAt, payload(at), truncated(at))) == null) {
                     break; // still full
                 }
                 at = release(at);

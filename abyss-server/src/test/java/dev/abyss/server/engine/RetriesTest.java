@@ -40,7 +40,7 @@ class RetriesTest {
         }
 
         @Override
-        public SessionImpl tryOpen(PeerKey peer, MemorySegment first, boolean truncated) {
+        public SessionImpl tryOpen(PeerKey peer, PeerKey arrivedAt, MemorySegment first, boolean truncated) {
             if (room == 0) {
                 return null;
             }

@@ -87,4 +87,46 @@ class ReplyFromArrivalAddressTest {
             assertEquals("stateless", exchange(server.localAddress(), "stateless"), "a stateless reply too");
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING"})
+    void aPeerThatWaitedForAPlaceInAFullTableIsAnsweredFromTheAddressItAsked(TransportKind kind) throws Exception {
+        String why = Transports.unavailableReason(kind);
+        assumeTrue(why == null, () -> kind + " unavailable: " + why);
+        LinkedBlockingQueue<SocketAddress> locals = new LinkedBlockingQueue<>();
+        Handler<Object> closeOrEcho = new Handler<>() {
+            @Override
+            public HandlerResult<Object> handleData(Session s, MemorySegment data, Object state) {
+                String text = new String(data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
+                if (text.equals("leave")) {
+                    return HandlerResult.close(state); // frees the only place
+                }
+                locals.add(s.localAddress());
+                s.send(data);
+                return HandlerResult.continueWith(state);
+            }
+        };
+        try (Server server = Abyss.start(ServerConfig.builder().handler(closeOrEcho).transport(kind).bindAny().numAcceptors(1)
+                .numConnections(1).fullTablePolicy(dev.abyss.server.FullTablePolicy.REFUSE).maxConnectionsRetryCount(50)
+                .maxConnectionsRetryWait(Duration.ofMillis(20)).shutdownTimeout(Duration.ofMillis(100)).build());
+             DatagramChannel first = DatagramChannel.open(StandardProtocolFamily.INET)) {
+            int port = ((InetSocketAddress) server.localAddress()).getPort();
+            first.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
+            first.send(ByteBuffer.wrap("hold".getBytes(StandardCharsets.UTF_8)), new InetSocketAddress("127.0.0.1", port));
+            assertEquals(new InetSocketAddress("127.0.0.1", port), locals.poll(5, TimeUnit.SECONDS), "the first peer holds the place");
+            try (DatagramChannel second = DatagramChannel.open(StandardProtocolFamily.INET)) {
+                second.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
+                second.connect(new InetSocketAddress(InetAddress.getByName("127.0.0.5"), port)); // only replies from there
+                second.write(ByteBuffer.wrap("waited".getBytes(StandardCharsets.UTF_8))); // the table is full: it waits
+                // queued behind it on the same server socket: frees the place, the retry opens the second session
+                first.send(ByteBuffer.wrap("leave".getBytes(StandardCharsets.UTF_8)), new InetSocketAddress("127.0.0.1", port));
+                second.socket().setSoTimeout(3000);
+                java.net.DatagramPacket p = new java.net.DatagramPacket(new byte[100], 100);
+                second.socket().receive(p);
+                assertEquals("waited", new String(p.getData(), 0, p.getLength(), StandardCharsets.UTF_8), "answered from 127.0.0.5");
+            }
+            assertEquals(new InetSocketAddress("127.0.0.5", port), locals.poll(5, TimeUnit.SECONDS),
+                    "the session opened from the retry ring talks from the address its peer asked");
+        }
+    }
 }
