@@ -314,6 +314,8 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
     @Override
     public void onKernelDrops(long count) {
         counters.add(Counters.KERNEL_DROPS, count);
+        Spans.kernelDrops(spanContext, count, counters.get(Counters.KERNEL_DROPS), now);
+        JfrEvents.kernelDrops(transport.localAddress(), count);
     }
 
     /**

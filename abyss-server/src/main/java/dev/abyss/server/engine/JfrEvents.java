@@ -11,14 +11,15 @@ import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
 
 /**
- * JDK Flight Recorder events: a session's whole life ({@value #CONNECTION}) and every dropped
- * datagram or send ({@value #DROP}). On in any recording ({@code -XX:StartFlightRecording}),
+ * JDK Flight Recorder events: a session's whole life ({@value #CONNECTION}), every dropped
+ * datagram or send ({@value #DROP}), and the kernel's drops per report ({@value #KERNEL_DROPS}). On in any recording ({@code -XX:StartFlightRecording}),
  * off with {@code dev.abyss.Drop#enabled=false}; without a recording they cost one check per
  * session or drop.
  */
 final class JfrEvents {
     static final String CONNECTION = "dev.abyss.Connection";
     static final String DROP = "dev.abyss.Drop";
+    static final String KERNEL_DROPS = "dev.abyss.KernelDrops";
 
     private JfrEvents() {
     }
@@ -65,6 +66,28 @@ final class JfrEvents {
 
     private static final EventType CONNECTION_TYPE = EventType.getEventType(Connection.class);
     private static final EventType DROP_TYPE = EventType.getEventType(Drop.class);
+    private static final EventType KERNEL_DROPS_TYPE = EventType.getEventType(KernelDrops.class);
+
+    @Name(KERNEL_DROPS)
+    @Label("Abyss Kernel Drops")
+    @Category({"Abyss"})
+    @Description("Datagrams the kernel dropped before an acceptor could read them (full receive buffer, io_uring CQ overflow)")
+    @StackTrace(false)
+    static final class KernelDrops extends Event {
+        @Label("Local Address")
+        String localAddress;
+        @Label("Datagrams")
+        long count;
+    }
+
+    static void kernelDrops(java.net.SocketAddress local, long count) {
+        if (KERNEL_DROPS_TYPE.isEnabled()) {
+            KernelDrops e = new KernelDrops();
+            e.localAddress = String.valueOf(local);
+            e.count = count;
+            e.commit();
+        }
+    }
 
     /** Starts the session's JFR event when recording wants it. */
     static void sessionOpened(SessionImpl s) {

@@ -75,6 +75,15 @@ final class Spans {
         }
     }
 
+    static void kernelDrops(long acceptorSpan, long count, long total, long now) {
+        if (EventKind.ACCEPTOR_KERNEL_DROPS.enabled()) {
+            Map<String, Object> m = time(now);
+            m.put("count", count);
+            m.put("total", total);
+            EMITTER.emit(EventKind.ACCEPTOR_KERNEL_DROPS, m, ctx(acceptorSpan));
+        }
+    }
+
     static void acceptorStart(long span, long parent, long now) {
         if (EventKind.ACCEPTOR_START.enabled()) {
             EMITTER.emit(EventKind.ACCEPTOR_START, time(now), ctx(span, parent));

@@ -33,9 +33,12 @@ public final class AbyssLogger {
         ERROR(List.of(EventKind.ACCEPTOR_SPAWN_ERROR, EventKind.ACCEPTOR_ECONNABORTED)),
         /** The listener's start and stop. */
         INFO(List.of(EventKind.LISTENER_START, EventKind.LISTENER_STOP)),
-        /** Acceptors' start and stop, sessions' start and stop. */
-        DEBUG(List.of(EventKind.ACCEPTOR_START, EventKind.ACCEPTOR_STOP, EventKind.CONNECTION_START,
-                EventKind.CONNECTION_STOP)),
+        /**
+         * Acceptors' start and stop, sessions' start and stop, kernel drops (each report: a flood
+         * makes many, so not at a higher level; {@code stats().kernelDrops()} counts them all).
+         */
+        DEBUG(List.of(EventKind.ACCEPTOR_START, EventKind.ACCEPTOR_STOP, EventKind.ACCEPTOR_KERNEL_DROPS,
+                EventKind.CONNECTION_START, EventKind.CONNECTION_STOP)),
         /** Every datagram received and sent, and every session event. */
         TRACE(List.of(EventKind.CONNECTION_READY, EventKind.CONNECTION_RECV, EventKind.CONNECTION_ASYNC_RECV,
                 EventKind.CONNECTION_RECV_ERROR, EventKind.CONNECTION_SEND, EventKind.CONNECTION_SEND_ERROR,

@@ -16,6 +16,12 @@ public enum EventKind {
     ACCEPTOR_STOP("abyss.acceptor.stop"),
     /** A datagram from a new peer was dropped: the session table stayed full through every retry. */
     ACCEPTOR_SPAWN_ERROR("abyss.acceptor.spawn_error"),
+    /**
+     * The kernel dropped datagrams meant for an acceptor's socket (full receive buffer: SO_RXQ_OVFL;
+     * io_uring: completions lost to a CQ overflow). Measurements: {@code count} (new drops since the
+     * last report), {@code total} (the acceptor's so far). An Abyss addition: the original has none.
+     */
+    ACCEPTOR_KERNEL_DROPS("abyss.acceptor.kernel_drops"),
     /** TCP only in the original (a connection reset before accept); UDP has no accept, never emitted. */
     ACCEPTOR_ECONNABORTED("abyss.acceptor.econnaborted"),
     /** A session started: a new peer's first datagram. */

@@ -82,6 +82,12 @@ class KernelReportsTest {
                 return HandlerResult.continueWith(state);
             }
         };
+        java.util.concurrent.atomic.AtomicLong telemetryDrops = new java.util.concurrent.atomic.AtomicLong();
+        dev.abyss.server.telemetry.Telemetry.attach("kernel-drops-" + kind, java.util.List.of("abyss.acceptor.kernel_drops"),
+                e -> telemetryDrops.addAndGet((Long) e.measurements().get("count")));
+        jdk.jfr.Recording recording = new jdk.jfr.Recording();
+        recording.enable("dev.abyss.KernelDrops");
+        recording.start();
         try (Server server = Abyss.start(ServerConfig.builder().transport(kind).handler(blockOnce).numAcceptors(1)
                 .receiveBufferSize(4096).inlineCallbackLimit(Duration.ofSeconds(5)).shutdownTimeout(Duration.ZERO).build());
              DatagramChannel client = DatagramChannel.open()) {
@@ -109,6 +115,24 @@ class KernelReportsTest {
                     () -> "kernelDrops " + server.stats().kernelDrops() + " == drops of the socket " + dropped);
             assertEquals(dropped, procDrops(to.getPort()), "no drop since");
             assertEquals(2004 - dropped, server.stats().datagramsIn(), "every datagram is read or counted as dropped");
+            assertEquals(dropped, telemetryDrops.get(), "the abyss.acceptor.kernel_drops events add up to them");
+            recording.stop();
+            Path file = Files.createTempFile("kernel-drops", ".jfr");
+            try {
+                recording.dump(file);
+                long jfrDrops = 0;
+                for (jdk.jfr.consumer.RecordedEvent e : jdk.jfr.consumer.RecordingFile.readAllEvents(file)) {
+                    if (e.getEventType().getName().equals("dev.abyss.KernelDrops")) {
+                        jfrDrops += e.getLong("count");
+                    }
+                }
+                assertEquals(dropped, jfrDrops, "the dev.abyss.KernelDrops JFR events add up to them");
+            } finally {
+                Files.deleteIfExists(file);
+            }
+        } finally {
+            dev.abyss.server.telemetry.Telemetry.detach("kernel-drops-" + kind);
+            recording.close();
         }
     }
 
