@@ -1,13 +1,10 @@
 package dev.abyss.server.transport;
 
-import dev.abyss.ffi.net.ControlMessages;
-
-import java.lang.foreign.MemorySegment;
-
 /**
- * Turns the SO_RXQ_OVFL control messages of one socket's datagrams into
- * {@link Transport.ReceiveSink#onKernelDrops} reports. The kernel stamps each datagram it queues with
- * the socket's cumulative drop count at that moment (a {@code uint32}), and only once that count is
+ * Turns the SO_RXQ_OVFL control messages of one socket's datagrams (read by
+ * {@link ReceivedDatagram}) into {@link Transport.ReceiveSink#onKernelDrops} reports. The kernel
+ * stamps each datagram it queues with the socket's cumulative drop count at that moment (a
+ * {@code uint32}), and only once that count is
  * not zero: so a socket that never dropped costs one {@code msg_controllen} test per datagram. The
  * count is remembered and its increase reported, modulo 2<sup>32</sup> (an increase is less than
  * 2<sup>31</sup> between two datagrams); an older, smaller stamp (datagrams queued concurrently) is
@@ -22,14 +19,6 @@ public final class DropCounter {
 
     public DropCounter(Transport.ReceiveSink sink) {
         this.sink = sink;
-    }
-
-    /** Reads the drop count, if any, among the {@code length} control bytes at {@code at}, and reports its increase. */
-    public void observe(MemorySegment control, long at, long length) {
-        long count = ControlMessages.rxqOverflow(control, at, length);
-        if (count >= 0) {
-            report(count);
-        }
     }
 
     /** Reports the increase of the cumulative count {@code count} (an SO_RXQ_OVFL value) over the last one seen. */
