@@ -225,6 +225,14 @@ public final class PeerKey {
         return k;
     }
 
+    /**
+     * {@return true for an IPv4-mapped IPv6 address ({@code ::ffff:a.b.c.d}): an IPv4 peer of a
+     * dual-stack socket, which the kernel's IPv4 stack serves}
+     */
+    public boolean isV4Mapped() {
+        return family == Net.AF_INET6 && hi == 0 && (lo >>> 32) == 0xFFFFL;
+    }
+
     /** {@return the peer as a Java socket address (allocates; for new sessions and logs)} */
     public SocketAddress toSocketAddress() {
         MemorySegment tmp = MemorySegment.ofArray(new long[SockAddr.STORAGE_SIZE / 8]);

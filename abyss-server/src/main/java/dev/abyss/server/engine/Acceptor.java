@@ -517,7 +517,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink, Retries.Host, D
     }
 
     int sendSegments(SessionImpl s, MemorySegment data, long offset, long length, int segmentSize) {
-        return outbox.sendSegments(s, s.key, s.arrival, -1, data, offset, length, segmentSize);
+        return outbox.sendSegments(s, null, null, -1, data, offset, length, segmentSize); // a session sends with its own
     }
 
     boolean send(SessionImpl s, MemorySegment data, long offset, long length) {

@@ -52,14 +52,14 @@ final class Outbox implements Transport.SendSink, SendQueue.Consumer {
             return false;
         }
         if (acceptor.isOwnerThread()) {
-            if (!transport.send(s, s.key, s.arrival, s.sendTrafficClass(), data, offset, (int) length)) {
+            if (!transport.send(s, s.key, s.arrival, s.trafficClass(), data, offset, (int) length)) {
                 refused(s.key, length);
                 return false;
             }
             return true;
         }
         try {
-            if (!queue.offer(s.key, s.sendTrafficClass(), data, offset, (int) length)) {
+            if (!queue.offer(s.key, s.trafficClass(), data, offset, (int) length)) {
                 refused(s.key, length);
                 return false;
             }

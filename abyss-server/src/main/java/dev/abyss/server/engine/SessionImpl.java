@@ -177,11 +177,6 @@ final class SessionImpl implements Session {
         return trafficClass == 0 ? -1 : trafficClass & 0xFF;
     }
 
-    /** The traffic class a send carries, -1 for none (the socket's). */
-    int sendTrafficClass() {
-        return trafficClass == 0 ? -1 : trafficClass & 0xFF;
-    }
-
     @Override
     public DatagramInfo datagram() {
         DatagramInfo d = datagramNow();

@@ -84,8 +84,7 @@ public final class ArrivalAddress {
         if (!enabled || from == null) {
             return 0;
         }
-        boolean mapped = from.family() == Net.AF_INET6 && from.hi() == 0 && (from.lo() >>> 32) == 0xFFFFL;
-        boolean v4 = from.family() == Net.AF_INET || mapped;
+        boolean v4 = from.family() == Net.AF_INET || from.isV4Mapped();
         if (!v4 && from.family() != Net.AF_INET6) {
             return 0;
         }

@@ -42,7 +42,7 @@ public final class SendControl {
         int length = from == null ? 0 : arrival.writeSource(from, control, at);
         if (trafficClass >= 0 && ip) {
             // a v4-mapped peer of a dual-stack socket is sent to by the IPv4 stack, which reads only SOL_IP
-            boolean v4 = to.family() == Net.AF_INET || isMapped(to);
+            boolean v4 = to.family() == Net.AF_INET || to.isV4Mapped();
             long data = ControlMessages.write(control, at + length, v4 ? Net.SOL_IP : Net.SOL_IPV6,
                     v4 ? Net.IP_TOS : Net.IPV6_TCLASS, 4);
             control.set(JAVA_INT_UNALIGNED, data, trafficClass);
@@ -56,9 +56,5 @@ public final class SendControl {
         long data = ControlMessages.write(control, at, Net.SOL_UDP, Net.UDP_SEGMENT, 2);
         control.set(JAVA_SHORT_UNALIGNED, data, (short) size);
         return SEGMENT_SPACE;
-    }
-
-    static boolean isMapped(PeerKey key) {
-        return key.family() == Net.AF_INET6 && key.hi() == 0 && (key.lo() >>> 32) == 0xFFFFL;
     }
 }

@@ -2,12 +2,10 @@ package dev.abyss.server.transport;
 
 import dev.abyss.ffi.net.MsgLayouts;
 import dev.abyss.ffi.net.Net;
-import dev.abyss.ffi.net.PeerKey;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.List;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -16,25 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** SO_RXQ_OVFL stamps turned into drop reports: increases only, modulo 2^32. */
 class DropCounterTest {
-    private final List<Long> reports = new ArrayList<>();
-    private final Transport.ReceiveSink sink = new Transport.ReceiveSink() {
-        @Override
-        public void beginBatch() {
-        }
-
-        @Override
-        public void onDatagram(PeerKey peer, MemorySegment data, boolean truncated) {
-        }
-
-        @Override
-        public void onReceiveError(int errno) {
-        }
-
-        @Override
-        public void onKernelDrops(long count) {
-            reports.add(count);
-        }
-    };
+    private final RecordingSink sink = new RecordingSink();
     private final MemorySegment control = Arena.ofAuto().allocate(64, 8);
     private final DropCounter counter = new DropCounter(sink);
     /** The transports' reader of control messages, which hands drop counts to the counter. */
@@ -54,7 +34,7 @@ class DropCounterTest {
         stamp(5);
         stamp(3); // queued before the last drops were stamped: older
         stamp(12);
-        assertEquals(List.of(5L, 7L), reports);
+        assertEquals(List.of(5L, 7L), sink.kernelDrops);
         assertEquals(12, counter.lastCount());
     }
 
@@ -64,12 +44,12 @@ class DropCounterTest {
         stamp(0xF000_0000);
         stamp(-10); // 0xFFFFFFF6
         stamp(4);   // 14 later, past 2^32
-        assertEquals(List.of(0x7FFF_FFF0L, 0x7000_0010L, 0x0FFF_FFF6L, 14L), reports);
+        assertEquals(List.of(0x7FFF_FFF0L, 0x7000_0010L, 0x0FFF_FFF6L, 14L), sink.kernelDrops);
     }
 
     @Test
     void noControlMessageNoReport() {
         received.read(control, 0, 0, false);
-        assertEquals(List.of(), reports);
+        assertEquals(List.of(), sink.kernelDrops);
     }
 }

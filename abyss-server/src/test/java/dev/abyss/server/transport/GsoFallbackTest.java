@@ -12,7 +12,6 @@ import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -29,46 +28,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @Timeout(30)
 class GsoFallbackTest {
 
-    private static final class Sink implements Transport.ReceiveSink, Transport.SendSink {
-        final List<Integer> sent = new ArrayList<>();
-        final List<Integer> failed = new ArrayList<>();
-        int coalesced;
-
-        @Override
-        public void beginBatch() {
-        }
-
-        @Override
-        public void onDatagram(PeerKey peer, MemorySegment data, boolean truncated) {
-        }
-
-        @Override
-        public void onReceiveError(int errno) {
-        }
-
-        @Override
-        public void sent(Object tag, MemorySegment buffer, long offset, int bytes) {
-            sent.add(bytes);
-        }
-
-        @Override
-        public void failed(Object tag, MemorySegment buffer, long offset, int bytes, int errno) {
-            failed.add(errno);
-        }
-
-        @Override
-        public void coalesced(int segments) {
-            coalesced += segments;
-        }
-    }
-
     @ParameterizedTest
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING"})
     void aRefusedGsoSendIsSentDatagramByDatagramAndGsoStaysOffForTheSocket(TransportKind kind) throws Exception {
         String why = Transports.unavailableReason(kind);
         assumeTrue(why == null, () -> kind + " unavailable here: " + why);
         InetAddress loopback = InetAddress.getByName("127.0.0.1");
-        Sink sink = new Sink();
+        RecordingSink sink = new RecordingSink();
         TransportSettings settings = new TransportSettings(64, 2048, 0, 0, true, false).withOffloads(true, 300, false);
         try (DatagramChannel client = DatagramChannel.open().bind(new InetSocketAddress(loopback, 0))) {
             client.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);

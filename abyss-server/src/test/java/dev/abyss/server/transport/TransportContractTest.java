@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -44,47 +43,12 @@ class TransportContractTest {
         }
     }
 
-    /** What a transport handed to its sinks. */
-    static final class Sink implements Transport.ReceiveSink, Transport.SendSink {
-        final List<String> received = new ArrayList<>();
-        final List<PeerKey> senders = new ArrayList<>();
-        final List<Boolean> truncated = new ArrayList<>();
-        final List<Object> sent = new ArrayList<>();
-        final List<Integer> failed = new ArrayList<>();
-
-        @Override
-        public void beginBatch() {
-        }
-
-        @Override
-        public void onDatagram(PeerKey peer, MemorySegment data, boolean cut) {
-            assertTrue(data.isReadOnly(), "the sink gets a read-only view");
-            received.add(new String(data.toArray(JAVA_BYTE), StandardCharsets.UTF_8));
-            senders.add(peer.copy());
-            truncated.add(cut);
-        }
-
-        @Override
-        public void onReceiveError(int errno) {
-        }
-
-        @Override
-        public void sent(Object tag, MemorySegment buffer, long offset, int bytes) {
-            sent.add(tag);
-        }
-
-        @Override
-        public void failed(Object tag, MemorySegment buffer, long offset, int bytes, int errno) {
-            failed.add(errno);
-        }
-    }
-
     private static void assumeAvailable(TransportKind kind) {
         String why = Transports.unavailableReason(kind);
         assumeTrue(why == null, () -> kind + " unavailable here: " + why);
     }
 
-    private Transport open(TransportKind kind, String host, int maxDatagram, int batch, Sink sink) throws IOException {
+    private Transport open(TransportKind kind, String host, int maxDatagram, int batch, RecordingSink sink) throws IOException {
         Transport t = Transports.select(kind).open(new TransportSettings(batch, maxDatagram, 0, 0, true, false),
                 new InetSocketAddress(InetAddress.getByName(host), 0), true, true, sink, sink);
         open.add(t);
@@ -121,7 +85,7 @@ class TransportContractTest {
     void receivesWithTheSendersKeyAndReportsEachSendByItsTag(TransportKind kind) throws Exception {
         assumeAvailable(kind);
         for (String host : List.of("127.0.0.1", "::1")) {
-            Sink sink = new Sink();
+            RecordingSink sink = new RecordingSink();
             Transport t = open(kind, host, 2048, 64, sink);
             DatagramChannel c = client(host);
             c.send(ByteBuffer.wrap("ping".getBytes(StandardCharsets.UTF_8)), t.localAddress());
@@ -141,7 +105,7 @@ class TransportContractTest {
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     void aWakeupFromAnotherThreadEndsABlockingPoll(TransportKind kind) throws Exception {
         assumeAvailable(kind);
-        Sink sink = new Sink();
+        RecordingSink sink = new RecordingSink();
         Transport t = open(kind, "127.0.0.1", 2048, 64, sink);
         t.poll(0); // the owner's first turn (io_uring: the ring's issuer is this thread)
         Thread waker = Thread.ofPlatform().start(t::wakeup);
@@ -156,7 +120,7 @@ class TransportContractTest {
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     void stopReceivingKeepsSendingAndCloseFreesThePort(TransportKind kind) throws Exception {
         assumeAvailable(kind);
-        Sink sink = new Sink();
+        RecordingSink sink = new RecordingSink();
         Transport t = open(kind, "127.0.0.1", 2048, 64, sink);
         DatagramChannel c = client("127.0.0.1");
         c.send(ByteBuffer.wrap("one".getBytes(StandardCharsets.UTF_8)), t.localAddress());
@@ -184,7 +148,7 @@ class TransportContractTest {
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     void aBurstLargerThanTheReceiveBuffersArrivesWhole(TransportKind kind) throws Exception {
         assumeAvailable(kind);
-        Sink sink = new Sink();
+        RecordingSink sink = new RecordingSink();
         Transport t = open(kind, "127.0.0.1", 256, 1, sink); // batch 1: io_uring's smallest buffer ring
         DatagramChannel c = client("127.0.0.1");
         int n = 1_000;
@@ -201,7 +165,7 @@ class TransportContractTest {
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     void aDatagramLongerThanMaxDatagramSizeIsCutAndFlagged(TransportKind kind) throws Exception {
         assumeAvailable(kind);
-        Sink sink = new Sink();
+        RecordingSink sink = new RecordingSink();
         Transport t = open(kind, "127.0.0.1", 100, 64, sink);
         DatagramChannel c = client("127.0.0.1");
         byte[] big = new byte[500];
