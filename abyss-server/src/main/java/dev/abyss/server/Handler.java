@@ -17,7 +17,7 @@ import java.lang.foreign.MemorySegment;
  * for messages {@linkplain Session#post posted} to it. Exactly one terminal callback ends it:
  * <ul>
  *   <li>{@link #handleClose} after a callback returned {@link HandlerResult.Close};</li>
- *   <li>{@link #handleError} after {@link HandlerResult.Error}, or when a callback threw or returned
+ *   <li>{@link #handleError} after {@link HandlerResult.Failure}, or when a callback threw or returned
  *       null (the reason is the exception);</li>
  *   <li>{@link #handleTimeout} when the session was idle longer than its timeout;</li>
  *   <li>{@link #handleShutdown} when the server stops and the session outlived the shutdown timeout.</li>
@@ -75,7 +75,7 @@ public interface Handler<S> {
     }
 
     /**
-     * Last callback after a {@link HandlerResult.Error} or a callback that threw.
+     * Last callback after a {@link HandlerResult.Failure} or a callback that threw.
      *
      * @param reason the error's reason, or the exception a callback threw
      * @param state  the session's last state

@@ -16,16 +16,44 @@ public sealed interface HandlerResult<S> {
     S state();
 
     /**
-     * Keep the session.
+     * Keep the session; made by {@link #continueWith(Object)}, {@link #continueWith(Object, Duration)}
+     * and {@link #continuePersistent(Object, Duration)}.
      *
-     * @param state        the session's new state
-     * @param timeoutNanos -1 to keep the current idle timeout; otherwise the idle timeout until the next
-     *                     datagram or message ({@code persistent == false}), or from now on
-     *                     ({@code persistent == true}, replacing readTimeout for this session)
-     * @param persistent   whether {@code timeoutNanos} replaces the session's idle timeout
-     * @param <S>          the session state type
+     * @param <S> the session state type
      */
-    record Continue<S>(S state, long timeoutNanos, boolean persistent) implements HandlerResult<S> {
+    final class Continue<S> implements HandlerResult<S> {
+        private final S state;
+        private final Duration timeout;
+        private final boolean persistent;
+
+        private Continue(S state, Duration timeout, boolean persistent) {
+            this.state = state;
+            this.timeout = timeout;
+            this.persistent = persistent;
+        }
+
+        @Override
+        public S state() {
+            return state;
+        }
+
+        /** {@return the idle timeout this result sets (positive), or null to keep the session's current one} */
+        public Duration timeout() {
+            return timeout;
+        }
+
+        /**
+         * {@return true when {@link #timeout()} replaces the session's idle timeout from now on, false
+         * when it holds only until the next datagram or message}
+         */
+        public boolean persistent() {
+            return persistent;
+        }
+
+        @Override
+        public String toString() {
+            return "Continue[state=" + state + (timeout == null ? "" : ", timeout=" + timeout + (persistent ? " persistent" : "")) + "]";
+        }
     }
 
     /**
@@ -44,7 +72,7 @@ public sealed interface HandlerResult<S> {
      * @param state  the session's last state
      * @param <S>    the session state type
      */
-    record Error<S>(Object reason, S state) implements HandlerResult<S> {
+    record Failure<S>(Object reason, S state) implements HandlerResult<S> {
     }
 
     /**
@@ -57,7 +85,7 @@ public sealed interface HandlerResult<S> {
      */
     @SuppressWarnings("unchecked")
     static <S> HandlerResult<S> continueWith(S state) {
-        return state == null ? (HandlerResult<S>) Shared.CONTINUE_NULL : new Continue<>(state, -1, false);
+        return state == null ? (HandlerResult<S>) Shared.CONTINUE_NULL : new Continue<>(state, null, false);
     }
 
     /**
@@ -69,7 +97,7 @@ public sealed interface HandlerResult<S> {
      * @return the result
      */
     static <S> HandlerResult<S> continueWith(S state, Duration timeout) {
-        return new Continue<>(state, timeoutNanos(timeout), false);
+        return new Continue<>(state, positive(timeout), false);
     }
 
     /**
@@ -81,7 +109,7 @@ public sealed interface HandlerResult<S> {
      * @return the result
      */
     static <S> HandlerResult<S> continuePersistent(S state, Duration timeout) {
-        return new Continue<>(state, timeoutNanos(timeout), true);
+        return new Continue<>(state, positive(timeout), true);
     }
 
     /**
@@ -104,20 +132,20 @@ public sealed interface HandlerResult<S> {
      * @return the result
      */
     static <S> HandlerResult<S> error(Object reason, S state) {
-        return new Error<>(Objects.requireNonNull(reason, "reason"), state);
+        return new Failure<>(Objects.requireNonNull(reason, "reason"), state);
     }
 
-    private static long timeoutNanos(Duration timeout) {
+    private static Duration positive(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive, was " + timeout);
         }
-        return timeout.toNanos();
+        return timeout;
     }
 
     /** Holder of shared results (an interface cannot have private static fields). */
     final class Shared {
-        static final HandlerResult<Object> CONTINUE_NULL = new Continue<>(null, -1, false);
+        static final HandlerResult<Object> CONTINUE_NULL = new Continue<>(null, null, false);
 
         private Shared() {
         }

@@ -5,91 +5,137 @@ import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 
 /**
- * The sender of the datagram a {@link DatagramHandler} is handling: a reply handle, reused for every
- * datagram, valid only during the callback (using it afterwards throws IllegalStateException).
- * Replies join the acceptor's send batch, as a session's do. A send that cannot be queued returns
- * false and is counted in {@link ServerStats#sendQueueFull()}.
+ * A remote peer (address and port) the server can answer: the one send API of Abyss. A
+ * {@link Session} is a peer with a lifecycle and a state; a {@link DatagramHandler} gets the sender
+ * of the datagram it handles as a bare {@code Peer}, a reply handle reused for every datagram and
+ * valid only during that callback (afterwards its methods throw {@link IllegalStateException}; keep
+ * {@link #remoteAddress()} and answer later with {@link Server#send(SocketAddress, MemorySegment)}).
+ *
+ * <p>A send copies the payload and never blocks. On the acceptor thread (INLINE callbacks, a
+ * {@code DatagramHandler}) it joins the acceptor's send batch, which goes to the kernel in one
+ * {@code sendmmsg} or one {@code io_uring_enter} per receive batch; from any other thread it is queued
+ * to the acceptor. It returns {@link SendResult#OK}, {@link SendResult#FULL} (counted in
+ * {@link ServerStats#sendQueueFull()}) or {@link SendResult#CLOSED}.
+ *
+ * <p>A datagram carries 0 to {@value #MAX_PAYLOAD} bytes, IPv4 and IPv6 alike; a longer one is
+ * refused with an {@link IllegalArgumentException} that names its size.
  */
 public interface Peer {
 
-    /**
-     * Sends {@code data} (its whole size) as one datagram to this peer.
-     *
-     * @param data the payload
-     * @return false when it could not be queued (counted in {@link ServerStats#sendQueueFull()})
-     */
-    boolean send(MemorySegment data);
+    /** The largest payload a send accepts: 65,507 bytes, what fits one IPv4 UDP datagram. */
+    int MAX_PAYLOAD = 65_507;
 
     /**
-     * Sends {@code length} bytes of {@code data} from {@code offset}: no slice needed.
+     * {@return the peer's address ({@link java.net.InetSocketAddress}, or
+     * {@link java.net.UnixDomainSocketAddress} on an AF_UNIX server): a durable value, safe to keep}
+     */
+    SocketAddress remoteAddress();
+
+    /**
+     * {@return the server address the peer talks to: on a wildcard bind (0.0.0.0, ::) the address its
+     * datagrams were sent to (IP_PKTINFO), which is also the source of the replies; else the bound
+     * address (NIO: always the bound address)}
+     */
+    SocketAddress localAddress();
+
+    /**
+     * Sends {@code length} bytes of {@code data} from {@code offset} as one datagram: no slice (and
+     * so no object) per reply.
      *
-     * @param data   holds the payload
+     * @param data   the buffer holding the payload
      * @param offset where the payload starts in {@code data}
-     * @param length the payload's length
-     * @return false when it could not be queued (counted in {@link ServerStats#sendQueueFull()})
+     * @param length the payload's length, 0..{@value #MAX_PAYLOAD}
+     * @return {@link SendResult#OK}, {@link SendResult#FULL} (counted) or {@link SendResult#CLOSED}
+     * @throws IllegalArgumentException  when {@code length} is larger than {@value #MAX_PAYLOAD}
+     * @throws IndexOutOfBoundsException when the range is not inside {@code data}
      */
-    boolean send(MemorySegment data, long offset, long length);
+    SendResult send(MemorySegment data, long offset, long length);
 
     /**
-     * Sends {@code data} as one datagram to this peer.
+     * Sends all of {@code data} as one datagram.
      *
-     * @param data the payload
-     * @return false when it could not be queued (counted in {@link ServerStats#sendQueueFull()})
+     * @param data the payload, 0..{@value #MAX_PAYLOAD} bytes
+     * @return {@link SendResult#OK}, {@link SendResult#FULL} (counted) or {@link SendResult#CLOSED}
+     * @throws IllegalArgumentException when {@code data} is larger than {@value #MAX_PAYLOAD}
      */
-    boolean send(byte[] data);
+    default SendResult send(MemorySegment data) {
+        return send(data, 0, data.byteSize());
+    }
 
     /**
-     * Sends the remaining bytes of {@code data}; its position is not changed.
+     * Sends all of {@code data} as one datagram.
      *
-     * @param data the payload
-     * @return false when it could not be queued (counted in {@link ServerStats#sendQueueFull()})
+     * @param data the payload, 0..{@value #MAX_PAYLOAD} bytes
+     * @return {@link SendResult#OK}, {@link SendResult#FULL} (counted) or {@link SendResult#CLOSED}
+     * @throws IllegalArgumentException when {@code data} is larger than {@value #MAX_PAYLOAD}
      */
-    boolean send(ByteBuffer data);
+    default SendResult send(byte[] data) {
+        return send(MemorySegment.ofArray(data), 0, data.length);
+    }
+
+    /**
+     * Sends the remaining bytes of {@code data} as one datagram; its position is not changed. On the
+     * acceptor thread nothing is allocated; from other threads the buffer is wrapped.
+     *
+     * @param data the payload, 0..{@value #MAX_PAYLOAD} bytes remaining
+     * @return {@link SendResult#OK}, {@link SendResult#FULL} (counted) or {@link SendResult#CLOSED}
+     * @throws IllegalArgumentException when more than {@value #MAX_PAYLOAD} bytes remain
+     */
+    SendResult send(ByteBuffer data);
 
     /**
      * Sends {@code length} bytes of {@code data} from {@code offset} as consecutive datagrams of
-     * {@code segmentSize} bytes (the last one shorter): see
-     * {@link Session#sendSegments(MemorySegment, long, long, int)}.
+     * {@code segmentSize} bytes each (the last one shorter when {@code length} is not a multiple):
+     * a bulk reply in one call. With {@link ServerConfig.Builder#gso GSO} on a native transport they
+     * leave in as few kernel sends as the kernel allows (UDP_SEGMENT: up to 64 segments and 64 KiB
+     * per send); otherwise as separate datagrams. Each datagram is counted as one.
      *
      * @param data        the buffer holding the payload
      * @param offset      where it starts in {@code data}
      * @param length      its length in bytes
-     * @param segmentSize bytes per datagram, 1..65507
-     * @return datagrams queued, always the leading ones: when one is refused (the queue is full) it
-     *         and every later one are counted in {@link ServerStats#sendQueueFull()} and not sent
-     * @throws IllegalArgumentException when {@code segmentSize} is out of range
+     * @param segmentSize bytes per datagram, 1..{@value #MAX_PAYLOAD}
+     * @return datagrams queued, always the leading ones: when one is refused (no room) it and every
+     *         later one are counted in {@link ServerStats#sendQueueFull()} and not sent, so a caller
+     *         may resume at {@code offset + queued * segmentSize}; 0 when the peer is
+     *         {@link SendResult#CLOSED closed}
+     * @throws IllegalArgumentException  when {@code segmentSize} is out of range
+     * @throws IndexOutOfBoundsException when the range is not inside {@code data}
      */
     int sendSegments(MemorySegment data, long offset, long length, int segmentSize);
 
     /**
-     * Sets the IPv4 TOS / IPv6 traffic class byte of the replies sent during this callback (ECN in
-     * its low two bits); each datagram's callback starts with the socket's default (-1).
+     * Sets the IPv4 TOS / IPv6 traffic class byte of what is sent to this peer from now on (a
+     * {@code DatagramHandler}'s peer: during this callback; each datagram's callback starts with
+     * the socket's default). Its low two bits are the ECN codepoint, e.g. {@link DatagramInfo#ECT_0}.
+     * Native transports only (NIO sends with the default); ignored on AF_UNIX.
      *
      * @param trafficClass 0..255, or -1 for the socket's default
      * @throws IllegalArgumentException when it is out of range
      */
     void setTrafficClass(int trafficClass);
 
-    /** {@return what the kernel said about this datagram (destination, ECN, receive time, GRO segment size)} */
+    /**
+     * {@return the traffic class set by {@link #setTrafficClass}, -1 for the socket's default (the
+     * socket's is 0: setting 0 reads back as -1, with the same effect)}
+     */
+    int trafficClass();
+
+    /**
+     * {@return what the kernel said about the datagram being handled (its destination, ECN, receive
+     * time, GRO segment size, truncation): valid during the callback that handles it
+     * ({@link Handler#handleConnection}, {@link Handler#handleData}, a {@link SegmentHandler}'s or a
+     * {@link DatagramHandler}'s call); outside them every fact reads as unknown}
+     */
     DatagramInfo datagram();
 
     /**
-     * The peer's address as a durable value (allocated on each call), for replies later or from
-     * another thread through {@link Server#send(SocketAddress, MemorySegment)}.
-     *
-     * @return the address
-     */
-    SocketAddress address();
-
-    /**
-     * A 64 KiB buffer of the acceptor, for building replies without allocating: valid during the
-     * callback, shared by every datagram of that acceptor. Send from it with
+     * A 64 KiB buffer of the acceptor this peer is served by, for building replies without
+     * allocating (no ThreadLocal needed): valid during a callback on the acceptor thread, shared by
+     * every peer of that acceptor, overwritten by the next callback. Send from it with
      * {@link #send(MemorySegment, long, long)}.
      *
      * @return the acceptor's scratch buffer
+     * @throws IllegalStateException when called off the acceptor thread (e.g. from a virtual-thread session)
      */
     MemorySegment scratch();
-
-    /** {@return true when the datagram was cut to maxDatagramSize (delivered because the policy is DELIVER)} */
-    boolean truncated();
 }

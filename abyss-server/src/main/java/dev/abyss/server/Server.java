@@ -78,15 +78,16 @@ public final class Server implements AutoCloseable {
     /**
      * Sends {@code data} (its whole size) as one datagram to {@code peer} from the server's socket,
      * from any thread, without a session: the reply path of a {@link DatagramHandler} after its
-     * callback ({@link Peer#address()}). Queued to an acceptor like a session's cross-thread send.
+     * callback ({@link Peer#remoteAddress()}). Queued to an acceptor like a session's cross-thread send.
      *
      * @param peer the destination
-     * @param data the payload
-     * @return false when the queue is full (counted in {@link ServerStats#sendQueueFull()}) or the server stopped
+     * @param data the payload, 0..{@value Peer#MAX_PAYLOAD} bytes
+     * @return {@link SendResult#OK}, {@link SendResult#FULL} when the queue is full (counted in
+     *         {@link ServerStats#sendQueueFull()}), {@link SendResult#CLOSED} when the server stopped
      * @throws IllegalArgumentException when {@code peer} is not of the server's address family or
-     *                                  {@code data} is larger than a UDP datagram can be
+     *                                  {@code data} is larger than {@value Peer#MAX_PAYLOAD} bytes
      */
-    public boolean send(SocketAddress peer, MemorySegment data) {
+    public SendResult send(SocketAddress peer, MemorySegment data) {
         Objects.requireNonNull(peer, "peer");
         Objects.requireNonNull(data, "data");
         return engine.send(peer, data, 0, data.byteSize());

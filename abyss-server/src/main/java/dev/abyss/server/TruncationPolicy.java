@@ -4,6 +4,6 @@ package dev.abyss.server;
 public enum TruncationPolicy {
     /** Drop it (the default): a cut datagram is never delivered as if whole. */
     DROP,
-    /** Deliver the part that fit; {@link Session#lastDatagramTruncated()} is true during its callback. */
+    /** Deliver the part that fit; its callback sees {@link DatagramInfo#truncated()} true ({@link Peer#datagram()}). */
     DELIVER
 }

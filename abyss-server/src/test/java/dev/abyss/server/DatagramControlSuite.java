@@ -133,7 +133,7 @@ abstract class DatagramControlSuite extends TransportSuite {
             assertEquals("marked", new String(receive(c)));
 
             // the reply's traffic class, read by a second server as its peer
-            assertTrue(peer.send(s.localAddress(), MemorySegment.ofArray("from-peer".getBytes())));
+            assertEquals(SendResult.OK, peer.send(s.localAddress(), MemorySegment.ofArray("from-peer".getBytes())));
             assertEquals(0, next(server.seen).trafficClass(), "the peer server's sockets send with the default");
             await(() -> repliesSeen.size() == 1, "the reply reaches the peer server");
             assertEquals(REPLY_TOS, repliesSeen.getFirst().trafficClass(), "session.setTrafficClass marks the reply");

@@ -177,7 +177,7 @@ abstract class DispatchAndFaultsSuite extends TransportSuite {
                 int id = t;
                 senders.add(Thread.ofPlatform().start(() -> {
                     for (int i = 0; i < each; i++) {
-                        assertTrue(s.send(("t" + id + " " + i).getBytes(StandardCharsets.UTF_8)), "queued");
+                        assertEquals(SendResult.OK, s.send(("t" + id + " " + i).getBytes(StandardCharsets.UTF_8)), "queued");
                     }
                 }));
             }

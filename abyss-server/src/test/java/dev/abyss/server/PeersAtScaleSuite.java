@@ -72,7 +72,7 @@ abstract class PeersAtScaleSuite extends TransportSuite {
         DatagramHandler echo = (peer, data) -> {
             kept.set(peer);
             if (data.byteSize() == 1) {
-                later.add(peer.address()); // answered later, from another thread
+                later.add(peer.remoteAddress()); // answered later, from another thread
             } else {
                 peer.send(data);
             }

@@ -299,7 +299,7 @@ abstract class ServerCoreSuite extends TransportSuite {
     void truncatedDatagramsAreDroppedOrDeliveredFlagged(String family) throws Exception {
         assumeSupports(Capability.TRUNCATION_DETECTION);
         LinkedBlockingQueue<String> seen = new LinkedBlockingQueue<>();
-        SegmentHandler h = (s, data) -> seen.add(data.byteSize() + (s.lastDatagramTruncated() ? " cut" : ""));
+        SegmentHandler h = (s, data) -> seen.add(data.byteSize() + (s.datagram().truncated() ? " cut" : ""));
         try (Server drop = start(bind(builder(), family).shutdownTimeout(Duration.ofMillis(100)).segmentHandler(h).maxDatagramSize(100).build());
              Client c = new Client(drop.localAddress())) {
             c.send(new byte[500]);

@@ -204,7 +204,7 @@ abstract class TelemetrySuite extends TransportSuite {
                 assertEquals("hi", c.receive(5000));
                 s = server.session(c.localAddress());
             } // the client's socket and path are gone
-            assertTrue(s.send("into the void".getBytes(StandardCharsets.UTF_8)));
+            assertEquals(SendResult.OK, s.send("into the void".getBytes(StandardCharsets.UTF_8)));
             Seen err = next("abyss.connection.send_error");
             assertTrue(List.of("ECONNREFUSED", "ENOENT").contains(err.m("error")), String.valueOf(err.m("error")));
             assertEquals("into the void", err.m("data"));

@@ -1,5 +1,15 @@
 package dev.abyss.server.engine;
 
+import dev.abyss.server.SendResult;
+import dev.abyss.server.engine.admission.SessionCap;
+
+import dev.abyss.server.engine.dispatch.CallbackWatchdog;
+import dev.abyss.server.engine.dispatch.Callbacks;
+import dev.abyss.server.engine.telemetry.Counters;
+import dev.abyss.server.engine.telemetry.ErrorLog;
+import dev.abyss.server.engine.session.SessionImpl;
+import dev.abyss.server.engine.telemetry.Spans;
+
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.Transports;
 import dev.abyss.ffi.net.PeerKey;
@@ -21,7 +31,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /** The running server behind {@link dev.abyss.server.Server}: its acceptors and the shared session cap. */
 public final class ServerEngine {
@@ -30,7 +39,7 @@ public final class ServerEngine {
     private final ServerConfig config;
     private final List<Acceptor> acceptors = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
-    private final AtomicInteger live = new AtomicInteger();
+    private final SessionCap cap;
     private final CountDownLatch exited;
     private final SocketAddress localAddress;
     private final TransportKind transport;
@@ -44,12 +53,13 @@ public final class ServerEngine {
     private ServerEngine(ServerConfig config, TransportFactory factory) throws IOException {
         this.config = config;
         this.transport = factory.kind();
+        this.cap = new SessionCap(config.numConnections() == ServerConfig.UNLIMITED ? SessionCap.UNLIMITED : config.numConnections());
         boolean unix = config.bindAddress() instanceof UnixDomainSocketAddress;
         int n = unix ? 1 : config.numAcceptors(); // SO_REUSEPORT does not apply to AF_UNIX
         SocketAddress bindTo = config.bindAddress();
         try {
             for (int i = 0; i < n; i++) {
-                Acceptor a = new Acceptor(this, i, config, factory, bindTo, !unix, !unix && i == 0);
+                Acceptor a = new Acceptor(this, i, config, factory, bindTo, !unix, !unix && i == 0, cap, errorLog);
                 acceptors.add(a);
                 if (i == 0 && bindTo instanceof InetSocketAddress inet && inet.getPort() == 0) {
                     bindTo = a.localAddress(); // the other acceptors join the port the kernel chose
@@ -77,13 +87,10 @@ public final class ServerEngine {
         Spans.listenerStart(engine.spanContext, engine.localAddress, kind.name(), engine.transportOptions(), engine.startedAt);
         engine.threads.forEach(Thread::start);
         if (config.dispatchMode() == DispatchMode.INLINE) {
-            engine.watchdog = CallbackWatchdog.start(engine.acceptors, config.inlineCallbackLimit(), engine.exited);
+            engine.watchdog = CallbackWatchdog.start(engine.acceptors.stream().map(a -> a.clock).toList(),
+                    config.inlineCallbackLimit(), engine.exited);
         }
         return engine;
-    }
-
-    ErrorLog errorLog() {
-        return errorLog;
     }
 
     long spanContext() {
@@ -115,27 +122,6 @@ public final class ServerEngine {
         return transport;
     }
 
-    boolean tryReserveSession() {
-        int cap = config.numConnections();
-        if (cap == ServerConfig.UNLIMITED) {
-            live.incrementAndGet();
-            return true;
-        }
-        while (true) {
-            int n = live.get();
-            if (n >= cap) {
-                return false;
-            }
-            if (live.compareAndSet(n, n + 1)) {
-                return true;
-            }
-        }
-    }
-
-    void releaseSession() {
-        live.decrementAndGet();
-    }
-
     /** Why the server stopped by itself (an acceptor gave up), or null. */
     private volatile Throwable failure;
 
@@ -165,7 +151,7 @@ public final class ServerEngine {
     public int sessions() {
         int n = 0;
         for (Acceptor a : acceptors) {
-            n += a.liveSessions();
+            n += a.sessions.size();
         }
         return n;
     }
@@ -182,7 +168,7 @@ public final class ServerEngine {
 
     private Session find(PeerKey key) {
         for (Acceptor a : acceptors) {
-            SessionImpl s = a.session(key);
+            SessionImpl s = a.sessions.get(key);
             if (s != null) {
                 return s;
             }
@@ -191,9 +177,9 @@ public final class ServerEngine {
     }
 
     /** A datagram to {@code peer} without a session, through the acceptor its address hashes to. */
-    public boolean send(SocketAddress peer, java.lang.foreign.MemorySegment data, long offset, long length) {
+    public SendResult send(SocketAddress peer, java.lang.foreign.MemorySegment data, long offset, long length) {
         if (stopped) {
-            return false;
+            return SendResult.CLOSED;
         }
         PeerKey key = new PeerKey().set(peer);
         if (key.family() == dev.abyss.ffi.net.Net.AF_INET && localAddress instanceof InetSocketAddress local
@@ -205,19 +191,19 @@ public final class ServerEngine {
             throw new IllegalArgumentException("peer " + peer + " is not an IPv4 address; this server listens on " + localAddress);
         }
         Acceptor a = acceptors.get(Math.floorMod(key.hashCode(), acceptors.size()));
-        return a.sendTo(key, data, offset, length);
+        return a.outbox.sendTo(key, null, -1, data, offset, length);
     }
 
     /** Calls {@code action} for every live session (a weakly consistent view). */
     public void forEachSession(java.util.function.Consumer<? super Session> action) {
         for (Acceptor a : acceptors) {
-            a.forEachSession(action);
+            a.sessions.forEach(action);
         }
     }
 
     public void suspend(boolean on) {
         for (Acceptor a : acceptors) {
-            a.suspend(on);
+            a.admission.suspend(on);
         }
     }
 
@@ -272,9 +258,7 @@ public final class ServerEngine {
     public long[] counters() {
         long[] sum = new long[Counters.COUNT];
         for (Acceptor a : acceptors) {
-            a.counters.addTo(sum);
-            sum[Counters.SEND_QUEUE_FULL] += a.foreignSendQueueFull(); // counted by the sending threads
-            sum[Counters.DROPPED_MAILBOX_FULL] += a.foreignMailboxFull();
+            a.drops.addTo(sum);
         }
         return sum;
     }

@@ -28,7 +28,8 @@ public final class GroSplit {
      * {@code truncated} marks the last one (a cut can only shorten the end). Returns the parts.
      */
     public int deliver(Transport.ReceiveSink sink, PeerKey peer, MemorySegment data, int buffer, long offset, int length,
-                       int segment, boolean truncated) {
+                       int segment, ReceivedDatagram facts) {
+        boolean truncated = facts.truncated();
         int parts = (length + segment - 1) / segment;
         sink.onCoalesced(parts);
         if (views == null) {
@@ -45,7 +46,8 @@ public final class GroSplit {
                     views[k] = v;
                 }
             }
-            sink.onDatagram(peer, v, truncated && at + len >= length);
+            facts.truncatedPart(truncated && at + len >= length);
+            sink.onDatagram(peer, v, facts);
         }
         return parts;
     }

@@ -21,7 +21,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  * One per transport, rewritten for every datagram and handed to the engine as the
  * {@link DatagramInfo} of the callback: nothing is allocated per datagram. Owner thread only.
  */
-public final class ReceivedDatagram implements DatagramInfo {
+public final class ReceivedDatagram implements DatagramFacts {
     /**
      * Control space a receive offers for all of it (each message only when its option is on): the
      * drop count, both pktinfos, TOS and traffic class, a timespec, the GRO size.
@@ -114,7 +114,12 @@ public final class ReceivedDatagram implements DatagramInfo {
         return segmentSize;
     }
 
-    /** The destination as a key (wildcard binds), or null: where replies leave from. */
+    /** A GRO split: whether the part being delivered is cut (only the last part can be). */
+    void truncatedPart(boolean truncated) {
+        this.truncated = truncated;
+    }
+
+    @Override
     public PeerKey destinationKey() {
         return arrival.destination();
     }

@@ -20,7 +20,12 @@ public interface Transport extends AutoCloseable {
         /** A batch of datagrams follows (the engine reads its clock once per batch, not per datagram). */
         void beginBatch();
 
-        void onDatagram(PeerKey peer, MemorySegment data, boolean truncated);
+        /**
+         * A datagram from {@code peer}: {@code data} is a read-only view and {@code facts} what the
+         * transport knows about it (destination, traffic class, time, GRO size, truncation); both are
+         * valid during this call only.
+         */
+        void onDatagram(PeerKey peer, MemorySegment data, DatagramFacts facts);
 
         /**
          * A receive failed with {@code errno} (not EAGAIN/EINTR); the transport goes on. Not called
@@ -28,6 +33,14 @@ public interface Transport extends AutoCloseable {
          * (IP_RECVERR): that error is reported once, by {@link #onUnreachable}.
          */
         void onReceiveError(int errno);
+
+        /**
+         * The transport stopped taking datagrams in for a moment and resumes by itself (io_uring: its
+         * provided buffers ran out, -ENOBUFS ended the multishot receive, re-armed once buffers are
+         * back). Nothing is lost: the datagrams wait in the socket (what the socket itself then drops
+         * is reported by {@link #onKernelDrops}).
+         */
+        void onReceivePaused();
 
         /**
          * The kernel dropped {@code count} datagrams meant for this socket since the last report
@@ -98,11 +111,6 @@ public interface Transport extends AutoCloseable {
      */
     boolean send(Object tag, PeerKey to, PeerKey from, int trafficClass, MemorySegment src, long offset, int length);
 
-    /**
-     * What the kernel said about the datagram being delivered to {@link ReceiveSink#onDatagram}
-     * (destination, traffic class, timestamp, GRO segment size, truncation). Valid during that call only.
-     */
-    ReceivedDatagram received();
 
     /** How many datagrams {@link #send} takes now without refusing (it may make room first). */
     int sendRoom();

@@ -26,7 +26,12 @@ final class RecordingSink implements Transport.ReceiveSink, Transport.SendSink {
     }
 
     @Override
-    public void onDatagram(PeerKey peer, MemorySegment data, boolean cut) {
+    public void onReceivePaused() {
+    }
+
+    @Override
+    public void onDatagram(PeerKey peer, MemorySegment data, DatagramFacts facts) {
+        boolean cut = facts.truncated();
         assertTrue(data.isReadOnly(), "the sink gets a read-only view");
         received.add(new String(data.toArray(JAVA_BYTE), StandardCharsets.UTF_8));
         senders.add(peer.copy());

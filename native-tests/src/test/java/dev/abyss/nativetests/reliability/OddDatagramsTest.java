@@ -69,7 +69,7 @@ class OddDatagramsTest {
             } catch (IndexOutOfBoundsException expected) {
                 // nothing to see past the datagram
             }
-            boolean cut = s.lastDatagramTruncated();
+            boolean cut = s.datagram().truncated();
             if (cut) {
                 truncatedFlags.incrementAndGet();
             }

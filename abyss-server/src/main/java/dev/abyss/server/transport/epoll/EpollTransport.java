@@ -237,9 +237,9 @@ public final class EpollTransport implements Transport {
             int len = Math.min(in.length(i), in.slotSize());
             int segment = received.groSegmentSize();
             if (segment > 0 && len > segment && gro) {
-                groSplit.deliver(receiver, peer, data, i, in.dataOffset(i), len, segment, truncated);
+                groSplit.deliver(receiver, peer, data, i, in.dataOffset(i), len, segment, received);
             } else {
-                receiver.onDatagram(peer, view(data, i, len), truncated);
+                receiver.onDatagram(peer, view(data, i, len), received);
             }
         }
         return n;
@@ -298,10 +298,6 @@ public final class EpollTransport implements Transport {
         return true;
     }
 
-    @Override
-    public ReceivedDatagram received() {
-        return received;
-    }
 
     @Override
     public int sendRoom() {

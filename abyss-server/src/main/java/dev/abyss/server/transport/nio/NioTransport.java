@@ -383,7 +383,7 @@ public final class NioTransport implements Transport {
             int length = inBuffer.position();
             // the buffer is larger than any UDP payload: a longer datagram is seen whole, then cut here
             received.plain(length > maxDatagram);
-            receiver.onDatagram(peer, view(Math.min(length, maxDatagram)), length > maxDatagram);
+            receiver.onDatagram(peer, view(Math.min(length, maxDatagram)), received);
             delivered++;
         }
         return delivered;
@@ -435,10 +435,6 @@ public final class NioTransport implements Transport {
         return v;
     }
 
-    @Override
-    public ReceivedDatagram received() {
-        return received;
-    }
 
     /** The source address and traffic class are the kernel's: a DatagramChannel cannot set them per datagram. */
     @Override

@@ -484,9 +484,9 @@ public final class UringTransport implements Transport {
             int length = Math.max(0, Math.min(Math.min(payload, res - payloadOffset), maxDatagramSize));
             int segment = received.groSegmentSize();
             if (segment > 0 && length > segment && gro) {
-                return groSplit.deliver(receiver, peer, all, bid, at + payloadOffset, length, segment, truncated);
+                return groSplit.deliver(receiver, peer, all, bid, at + payloadOffset, length, segment, received);
             }
-            receiver.onDatagram(peer, view(all, bid, at + payloadOffset, length), truncated);
+            receiver.onDatagram(peer, view(all, bid, at + payloadOffset, length), received);
             return 1;
         } finally {
             buffers.recycle(bid);
@@ -520,10 +520,6 @@ public final class UringTransport implements Transport {
 
     // ---- send ----------------------------------------------------------------------------------
 
-    @Override
-    public ReceivedDatagram received() {
-        return received;
-    }
 
     @Override
     public boolean send(Object tag, PeerKey to, PeerKey from, int trafficClass, MemorySegment src, long offset, int length) {

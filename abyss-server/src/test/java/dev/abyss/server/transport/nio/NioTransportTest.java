@@ -3,6 +3,7 @@ package dev.abyss.server.transport.nio;
 import dev.abyss.ffi.Errno;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.TransportKind;
+import dev.abyss.server.transport.DatagramFacts;
 import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportSettings;
 import dev.abyss.server.transport.Transports;
@@ -93,9 +94,13 @@ class NioTransportTest {
         }
 
         @Override
-        public void onDatagram(PeerKey peer, MemorySegment data, boolean truncated) {
+        public void onDatagram(PeerKey peer, MemorySegment data, DatagramFacts facts) {
             assertTrue(data.isReadOnly(), "the sink gets a read-only view");
-            received.add(new Datagram(peer.copy(), data.toArray(JAVA_BYTE), truncated));
+            received.add(new Datagram(peer.copy(), data.toArray(JAVA_BYTE), facts.truncated()));
+        }
+
+        @Override
+        public void onReceivePaused() {
         }
 
         @Override

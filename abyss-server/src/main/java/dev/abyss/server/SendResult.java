@@ -1,0 +1,29 @@
+package dev.abyss.server;
+
+/**
+ * What became of a send, told apart without allocating: every send method of {@link Peer} and
+ * {@link Session} returns one of these constants.
+ */
+public enum SendResult {
+    /**
+     * Queued: the datagram leaves with the acceptor's next batch. What the kernel then does with it
+     * is counted in {@link ServerStats#datagramsOut()} or {@link ServerStats#sendErrors()}.
+     */
+    OK,
+    /**
+     * Refused because there is no room now (the acceptor's send batch and the kernel's buffer are
+     * full, or the cross-thread send queue is): counted in {@link ServerStats#sendQueueFull()}.
+     * Sending again later may work.
+     */
+    FULL,
+    /**
+     * Refused because there is nobody to send it for: the session has ended, the callback that
+     * owned a {@link Peer} has returned, or the server is stopping. Not counted as a drop.
+     */
+    CLOSED;
+
+    /** {@return true for {@link #OK}} */
+    public boolean ok() {
+        return this == OK;
+    }
+}

@@ -1,0 +1,256 @@
+package dev.abyss.server.engine.outbound;
+
+import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.Peer;
+import dev.abyss.server.SendResult;
+import dev.abyss.server.engine.session.SessionImpl;
+import dev.abyss.server.engine.session.SessionTable;
+import dev.abyss.server.engine.telemetry.Drop;
+import dev.abyss.server.engine.telemetry.Drops;
+import dev.abyss.server.transport.Transport;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.util.Objects;
+
+/**
+ * The one outbound path of an acceptor, shared by everything that sends: sessions, the stateless
+ * {@link dev.abyss.server.Peer}, {@code Server.send}. A send on the acceptor's own thread goes
+ * straight into the transport's batch; from any other thread through the off-heap
+ * {@link SendQueue}, which the acceptor drains into the batch each turn ({@link #drain}). The owner
+ * check is here, so callers never ask. What the kernel then does with each datagram comes back
+ * later, at the end of the turn, to {@link SendResults}.
+ */
+public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
+    private static final int DRAIN_ROUNDS = 8;
+    private static final int SCRATCH_BYTES = 65_536;
+
+    private final Transport transport;
+    private final SessionTable sessions;
+    private final Drops drops;
+    private final SendQueue queue;
+    /** For handlers to build replies in ({@link Peer#scratch()}). */
+    private final MemorySegment scratch;
+    /** Where ByteBuffer sends are copied through on the owner thread (not the scratch: handlers send from it). */
+    private final MemorySegment staging;
+    private final ByteBuffer stagingView;
+    private final PeerKey queued = new PeerKey();
+    private volatile Thread owner;
+    private boolean more;
+
+    /**
+     * @param transport  where the datagrams go (opened with this acceptor's {@link SendResults})
+     * @param sessions   the acceptor's sessions, to attribute datagrams queued by other threads
+     * @param drops      where refused sends are counted
+     * @param arena      the acceptor's memory
+     * @param queueBytes the cross-thread queue's size
+     */
+    public Outbox(Transport transport, SessionTable sessions, Drops drops, Arena arena, int queueBytes) {
+        this.transport = transport;
+        this.sessions = sessions;
+        this.drops = drops;
+        this.queue = new SendQueue(arena, queueBytes);
+        this.scratch = arena.allocate(SCRATCH_BYTES, 64);
+        this.staging = arena.allocate(SCRATCH_BYTES, 64);
+        this.stagingView = staging.asByteBuffer();
+    }
+
+    /** The acceptor thread, once it runs: sends from it skip the queue. */
+    public void ownedBy(Thread thread) {
+        owner = thread;
+    }
+
+    /** Any thread: true on the acceptor's own thread. */
+    public boolean onOwnerThread() {
+        return Thread.currentThread() == owner;
+    }
+
+    // ---- sessions ------------------------------------------------------------------------------
+
+    @Override
+    public SendResult send(SessionImpl s, MemorySegment data, long offset, long length) {
+        checkRange(data, offset, length);
+        if (!s.isOpen()) {
+            return SendResult.CLOSED;
+        }
+        return queue(s, s.key, s.arrival, s.trafficClass(), data, offset, (int) length);
+    }
+
+    @Override
+    public SendResult send(SessionImpl s, ByteBuffer data) {
+        if (!s.isOpen()) {
+            checkSize(data.remaining());
+            return SendResult.CLOSED;
+        }
+        return sendBuffer(s, s.key, s.arrival, s.trafficClass(), data);
+    }
+
+    @Override
+    public int sendSegments(SessionImpl s, MemorySegment data, long offset, long length, int segmentSize) {
+        return segments(s, s.key, s.arrival, s.trafficClass(), data, offset, length, segmentSize);
+    }
+
+    @Override
+    public MemorySegment scratch() {
+        if (!onOwnerThread()) {
+            throw new IllegalStateException("scratch() is the acceptor's buffer: use it in a callback on the acceptor thread, not from "
+                    + Thread.currentThread());
+        }
+        return scratch;
+    }
+
+    @Override
+    public SocketAddress localAddress() {
+        return transport.localAddress();
+    }
+
+    // ---- peers without a session ---------------------------------------------------------------
+
+    /**
+     * A datagram to {@code peer} without a session (stateless replies, {@code Server.send}), from
+     * {@code from} (null: the route's source) with {@code trafficClass} (-1: the socket's); any thread.
+     */
+    public SendResult sendTo(PeerKey peer, PeerKey from, int trafficClass, MemorySegment data, long offset, long length) {
+        checkRange(data, offset, length);
+        return queue(null, peer, from, trafficClass, data, offset, (int) length);
+    }
+
+    /** {@link #sendTo(PeerKey, PeerKey, int, MemorySegment, long, long)} of a buffer's remaining bytes. */
+    public SendResult sendTo(PeerKey peer, PeerKey from, int trafficClass, ByteBuffer data) {
+        return sendBuffer(null, peer, from, trafficClass, data);
+    }
+
+    /** {@link Peer#sendSegments} for a peer without a session. */
+    public int sendSegmentsTo(PeerKey peer, PeerKey from, int trafficClass, MemorySegment data, long offset, long length,
+                              int segmentSize) {
+        return segments(null, peer, from, trafficClass, data, offset, length, segmentSize);
+    }
+
+    // ---- the one way in ------------------------------------------------------------------------
+
+    /** Staged through a reused buffer on the owner thread (no segment per call), wrapped elsewhere. */
+    private SendResult sendBuffer(SessionImpl s, PeerKey to, PeerKey from, int trafficClass, ByteBuffer data) {
+        int length = checkSize(data.remaining());
+        if (onOwnerThread()) {
+            stagingView.put(0, data, data.position(), length);
+            return queue(s, to, from, trafficClass, staging, 0, length);
+        }
+        return queue(s, to, from, trafficClass, MemorySegment.ofBuffer(data), 0, length);
+    }
+
+    /**
+     * Queues one datagram, tagged with its session (null: none): into the transport's batch on the
+     * owner thread, else into the cross-thread queue with a wake-up. A refusal is counted here.
+     */
+    private SendResult queue(SessionImpl s, PeerKey to, PeerKey from, int trafficClass, MemorySegment data, long offset,
+                             int length) {
+        if (onOwnerThread()) {
+            if (transport.send(s, to, from, trafficClass, data, offset, length)) {
+                return SendResult.OK;
+            }
+            drops.drop(Drop.SEND_QUEUE_FULL, to, length);
+            return SendResult.FULL;
+        }
+        try {
+            if (!queue.offer(to, trafficClass, data, offset, length)) {
+                drops.dropFromAnyThread(Drop.SEND_QUEUE_FULL, to, length);
+                return SendResult.FULL;
+            }
+        } catch (IllegalStateException closedMeanwhile) {
+            return SendResult.CLOSED; // the acceptor exited and freed the queue
+        }
+        transport.wakeup();
+        return SendResult.OK;
+    }
+
+    /**
+     * Queues consecutive datagrams until one is refused; that one and every later one are counted as
+     * refused sends, so what went out is always a prefix (consecutive equal datagrams to one peer:
+     * the transport may coalesce them, GSO). Returns the datagrams queued.
+     */
+    private int segments(SessionImpl s, PeerKey to, PeerKey from, int trafficClass, MemorySegment data, long offset,
+                         long length, int segmentSize) {
+        Objects.checkFromIndexSize(offset, length, data.byteSize());
+        if (segmentSize < 1 || segmentSize > Peer.MAX_PAYLOAD) {
+            throw new IllegalArgumentException("segmentSize must be 1.." + Peer.MAX_PAYLOAD + ", was " + segmentSize);
+        }
+        if (s != null && !s.isOpen()) {
+            return 0;
+        }
+        int queued = 0;
+        long at = 0;
+        SendResult last = SendResult.OK;
+        for (; at < length; at += segmentSize) {
+            last = queue(s, to, from, trafficClass, data, offset + at, (int) Math.min(segmentSize, length - at));
+            if (last != SendResult.OK) {
+                break;
+            }
+            queued++;
+        }
+        if (last == SendResult.FULL) {
+            for (at += segmentSize; at < length; at += segmentSize) { // not tried: after a refusal they would leave a gap
+                long part = Math.min(segmentSize, length - at);
+                if (onOwnerThread()) {
+                    drops.drop(Drop.SEND_QUEUE_FULL, to, part);
+                } else {
+                    drops.dropFromAnyThread(Drop.SEND_QUEUE_FULL, to, part);
+                }
+            }
+        }
+        return queued;
+    }
+
+    private static void checkRange(MemorySegment data, long offset, long length) {
+        Objects.checkFromIndexSize(offset, length, data.byteSize());
+        checkSize(length);
+    }
+
+    private static int checkSize(long length) {
+        if (length > Peer.MAX_PAYLOAD) {
+            throw new IllegalArgumentException("a datagram of " + length + " bytes is larger than a send takes ("
+                    + Peer.MAX_PAYLOAD + " at most)");
+        }
+        return (int) length;
+    }
+
+    // ---- the acceptor's turn -------------------------------------------------------------------
+
+    /** Owner thread: moves datagrams queued by other threads into the transport's batch. */
+    public void drain() {
+        more = false;
+        for (int round = 0; round < DRAIN_ROUNDS; round++) {
+            int room = transport.sendRoom();
+            if (room == 0) {
+                return; // the kernel is full: the transport wakes the acceptor when it has room
+            }
+            if (queue.drain(this, room) < room) {
+                return;
+            }
+        }
+        more = true; // stopped at the round limit: the next wait must not block
+    }
+
+    /** True when the last {@link #drain()} left datagrams in the queue. */
+    public boolean more() {
+        return more;
+    }
+
+    public boolean queueEmpty() {
+        return queue.isEmpty();
+    }
+
+    @Override
+    public void onSend(MemorySegment ring, long nameAt, int nameLength, int trafficClass, long dataAt, int dataLength) {
+        if (!queued.readFrom(ring, nameAt, nameLength)) {
+            drops.drop(Drop.SEND_ERROR, null, dataLength, "unreadable queued address"); // cannot happen: the queue holds what PeerKey wrote
+            return;
+        }
+        // the session may have ended since: the datagram still goes out, unattributed
+        SessionImpl s = sessions.get(queued);
+        if (!transport.send(s, queued, s == null ? null : s.arrival, trafficClass, ring, dataAt, dataLength)) {
+            drops.drop(Drop.SEND_QUEUE_FULL, queued, dataLength); // the room was asked for: cannot happen
+        }
+    }
+}

@@ -1,0 +1,158 @@
+package dev.abyss.server.engine.outbound;
+
+import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.ffi.net.SockAddr;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * The bounded many-producer, one-consumer queue through which other threads hand datagrams to an
+ * acceptor: a ring of bytes in off-heap memory, so a send from another thread costs one copy and no
+ * Java object.
+ *
+ * <p>A record is {@code [int length][int nameLength | (trafficClass + 1) << 16][sockaddr][payload]}, 8-aligned. A producer
+ * claims space by advancing {@code tail} with a CAS, writes the body with plain stores and publishes
+ * the record by storing its length last (release). The consumer reads the length (acquire); 0 means
+ * "not yet published". It zeroes what it consumed before moving {@code head} (release), so a
+ * producer that sees the new head also sees zeroed memory. A record that would not fit before the
+ * end of the ring is preceded by a padding record (nameLength -1) that fills the rest.
+ */
+final class SendQueue {
+    /** Told each queued datagram, in order; the segments are valid during the call only. */
+    interface Consumer {
+        void onSend(MemorySegment ring, long nameAt, int nameLength, int trafficClass, long dataAt, int dataLength);
+    }
+
+    static final int HEADER = 8;
+    static final int MIN_CAPACITY = 1 << 18; // two records of the largest datagram fit
+    private static final int PADDING = -1;
+    private static final VarHandle INT = JAVA_INT.varHandle();
+    private static final VarHandle TAIL;
+    private static final VarHandle HEAD;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            TAIL = l.findVarHandle(SendQueue.class, "tail", long.class);
+            HEAD = l.findVarHandle(SendQueue.class, "head", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final MemorySegment ring;
+    private final MemorySegment zeros;
+    private final long capacity;
+    private final long mask;
+    @SuppressWarnings("unused") // via TAIL
+    private volatile long tail;
+    @SuppressWarnings("unused") // via HEAD
+    private volatile long head;
+
+    /** A ring of at least {@code bytes} (rounded up to a power of two, at least {@link #MIN_CAPACITY}). */
+    SendQueue(Arena arena, int bytes) {
+        long cap = Long.highestOneBit(Math.max(MIN_CAPACITY, bytes) - 1L) << 1;
+        this.capacity = cap;
+        this.mask = cap - 1;
+        this.ring = arena.allocate(cap, 8);
+        this.zeros = arena.allocate(align(HEADER + SockAddr.STORAGE_SIZE + 65_536), 8);
+    }
+
+    long capacity() {
+        return capacity;
+    }
+
+    /**
+     * Queues {@code length} bytes of {@code data} at {@code offset} for {@code peer}; any thread.
+     *
+     * @return false when the ring has no room (the caller counts the drop)
+     */
+    boolean offer(PeerKey peer, MemorySegment data, long offset, int length) {
+        return offer(peer, -1, data, offset, length);
+    }
+
+    /**
+     * {@link #offer(PeerKey, MemorySegment, long, int)} with the traffic class the datagram leaves
+     * with (-1: the socket's), taken now rather than when the acceptor drains it.
+     */
+    boolean offer(PeerKey peer, int trafficClass, MemorySegment data, long offset, int length) {
+        int nameLength = peer.encodedLength();
+        int recordLength = HEADER + nameLength + length;
+        long aligned = align(recordLength);
+        long at;
+        long claimed;
+        boolean pad;
+        while (true) {
+            long t = (long) TAIL.getVolatile(this);
+            long h = (long) HEAD.getAcquire(this);
+            long toEnd = capacity - (t & mask);
+            pad = aligned > toEnd;
+            claimed = pad ? toEnd + aligned : aligned;
+            if (t + claimed - h > capacity) {
+                return false;
+            }
+            if (TAIL.compareAndSet(this, t, t + claimed)) {
+                at = t;
+                break;
+            }
+        }
+        if (pad) {
+            long index = at & mask;
+            ring.set(JAVA_INT, index + 4, PADDING);
+            INT.setRelease(ring, index, (int) (capacity - index));
+            at += capacity - index;
+        }
+        long index = at & mask;
+        ring.set(JAVA_INT, index + 4, nameLength | (trafficClass + 1) << 16); // a name is < 2^16 bytes
+        peer.writeTo(ring, index + HEADER);
+        MemorySegment.copy(data, offset, ring, index + HEADER + nameLength, length);
+        INT.setRelease(ring, index, recordLength);
+        return true;
+    }
+
+    /** True when nothing is published or being written. */
+    boolean isEmpty() {
+        return (long) HEAD.getVolatile(this) == (long) TAIL.getVolatile(this);
+    }
+
+    /**
+     * Hands up to {@code max} published datagrams to {@code consumer} (the owning acceptor only).
+     *
+     * @return how many datagrams were handed over
+     */
+    int drain(Consumer consumer, int max) {
+        long h = (long) HEAD.getVolatile(this); // plain would do: only this thread writes head
+        int n = 0;
+        while (n < max) {
+            long index = h & mask;
+            int length = (int) INT.getAcquire(ring, index);
+            if (length == 0) {
+                break; // not yet published
+            }
+            int nameAndClass = ring.get(JAVA_INT, index + 4);
+            long aligned;
+            if (nameAndClass == PADDING) {
+                aligned = length;
+            } else {
+                aligned = align(length);
+                int nameLength = nameAndClass & 0xFFFF;
+                consumer.onSend(ring, index + HEADER, nameLength, (nameAndClass >>> 16) - 1, index + HEADER + nameLength,
+                        length - HEADER - nameLength);
+                n++;
+            }
+            MemorySegment.copy(zeros, 0, ring, index, aligned);
+            h += aligned;
+            HEAD.setRelease(this, h);
+        }
+        return n;
+    }
+
+    private static long align(long n) {
+        return (n + 7) & ~7L;
+    }
+}

@@ -1,0 +1,396 @@
+package dev.abyss.server.engine.session;
+
+import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.DatagramInfo;
+import dev.abyss.server.HandlerResult;
+import dev.abyss.server.SendResult;
+import dev.abyss.server.Session;
+import dev.abyss.server.transport.DatagramFacts;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+
+/**
+ * A session: one peer on one acceptor. It holds the two things it talks to directly: the
+ * acceptor's {@link Outbound} path for its sends, and its {@link Driver} (whatever runs its
+ * callbacks) for posts, closes, {@link #datagram()} and {@link #receive}. It never calls back into
+ * the acceptor.
+ *
+ * <p>Who writes what:
+ * <table>
+ * <caption>fields by writer</caption>
+ * <tr><th>fields</th><th>written by</th><th>read by</th></tr>
+ * <tr><td>{@code key}, {@code arrival}, {@code outbound}, span context, open time</td><td>final</td><td>any thread</td></tr>
+ * <tr><td>{@code driver}</td><td>the dispatcher, once, before the session is published in its table</td><td>any thread</td></tr>
+ * <tr><td>state, end reason, timeout, deadline ({@link #apply}, {@link #fail}, {@link #touch})</td>
+ *     <td>the callback thread: the acceptor (INLINE) or the session's virtual thread</td>
+ *     <td>the callback thread; the acceptor's timer wheel (INLINE only)</td></tr>
+ * <tr><td>open flag and how it ended ({@link #markClosed})</td><td>whoever ends it first (CAS)</td><td>any thread</td></tr>
+ * <tr><td>received and sent counters</td><td>the acceptor thread (opaque stores)</td><td>any thread (opaque loads)</td></tr>
+ * <tr><td>wheel tick, idle-order links</td><td>the acceptor: {@link TimerWheel}, {@link IdleOrder}</td><td>the same</td></tr>
+ * <tr><td>traffic class</td><td>{@link #setTrafficClass}, any thread (a byte: torn reads cannot happen)</td><td>the senders</td></tr>
+ * <tr><td>JFR event</td><td>the acceptor thread, at open and after the end</td><td>the same</td></tr>
+ * </table>
+ */
+public final class SessionImpl implements Session {
+
+    /** The acceptor's send side, as a session sees it (the outbound path, with its owner-thread check inside). */
+    public interface Outbound {
+        /** Queues {@code length} bytes at {@code offset} to {@code s}'s peer, from any thread. */
+        SendResult send(SessionImpl s, MemorySegment data, long offset, long length);
+
+        /** Queues the remaining bytes of {@code data} to {@code s}'s peer, from any thread. */
+        SendResult send(SessionImpl s, ByteBuffer data);
+
+        /** {@link Session#sendSegments}. */
+        int sendSegments(SessionImpl s, MemorySegment data, long offset, long length, int segmentSize);
+
+        /** The acceptor's scratch buffer; throws off the acceptor thread. */
+        MemorySegment scratch();
+
+        /** The address the acceptor's socket is bound to. */
+        SocketAddress localAddress();
+    }
+
+    /** What runs a session's callbacks, as the session sees it: the INLINE dispatcher, or the session's own virtual thread. */
+    public interface Driver {
+        /** Any thread: a message for handleMessage; false when refused (full, counted) or the session ended. */
+        boolean post(SessionImpl s, Object message);
+
+        /** Any thread: {@link Session#close()}. */
+        void close(SessionImpl s);
+
+        /** The facts of the datagram {@code s} is handling now, or null outside a datagram's callback. */
+        DatagramInfo datagram(SessionImpl s);
+
+        /** {@link Session#receive}: the next datagram, or null. */
+        MemorySegment receive(SessionImpl s, long timeoutNanos) throws InterruptedException;
+    }
+
+    private static final VarHandle OPEN;
+    private static final VarHandle RECV_BYTES;
+    private static final VarHandle RECV_PACKETS;
+    private static final VarHandle SENT_BYTES;
+    private static final VarHandle SENT_PACKETS;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            OPEN = l.findVarHandle(SessionImpl.class, "open", boolean.class);
+            RECV_BYTES = l.findVarHandle(SessionImpl.class, "recvBytes", long.class);
+            RECV_PACKETS = l.findVarHandle(SessionImpl.class, "recvPackets", long.class);
+            SENT_BYTES = l.findVarHandle(SessionImpl.class, "sentBytes", long.class);
+            SENT_PACKETS = l.findVarHandle(SessionImpl.class, "sentPackets", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** The peer's address, as the session table keys it. */
+    public final PeerKey key;
+    /**
+     * The address the peer talks to, on a wildcard socket (IP_PKTINFO): replies leave from it. Null
+     * when the socket is bound to one address (then that is the source).
+     */
+    public final PeerKey arrival;
+    /** Telemetry: this session's span context and when it opened (System.nanoTime). */
+    public final long spanContext;
+    public final long openedAt;
+    private final Outbound outbound;
+    private Driver driver;
+
+    /** The peer as a Java address, made on first use (most sessions never need it). */
+    private SocketAddress remote;
+    private SocketAddress arrivalAddress;
+
+    private Object state;
+    private Object endReason;
+    private long timeoutNanos;
+    private long deadlineNanos;
+    /** Set when a result gave a new deadline; {@link #takeRescheduled()} clears it. */
+    private boolean rescheduled;
+    /** A byte, 0 for the socket's default: it packs beside the flags, where a short would cost every session 8 bytes. */
+    private byte trafficClass;
+    private volatile SessionEnd endedBy;
+    private Object jfr;
+
+    /** The timer wheel's tick this session is filed under, -1 when not filed ({@link TimerWheel}). */
+    long wheelTick = -1;
+    /** {@link IdleOrder}: which list this session is on and its neighbours there. */
+    byte idleList;
+    SessionImpl idlePrev;
+    SessionImpl idleNext;
+
+    @SuppressWarnings("unused") // via OPEN
+    private boolean open = true;
+    @SuppressWarnings("unused")
+    private long recvBytes;
+    @SuppressWarnings("unused")
+    private long recvPackets;
+    @SuppressWarnings("unused")
+    private long sentBytes;
+    @SuppressWarnings("unused")
+    private long sentPackets;
+
+    /**
+     * @param key          the peer (kept: pass a copy)
+     * @param arrival      where the peer's first datagram arrived on a wildcard socket (kept), or null
+     * @param outbound     the acceptor's send side
+     * @param initialState the handler's state before handleConnection
+     * @param timeoutNanos the idle timeout (readTimeout)
+     * @param spanContext  telemetry span of this session
+     * @param openedAt     System.nanoTime of its first datagram
+     */
+    public SessionImpl(PeerKey key, PeerKey arrival, Outbound outbound, Object initialState, long timeoutNanos,
+                       long spanContext, long openedAt) {
+        this.key = key;
+        this.arrival = arrival;
+        this.outbound = outbound;
+        this.state = initialState;
+        this.timeoutNanos = timeoutNanos;
+        this.spanContext = spanContext;
+        this.openedAt = openedAt;
+    }
+
+    // ---- the dispatcher's side -----------------------------------------------------------------
+
+    /** Once, by the dispatcher, before the session is published in its table. */
+    public void drivenBy(Driver driver) {
+        this.driver = driver;
+    }
+
+    public Driver driver() {
+        return driver;
+    }
+
+    /** The handler's state, for the next callback. */
+    public Object state() {
+        return state;
+    }
+
+    /**
+     * Applies a callback's {@code result}: the state always, a new deadline for a continue with a
+     * timeout ({@link #takeRescheduled()} then tells).
+     *
+     * @return null to keep the session, else how it ends (the reason in {@link #endReason()})
+     */
+    public SessionEnd apply(HandlerResult<Object> result, long now) {
+        switch (result) {
+            case HandlerResult.Continue<Object> c -> {
+                state = c.state();
+                Duration timeout = c.timeout();
+                if (timeout != null) {
+                    long nanos = timeout.toNanos();
+                    if (c.persistent()) {
+                        timeoutNanos = nanos;
+                    }
+                    deadlineNanos = now + nanos;
+                    rescheduled = true;
+                }
+                return null;
+            }
+            case HandlerResult.Close<Object> c -> {
+                state = c.state();
+                return SessionEnd.CLOSE;
+            }
+            case HandlerResult.Failure<Object> f -> {
+                state = f.state();
+                endReason = f.reason();
+                return SessionEnd.ERROR;
+            }
+            case null -> {
+                return fail(new NullPointerException("handler returned null instead of a HandlerResult"));
+            }
+        }
+    }
+
+    /** A callback threw, returned null or overran: the session ends in error with {@code reason}. */
+    public SessionEnd fail(Throwable reason) {
+        return endWith(SessionEnd.ERROR, reason);
+    }
+
+    /** The session ends as {@code how} with {@code reason} (handed to handleError). */
+    public SessionEnd endWith(SessionEnd how, Object reason) {
+        endReason = reason;
+        return how;
+    }
+
+    public Object endReason() {
+        return endReason;
+    }
+
+    /** Activity at {@code now}: the idle deadline moves to now + the session's timeout. */
+    public void touch(long now) {
+        deadlineNanos = now + timeoutNanos;
+    }
+
+    public long deadlineNanos() {
+        return deadlineNanos;
+    }
+
+    /** True once after a result gave a new deadline. */
+    public boolean takeRescheduled() {
+        boolean r = rescheduled;
+        rescheduled = false;
+        return r;
+    }
+
+    /** Marks the session ended as {@code how}; true for the one caller that ended it. */
+    public boolean markClosed(SessionEnd how) {
+        if (!OPEN.compareAndSet(this, true, false)) {
+            return false;
+        }
+        endedBy = how;
+        return true;
+    }
+
+    /** How the session ended, null while open. */
+    public SessionEnd endedBy() {
+        return endedBy;
+    }
+
+    /** Owner thread: a plain read of the open flag. */
+    public boolean isOpenLocal() {
+        return (boolean) OPEN.get(this);
+    }
+
+    public void countReceived(int bytes) {
+        RECV_BYTES.setOpaque(this, (long) RECV_BYTES.get(this) + bytes);
+        RECV_PACKETS.setOpaque(this, (long) RECV_PACKETS.get(this) + 1);
+    }
+
+    public void countSent(int bytes) {
+        SENT_BYTES.setOpaque(this, (long) SENT_BYTES.get(this) + bytes);
+        SENT_PACKETS.setOpaque(this, (long) SENT_PACKETS.get(this) + 1);
+    }
+
+    /** The JFR event kept for this session while a recording wants it, else null (acceptor thread). */
+    public Object jfr() {
+        return jfr;
+    }
+
+    public void jfr(Object event) {
+        jfr = event;
+    }
+
+    // ---- Session -------------------------------------------------------------------------------
+
+    @Override
+    public SocketAddress remoteAddress() {
+        SocketAddress r = remote;
+        if (r == null) {
+            r = key.toSocketAddress(); // racing threads make equal values: no lock needed
+            remote = r;
+        }
+        return r;
+    }
+
+    @Override
+    public SocketAddress localAddress() {
+        if (arrival == null) {
+            return outbound.localAddress();
+        }
+        SocketAddress a = arrivalAddress;
+        if (a == null) {
+            a = arrival.toSocketAddress(); // racing threads make equal values
+            arrivalAddress = a;
+        }
+        return a;
+    }
+
+    @Override
+    public SendResult send(MemorySegment data, long offset, long length) {
+        return outbound.send(this, data, offset, length);
+    }
+
+    @Override
+    public SendResult send(ByteBuffer data) {
+        return outbound.send(this, data);
+    }
+
+    @Override
+    public int sendSegments(MemorySegment data, long offset, long length, int segmentSize) {
+        return outbound.sendSegments(this, data, offset, length, segmentSize);
+    }
+
+    @Override
+    public void setTrafficClass(int trafficClass) {
+        this.trafficClass = (byte) Math.max(0, checkTrafficClass(trafficClass));
+    }
+
+    @Override
+    public int trafficClass() {
+        return trafficClass == 0 ? -1 : trafficClass & 0xFF;
+    }
+
+    /** A TOS / traffic class byte, or -1 for the socket's; else IllegalArgumentException naming it. */
+    public static int checkTrafficClass(int trafficClass) {
+        if (trafficClass < -1 || trafficClass > 255) {
+            throw new IllegalArgumentException("trafficClass must be 0..255 or -1, was " + trafficClass);
+        }
+        return trafficClass;
+    }
+
+    @Override
+    public DatagramInfo datagram() {
+        DatagramInfo d = driver.datagram(this);
+        return d != null ? d : DatagramFacts.NONE;
+    }
+
+    @Override
+    public MemorySegment scratch() {
+        return outbound.scratch();
+    }
+
+    @Override
+    public boolean post(Object message) {
+        return driver.post(this, message);
+    }
+
+    @Override
+    public MemorySegment receive(Duration timeout) throws InterruptedException {
+        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+        }
+        return driver.receive(this, timeout.toNanos());
+    }
+
+    @Override
+    public void close() {
+        driver.close(this);
+    }
+
+    @Override
+    public boolean isOpen() {
+        return (boolean) OPEN.getOpaque(this);
+    }
+
+    @Override
+    public long receivedBytes() {
+        return (long) RECV_BYTES.getOpaque(this);
+    }
+
+    @Override
+    public long receivedPackets() {
+        return (long) RECV_PACKETS.getOpaque(this);
+    }
+
+    @Override
+    public long sentBytes() {
+        return (long) SENT_BYTES.getOpaque(this);
+    }
+
+    @Override
+    public long sentPackets() {
+        return (long) SENT_PACKETS.getOpaque(this);
+    }
+
+    @Override
+    public String toString() {
+        return "Session[" + remoteAddress() + (isOpen() ? "" : ", closed") + "]";
+    }
+}

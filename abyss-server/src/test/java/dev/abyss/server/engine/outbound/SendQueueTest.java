@@ -1,0 +1,148 @@
+package dev.abyss.server.engine.outbound;
+
+import dev.abyss.ffi.net.PeerKey;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@Timeout(60)
+class SendQueueTest {
+
+    private static PeerKey peer(int port) {
+        return new PeerKey().set(new InetSocketAddress("127.0.0.1", port));
+    }
+
+    @Test
+    void fillsUpRefusesThenDrainsInOrderAcrossTheWrap() {
+        try (Arena arena = Arena.ofConfined()) {
+            SendQueue q = new SendQueue(arena, 1);
+            assertEquals(SendQueue.MIN_CAPACITY, q.capacity(), "rounded up to the minimum");
+            MemorySegment payload = arena.allocate(1000);
+            int accepted = 0;
+            for (int i = 0; i < 10_000; i++) {
+                payload.set(JAVA_INT_UNALIGNED, 0, i);
+                if (!q.offer(peer(1000 + (i % 50)), payload, 0, 1000)) {
+                    break;
+                }
+                accepted++;
+            }
+            // 8 + 16 + 1000 = 1024 bytes per record
+            assertEquals(SendQueue.MIN_CAPACITY / 1024, accepted, "a full ring refuses instead of overwriting");
+            int firstBatch = accepted;
+            // half out, then more in: the new records wrap around the end of the ring
+            List<Integer> seen = new ArrayList<>();
+            PeerKey key = new PeerKey();
+            SendQueue.Consumer c = (ring, nameAt, nameLength, trafficClass, dataAt, dataLength) -> {
+                assertTrue(key.readFrom(ring, nameAt, nameLength));
+                int seq = ring.get(JAVA_INT_UNALIGNED, dataAt);
+                assertEquals(1000 + (seq % 50), key.port(), "the address travels with its datagram");
+                assertEquals(seq % 7 == 0 && seq >= firstBatch ? 333 : 1000, dataLength);
+                seen.add(seq);
+            };
+            assertEquals(100, q.drain(c, 100));
+            int next = accepted;
+            for (int i = 0; i < 60; i++, next++) {
+                payload.set(JAVA_INT_UNALIGNED, 0, next);
+                assertTrue(q.offer(peer(1000 + (next % 50)), payload, 0, next % 7 == 0 ? 333 : 1000), "room after drain");
+            }
+            while (q.drain(c, 64) > 0) {
+                // drain all
+            }
+            assertTrue(q.isEmpty());
+            assertEquals(next, seen.size());
+            for (int i = 0; i < next; i++) {
+                assertEquals(i, seen.get(i), "FIFO");
+            }
+        }
+    }
+
+    @Test
+    void eachDatagramKeepsTheTrafficClassItWasOfferedWith() {
+        try (Arena arena = Arena.ofConfined()) {
+            SendQueue q = new SendQueue(arena, 1);
+            MemorySegment payload = arena.allocate(10);
+            int[] classes = {-1, 0, 2, 0xB8, 255};
+            for (int tc : classes) {
+                assertTrue(q.offer(peer(7), tc, payload, 0, 10));
+            }
+            java.util.List<Integer> seen = new java.util.ArrayList<>();
+            PeerKey key = new PeerKey();
+            assertEquals(classes.length, q.drain((ring, nameAt, nameLength, trafficClass, dataAt, dataLength) -> {
+                assertTrue(key.readFrom(ring, nameAt, nameLength), "the address is intact beside the class");
+                assertEquals(7, key.port());
+                assertEquals(10, dataLength);
+                seen.add(trafficClass);
+            }, 100));
+            assertEquals(java.util.Arrays.stream(classes).boxed().toList(), seen);
+        }
+    }
+
+    @Test
+    void manyProducersOneConsumerLoseNothingAndKeepEachProducersOrder() throws Exception {
+        int producers = 4;
+        int perProducer = 200_000;
+        try (Arena arena = Arena.ofShared()) {
+            SendQueue q = new SendQueue(arena, 1 << 18);
+            CountDownLatch start = new CountDownLatch(1);
+            List<Thread> threads = new ArrayList<>();
+            for (int p = 0; p < producers; p++) {
+                int id = p;
+                threads.add(Thread.ofPlatform().start(() -> {
+                    PeerKey key = peer(2000 + id);
+                    MemorySegment payload = Arena.ofAuto().allocate(64 + id * 8);
+                    try {
+                        start.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    for (int i = 0; i < perProducer; ) {
+                        payload.set(JAVA_INT_UNALIGNED, 0, i);
+                        payload.set(JAVA_BYTE, payload.byteSize() - 1, (byte) i);
+                        if (q.offer(key, payload, 0, (int) payload.byteSize())) {
+                            i++;
+                        } else {
+                            Thread.onSpinWait(); // full: the consumer catches up
+                        }
+                    }
+                }));
+            }
+            int[] nextSeq = new int[producers];
+            long[] total = new long[1];
+            PeerKey key = new PeerKey();
+            SendQueue.Consumer c = (ring, nameAt, nameLength, trafficClass, dataAt, dataLength) -> {
+                key.readFrom(ring, nameAt, nameLength);
+                int id = key.port() - 2000;
+                assertEquals(64 + id * 8, dataLength);
+                int seq = ring.get(JAVA_INT_UNALIGNED, dataAt);
+                assertEquals(nextSeq[id]++, seq, "producer " + id + " in order");
+                assertEquals((byte) seq, ring.get(JAVA_BYTE, dataAt + dataLength - 1), "payload intact");
+                total[0]++;
+            };
+            start.countDown();
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (total[0] < (long) producers * perProducer && System.nanoTime() < deadline) {
+                if (q.drain(c, 64) == 0) {
+                    Thread.onSpinWait();
+                }
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            assertEquals((long) producers * perProducer, total[0]);
+            assertFalse(q.drain(c, 64) > 0);
+            assertTrue(q.isEmpty());
+        }
+    }
+}
