@@ -17,13 +17,18 @@ import java.nio.ByteBuffer;
  * to the acceptor. It returns {@link SendResult#OK}, {@link SendResult#FULL} (counted in
  * {@link ServerStats#sendQueueFull()}) or {@link SendResult#CLOSED}.
  *
- * <p>A datagram carries 0 to {@value #MAX_PAYLOAD} bytes, IPv4 and IPv6 alike; a longer one is
- * refused with an {@link IllegalArgumentException} that names its size.
+ * <p>A datagram carries 0 to {@value #MAX_PAYLOAD_IPV4} bytes to an IPv4 peer (a v4-mapped one
+ * included), 0 to {@value #MAX_PAYLOAD_IPV6} to an IPv6 or AF_UNIX peer: the most one UDP datagram
+ * carries. A longer one is refused with an {@link IllegalArgumentException} that names its size and
+ * the limit; the same limits bound {@link #sendSegments}'s segment size.
  */
 public interface Peer {
 
-    /** The largest payload a send accepts: 65,507 bytes, what fits one IPv4 UDP datagram. */
-    int MAX_PAYLOAD = 65_507;
+    /** The largest payload a send takes to an IPv4 peer: 65,507 bytes, what fits one IPv4 UDP datagram. */
+    int MAX_PAYLOAD_IPV4 = 65_507;
+
+    /** The largest payload a send takes to an IPv6 (or AF_UNIX) peer: 65,527 bytes, what fits one IPv6 UDP datagram. */
+    int MAX_PAYLOAD_IPV6 = 65_527;
 
     /**
      * {@return the peer's address ({@link java.net.InetSocketAddress}, or
@@ -44,9 +49,9 @@ public interface Peer {
      *
      * @param data   the buffer holding the payload
      * @param offset where the payload starts in {@code data}
-     * @param length the payload's length, 0..{@value #MAX_PAYLOAD}
+     * @param length the payload's length, 0..{@value #MAX_PAYLOAD_IPV4} (IPv4) or {@value #MAX_PAYLOAD_IPV6}
      * @return {@link SendResult#OK}, {@link SendResult#FULL} (counted) or {@link SendResult#CLOSED}
-     * @throws IllegalArgumentException  when {@code length} is larger than {@value #MAX_PAYLOAD}
+     * @throws IllegalArgumentException  when {@code length} is larger than {@value #MAX_PAYLOAD_IPV4} (IPv4) or {@value #MAX_PAYLOAD_IPV6}
      * @throws IndexOutOfBoundsException when the range is not inside {@code data}
      */
     SendResult send(MemorySegment data, long offset, long length);
@@ -54,9 +59,9 @@ public interface Peer {
     /**
      * Sends all of {@code data} as one datagram.
      *
-     * @param data the payload, 0..{@value #MAX_PAYLOAD} bytes
+     * @param data the payload, 0..{@value #MAX_PAYLOAD_IPV4} (IPv4) or {@value #MAX_PAYLOAD_IPV6} bytes
      * @return {@link SendResult#OK}, {@link SendResult#FULL} (counted) or {@link SendResult#CLOSED}
-     * @throws IllegalArgumentException when {@code data} is larger than {@value #MAX_PAYLOAD}
+     * @throws IllegalArgumentException when {@code data} is larger than {@value #MAX_PAYLOAD_IPV4} (IPv4) or {@value #MAX_PAYLOAD_IPV6}
      */
     default SendResult send(MemorySegment data) {
         return send(data, 0, data.byteSize());
@@ -65,9 +70,9 @@ public interface Peer {
     /**
      * Sends all of {@code data} as one datagram.
      *
-     * @param data the payload, 0..{@value #MAX_PAYLOAD} bytes
+     * @param data the payload, 0..{@value #MAX_PAYLOAD_IPV4} (IPv4) or {@value #MAX_PAYLOAD_IPV6} bytes
      * @return {@link SendResult#OK}, {@link SendResult#FULL} (counted) or {@link SendResult#CLOSED}
-     * @throws IllegalArgumentException when {@code data} is larger than {@value #MAX_PAYLOAD}
+     * @throws IllegalArgumentException when {@code data} is larger than {@value #MAX_PAYLOAD_IPV4} (IPv4) or {@value #MAX_PAYLOAD_IPV6}
      */
     default SendResult send(byte[] data) {
         return send(MemorySegment.ofArray(data), 0, data.length);
@@ -77,9 +82,9 @@ public interface Peer {
      * Sends the remaining bytes of {@code data} as one datagram; its position is not changed. On the
      * acceptor thread nothing is allocated; from other threads the buffer is wrapped.
      *
-     * @param data the payload, 0..{@value #MAX_PAYLOAD} bytes remaining
+     * @param data the payload, 0..{@value #MAX_PAYLOAD_IPV4} (IPv4) or {@value #MAX_PAYLOAD_IPV6} bytes remaining
      * @return {@link SendResult#OK}, {@link SendResult#FULL} (counted) or {@link SendResult#CLOSED}
-     * @throws IllegalArgumentException when more than {@value #MAX_PAYLOAD} bytes remain
+     * @throws IllegalArgumentException when more than {@value #MAX_PAYLOAD_IPV4} (IPv4) or {@value #MAX_PAYLOAD_IPV6} bytes remain
      */
     SendResult send(ByteBuffer data);
 
@@ -93,7 +98,7 @@ public interface Peer {
      * @param data        the buffer holding the payload
      * @param offset      where it starts in {@code data}
      * @param length      its length in bytes
-     * @param segmentSize bytes per datagram, 1..{@value #MAX_PAYLOAD}
+     * @param segmentSize bytes per datagram, 1..{@value #MAX_PAYLOAD_IPV4} (IPv4) or {@value #MAX_PAYLOAD_IPV6}
      * @return datagrams queued, always the leading ones: when one is refused (no room) it and every
      *         later one are counted in {@link ServerStats#sendQueueFull()} and not sent, so a caller
      *         may resume at {@code offset + queued * segmentSize}; 0 when the peer is

@@ -81,11 +81,11 @@ public final class Server implements AutoCloseable {
      * callback ({@link Peer#remoteAddress()}). Queued to an acceptor like a session's cross-thread send.
      *
      * @param peer the destination
-     * @param data the payload, 0..{@value Peer#MAX_PAYLOAD} bytes
+     * @param data the payload, 0..{@value Peer#MAX_PAYLOAD_IPV4} (IPv4) or {@value Peer#MAX_PAYLOAD_IPV6} bytes
      * @return {@link SendResult#OK}, {@link SendResult#FULL} when the queue is full (counted in
      *         {@link ServerStats#sendQueueFull()}), {@link SendResult#CLOSED} when the server stopped
      * @throws IllegalArgumentException when {@code peer} is not of the server's address family or
-     *                                  {@code data} is larger than {@value Peer#MAX_PAYLOAD} bytes
+     *                                  {@code data} is larger than {@value Peer#MAX_PAYLOAD_IPV4} (IPv4) or {@value Peer#MAX_PAYLOAD_IPV6} bytes
      */
     public SendResult send(SocketAddress peer, MemorySegment data) {
         Objects.requireNonNull(peer, "peer");

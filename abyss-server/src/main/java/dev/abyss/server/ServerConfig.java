@@ -743,7 +743,7 @@ public final class ServerConfig {
          * Size in bytes of each acceptor's off-heap queue for datagrams sent from other threads
          * (virtual threads, application threads): 262,144..1,073,741,824, rounded up to a power of
          * two; default 4 MiB. Each datagram takes its payload plus its peer address plus 8, rounded
-         * up to 8. A send that finds the queue full returns false and is counted in
+         * up to 8. A send that finds the queue full returns SendResult.FULL and is counted in
          * {@link ServerStats#sendQueueFull()}.
          *
          * @param bytes 262,144..1,073,741,824

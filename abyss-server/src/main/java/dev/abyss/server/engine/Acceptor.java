@@ -20,6 +20,7 @@ import dev.abyss.server.engine.outbound.Outbox;
 import dev.abyss.server.engine.outbound.SendResults;
 import dev.abyss.server.engine.session.IdleOrder;
 import dev.abyss.server.engine.session.SessionImpl;
+import dev.abyss.server.engine.session.SessionLayer;
 import dev.abyss.server.engine.session.SessionTable;
 import dev.abyss.server.engine.telemetry.Counters;
 import dev.abyss.server.engine.telemetry.Drop;
@@ -96,7 +97,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
      * rooms behind it.
      */
     Acceptor(ServerEngine engine, int index, ServerConfig config, TransportFactory factory, SocketAddress address,
-             boolean reusePort, boolean probeFirst, SessionCap cap, ErrorLog errorLog) throws IOException {
+             boolean reusePort, boolean probeFirst, SessionCap cap, ErrorLog errorLog, SessionLayer.Factory layers) throws IOException {
         this.engine = engine;
         this.index = index;
         this.truncation = config.truncationPolicy();
@@ -121,7 +122,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
         this.admission = new Admission(sessions, places, dispatcher, outbox, config::newSessionState,
                 config.readTimeout().toNanos(), spanContext, counters, drops,
                 new Admission.RetryLimits(config.maxConnectionsRetryCount(), config.maxConnectionsRetryWait().toNanos(),
-                        config.retryBufferBytes()), arena);
+                        config.retryBufferBytes()), arena, layers);
         this.stateless = config.datagramHandler() == null ? null
                 : new StatelessDispatch(config.datagramHandler(), outbox, clock, errorLog, counters);
     }

@@ -8,6 +8,7 @@ import dev.abyss.server.engine.dispatch.Callbacks;
 import dev.abyss.server.engine.telemetry.Counters;
 import dev.abyss.server.engine.telemetry.ErrorLog;
 import dev.abyss.server.engine.session.SessionImpl;
+import dev.abyss.server.engine.session.SessionLayer;
 import dev.abyss.server.engine.telemetry.Spans;
 
 import dev.abyss.server.transport.TransportFactory;
@@ -50,7 +51,7 @@ public final class ServerEngine {
     private boolean listenerStopEmitted;
     private final ErrorLog errorLog = Callbacks.newErrorLog();
 
-    private ServerEngine(ServerConfig config, TransportFactory factory) throws IOException {
+    private ServerEngine(ServerConfig config, TransportFactory factory, SessionLayer.Factory layers) throws IOException {
         this.config = config;
         this.transport = factory.kind();
         this.cap = new SessionCap(config.numConnections() == ServerConfig.UNLIMITED ? SessionCap.UNLIMITED : config.numConnections());
@@ -59,7 +60,7 @@ public final class ServerEngine {
         SocketAddress bindTo = config.bindAddress();
         try {
             for (int i = 0; i < n; i++) {
-                Acceptor a = new Acceptor(this, i, config, factory, bindTo, !unix, !unix && i == 0, cap, errorLog);
+                Acceptor a = new Acceptor(this, i, config, factory, bindTo, !unix, !unix && i == 0, cap, errorLog, layers);
                 acceptors.add(a);
                 if (i == 0 && bindTo instanceof InetSocketAddress inet && inet.getPort() == 0) {
                     bindTo = a.localAddress(); // the other acceptors join the port the kernel chose
@@ -75,11 +76,22 @@ public final class ServerEngine {
         this.exited = new CountDownLatch(acceptors.size());
     }
 
-    /** Opens every acceptor's socket and starts their threads. */
+    /** Opens every acceptor's socket on the configured transport and starts their threads. */
     public static ServerEngine start(ServerConfig config) throws IOException {
-        TransportFactory factory = Transports.select(config.transport());
+        return start(config, Transports.select(config.transport()), null);
+    }
+
+    /**
+     * The two seams: starts a server on the transport {@code factory} opens (a socket transport, or
+     * one that owns frames), with each session behind the layer {@code layers} opens (null: none).
+     * INLINE dispatch only for a layer, for now.
+     */
+    public static ServerEngine start(ServerConfig config, TransportFactory factory, SessionLayer.Factory layers) throws IOException {
+        if (layers != null && config.dispatchMode() != DispatchMode.INLINE) {
+            throw new IllegalArgumentException("a session layer runs with DispatchMode.INLINE only, not " + config.dispatchMode());
+        }
         TransportKind kind = factory.kind();
-        ServerEngine engine = new ServerEngine(config, factory);
+        ServerEngine engine = new ServerEngine(config, factory, layers);
         for (Acceptor a : engine.acceptors) {
             Thread t = Thread.ofPlatform().name("abyss-acceptor-" + a.index).daemon(false).unstarted(a);
             engine.threads.add(t);

@@ -52,7 +52,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *       about the limit, one that ignores interrupts for its whole 5 s (measured and printed);</li>
  *   <li>keeps the datagram view past its callback: in checkViews(true) debug mode every later use
  *       fails loudly and never shows another peer's bytes;</li>
- *   <li>sends 1 MiB of replies per datagram: every refused send returns false and is counted in
+ *   <li>sends 1 MiB of replies per datagram: every refused send returns SendResult.FULL and is counted in
  *       {@code sendQueueFull}, every accepted one goes out, the heap stays bounded, other peers are
  *       still served.</li>
  * </ul>

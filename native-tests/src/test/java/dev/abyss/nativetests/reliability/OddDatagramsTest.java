@@ -40,7 +40,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * <p>Expected: every datagram that fits comes back byte for byte (a large one followed by a small
  * one leaves no trace in it); one that does not fit is, with TruncationPolicy DROP, never delivered
  * and counted in {@code truncated}, with DELIVER delivered cut to maxDatagramSize, flagged
- * ({@code Session.lastDatagramTruncated()}) and counted. The handler runs in checkViews(true) debug
+ * ({@code session.datagram().truncated()}) and counted. The handler runs in checkViews(true) debug
  * mode and reads one byte past the end of every view it gets: that read must fail every time
  * (nothing is visible past a datagram).
  */

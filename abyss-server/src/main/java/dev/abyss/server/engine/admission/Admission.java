@@ -4,6 +4,7 @@ import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.DatagramInfo;
 import dev.abyss.server.engine.dispatch.Dispatcher;
 import dev.abyss.server.engine.session.SessionImpl;
+import dev.abyss.server.engine.session.SessionLayer;
 import dev.abyss.server.engine.session.SessionTable;
 import dev.abyss.server.engine.telemetry.Counters;
 import dev.abyss.server.engine.telemetry.Drop;
@@ -33,6 +34,8 @@ public final class Admission implements Retries.Host {
     private final Counters counters;
     private final Drops drops;
     private final Retries retries;
+    /** Opens each new session's {@link SessionLayer}, or null: no layer. */
+    private final SessionLayer.Factory layers;
     private volatile boolean suspended;
     private volatile boolean stopping;
     private long now;
@@ -48,10 +51,13 @@ public final class Admission implements Retries.Host {
      * @param counters         the acceptor's counters
      * @param drops            where refused datagrams are counted
      * @param retries          how many times and how far apart a waiting peer is retried, and the ring's bytes
+     * @param arena            the acceptor's memory, for the retry ring
+     * @param layers           opens each new session's layer (DTLS, ...), or null for none
      */
     public Admission(SessionTable sessions, SessionPlaces places, Dispatcher dispatcher, SessionImpl.Outbound outbound,
                      Supplier<Object> initialState, long readTimeoutNanos, long acceptorSpan, Counters counters, Drops drops,
-                     RetryLimits retries, java.lang.foreign.Arena arena) {
+                     RetryLimits retries, java.lang.foreign.Arena arena, SessionLayer.Factory layers) {
+        this.layers = layers;
         this.sessions = sessions;
         this.places = places;
         this.dispatcher = dispatcher;
@@ -147,6 +153,9 @@ public final class Admission implements Retries.Host {
     private SessionImpl openReserved(PeerKey peer, MemorySegment first, DatagramInfo info, PeerKey arrivedAt) {
         SessionImpl s = new SessionImpl(peer.copy(), arrivedAt == null ? null : arrivedAt.copy(), outbound, initialState.get(),
                 readTimeoutNanos, Spans.newSpanContext(), now);
+        if (layers != null) {
+            s.layeredBy(layers);
+        }
         dispatcher.attach(s);
         places.add(s);
         counters.increment(Counters.SESSIONS_OPENED);

@@ -67,8 +67,8 @@ public final class Callbacks {
 
     /** Runs the terminal callback of {@code how}; a callback that throws is logged and ignored. */
     void terminal(SessionImpl s, SessionEnd how) {
-        if (handler == null) {
-            return;
+        if (handler == null || !s.connected()) {
+            return; // no handler, or a session its layer never made ready: the handler never saw it
         }
         try {
             switch (how) {

@@ -4,6 +4,7 @@ import dev.abyss.server.engine.telemetry.Drop;
 import dev.abyss.server.engine.telemetry.Drops;
 import dev.abyss.server.engine.session.SessionEnd;
 import dev.abyss.server.engine.session.SessionImpl;
+import dev.abyss.server.engine.session.SessionLayer;
 import dev.abyss.server.engine.telemetry.Spans;
 import dev.abyss.server.engine.session.TimerWheel;
 
@@ -77,20 +78,11 @@ public final class InlineDispatcher implements Dispatcher, Inbox.Receiver, Sessi
         this.now = now;
         s.touch(now);
         wheel.schedule(s);
-        SessionEnd connected;
-        handling = s; // handleConnection sees the first datagram's facts too
-        handlingInfo = info;
-        try {
-            connected = connection(s);
-        } finally {
-            handling = null;
-            handlingInfo = null;
+        if (s.layer() != null) {
+            layered(s, first, info);
+        } else if (connect(s, info)) {
+            finish(s, data(s, first, info));
         }
-        if (!finish(s, connected)) {
-            return;
-        }
-        Spans.ready(s);
-        finish(s, data(s, first, info));
     }
 
     @Override
@@ -101,8 +93,57 @@ public final class InlineDispatcher implements Dispatcher, Inbox.Receiver, Sessi
         this.now = now;
         s.countReceived((int) data.byteSize());
         s.touch(now); // a one-shot timeout ends with the next datagram
-        finish(s, data(s, data, info));
+        if (s.layer() != null) {
+            layered(s, data, info);
+        } else {
+            finish(s, data(s, data, info));
+        }
         return true;
+    }
+
+    /** handleConnection, seeing the facts of the datagram that opened the session; false when it ended it. */
+    private boolean connect(SessionImpl s, DatagramInfo info) {
+        SessionEnd connected;
+        handling = s;
+        handlingInfo = info;
+        try {
+            connected = connection(s);
+        } finally {
+            handling = null;
+            handlingInfo = null;
+        }
+        if (!finish(s, connected)) {
+            return false;
+        }
+        Spans.ready(s);
+        return true;
+    }
+
+    /**
+     * A datagram of a session with a {@link SessionLayer}: unwrapped first; handleConnection once the
+     * layer is ready, then the plaintext, if the layer let any through.
+     */
+    private void layered(SessionImpl s, MemorySegment datagram, DatagramInfo info) {
+        SessionLayer layer = s.layer();
+        MemorySegment plain;
+        try {
+            plain = layer.unwrap(datagram);
+        } catch (Throwable t) {
+            end(s, s.fail(t));
+            return;
+        }
+        if (!s.connected()) {
+            if (!layer.ready()) {
+                return; // still getting ready (a handshake): the handler waits
+            }
+            s.markConnected();
+            if (!connect(s, info)) {
+                return;
+            }
+        }
+        if (plain != null) {
+            finish(s, data(s, plain, info));
+        }
     }
 
     @Override

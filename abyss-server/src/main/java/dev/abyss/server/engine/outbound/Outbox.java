@@ -71,7 +71,7 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
 
     @Override
     public SendResult send(SessionImpl s, MemorySegment data, long offset, long length) {
-        checkRange(data, offset, length);
+        checkRange(s.key, data, offset, length);
         if (!s.isOpen()) {
             return SendResult.CLOSED;
         }
@@ -81,7 +81,7 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
     @Override
     public SendResult send(SessionImpl s, ByteBuffer data) {
         if (!s.isOpen()) {
-            checkSize(data.remaining());
+            SessionImpl.checkPayload(s.key, data.remaining(), "a datagram");
             return SendResult.CLOSED;
         }
         return sendBuffer(s, s.key, s.arrival, s.trafficClass(), data);
@@ -113,7 +113,7 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
      * {@code from} (null: the route's source) with {@code trafficClass} (-1: the socket's); any thread.
      */
     public SendResult sendTo(PeerKey peer, PeerKey from, int trafficClass, MemorySegment data, long offset, long length) {
-        checkRange(data, offset, length);
+        checkRange(peer, data, offset, length);
         return queue(null, peer, from, trafficClass, data, offset, (int) length);
     }
 
@@ -132,7 +132,7 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
 
     /** Staged through a reused buffer on the owner thread (no segment per call), wrapped elsewhere. */
     private SendResult sendBuffer(SessionImpl s, PeerKey to, PeerKey from, int trafficClass, ByteBuffer data) {
-        int length = checkSize(data.remaining());
+        int length = SessionImpl.checkPayload(to, data.remaining(), "a datagram");
         if (onOwnerThread()) {
             stagingView.put(0, data, data.position(), length);
             return queue(s, to, from, trafficClass, staging, 0, length);
@@ -173,9 +173,10 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
     private int segments(SessionImpl s, PeerKey to, PeerKey from, int trafficClass, MemorySegment data, long offset,
                          long length, int segmentSize) {
         Objects.checkFromIndexSize(offset, length, data.byteSize());
-        if (segmentSize < 1 || segmentSize > Peer.MAX_PAYLOAD) {
-            throw new IllegalArgumentException("segmentSize must be 1.." + Peer.MAX_PAYLOAD + ", was " + segmentSize);
+        if (segmentSize < 1) {
+            throw new IllegalArgumentException("segmentSize must be at least 1, was " + segmentSize);
         }
+        SessionImpl.checkPayload(to, segmentSize, "segmentSize");
         if (s != null && !s.isOpen()) {
             return 0;
         }
@@ -202,17 +203,9 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
         return queued;
     }
 
-    private static void checkRange(MemorySegment data, long offset, long length) {
+    private static void checkRange(PeerKey to, MemorySegment data, long offset, long length) {
         Objects.checkFromIndexSize(offset, length, data.byteSize());
-        checkSize(length);
-    }
-
-    private static int checkSize(long length) {
-        if (length > Peer.MAX_PAYLOAD) {
-            throw new IllegalArgumentException("a datagram of " + length + " bytes is larger than a send takes ("
-                    + Peer.MAX_PAYLOAD + " at most)");
-        }
-        return (int) length;
+        SessionImpl.checkPayload(to, length, "a datagram");
     }
 
     // ---- the acceptor's turn -------------------------------------------------------------------

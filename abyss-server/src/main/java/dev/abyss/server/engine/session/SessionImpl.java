@@ -25,7 +25,8 @@ import java.time.Duration;
  * <caption>fields by writer</caption>
  * <tr><th>fields</th><th>written by</th><th>read by</th></tr>
  * <tr><td>{@code key}, {@code arrival}, {@code outbound}, span context, open time</td><td>final</td><td>any thread</td></tr>
- * <tr><td>{@code driver}</td><td>the dispatcher, once, before the session is published in its table</td><td>any thread</td></tr>
+ * <tr><td>{@code driver}, {@code layer}</td><td>admission and the dispatcher, once, before the session is published in its table</td><td>any thread</td></tr>
+ * <tr><td>{@code connected} (with a layer: handleConnection ran)</td><td>the callback thread</td><td>the callback thread</td></tr>
  * <tr><td>state, end reason, timeout, deadline ({@link #apply}, {@link #fail}, {@link #touch})</td>
  *     <td>the callback thread: the acceptor (INLINE) or the session's virtual thread</td>
  *     <td>the callback thread; the acceptor's timer wheel (INLINE only)</td></tr>
@@ -102,6 +103,10 @@ public final class SessionImpl implements Session {
     public final long openedAt;
     private final Outbound outbound;
     private Driver driver;
+    /** The session layer (DTLS, ...) between the dispatcher and the handler, else null. */
+    private SessionLayer layer;
+    /** With a layer: true once handleConnection ran (the layer became ready). Callback thread. */
+    private boolean connected;
 
     /** The peer as a Java address, made on first use (most sessions never need it). */
     private SocketAddress remote;
@@ -165,6 +170,31 @@ public final class SessionImpl implements Session {
 
     public Driver driver() {
         return driver;
+    }
+
+    /** Once, at open, before the session is published: its {@link SessionLayer}, made with {@link #sendRaw} as its wire. */
+    public void layeredBy(SessionLayer.Factory layers) {
+        this.layer = layers.open(this::sendRaw);
+    }
+
+    /** The session's layer, or null. */
+    public SessionLayer layer() {
+        return layer;
+    }
+
+    /** With a layer: true once handleConnection ran. */
+    public boolean connected() {
+        return layer == null || connected;
+    }
+
+    /** With a layer: handleConnection is about to run. */
+    public void markConnected() {
+        connected = true;
+    }
+
+    /** The raw outbound path, below any layer: what a layer sends through. */
+    public SendResult sendRaw(MemorySegment data, long offset, long length) {
+        return outbound.send(this, data, offset, length);
     }
 
     /** The handler's state, for the next callback. */
@@ -304,17 +334,35 @@ public final class SessionImpl implements Session {
 
     @Override
     public SendResult send(MemorySegment data, long offset, long length) {
-        return outbound.send(this, data, offset, length);
+        return layer == null ? outbound.send(this, data, offset, length) : layer.wrap(data, offset, length);
     }
 
     @Override
     public SendResult send(ByteBuffer data) {
-        return outbound.send(this, data);
+        if (layer == null) {
+            return outbound.send(this, data);
+        }
+        MemorySegment all = MemorySegment.ofBuffer(data); // a layered send is copied by its layer anyway
+        return layer.wrap(all, 0, all.byteSize());
     }
 
     @Override
     public int sendSegments(MemorySegment data, long offset, long length, int segmentSize) {
-        return outbound.sendSegments(this, data, offset, length, segmentSize);
+        if (layer == null) {
+            return outbound.sendSegments(this, data, offset, length, segmentSize);
+        }
+        java.util.Objects.checkFromIndexSize(offset, length, data.byteSize());
+        if (segmentSize < 1) {
+            throw new IllegalArgumentException("segmentSize must be at least 1, was " + segmentSize);
+        }
+        checkPayload(key, segmentSize, "segmentSize");
+        int sent = 0;
+        for (long at = 0; at < length; at += segmentSize, sent++) { // each segment its own record: no coalescing through a layer
+            if (send(data, offset + at, Math.min(segmentSize, length - at)) != SendResult.OK) {
+                break;
+            }
+        }
+        return sent;
     }
 
     @Override
@@ -325,6 +373,21 @@ public final class SessionImpl implements Session {
     @Override
     public int trafficClass() {
         return trafficClass == 0 ? -1 : trafficClass & 0xFF;
+    }
+
+    /** {@return the largest payload a send to {@code to} takes: {@link #MAX_PAYLOAD_IPV4} to an IPv4 or v4-mapped peer, else {@link #MAX_PAYLOAD_IPV6}} */
+    public static int maxPayload(PeerKey to) {
+        return to.family() == dev.abyss.ffi.net.Net.AF_INET || to.isV4Mapped() ? MAX_PAYLOAD_IPV4 : MAX_PAYLOAD_IPV6;
+    }
+
+    /** {@code length} bytes to {@code to}: returned as an int, else IllegalArgumentException naming the size and the limit. */
+    public static int checkPayload(PeerKey to, long length, String what) {
+        int max = maxPayload(to);
+        if (length > max) {
+            throw new IllegalArgumentException(what + " of " + length + " bytes is larger than one UDP datagram to " + to
+                    + " carries (" + max + " at most)");
+        }
+        return (int) length;
     }
 
     /** A TOS / traffic class byte, or -1 for the socket's; else IllegalArgumentException naming it. */
