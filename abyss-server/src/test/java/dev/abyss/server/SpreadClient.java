@@ -1,8 +1,8 @@
 package dev.abyss.server;
 
 import dev.abyss.ffi.NativeException;
-import dev.abyss.ffi.net.LoopbackPeers;
 import dev.abyss.ffi.net.Net;
+import dev.abyss.loopback.LoopbackPeers;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,8 +1,8 @@
 package dev.abyss.bench.scale;
 
-import dev.abyss.ffi.net.LoopbackPeers;
 import dev.abyss.ffi.net.MessageBatch;
 import dev.abyss.ffi.net.Net;
+import dev.abyss.loopback.LoopbackPeers;
 import dev.abyss.server.Abyss;
 import dev.abyss.server.Server;
 import dev.abyss.server.ServerConfig;

@@ -2,9 +2,9 @@ package dev.abyss.nativetests.reliability;
 
 import dev.abyss.ffi.Errno;
 import dev.abyss.ffi.NativeException;
-import dev.abyss.ffi.net.LoopbackPeers;
 import dev.abyss.ffi.net.Net;
 import dev.abyss.ffi.net.Sockets;
+import dev.abyss.loopback.LoopbackPeers;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

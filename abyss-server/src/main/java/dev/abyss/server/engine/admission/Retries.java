@@ -22,12 +22,15 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * {@link #MAX_WAITING} of them; beyond either bound a datagram is dropped and counted at once.
  * Work is O(waiting datagrams): peers wait in one FIFO (every peer waits the same time), each
  * holding the chain of its own datagrams.
+ *
+ * <p>Public, with its constructor, {@code add} and {@code process}, for abyss-bench's
+ * {@code RetriesBenchmark} (class path); the package stays unexported.
  */
-final class Retries {
+public final class Retries {
     static final int MAX_WAITING = 4096;
 
     /** What retries need from the acceptor. */
-    interface Host {
+    public interface Host {
         /** The live session of {@code peer}, or null. */
         SessionImpl session(PeerKey peer);
 
@@ -86,7 +89,7 @@ final class Retries {
     private int used;
     private int waiting;
 
-    Retries(int maxAttempts, long waitNanos, int bufferBytes, Arena arena, Host host) {
+    public Retries(int maxAttempts, long waitNanos, int bufferBytes, Arena arena, Host host) {
         this.maxAttempts = maxAttempts;
         this.waitNanos = waitNanos;
         this.host = host;
@@ -111,7 +114,7 @@ final class Retries {
      * Queues a copy of the datagram behind the peer's earlier ones, or drops and counts it when
      * retries are off, a bound is reached or the server stops.
      */
-    void add(PeerKey peer, MemorySegment data, boolean truncated, long now, boolean stopping) {
+    public void add(PeerKey peer, MemorySegment data, boolean truncated, long now, boolean stopping) {
         add(peer, null, data, truncated, now, stopping);
     }
 
@@ -144,7 +147,7 @@ final class Retries {
     }
 
     /** Retries every peer that is due: into its session if one exists or can be opened now. */
-    void process(long now) {
+    public void process(long now) {
         Waiting w;
         while ((w = queue.peekFirst()) != null && w.due - now <= 0) {
             queue.pollFirst();

@@ -21,10 +21,13 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * "not yet published". It zeroes what it consumed before moving {@code head} (release), so a
  * producer that sees the new head also sees zeroed memory. A record that would not fit before the
  * end of the ring is preceded by a padding record (nameLength -1) that fills the rest.
+ *
+ * <p>Public, with its constructor, {@code offer} and {@code drain}, for abyss-bench's
+ * {@code SendQueueBenchmark} (class path); the package stays unexported.
  */
-final class SendQueue {
+public final class SendQueue {
     /** Told each queued datagram, in order; the segments are valid during the call only. */
-    interface Consumer {
+    public interface Consumer {
         void onSend(MemorySegment ring, long nameAt, int nameLength, int trafficClass, long dataAt, int dataLength);
     }
 
@@ -55,7 +58,7 @@ final class SendQueue {
     private volatile long head;
 
     /** A ring of at least {@code bytes} (rounded up to a power of two, at least {@link #MIN_CAPACITY}). */
-    SendQueue(Arena arena, int bytes) {
+    public SendQueue(Arena arena, int bytes) {
         long cap = Long.highestOneBit(Math.max(MIN_CAPACITY, bytes) - 1L) << 1;
         this.capacity = cap;
         this.mask = cap - 1;
@@ -72,7 +75,7 @@ final class SendQueue {
      *
      * @return false when the ring has no room (the caller counts the drop)
      */
-    boolean offer(PeerKey peer, MemorySegment data, long offset, int length) {
+    public boolean offer(PeerKey peer, MemorySegment data, long offset, int length) {
         return offer(peer, -1, data, offset, length);
     }
 
@@ -125,7 +128,7 @@ final class SendQueue {
      *
      * @return how many datagrams were handed over
      */
-    int drain(Consumer consumer, int max) {
+    public int drain(Consumer consumer, int max) {
         long h = (long) HEAD.getVolatile(this); // plain would do: only this thread writes head
         int n = 0;
         while (n < max) {

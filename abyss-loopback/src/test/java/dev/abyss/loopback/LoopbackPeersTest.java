@@ -1,4 +1,7 @@
-package dev.abyss.ffi.net;
+package dev.abyss.loopback;
+
+import dev.abyss.ffi.Errno;
+import dev.abyss.ffi.net.Net;
 
 import org.junit.jupiter.api.Test;
 
@@ -35,7 +38,7 @@ class LoopbackPeersTest {
             }
             assertEquals(new InetSocketAddress("127.1.0.0", peers.port()), LoopbackPeers.peer(0, peers.port()));
             assertEquals(new InetSocketAddress("127.2.17.112", 9), LoopbackPeers.peer(70_000, 9));
-            assertEquals(-dev.abyss.ffi.Errno.EAGAIN, peers.receive(arena.allocate(16), Net.MSG_DONTWAIT), "nothing more queued");
+            assertEquals(-Errno.EAGAIN, peers.receive(arena.allocate(16), Net.MSG_DONTWAIT), "nothing more queued");
         }
     }
 

@@ -1,6 +1,7 @@
-package dev.abyss.server.engine.outbound;
+package dev.abyss.bench.engine;
 
 import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.engine.outbound.SendQueue;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -27,7 +28,10 @@ import java.util.concurrent.TimeUnit;
  * acceptor calling {@code session.send}) against the acceptor draining them, in one JMH group.
  * {@code offer} scores count offers (refused ones included: the queue was full).
  *
- * <p>{@code java -jar abyss-bench/target/benchmarks.jar SendQueue -prof gc}
+ * <p>Runs on the class path (benchmarks.jar), where the engine's unexported packages are readable;
+ * {@link SendQueue} is public for that and for the engine's other packages only.
+ *
+ * <p>{@code bin/bench SendQueue -prof gc}
  */
 @State(Scope.Group)
 @BenchmarkMode(Mode.Throughput)

@@ -1,14 +1,21 @@
-package dev.abyss.ffi.net;
+package dev.abyss.loopback;
 
 import dev.abyss.ffi.LibC;
 import dev.abyss.ffi.NativeException;
+import dev.abyss.ffi.net.ControlMessages;
+import dev.abyss.ffi.net.MsgLayouts;
+import dev.abyss.ffi.net.Net;
+import dev.abyss.ffi.net.SockAddr;
+import dev.abyss.ffi.net.Sockets;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnknownHostException;
+import java.nio.ByteOrder;
 import java.util.Objects;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -21,18 +28,23 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * IP_PKTINFO control message whose {@code ipi_spec_dst} sets its source address, so a server sees
  * peer {@code n} as {@link #address(int) 127.(1 + n / 65536).(n / 256 % 256).(n % 256)}:P, and its
  * replies to any of them come back to this one socket (read them from {@link #fd()}, e.g. with
- * {@link #receive} or a {@link MessageBatch}).
+ * {@link #receive} or a {@link dev.abyss.ffi.net.MessageBatch}).
  *
  * <p>The messages are built once in the instance's own memory: a send writes the source address
  * and the buffer into them and allocates nothing. The socket is blocking; pass
  * {@link Net#MSG_DONTWAIT} to a call that must not wait. Not thread-safe: one thread, the one that
  * opened it, sends and receives.
+ *
+ * <p>A load-test tool, not part of any library: it lives in abyss-loopback, which the benchmarks
+ * (abyss-bench) and the tests of abyss-server and native-tests use, and which no application gets.
  */
 public final class LoopbackPeers implements AutoCloseable {
     /** How many peers there are: {@code n} runs from 0 (127.1.0.0) to this minus one (127.255.255.254). */
     public static final int MAX_PEERS = 255 * 65_536 - 1;
 
     private static final int FIRST = 127 << 24 | 1 << 16; // 127.1.0.0, peer 0
+    /** An IPv4 address as the kernel stores it: in network byte order. */
+    private static final ValueLayout.OfInt NET_INT = JAVA_INT.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final Arena arena = Arena.ofConfined();
     private final int fd;
@@ -147,7 +159,7 @@ public final class LoopbackPeers implements AutoCloseable {
      */
     public long send(int n, MemorySegment data, long length, int flags) {
         Objects.checkFromIndexSize(0, length, data.byteSize());
-        control.set(SockAddr.NET_INT, source, address(n));
+        control.set(NET_INT, source, address(n));
         iov.set(ADDRESS, MsgLayouts.IOV_BASE, data);
         iov.set(JAVA_LONG, MsgLayouts.IOV_LEN, length);
         return LibC.sendmsg(fd, msg, flags);

@@ -1,7 +1,9 @@
-package dev.abyss.server.engine.session;
+package dev.abyss.bench.engine;
 
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.ffi.net.SockAddr;
+import dev.abyss.server.engine.session.SessionImpl;
+import dev.abyss.server.engine.session.SessionTable;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -29,9 +31,10 @@ import java.util.concurrent.TimeUnit;
  * the per-datagram lookup of a known peer decoded in place from its sockaddr, and the insert + evict
  * of a new peer, with 1k, 100k and 1M live peers; {@code lookupContended} runs the lookup on two
  * threads at once (the acceptor plus any thread calling {@code server.session(addr)}).
- * Lives in the engine's package to use its types; runs from abyss-bench.
+ * Uses the engine's types (public, in a package the module does not export) on the class path,
+ * where benchmarks.jar runs.
  *
- * <p>{@code java -jar abyss-bench/target/benchmarks.jar SessionTable -prof gc}
+ * <p>{@code bin/bench SessionTable -prof gc}
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

@@ -1,6 +1,8 @@
-package dev.abyss.server.engine.session;
+package dev.abyss.bench.engine;
 
 import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.engine.session.SessionImpl;
+import dev.abyss.server.engine.session.SessionTable;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -11,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * sessions, against the ConcurrentHashMap design it replaced (a PeerKey copy per entry and the
  * peer's InetSocketAddress made up front). Heap measured after GC, before and after filling.
  *
- * <p>{@code bin/bench main dev.abyss.server.engine.SessionMemory [N]}
+ * <p>{@code bin/bench main dev.abyss.bench.engine.SessionMemory [N]}
  */
 public final class SessionMemory {
     private SessionMemory() {

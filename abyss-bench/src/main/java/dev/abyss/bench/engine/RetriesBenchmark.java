@@ -1,8 +1,8 @@
-package dev.abyss.server.engine.admission;
-
-import dev.abyss.server.engine.session.SessionImpl;
+package dev.abyss.bench.engine;
 
 import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.engine.admission.Retries;
+import dev.abyss.server.engine.session.SessionImpl;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -28,6 +28,9 @@ import java.util.concurrent.TimeUnit;
  * a full table; then places free up and one {@code process} call delivers them all. The cost per
  * datagram must stay flat as {@code waiting} grows (the drain is linear: one chain per peer), where
  * the queue it replaced walked the whole queue for every peer it delivered.
+ *
+ * <p>Runs on the class path (benchmarks.jar), where the engine's unexported packages are readable;
+ * {@link Retries} is public for that and for the engine's other packages only.
  *
  * <p>{@code bin/bench Retries}
  */
