@@ -1,23 +1,21 @@
 package dev.abyss.server.engine;
 
-import dev.abyss.server.SendResult;
-import dev.abyss.server.engine.admission.SessionCap;
-
-import dev.abyss.server.engine.dispatch.CallbackWatchdog;
-import dev.abyss.server.engine.dispatch.Callbacks;
-import dev.abyss.server.engine.telemetry.Counters;
-import dev.abyss.server.engine.telemetry.ErrorLog;
-import dev.abyss.server.engine.session.SessionImpl;
-import dev.abyss.server.engine.session.SessionLayer;
-import dev.abyss.server.engine.telemetry.Spans;
-
-import dev.abyss.server.transport.TransportFactory;
-import dev.abyss.server.transport.Transports;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.DispatchMode;
+import dev.abyss.server.SendResult;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.Session;
 import dev.abyss.server.TransportKind;
+import dev.abyss.server.engine.admission.SessionCap;
+import dev.abyss.server.engine.dispatch.CallbackWatchdog;
+import dev.abyss.server.engine.dispatch.Callbacks;
+import dev.abyss.server.engine.session.SessionImpl;
+import dev.abyss.server.engine.session.SessionLayer;
+import dev.abyss.server.engine.telemetry.Counters;
+import dev.abyss.server.engine.telemetry.ErrorLog;
+import dev.abyss.server.engine.telemetry.Spans;
+import dev.abyss.server.transport.TransportFactory;
+import dev.abyss.server.transport.Transports;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

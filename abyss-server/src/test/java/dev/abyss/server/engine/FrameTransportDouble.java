@@ -195,8 +195,8 @@ final class FrameTransportDouble implements Transport {
         int n = settledFrames.size();
         for (int i = 0; i < n; i++) {
             byte[] f = settledFrames.get(i);
-            tx.add(f);
             sender.sent(settledTags.get(i), MemorySegment.ofArray(f), HEADERS, f.length - HEADERS);
+            tx.add(f); // after the report: a test that sees the frame sees it counted
         }
         settledTags.clear();
         settledFrames.clear();

@@ -1,8 +1,7 @@
 package dev.abyss.server.engine.admission;
 
-import dev.abyss.server.engine.session.SessionImpl;
-
 import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.engine.session.SessionImpl;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

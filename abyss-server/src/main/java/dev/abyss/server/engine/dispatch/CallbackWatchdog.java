@@ -1,6 +1,5 @@
 package dev.abyss.server.engine.dispatch;
 
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,11 +1,10 @@
 package dev.abyss.server.engine.dispatch;
 
-import dev.abyss.server.engine.telemetry.ErrorLog;
-import dev.abyss.server.engine.session.SessionEnd;
-import dev.abyss.server.engine.session.SessionImpl;
-
 import dev.abyss.server.Handler;
 import dev.abyss.server.HandlerResult;
+import dev.abyss.server.engine.session.SessionEnd;
+import dev.abyss.server.engine.session.SessionImpl;
+import dev.abyss.server.engine.telemetry.ErrorLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,15 +1,14 @@
 package dev.abyss.server.engine.dispatch;
 
-import dev.abyss.server.engine.telemetry.Drop;
-import dev.abyss.server.engine.telemetry.Drops;
+import dev.abyss.server.DatagramInfo;
+import dev.abyss.server.SegmentHandler;
 import dev.abyss.server.engine.session.SessionEnd;
 import dev.abyss.server.engine.session.SessionImpl;
 import dev.abyss.server.engine.session.SessionLayer;
-import dev.abyss.server.engine.telemetry.Spans;
 import dev.abyss.server.engine.session.TimerWheel;
-
-import dev.abyss.server.DatagramInfo;
-import dev.abyss.server.SegmentHandler;
+import dev.abyss.server.engine.telemetry.Drop;
+import dev.abyss.server.engine.telemetry.Drops;
+import dev.abyss.server.engine.telemetry.Spans;
 import dev.abyss.server.telemetry.EventKind;
 
 import java.lang.foreign.Arena;

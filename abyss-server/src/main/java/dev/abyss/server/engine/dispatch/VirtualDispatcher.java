@@ -1,11 +1,10 @@
 package dev.abyss.server.engine.dispatch;
 
-import dev.abyss.server.engine.telemetry.Drop;
-import dev.abyss.server.engine.telemetry.Drops;
+import dev.abyss.server.DatagramInfo;
 import dev.abyss.server.engine.session.SessionEnd;
 import dev.abyss.server.engine.session.SessionImpl;
-
-import dev.abyss.server.DatagramInfo;
+import dev.abyss.server.engine.telemetry.Drop;
+import dev.abyss.server.engine.telemetry.Drops;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,15 +1,14 @@
 package dev.abyss.server.engine.dispatch;
 
-import dev.abyss.server.engine.session.SessionEnd;
-import dev.abyss.server.engine.session.SessionImpl;
-import dev.abyss.server.engine.telemetry.Spans;
-
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.DatagramInfo;
 import dev.abyss.server.HandlerResult;
-import dev.abyss.server.transport.DatagramFacts;
+import dev.abyss.server.engine.session.SessionEnd;
+import dev.abyss.server.engine.session.SessionImpl;
 import dev.abyss.server.engine.telemetry.Drop;
 import dev.abyss.server.engine.telemetry.Drops;
+import dev.abyss.server.engine.telemetry.Spans;
+import dev.abyss.server.transport.DatagramFacts;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;

@@ -1,9 +1,9 @@
 package dev.abyss.server.engine.telemetry;
 
+import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.engine.session.SessionEnd;
 import dev.abyss.server.engine.session.SessionImpl;
 
-import dev.abyss.ffi.net.PeerKey;
 import jdk.jfr.Category;
 import jdk.jfr.DataAmount;
 import jdk.jfr.Description;

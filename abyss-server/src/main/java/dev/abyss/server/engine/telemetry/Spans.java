@@ -1,10 +1,9 @@
 package dev.abyss.server.engine.telemetry;
 
-import dev.abyss.server.engine.session.SessionEnd;
-import dev.abyss.server.engine.session.SessionImpl;
-
 import dev.abyss.ffi.Errno;
 import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.engine.session.SessionEnd;
+import dev.abyss.server.engine.session.SessionImpl;
 import dev.abyss.server.telemetry.EventKind;
 
 import java.lang.foreign.MemorySegment;

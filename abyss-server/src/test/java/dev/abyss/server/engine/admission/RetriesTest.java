@@ -1,8 +1,7 @@
 package dev.abyss.server.engine.admission;
 
-import dev.abyss.server.engine.session.SessionImpl;
-
 import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.engine.session.SessionImpl;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
