@@ -268,7 +268,12 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    /** The periodic line, or null when nothing came in, went out or was dropped by the kernel since {@code last}. */
+    /**
+     * The periodic line, or null when nothing came in, went out or was dropped by the kernel since
+     * {@code last}: rates, live sessions, the drops since start with each cause that has any (one
+     * cause per counter), kernel drops, receive errors apart from receive pauses (a pause loses
+     * nothing), handler errors.
+     */
     static String statsLine(ServerStats last, ServerStats now) {
         long in = now.datagramsIn() - last.datagramsIn();
         long out = now.datagramsOut() - last.datagramsOut();
@@ -276,12 +281,28 @@ public final class Main implements Callable<Integer> {
         if (in == 0 && out == 0 && kernel == 0) {
             return null;
         }
-        long drops = now.droppedTableFull() + now.droppedMailboxFull() + now.droppedSuspended() + now.droppedSessionEnded()
-                + now.truncated() + now.sendQueueFull() + now.sendErrors();
         double seconds = STATS_PERIOD_SECONDS;
-        return String.format(Locale.ROOT, "abyss: %,.1f in/s, %,.1f out/s, %s, %s, kernel drops %d, %s",
-                in / seconds, out / seconds, count(now.sessionsLive(), "session"), count(drops, "drop"), now.kernelDrops(),
-                count(now.handlerErrors(), "handler error"));
+        return String.format(Locale.ROOT, "abyss: %,.1f in/s, %,.1f out/s, %s, %s, kernel drops %d, receive errors %d, "
+                        + "receive pauses %d, %s",
+                in / seconds, out / seconds, count(now.sessionsLive(), "session"), drops(now), now.kernelDrops(),
+                now.receiveErrors(), now.receivePauses(), count(now.handlerErrors(), "handler error"));
+    }
+
+    /** "0 drops", or "5 drops (truncated 2, send queue full 3)": the total and each cause that has any. */
+    static String drops(ServerStats st) {
+        long[] counts = {st.droppedTableFull(), st.droppedMailboxFull(), st.postQueueFull(), st.droppedSuspended(),
+                st.droppedSessionEnded(), st.truncated(), st.sendQueueFull(), st.sendBatchFull(), st.sendErrors()};
+        String[] causes = {"table full", "mailbox full", "post queue full", "suspended", "session ended", "truncated",
+                "send queue full", "send batch full", "send errors"};
+        long total = 0;
+        StringBuilder each = new StringBuilder();
+        for (int i = 0; i < counts.length; i++) {
+            if (counts[i] != 0) {
+                total += counts[i];
+                each.append(each.isEmpty() ? " (" : ", ").append(causes[i]).append(' ').append(counts[i]);
+            }
+        }
+        return count(total, "drop") + (each.isEmpty() ? "" : each.append(')').toString());
     }
 
     /** "1 session", "2 sessions". */

@@ -1,6 +1,10 @@
 package dev.abyss.cli;
 
+import dev.abyss.server.Abyss;
 import dev.abyss.server.DispatchMode;
+import dev.abyss.server.Server;
+import dev.abyss.server.ServerStats;
+import dev.abyss.server.examples.Echo;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.TransportKind;
 import org.junit.jupiter.api.Test;
@@ -10,11 +14,14 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
 import java.time.Duration;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The options as a user types them: what they set, and what a bad one says. */
 class MainTest {
@@ -141,5 +148,25 @@ class MainTest {
         assertEquals("[2001:0:0:1::1]:9", Addresses.format(new InetSocketAddress(InetAddress.getByName("2001:0:0:1:0:0:0:1"), 9)));
         assertEquals("[fe80::1%3]:9", Addresses.format(new InetSocketAddress(InetAddress.getByName("fe80::1%3"), 9)));
         assertEquals("10.0.0.1:0", Addresses.format(new InetSocketAddress(InetAddress.getByName("::ffff:10.0.0.1"), 0)));
+    }
+
+    @Test
+    void theStatsLineNamesEachDropCauseAndKeepsPausesApartFromErrors() throws Exception {
+        try (Server server = Abyss.start(ServerConfig.builder().bindLoopback().port(0)
+                .handler(new Echo()).maxDatagramSize(100).build());
+             DatagramChannel client = DatagramChannel.open()) {
+            assumeTrue(server.transport() != TransportKind.NIO, "NIO cannot tell a cut datagram");
+            ServerStats last = server.stats();
+            client.send(ByteBuffer.wrap(new byte[300]), server.localAddress()); // cut to 100: dropped, counted as truncated
+            ServerStats now = server.stats();
+            for (long until = System.nanoTime() + 10_000_000_000L; now.truncated() == 0 && System.nanoTime() < until; ) {
+                Thread.sleep(10);
+                now = server.stats();
+            }
+            String line = Main.statsLine(last, now);
+            assertTrue(line.contains("1 drop (truncated 1)"), line);
+            assertTrue(line.contains("kernel drops 0, receive errors 0, receive pauses 0"), line);
+            assertEquals(null, Main.statsLine(now, now), "nothing moved: no line");
+        }
     }
 }

@@ -15,7 +15,8 @@ import java.nio.ByteBuffer;
  * {@code DatagramHandler}) it joins the acceptor's send batch, which goes to the kernel in one
  * {@code sendmmsg} or one {@code io_uring_enter} per receive batch; from any other thread it is queued
  * to the acceptor. It returns {@link SendResult#OK}, {@link SendResult#FULL} (counted in
- * {@link ServerStats#sendQueueFull()}) or {@link SendResult#CLOSED}.
+ * {@link ServerStats#sendBatchFull()} on the acceptor thread, {@link ServerStats#sendQueueFull()}
+ * elsewhere) or {@link SendResult#CLOSED}.
  *
  * <p>A datagram carries 0 to {@value #MAX_PAYLOAD_IPV4} bytes to an IPv4 peer (a v4-mapped one
  * included), 0 to {@value #MAX_PAYLOAD_IPV6} to an IPv6 or AF_UNIX peer: the most one UDP datagram
@@ -100,7 +101,7 @@ public interface Peer {
      * @param length      its length in bytes
      * @param segmentSize bytes per datagram, 1..{@value #MAX_PAYLOAD_IPV4} (IPv4) or {@value #MAX_PAYLOAD_IPV6}
      * @return datagrams queued, always the leading ones: when one is refused (no room) it and every
-     *         later one are counted in {@link ServerStats#sendQueueFull()} and not sent, so a caller
+     *         later one are counted as a refused send ({@link SendResult#FULL}) and not sent, so a caller
      *         may resume at {@code offset + queued * segmentSize}; 0 when the peer is
      *         {@link SendResult#CLOSED closed}
      * @throws IllegalArgumentException  when {@code segmentSize} is out of range

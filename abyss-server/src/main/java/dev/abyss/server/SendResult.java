@@ -11,8 +11,9 @@ public enum SendResult {
      */
     OK,
     /**
-     * Refused because there is no room now (the acceptor's send batch and the kernel's buffer are
-     * full, or the cross-thread send queue is): counted in {@link ServerStats#sendQueueFull()}.
+     * Refused because there is no room now: counted in {@link ServerStats#sendBatchFull()} on the
+     * acceptor thread (its send batch and the kernel's buffer are full), in
+     * {@link ServerStats#sendQueueFull()} from any other thread (the cross-thread send queue is full).
      * Sending again later may work.
      */
     FULL,

@@ -82,8 +82,8 @@ public final class Server implements AutoCloseable {
      *
      * @param peer the destination
      * @param data the payload, 0..{@value Peer#MAX_PAYLOAD_IPV4} (IPv4) or {@value Peer#MAX_PAYLOAD_IPV6} bytes
-     * @return {@link SendResult#OK}, {@link SendResult#FULL} when the queue is full (counted in
-     *         {@link ServerStats#sendQueueFull()}), {@link SendResult#CLOSED} when the server stopped
+     * @return {@link SendResult#OK}, {@link SendResult#FULL} when there is no room (counted as
+     *         {@link SendResult#FULL} says), {@link SendResult#CLOSED} when the server stopped
      * @throws IllegalArgumentException when {@code peer} is not of the server's address family or
      *                                  {@code data} is larger than {@value Peer#MAX_PAYLOAD_IPV4} (IPv4) or {@value Peer#MAX_PAYLOAD_IPV6} bytes
      */

@@ -728,8 +728,9 @@ public final class ServerConfig {
         /**
          * Datagrams and posted messages a session may have waiting, 1..1,048,576; default 1024. Per
          * session in VIRTUAL_THREADS mode; in INLINE mode it bounds the messages posted to one
-         * acceptor's sessions that wait for it. Past it, the datagram or message is dropped and
-         * counted in {@link ServerStats#droppedMailboxFull()}.
+         * acceptor's sessions that wait for it. Past it, a datagram is dropped and counted in
+         * {@link ServerStats#droppedMailboxFull()}, a post is refused and counted in
+         * {@link ServerStats#postQueueFull()}.
          *
          * @param n 1..1,048,576
          * @return this builder

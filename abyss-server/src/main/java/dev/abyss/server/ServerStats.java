@@ -14,7 +14,11 @@ import java.util.Map;
  */
 public final class ServerStats {
 
-    /** The counters, each documented with what it counts. */
+    /**
+     * The counters, each documented with what it counts. One counter per cause: a drop or refusal
+     * is counted once, under the one counter that names why. Declaration order is for reading
+     * ({@link #asMap()}, {@link #toString()}); it is no layout, code should not rely on ordinals.
+     */
     public enum Counter {
         /** Datagrams received from the kernel (including dropped ones). */
         DATAGRAMS_IN,
@@ -26,31 +30,66 @@ public final class ServerStats {
         BYTES_OUT,
         /** Sessions created. */
         SESSIONS_OPENED,
-        /** Sessions ended, for any reason. */
+        /** Sessions ended, for any reason. Never more than {@link #SESSIONS_OPENED} in one snapshot. */
         SESSIONS_CLOSED,
         /** Datagrams from new peers dropped because the session table stayed full through every retry, or the retry buffer was full. */
         DROPPED_TABLE_FULL,
-        /** Datagrams or messages dropped because a mailbox was full. */
+        /**
+         * Datagrams dropped because their session's mailbox was full ({@link DispatchMode#VIRTUAL_THREADS}:
+         * the session's thread is behind by {@code mailboxCapacity}; INLINE delivers at once and never counts here).
+         */
         DROPPED_MAILBOX_FULL,
+        /**
+         * Messages {@link Session#post} refused because the queue they wait in was full: the session's
+         * mailbox (VIRTUAL_THREADS) or the acceptor's inbox (INLINE). The poster saw {@code false}; a
+         * post to an ended session also returns {@code false} and is not counted (nothing was queued).
+         */
+        POST_QUEUE_FULL,
         /** Datagrams from new peers refused while the server was suspended or stopping. */
         DROPPED_SUSPENDED,
-        /** Datagrams or messages that were never handled because their session ended first. */
+        /**
+         * Datagrams and posted messages that were accepted for a session but never handled because the
+         * session ended first (one cause, both kinds: what was waiting when it ended).
+         */
         DROPPED_SESSION_ENDED,
         /** Datagrams larger than maxDatagramSize (dropped unless the policy delivers them cut). */
         TRUNCATED,
-        /** Sends refused because the acceptor's send queue or the kernel's buffer was full. */
+        /**
+         * Sends from a thread other than the acceptor's (a virtual-thread handler, a scheduler, ...)
+         * refused because the acceptor's cross-thread send queue ({@code sendQueueBytes}) was full.
+         * The sender saw {@link SendResult#FULL}.
+         */
         SEND_QUEUE_FULL,
+        /**
+         * Sends on the acceptor's own thread (INLINE and stateless handlers, anything the acceptor
+         * runs) refused because the transport's send batch and the socket's send buffer were both
+         * full: the kernel is not taking datagrams out as fast as they are sent. The sender saw
+         * {@link SendResult#FULL}.
+         */
+        SEND_BATCH_FULL,
         /** Datagrams the kernel refused to send (e.g. ECONNREFUSED after an ICMP unreachable). */
         SEND_ERRORS,
-        /** Receives that failed with an error other than EAGAIN/EINTR (io_uring: buffers exhausted, CQ overflow). */
+        /**
+         * Receives that failed with an error other than EAGAIN/EINTR (and other than an ICMP error
+         * about a peer, counted in {@link #UNREACHABLE}); the acceptor goes on receiving. Pauses are
+         * not errors: see {@link #RECEIVE_PAUSES}.
+         */
         RECEIVE_ERRORS,
+        /**
+         * The transport stopped reading for a moment and resumed by itself (io_uring: its provided
+         * buffers ran out, {@code -ENOBUFS}, and the receive was re-armed). No datagram lost: they
+         * wait in the socket; what the socket drops meanwhile is in {@link #KERNEL_DROPS}.
+         */
+        RECEIVE_PAUSES,
         /** Sessions ended in error: a callback threw, returned null, returned an error result or overran inlineCallbackLimit. */
         HANDLER_ERRORS,
         /** Failures of an acceptor's duty cycle that it survived (see {@link Server#failure()}). */
         ACCEPTOR_FAILURES,
         /**
-         * Datagrams the kernel dropped before the server could read them (the socket's receive
-         * buffer was full: SO_RXQ_OVFL), plus those an io_uring acceptor could not take in.
+         * Datagrams the kernel dropped before the server could read them: the socket's receive buffer
+         * was full (SO_RXQ_OVFL), or, io_uring, a receive completion the kernel could not post (CQ
+         * overflow; rare, the kernel keeps them when it can). One cause: the server read too slowly
+         * for the socket; the remedy is the same (a larger receive buffer, more acceptors).
          */
         KERNEL_DROPS,
         /** ICMP errors about peers (port, host or network unreachable) read from the sockets' error queues. */
@@ -130,7 +169,11 @@ public final class ServerStats {
         return get(Counter.SESSIONS_CLOSED);
     }
 
-    /** {@return sessions alive when the snapshot was taken: opened minus closed} */
+    /**
+     * {@return sessions alive when the snapshot was taken: opened minus closed} Never negative: the
+     * snapshot reads closed before opened, and a session is counted closed only after it was
+     * counted opened.
+     */
     public long sessionsLive() {
         return sessionsOpened() - sessionsClosed();
     }
@@ -143,6 +186,11 @@ public final class ServerStats {
     /** {@return the value of {@link Counter#DROPPED_MAILBOX_FULL}} */
     public long droppedMailboxFull() {
         return get(Counter.DROPPED_MAILBOX_FULL);
+    }
+
+    /** {@return the value of {@link Counter#POST_QUEUE_FULL}} */
+    public long postQueueFull() {
+        return get(Counter.POST_QUEUE_FULL);
     }
 
     /** {@return the value of {@link Counter#DROPPED_SUSPENDED}} */
@@ -165,6 +213,11 @@ public final class ServerStats {
         return get(Counter.SEND_QUEUE_FULL);
     }
 
+    /** {@return the value of {@link Counter#SEND_BATCH_FULL}} */
+    public long sendBatchFull() {
+        return get(Counter.SEND_BATCH_FULL);
+    }
+
     /** {@return the value of {@link Counter#SEND_ERRORS}} */
     public long sendErrors() {
         return get(Counter.SEND_ERRORS);
@@ -173,6 +226,11 @@ public final class ServerStats {
     /** {@return the value of {@link Counter#RECEIVE_ERRORS}} */
     public long receiveErrors() {
         return get(Counter.RECEIVE_ERRORS);
+    }
+
+    /** {@return the value of {@link Counter#RECEIVE_PAUSES}} */
+    public long receivePauses() {
+        return get(Counter.RECEIVE_PAUSES);
     }
 
     /** {@return the value of {@link Counter#HANDLER_ERRORS}} */

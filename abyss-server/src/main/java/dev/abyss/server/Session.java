@@ -16,7 +16,7 @@ public interface Session extends Peer {
      * Delivers {@code message} to {@link Handler#handleMessage}.
      *
      * @param message the message
-     * @return false when the session ended or its queue is full (counted in {@link ServerStats#droppedMailboxFull()})
+     * @return false when the session ended or its queue is full (counted in {@link ServerStats#postQueueFull()})
      * @throws IllegalStateException when the server runs a {@link SegmentHandler}, which has no messages
      */
     boolean post(Object message);

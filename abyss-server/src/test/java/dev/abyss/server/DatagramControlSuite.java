@@ -420,7 +420,7 @@ abstract class DatagramControlSuite extends TransportSuite {
                     }
                 }
                 long attempted = (long) peers * requests * replies;
-                await(() -> s.stats().datagramsOut() + s.stats().sendQueueFull() + s.stats().sendErrors() == attempted,
+                await(() -> s.stats().datagramsOut() + s.stats().sendBatchFull() + s.stats().sendErrors() == attempted,
                         "every datagram sent or counted: " + s.stats());
                 long received = 0;
                 for (DatagramChannel c : clients) {

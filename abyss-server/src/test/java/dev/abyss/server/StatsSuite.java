@@ -97,7 +97,7 @@ abstract class StatsSuite extends TransportSuite {
             expected.put(Counter.SESSIONS_OPENED, 2L); // b and a
             expected.put(Counter.SESSIONS_CLOSED, 1L); // b
             expected.put(Counter.DROPPED_TABLE_FULL, 1L);
-            expected.put(Counter.DROPPED_MAILBOX_FULL, 1L);
+            expected.put(Counter.POST_QUEUE_FULL, 1L);
             expected.put(Counter.DROPPED_SUSPENDED, 1L);
             expected.put(Counter.TRUNCATED, 1L);
             expected.put(Counter.SEND_QUEUE_FULL, 1L);

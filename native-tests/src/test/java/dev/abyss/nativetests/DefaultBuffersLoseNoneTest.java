@@ -76,9 +76,9 @@ class DefaultBuffersLoseNoneTest {
             ServerStats stats = server.stats();
             String figures = String.format(Locale.ROOT,
                     "%s: %d peers x window %d x %d B for %d ms: sent %d, replies %d, lost %d, duplicates %d, corrupt %d; "
-                            + "server in %d out %d, kernel drops %d, send errors %d, queue full %d; receive buffer granted %s",
+                            + "server in %d out %d, kernel drops %d, send errors %d, queue full %d, batch full %d; receive buffer granted %s",
                     kind, PEERS, WINDOW, SIZE, ran / 1_000_000, sent, peers.received, lost, peers.duplicates, peers.corrupt,
-                    stats.datagramsIn(), stats.datagramsOut(), stats.kernelDrops(), stats.sendErrors(), stats.sendQueueFull(),
+                    stats.datagramsIn(), stats.datagramsOut(), stats.kernelDrops(), stats.sendErrors(), stats.sendQueueFull(), stats.sendBatchFull(),
                     granted < 0 ? "unknown" : granted + " B");
             System.out.println("DEFAULT BUFFERS " + figures);
 

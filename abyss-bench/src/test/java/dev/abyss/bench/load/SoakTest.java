@@ -44,7 +44,7 @@ class SoakTest {
             assertEquals(r.sent(), st.datagramsIn(), "the server saw every datagram: " + st);
             assertEquals(r.echoed(), st.datagramsOut(), "and the kernel took every echo: " + st);
             assertEquals(peers, st.sessionsLive(), "one session per peer: " + st);
-            assertEquals(0, st.handlerErrors() + st.droppedMailboxFull() + st.sendQueueFull() + st.sendErrors(), st.toString());
+            assertEquals(0, st.handlerErrors() + st.droppedMailboxFull() + st.sendQueueFull() + st.sendBatchFull() + st.sendErrors(), st.toString());
         }
     }
 }

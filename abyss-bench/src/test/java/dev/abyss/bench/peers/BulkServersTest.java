@@ -63,7 +63,7 @@ class BulkServersTest {
                 assertEquals(0, st.gsoSends(), "GSO off: no UDP_SEGMENT send: " + st);
                 assertEquals(0, st.gsoSegments(), st.toString());
             }
-            assertEquals(0, st.sendErrors() + st.sendQueueFull() + st.handlerErrors(), st.toString());
+            assertEquals(0, st.sendErrors() + st.sendQueueFull() + st.sendBatchFull() + st.handlerErrors(), st.toString());
         }
     }
 

@@ -90,6 +90,9 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
     private volatile long stopDeadline = Long.MAX_VALUE;
     private boolean receivingStopped;
     private long now;
+    /** The coalesced receive being delivered: its segments, and those not delivered yet (0: none). */
+    private int groSegments;
+    private int groLeft;
 
     /**
      * Opens this acceptor's transport ({@code factory}) on {@code address}, with SO_REUSEPORT when
@@ -291,12 +294,18 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
     @Override
     public void beginBatch() {
         now = System.nanoTime();
+        groLeft = 0; // a coalesced receive never spans batches
     }
 
     @Override
     public void onDatagram(PeerKey peer, MemorySegment data, DatagramFacts facts) {
         counters.increment(Counters.DATAGRAMS_IN);
         counters.add(Counters.BYTES_IN, data.byteSize());
+        if (groLeft != 0 && --groLeft == 0) {
+            // its last segment is in DATAGRAMS_IN: a snapshot never shows more GRO segments than datagrams in
+            counters.add(Counters.GRO_SEGMENTS, groSegments);
+            counters.increment(Counters.GRO_RECEIVES);
+        }
         if (facts.truncated()) {
             truncatedFrom(peer, data.byteSize());
             if (truncation == TruncationPolicy.DROP) {
@@ -324,7 +333,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
 
     @Override
     public void onReceivePaused() {
-        counters.increment(Counters.RECEIVE_ERRORS); // counted separately by the counters change
+        counters.increment(Counters.RECEIVE_PAUSES); // not an error: nothing lost, the datagrams wait in the socket
     }
 
     @Override
@@ -353,10 +362,11 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
         }
     }
 
+    /** Counted when its last segment was delivered ({@link #onDatagram}): the segments come next, one by one. */
     @Override
     public void onCoalesced(int segments) {
-        counters.increment(Counters.GRO_RECEIVES);
-        counters.add(Counters.GRO_SEGMENTS, segments);
+        groSegments = segments;
+        groLeft = segments;
     }
 
     private void truncatedFrom(PeerKey peer, long bytes) {

@@ -12,6 +12,7 @@ import dev.abyss.server.engine.dispatch.Callbacks;
 import dev.abyss.server.engine.session.SessionImpl;
 import dev.abyss.server.engine.session.SessionLayer;
 import dev.abyss.server.engine.telemetry.Counters;
+import dev.abyss.server.engine.telemetry.Drops;
 import dev.abyss.server.engine.telemetry.ErrorLog;
 import dev.abyss.server.engine.telemetry.Spans;
 import dev.abyss.server.transport.TransportFactory;
@@ -264,12 +265,12 @@ public final class ServerEngine {
         return stopped && exited.getCount() == 0;
     }
 
-    /** The counters summed over the acceptors, one slot per {@link dev.abyss.server.ServerStats.Counter}. */
+    /** The counters summed over the acceptors, one value per {@link dev.abyss.server.ServerStats.Counter}, by ordinal. */
     public long[] counters() {
-        long[] sum = new long[Counters.COUNT];
+        List<Drops> all = new ArrayList<>(acceptors.size());
         for (Acceptor a : acceptors) {
-            a.drops.addTo(sum);
+            all.add(a.drops);
         }
-        return sum;
+        return Counters.snapshot(all);
     }
 }

@@ -190,7 +190,7 @@ public final class InlineDispatcher implements Dispatcher, Inbox.Receiver, Sessi
             return false;
         }
         if (!inbox.post(s, message)) {
-            drops.dropFromAnyThread(Drop.MAILBOX_FULL, s.key, 0);
+            drops.dropFromAnyThread(Drop.POST_QUEUE_FULL, s.key, 0);
             return false;
         }
         return true;

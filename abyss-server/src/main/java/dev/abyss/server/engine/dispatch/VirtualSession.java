@@ -213,7 +213,7 @@ final class VirtualSession implements Runnable, SessionImpl.Driver {
         return switch (offerMessage(message)) {
             case OK -> true;
             case FULL -> {
-                drops.dropFromAnyThread(Drop.MAILBOX_FULL, s.key, 0);
+                drops.dropFromAnyThread(Drop.POST_QUEUE_FULL, s.key, 0);
                 yield false;
             }
             case CLOSED -> false;

@@ -142,7 +142,8 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
 
     /**
      * Queues one datagram, tagged with its session (null: none): into the transport's batch on the
-     * owner thread, else into the cross-thread queue with a wake-up. A refusal is counted here.
+     * owner thread, else into the cross-thread queue with a wake-up. A refusal is counted here,
+     * under the queue that refused it ({@link #refused}).
      */
     private SendResult queue(SessionImpl s, PeerKey to, PeerKey from, int trafficClass, MemorySegment data, long offset,
                              int length) {
@@ -150,12 +151,12 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
             if (transport.send(s, to, from, trafficClass, data, offset, length)) {
                 return SendResult.OK;
             }
-            drops.drop(Drop.SEND_QUEUE_FULL, to, length);
+            refused(to, length);
             return SendResult.FULL;
         }
         try {
             if (!queue.offer(to, trafficClass, data, offset, length)) {
-                drops.dropFromAnyThread(Drop.SEND_QUEUE_FULL, to, length);
+                refused(to, length);
                 return SendResult.FULL;
             }
         } catch (IllegalStateException closedMeanwhile) {
@@ -192,15 +193,23 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
         }
         if (last == SendResult.FULL) {
             for (at += segmentSize; at < length; at += segmentSize) { // not tried: after a refusal they would leave a gap
-                long part = Math.min(segmentSize, length - at);
-                if (onOwnerThread()) {
-                    drops.drop(Drop.SEND_QUEUE_FULL, to, part);
-                } else {
-                    drops.dropFromAnyThread(Drop.SEND_QUEUE_FULL, to, part);
-                }
+                refused(to, Math.min(segmentSize, length - at));
             }
         }
         return queued;
+    }
+
+    /**
+     * Counts a send refused for want of room, by the queue that refused it: on the owner thread the
+     * transport's batch and the socket's send buffer ({@link Drop#SEND_BATCH_FULL}), elsewhere the
+     * cross-thread send queue ({@link Drop#SEND_QUEUE_FULL}, counted from the sending thread).
+     */
+    private void refused(PeerKey to, long length) {
+        if (onOwnerThread()) {
+            drops.drop(Drop.SEND_BATCH_FULL, to, length);
+        } else {
+            drops.dropFromAnyThread(Drop.SEND_QUEUE_FULL, to, length);
+        }
     }
 
     private static void checkRange(PeerKey to, MemorySegment data, long offset, long length) {
@@ -243,7 +252,7 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
         // the session may have ended since: the datagram still goes out, unattributed
         SessionImpl s = sessions.get(queued);
         if (!transport.send(s, queued, s == null ? null : s.arrival, trafficClass, ring, dataAt, dataLength)) {
-            drops.drop(Drop.SEND_QUEUE_FULL, queued, dataLength); // the room was asked for: cannot happen
+            drops.drop(Drop.SEND_BATCH_FULL, queued, dataLength); // the room was asked for: cannot happen
         }
     }
 }

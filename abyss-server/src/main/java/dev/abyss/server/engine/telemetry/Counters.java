@@ -4,67 +4,129 @@ import dev.abyss.server.ServerStats.Counter;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.List;
 
 /**
- * One acceptor's counters: written only by its thread (plain read, opaque write), read by any
- * thread with opaque loads, summed by the server on {@code stats()}. No locks, no contention.
+ * One acceptor's counters: written only by its thread (plain read, release write), read by any
+ * thread with acquire loads, summed by the server on {@code stats()}. No locks, no contention.
+ *
+ * <p>The engine's own layout: an index here is not a {@link Counter} ordinal; {@link #snapshot}
+ * is the one place that maps one to the other ({@link #PUBLIC}).
+ *
+ * <p><b>Read order.</b> The snapshot reads the slots one by one while the acceptor writes them, in
+ * index order. A slot that is a part of another (a session closed is one opened before, a GRO
+ * segment is a datagram in, ...) is written after its whole, with release, and placed before it,
+ * read with acquire: whoever sees the part sees the whole that preceded it. So a snapshot never
+ * shows more closed sessions than opened ones, nor more GSO/GRO segments than datagrams, nor more
+ * sessions ended unreachable than ICMP errors, nor a dropped datagram that is not in datagrams in.
  */
 public final class Counters {
-    public static final int DATAGRAMS_IN = index(Counter.DATAGRAMS_IN);
-    public static final int BYTES_IN = index(Counter.BYTES_IN);
-    public static final int DATAGRAMS_OUT = index(Counter.DATAGRAMS_OUT);
-    public static final int BYTES_OUT = index(Counter.BYTES_OUT);
-    public static final int SESSIONS_OPENED = index(Counter.SESSIONS_OPENED);
-    public static final int SESSIONS_CLOSED = index(Counter.SESSIONS_CLOSED);
-    public static final int DROPPED_TABLE_FULL = index(Counter.DROPPED_TABLE_FULL);
-    public static final int DROPPED_MAILBOX_FULL = index(Counter.DROPPED_MAILBOX_FULL);
-    public static final int DROPPED_SUSPENDED = index(Counter.DROPPED_SUSPENDED);
-    public static final int TRUNCATED = index(Counter.TRUNCATED);
-    public static final int SEND_QUEUE_FULL = index(Counter.SEND_QUEUE_FULL);
-    public static final int SEND_ERRORS = index(Counter.SEND_ERRORS);
-    public static final int RECEIVE_ERRORS = index(Counter.RECEIVE_ERRORS);
-    public static final int HANDLER_ERRORS = index(Counter.HANDLER_ERRORS);
-    public static final int DROPPED_SESSION_ENDED = index(Counter.DROPPED_SESSION_ENDED);
-    public static final int ACCEPTOR_FAILURES = index(Counter.ACCEPTOR_FAILURES);
-    public static final int KERNEL_DROPS = index(Counter.KERNEL_DROPS);
-    public static final int UNREACHABLE = index(Counter.UNREACHABLE);
-    public static final int SESSIONS_UNREACHABLE = index(Counter.SESSIONS_UNREACHABLE);
-    public static final int EVICTED = index(Counter.EVICTED);
-    public static final int GSO_SENDS = index(Counter.GSO_SENDS);
-    public static final int GSO_SEGMENTS = index(Counter.GSO_SEGMENTS);
-    public static final int GRO_RECEIVES = index(Counter.GRO_RECEIVES);
-    public static final int GRO_SEGMENTS = index(Counter.GRO_SEGMENTS);
-    /** One slot per public counter, same order: the server's snapshot is a sum, nothing to map. */
-    public static final int COUNT = Counter.values().length;
+    // ---- parts: written after their whole, read before it -------------------------------------
+    public static final int SESSIONS_CLOSED = 0;        // <= SESSIONS_OPENED
+    public static final int SESSIONS_UNREACHABLE = 1;   // <= UNREACHABLE
+    public static final int GSO_SEGMENTS = 2;           // <= DATAGRAMS_OUT
+    public static final int GSO_SENDS = 3;
+    public static final int GRO_SEGMENTS = 4;           // <= DATAGRAMS_IN
+    public static final int GRO_RECEIVES = 5;
+    public static final int TRUNCATED = 6;              // drops of received datagrams: written after their DATAGRAMS_IN
+    public static final int DROPPED_TABLE_FULL = 7;
+    public static final int DROPPED_MAILBOX_FULL = 8;
+    public static final int DROPPED_SUSPENDED = 9;
+    public static final int DROPPED_SESSION_ENDED = 10;
+    // ---- wholes, and counters no other is a part of --------------------------------------------
+    public static final int SESSIONS_OPENED = 11;
+    public static final int UNREACHABLE = 12;
+    public static final int DATAGRAMS_OUT = 13;
+    public static final int BYTES_OUT = 14;
+    public static final int DATAGRAMS_IN = 15;
+    public static final int BYTES_IN = 16;
+    public static final int HANDLER_ERRORS = 17;
+    public static final int EVICTED = 18;
+    public static final int SEND_QUEUE_FULL = 19;
+    public static final int SEND_BATCH_FULL = 20;
+    public static final int POST_QUEUE_FULL = 21;
+    public static final int SEND_ERRORS = 22;
+    public static final int RECEIVE_ERRORS = 23;
+    public static final int RECEIVE_PAUSES = 24;
+    public static final int KERNEL_DROPS = 25;
+    public static final int ACCEPTOR_FAILURES = 26;
+    public static final int COUNT = 27;
 
-    private static int index(Counter c) {
-        return c.ordinal();
+    /** The public counter of each slot, by index: the one mapping from this layout to {@link Counter}. */
+    static final Counter[] PUBLIC = new Counter[COUNT];
+
+    static {
+        PUBLIC[SESSIONS_CLOSED] = Counter.SESSIONS_CLOSED;
+        PUBLIC[SESSIONS_UNREACHABLE] = Counter.SESSIONS_UNREACHABLE;
+        PUBLIC[GSO_SEGMENTS] = Counter.GSO_SEGMENTS;
+        PUBLIC[GSO_SENDS] = Counter.GSO_SENDS;
+        PUBLIC[GRO_SEGMENTS] = Counter.GRO_SEGMENTS;
+        PUBLIC[GRO_RECEIVES] = Counter.GRO_RECEIVES;
+        PUBLIC[TRUNCATED] = Counter.TRUNCATED;
+        PUBLIC[DROPPED_TABLE_FULL] = Counter.DROPPED_TABLE_FULL;
+        PUBLIC[DROPPED_MAILBOX_FULL] = Counter.DROPPED_MAILBOX_FULL;
+        PUBLIC[DROPPED_SUSPENDED] = Counter.DROPPED_SUSPENDED;
+        PUBLIC[DROPPED_SESSION_ENDED] = Counter.DROPPED_SESSION_ENDED;
+        PUBLIC[HANDLER_ERRORS] = Counter.HANDLER_ERRORS;
+        PUBLIC[EVICTED] = Counter.EVICTED;
+        PUBLIC[SESSIONS_OPENED] = Counter.SESSIONS_OPENED;
+        PUBLIC[UNREACHABLE] = Counter.UNREACHABLE;
+        PUBLIC[DATAGRAMS_OUT] = Counter.DATAGRAMS_OUT;
+        PUBLIC[BYTES_OUT] = Counter.BYTES_OUT;
+        PUBLIC[DATAGRAMS_IN] = Counter.DATAGRAMS_IN;
+        PUBLIC[BYTES_IN] = Counter.BYTES_IN;
+        PUBLIC[SEND_QUEUE_FULL] = Counter.SEND_QUEUE_FULL;
+        PUBLIC[SEND_BATCH_FULL] = Counter.SEND_BATCH_FULL;
+        PUBLIC[POST_QUEUE_FULL] = Counter.POST_QUEUE_FULL;
+        PUBLIC[SEND_ERRORS] = Counter.SEND_ERRORS;
+        PUBLIC[RECEIVE_ERRORS] = Counter.RECEIVE_ERRORS;
+        PUBLIC[RECEIVE_PAUSES] = Counter.RECEIVE_PAUSES;
+        PUBLIC[KERNEL_DROPS] = Counter.KERNEL_DROPS;
+        PUBLIC[ACCEPTOR_FAILURES] = Counter.ACCEPTOR_FAILURES;
     }
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+    /** Slots kept free on each side so two acceptors' counters never share a cache line. */
+    private static final int PAD = 8;
 
-    // padded so two acceptors' counters never share a cache line
-    private final long[] values = new long[COUNT + 16];
+    private final long[] values = new long[COUNT + 2 * PAD];
 
-    /** Adds this acceptor's counters to {@code sum} (one slot per {@link Counter}). */
-    public void addTo(long[] sum) {
+    /**
+     * A snapshot of {@code acceptors}' counters, summed, one value per {@link Counter} by ordinal
+     * (what {@code ServerStats} holds). Any thread.
+     */
+    public static long[] snapshot(List<Drops> acceptors) {
+        long[] sum = new long[COUNT];
+        for (Drops d : acceptors) {
+            d.addTo(sum);
+        }
+        long[] byPublic = new long[Counter.values().length];
+        for (int i = 0; i < COUNT; i++) {
+            byPublic[PUBLIC[i].ordinal()] = sum[i];
+        }
+        return byPublic;
+    }
+
+    /** Adds this acceptor's counters to {@code sum} (engine layout), in index order: parts before wholes. */
+    void addTo(long[] sum) {
         for (int i = 0; i < COUNT; i++) {
             sum[i] += get(i);
         }
     }
 
-    /** Owner thread only. */
+    /** Owner thread only. Release: a reader that sees this write sees every earlier one (read order above). */
     public void add(int counter, long delta) {
-        int i = counter + 8;
-        LONGS.setOpaque(values, i, values[i] + delta);
+        int i = counter + PAD;
+        LONGS.setRelease(values, i, values[i] + delta);
     }
 
+    /** Owner thread only. */
     public void increment(int counter) {
         add(counter, 1);
     }
 
-    /** Any thread. */
+    /** Any thread. Acquire: the slots read after this one are at least as new (read order above). */
     public long get(int counter) {
-        return (long) LONGS.getOpaque(values, counter + 8);
+        return (long) LONGS.getAcquire(values, counter + PAD);
     }
 }

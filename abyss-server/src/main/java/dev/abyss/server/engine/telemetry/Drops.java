@@ -39,14 +39,14 @@ public final class Drops {
         JfrEvents.drop(detail == null ? cause.cause : cause.cause + " " + detail, peer, bytes);
     }
 
-    /** Any thread but the acceptor's: a send refused by a full queue, a post refused by a full mailbox. */
+    /** Any thread but the acceptor's: a send refused by a full send queue, a post refused by a full mailbox or inbox. */
     public void dropFromAnyThread(Drop cause, PeerKey peer, long bytes) {
         foreign.incrementAndGet(cause.counter);
         JfrEvents.drop(cause.cause, peer, bytes);
     }
 
-    /** Adds this acceptor's counts, its own and the other threads', to {@code sum} (one slot per counter). */
-    public void addTo(long[] sum) {
+    /** Adds this acceptor's counts, its own and the other threads', to {@code sum} (engine layout, {@link Counters}). */
+    void addTo(long[] sum) {
         counters.addTo(sum);
         for (int i = 0; i < Counters.COUNT; i++) {
             sum[i] += foreign.get(i);
