@@ -83,12 +83,8 @@ public final class ServerEngine {
     /**
      * The two seams: starts a server on the transport {@code factory} opens (a socket transport, or
      * one that owns frames), with each session behind the layer {@code layers} opens (null: none).
-     * INLINE dispatch only for a layer, for now.
      */
     public static ServerEngine start(ServerConfig config, TransportFactory factory, SessionLayer.Factory layers) throws IOException {
-        if (layers != null && config.dispatchMode() != DispatchMode.INLINE) {
-            throw new IllegalArgumentException("a session layer runs with DispatchMode.INLINE only, not " + config.dispatchMode());
-        }
         TransportKind kind = factory.kind();
         ServerEngine engine = new ServerEngine(config, factory, layers);
         for (Acceptor a : engine.acceptors) {

@@ -13,7 +13,8 @@ import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.Transports;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.MemorySegment;
 import java.net.DatagramPacket;
@@ -27,12 +28,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -149,9 +150,14 @@ class SeamsTest {
         }
     }
 
-    @ParameterizedTest
-    @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
-    void aSessionLayerTransformsBothWaysAndHoldsTheHandlerBack(TransportKind kind) throws Exception {
+    static Stream<Arguments> transportsAndModes() {
+        return Stream.of(TransportKind.EPOLL, TransportKind.IO_URING, TransportKind.NIO)
+                .flatMap(kind -> Stream.of(DispatchMode.values()).map(mode -> Arguments.of(kind, mode)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("transportsAndModes")
+    void aSessionLayerTransformsBothWaysAndHoldsTheHandlerBack(TransportKind kind, DispatchMode mode) throws Exception {
         String why = Transports.unavailableReason(kind);
         assumeTrue(why == null, () -> kind + " unavailable here: " + why);
         AtomicInteger refused = new AtomicInteger();
@@ -173,7 +179,7 @@ class SeamsTest {
             }
         };
         ServerConfig config = ServerConfig.builder().handler(handler).bindLoopback().port(0).transport(kind).numAcceptors(1)
-                .shutdownTimeout(QUICK_STOP).build();
+                .dispatchMode(mode).shutdownTimeout(QUICK_STOP).build();
         ServerEngine engine = ServerEngine.start(config, Transports.select(kind), wire -> new XorLayer(wire, refused));
         try (DatagramSocket peer = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
             peer.setSoTimeout(5_000);
@@ -192,15 +198,6 @@ class SeamsTest {
         } finally {
             engine.stop(QUICK_STOP);
         }
-    }
-
-    @Test
-    void aSessionLayerNeedsInlineDispatchForNow() {
-        ServerConfig config = ServerConfig.builder().handler(new Handler<>() {
-                }).bindLoopback().port(0).dispatchMode(DispatchMode.VIRTUAL_THREADS).build();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ServerEngine.start(config, Transports.select(TransportKind.AUTO), wire -> null));
-        assertEquals("a session layer runs with DispatchMode.INLINE only, not VIRTUAL_THREADS", e.getMessage());
     }
 
     private static void send(DatagramSocket peer, byte[] data) throws Exception {

@@ -5,6 +5,7 @@ import dev.abyss.server.DatagramInfo;
 import dev.abyss.server.HandlerResult;
 import dev.abyss.server.engine.session.SessionEnd;
 import dev.abyss.server.engine.session.SessionImpl;
+import dev.abyss.server.engine.session.SessionLayer;
 import dev.abyss.server.engine.telemetry.Drop;
 import dev.abyss.server.engine.telemetry.Drops;
 import dev.abyss.server.engine.telemetry.Spans;
@@ -84,7 +85,9 @@ final class VirtualSession implements Runnable, SessionImpl.Driver {
     }
 
     void start(String name) {
-        thread = Thread.ofVirtual().name(name).start(this);
+        Thread t = Thread.ofVirtual().name(name).unstarted(this);
+        thread = t; // before it runs: its own callbacks check it (receive)
+        t.start();
     }
 
     /** A datagram for the session (copied here: the receive buffer is reused). */
@@ -242,6 +245,22 @@ final class VirtualSession implements Runnable, SessionImpl.Driver {
                     + Thread.currentThread());
         }
         long deadline = System.nanoTime() + timeoutNanos;
+        while (true) {
+            Data got = nextData(deadline);
+            if (got == null) {
+                return null;
+            }
+            MemorySegment data = MemorySegment.ofArray(got.bytes()).asReadOnly();
+            if (s.layer() != null && (data = s.layer().unwrap(data)) == null) {
+                continue; // the layer kept it: wait on for the next one
+            }
+            Spans.recv(dev.abyss.server.telemetry.EventKind.CONNECTION_ASYNC_RECV, s, data);
+            return data;
+        }
+    }
+
+    /** The first datagram in the mailbox, waiting until {@code deadline}; null at the deadline or when an end is queued first. */
+    private Data nextData(long deadline) throws InterruptedException {
         Data got = null;
         lock.lock();
         try {
@@ -269,9 +288,7 @@ final class VirtualSession implements Runnable, SessionImpl.Driver {
         } finally {
             lock.unlock();
         }
-        MemorySegment data = MemorySegment.ofArray(got.bytes()).asReadOnly();
-        Spans.recv(dev.abyss.server.telemetry.EventKind.CONNECTION_ASYNC_RECV, s, data);
-        return data;
+        return got;
     }
 
     /** The next event, or null when {@code deadlineNanos} passed first. */
@@ -319,22 +336,18 @@ final class VirtualSession implements Runnable, SessionImpl.Driver {
         SessionEnd how;
         try {
             s.takeRescheduled();
-            lock.lock();
-            try {
-                datagramNow = queue.peekFirst() instanceof Data first ? first : null; // handleConnection sees the first datagram's facts
-            } finally {
-                lock.unlock();
-            }
-            try {
-                how = s.apply(callbacks.handler().handleConnection(s, s.state()), System.nanoTime());
-            } finally {
-                datagramNow = null;
-            }
-            if (how == null) {
-                Spans.ready(s);
-                if (!s.takeRescheduled()) {
-                    s.touch(System.nanoTime());
+            if (s.layer() == null) {
+                Data first;
+                lock.lock();
+                try {
+                    first = queue.peekFirst() instanceof Data d ? d : null; // handleConnection sees the first datagram's facts
+                } finally {
+                    lock.unlock();
                 }
+                how = connect(s, first);
+            } else {
+                how = null; // the layer gets ready first (a handshake): handleConnection waits for it
+                s.touch(System.nanoTime());
             }
             while (how == null) {
                 Object event = take(s.deadlineNanos());
@@ -345,6 +358,24 @@ final class VirtualSession implements Runnable, SessionImpl.Driver {
         }
         // the acceptor learns of the end through its inbox, with what the mailbox still held
         callbacks.end(s, how, (ended, h) -> inbox.ended(ended, h, closeMailbox()));
+    }
+
+    /** handleConnection, seeing {@code facts} (the opening datagram's, or null); null when the session goes on. */
+    private SessionEnd connect(SessionImpl s, DatagramInfo facts) {
+        SessionEnd how;
+        datagramNow = facts;
+        try {
+            how = s.apply(callbacks.handler().handleConnection(s, s.state()), System.nanoTime());
+        } finally {
+            datagramNow = null;
+        }
+        if (how == null) {
+            Spans.ready(s);
+            if (!s.takeRescheduled()) {
+                s.touch(System.nanoTime());
+            }
+        }
+        return how;
     }
 
     private SessionEnd handle(SessionImpl s, Object event) throws InterruptedException {
@@ -364,8 +395,27 @@ final class VirtualSession implements Runnable, SessionImpl.Driver {
                 return s.endWith(SessionEnd.UNREACHABLE, u.reason());
             }
             case Data d -> {
-                datagramNow = d;
                 MemorySegment data = MemorySegment.ofArray(d.bytes()).asReadOnly();
+                SessionLayer layer = s.layer();
+                if (layer != null) {
+                    data = layer.unwrap(data); // a throw ends the session in error
+                    if (!s.connected()) {
+                        if (!layer.ready()) {
+                            s.touch(System.nanoTime()); // still getting ready: the handler waits; this was activity
+                            return null;
+                        }
+                        s.markConnected();
+                        SessionEnd how = connect(s, d);
+                        if (how != null) {
+                            return how;
+                        }
+                    }
+                    if (data == null) {
+                        s.touch(System.nanoTime()); // the layer kept it (a retransmission, ...)
+                        return null;
+                    }
+                }
+                datagramNow = d;
                 Spans.recv(dev.abyss.server.telemetry.EventKind.CONNECTION_ASYNC_RECV, s, data);
                 try {
                     result = callbacks.handler().handleData(s, data, s.state());
