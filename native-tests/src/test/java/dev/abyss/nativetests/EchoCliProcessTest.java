@@ -210,7 +210,7 @@ class EchoCliProcessTest {
                 }
             }
             // the default echo is stateless: no session is ever opened
-            assertTrue(stats != null && stats.matches("abyss: [\\d.,]+ in/s, [\\d.,]+ out/s, 0 sessions, 0 drops, kernel drops 0, 0 handler errors"),
+            assertTrue(stats != null && stats.matches("abyss: [\\d.,]+ in/s, [\\d.,]+ out/s, 0 sessions, 0 drops, kernel drops 0, receive errors 0, receive pauses 0, 0 handler errors"),
                     "stats line: " + stats);
         } finally {
             server.destroyForcibly();
