@@ -12,7 +12,7 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Runs inline on the acceptor thread: {@code data} and {@code peer} are valid only until the
  * method returns, and the method must not block (it is under inlineCallbackLimit). Reply with
- * {@link Peer#send}; to reply later or from another thread, keep {@link Peer#address()} and use
+ * {@link Peer#send}; to reply later or from another thread, keep {@link Peer#remoteAddress()} and use
  * {@link Server#send(java.net.SocketAddress, MemorySegment)}. A handler that throws is counted in
  * {@link ServerStats#handlerErrors()} and logged at a bounded rate; the next datagram is served as usual.
  *
