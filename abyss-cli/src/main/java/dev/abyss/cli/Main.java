@@ -73,7 +73,7 @@ public final class Main implements Callable<Integer> {
     @ArgGroup(validate = false, heading = "%nSocket and offloads:%n", order = 1)
     SocketOptions socket = new SocketOptions();
 
-    @ArgGroup(validate = false, heading = "%nLimits (sessions: not with the stateless echo and reflector):%n", order = 2)
+    @ArgGroup(validate = false, heading = "%nLimits:%n", order = 2)
     Limits limits = new Limits();
 
     @ArgGroup(validate = false, heading = "%nTimeouts:%n", order = 3)
@@ -96,7 +96,7 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--transport", paramLabel = "NAME", description = "${COMPLETION-CANDIDATES}; auto takes the best that works here and says which (default: auto)")
         TransportName transport = TransportName.auto;
 
-        @Option(names = "--receive-buffer", paramLabel = "BYTES", description = "SO_RCVBUF of each socket; 0 asks for 4 MiB, capped by net.core.rmem_max unless the process has CAP_NET_ADMIN (default: 0)")
+        @Option(names = "--receive-buffer", paramLabel = "BYTES", description = "SO_RCVBUF of each socket; 0 (the default) asks for 4 MiB, which the kernel caps at net.core.rmem_max unless the process has CAP_NET_ADMIN")
         Integer receiveBuffer;
 
         @Option(names = "--batch", paramLabel = "N", description = "datagrams taken per receive call (recvmmsg), 1..1024 (default: 64)")
@@ -117,7 +117,7 @@ public final class Main implements Callable<Integer> {
         Integer acceptors;
 
         @Option(names = "--connections", paramLabel = "N|unlimited", converter = ConnectionsConverter.class,
-                description = "cap on live sessions, one per remote peer, or unlimited (default: 16384)")
+                description = "cap on live sessions, one per remote peer, or unlimited; not with the stateless echo and reflector (default: 16384)")
         Integer connections;
     }
 
