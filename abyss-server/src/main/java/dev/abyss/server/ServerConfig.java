@@ -721,6 +721,7 @@ public final class ServerConfig {
             if (unixPath != null) {
                 String unix = "bindUnix '" + unixPath + "'";
                 refuse(port != 0, "port " + port, unix, "an AF_UNIX address has no port");
+                refuse(transport == TransportKind.NIO, "transport NIO", unix, "the JDK has no AF_UNIX datagram channel");
                 refuse(numAcceptors != null && numAcceptors > 1, "numAcceptors " + numAcceptors, unix,
                         "SO_REUSEPORT does not apply to AF_UNIX: one acceptor serves it");
                 refuse(Boolean.TRUE.equals(reuseAddress), "reuseAddress true", unix, "AF_UNIX has no SO_REUSEADDR");

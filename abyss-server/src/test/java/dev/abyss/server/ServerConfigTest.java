@@ -132,6 +132,7 @@ class ServerConfigTest {
         List<Case> cases = List.of(
                 new Case(b -> b.handler(new Echo()).bindUnix("/tmp/x").port(5), "port 5", "bindUnix '/tmp/x'", "AF_UNIX"),
                 new Case(b -> b.handler(new Echo()).bindUnix("/tmp/x").numAcceptors(4), "numAcceptors 4", "bindUnix '/tmp/x'"),
+                new Case(b -> b.handler(new Echo()).bindUnix("/tmp/x").transport(TransportKind.NIO), "transport NIO", "bindUnix"),
                 new Case(b -> b.handler(new Echo()).bindUnix("/tmp/x").reuseAddress(true), "reuseAddress true", "bindUnix"),
                 new Case(b -> b.handler(new Echo()).bindUnix("/tmp/x").ipv6Only(true), "ipv6Only true", "bindUnix"),
                 new Case(b -> b.handler(new Echo()).bindUnix("/tmp/x").gso(true), "gso true", "bindUnix"),
