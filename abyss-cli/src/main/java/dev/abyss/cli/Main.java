@@ -14,6 +14,7 @@ import dev.abyss.server.examples.HelloWorld;
 import dev.abyss.server.examples.Messenger;
 import dev.abyss.server.telemetry.AbyssLogger;
 import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -66,48 +67,72 @@ public final class Main implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--port", paramLabel = "N", description = "UDP port, 0..65535; 0 lets the kernel pick one (default: ${DEFAULT-VALUE})")
-    int port = 1234;
-
-    @Option(names = "--bind", paramLabel = "ADDRESS", description = "IPv4 or IPv6 address to listen on (default: ${DEFAULT-VALUE}; :: for every address, dual stack)")
-    String bind = "0.0.0.0";
-
-    @Option(names = "--handler", paramLabel = "NAME", description = "${COMPLETION-CANDIDATES}: echo answers without sessions, session_echo keeps one per peer; reflector reports each request's ECN and time in the socket, and answers 'B'+N with N x 1,200 B (default: ${DEFAULT-VALUE})")
+    @Option(names = "--handler", paramLabel = "NAME", order = 0, description = "${COMPLETION-CANDIDATES}: echo answers without sessions, session_echo keeps one per peer; reflector reports each request's ECN and time in the socket, and answers 'B'+N with N x 1,200 B (default: ${DEFAULT-VALUE})")
     HandlerName handler = HandlerName.echo;
 
-    @Option(names = "--acceptors", paramLabel = "N", description = "acceptor threads, each with its own SO_REUSEPORT socket, 1..1024 (default: the available processors, ${sys:abyss.cli.processors})")
-    Integer acceptors;
+    @ArgGroup(validate = false, heading = "%nSocket and offloads:%n", order = 1)
+    SocketOptions socket = new SocketOptions();
 
-    @Option(names = "--transport", paramLabel = "NAME", description = "${COMPLETION-CANDIDATES}; auto takes the best that works here and says which (default: ${DEFAULT-VALUE})")
-    TransportName transport = TransportName.auto;
+    @ArgGroup(validate = false, heading = "%nLimits:%n", order = 2)
+    Limits limits = new Limits();
 
-    @Option(names = "--dispatch", paramLabel = "MODE", description = "inline: callbacks on the acceptor threads; virtual: a virtual thread per session (default: ${DEFAULT-VALUE})")
-    DispatchName dispatch = DispatchName.inline;
+    @ArgGroup(validate = false, heading = "%nTimeouts:%n", order = 3)
+    Timeouts timeouts = new Timeouts();
 
-    @Option(names = "--connections", paramLabel = "N|unlimited", converter = ConnectionsConverter.class,
-            description = "cap on live sessions, one per remote peer, or unlimited (default: 16384)")
-    Integer connections;
+    @ArgGroup(validate = false, heading = "%nDispatch:%n", order = 4)
+    Dispatch dispatch = new Dispatch();
 
-    @Option(names = "--read-timeout", paramLabel = "DURATION", converter = DurationConverter.class,
-            description = "a session that receives nothing for this long ends (default: 60s)")
-    Duration readTimeout;
-
-    @Option(names = "--receive-buffer", paramLabel = "BYTES", description = "SO_RCVBUF of each socket; 0 keeps the kernel default (default: 0)")
-    Integer receiveBuffer;
-
-    @Option(names = "--batch", paramLabel = "N", description = "datagrams taken per receive call (recvmmsg), 1..1024 (default: 64)")
-    Integer batch;
-
-    @Option(names = "--gso", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "coalesce replies to one peer into UDP_SEGMENT sends (--no-gso: one datagram per send; default: on)")
-    boolean gso = true;
-
-    @Option(names = "--gro", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "take coalesced receives (UDP_GRO) and split them (--no-gro: off; default: on)")
-    boolean gro = true;
-
-    @Option(names = "--log", paramLabel = "LEVEL", description = "${COMPLETION-CANDIDATES}; trace logs every datagram's events (default: ${DEFAULT-VALUE})")
+    @Option(names = "--log", paramLabel = "LEVEL", order = 5, description = "${COMPLETION-CANDIDATES}; trace logs every datagram's events (default: ${DEFAULT-VALUE})")
     LogLevel log = LogLevel.info;
+
+    /** {@link ServerConfig.SocketOptions}: an option left out keeps the config's default. */
+    static final class SocketOptions {
+        @Option(names = "--port", paramLabel = "N", description = "UDP port, 0..65535; 0 lets the kernel pick one (default: 1234)")
+        int port = 1234;
+
+        @Option(names = "--bind", paramLabel = "ADDRESS", description = "IPv4 or IPv6 address to listen on (default: 0.0.0.0; :: for every address, dual stack)")
+        String bind = "0.0.0.0";
+
+        @Option(names = "--transport", paramLabel = "NAME", description = "${COMPLETION-CANDIDATES}; auto takes the best that works here and says which (default: auto)")
+        TransportName transport = TransportName.auto;
+
+        @Option(names = "--receive-buffer", paramLabel = "BYTES", description = "SO_RCVBUF of each socket; 0 (the default) asks for 4 MiB, which the kernel caps at net.core.rmem_max unless the process has CAP_NET_ADMIN")
+        Integer receiveBuffer;
+
+        @Option(names = "--batch", paramLabel = "N", description = "datagrams taken per receive call (recvmmsg), 1..1024 (default: 64)")
+        Integer batch;
+
+        @Option(names = "--gso", negatable = true,
+                description = "coalesce replies to one peer into UDP_SEGMENT sends (--no-gso: one datagram per send; default: on, off with --transport nio)")
+        Boolean gso;
+
+        @Option(names = "--gro", negatable = true,
+                description = "take coalesced receives (UDP_GRO) and split them (--no-gro: off; default: on, off with --transport nio)")
+        Boolean gro;
+    }
+
+    /** {@link ServerConfig.Limits}. */
+    static final class Limits {
+        @Option(names = "--acceptors", paramLabel = "N", description = "acceptor threads, each with its own SO_REUSEPORT socket, 1..1024 (default: the available processors, ${sys:abyss.cli.processors})")
+        Integer acceptors;
+
+        @Option(names = "--connections", paramLabel = "N|unlimited", converter = ConnectionsConverter.class,
+                description = "cap on live sessions, one per remote peer, or unlimited; not with the stateless echo and reflector (default: 16384)")
+        Integer connections;
+    }
+
+    /** {@link ServerConfig.Timeouts}. */
+    static final class Timeouts {
+        @Option(names = "--read-timeout", paramLabel = "DURATION", converter = DurationConverter.class,
+                description = "a session that receives nothing for this long ends; not with the stateless echo and reflector (default: 60s)")
+        Duration readTimeout;
+    }
+
+    /** {@link ServerConfig.DispatchOptions}. */
+    static final class Dispatch {
+        @Option(names = "--dispatch", paramLabel = "MODE", description = "inline: callbacks on the acceptor threads; virtual: a virtual thread per session, session handlers only (default: inline)")
+        DispatchName mode = DispatchName.inline;
+    }
 
     /** Runs the command; exits with its status unless it stopped normally. */
     public static void main(String[] args) {
@@ -137,38 +162,43 @@ public final class Main implements Callable<Integer> {
      */
     ServerConfig config() {
         ServerConfig.Builder b = ServerConfig.builder();
-        option("--port", () -> b.port(port));
+        option("--port", () -> b.port(socket.port));
         try {
-            b.bindAddress(InetAddress.getByName(bind));
+            b.bindAddress(InetAddress.getByName(socket.bind));
         } catch (UnknownHostException e) {
-            throw new ParameterException(spec.commandLine(), "--bind: not an address: '" + bind + "'");
+            throw new ParameterException(spec.commandLine(), "--bind: not an address: '" + socket.bind + "'");
         }
-        if (acceptors != null) {
-            option("--acceptors", () -> b.numAcceptors(acceptors));
-        }
-        b.transport(switch (transport) {
+        b.transport(switch (socket.transport) {
             case auto -> TransportKind.AUTO;
             case io_uring -> TransportKind.IO_URING;
             case epoll -> TransportKind.EPOLL;
             case nio -> TransportKind.NIO;
         });
-        b.dispatchMode(dispatch == DispatchName.virtual ? DispatchMode.VIRTUAL_THREADS : DispatchMode.INLINE);
-        if (connections != null) {
-            option("--connections", () -> b.numConnections(connections));
+        if (socket.receiveBuffer != null) {
+            option("--receive-buffer", () -> b.receiveBufferSize(socket.receiveBuffer));
         }
-        if (readTimeout != null) {
-            option("--read-timeout", () -> b.readTimeout(readTimeout));
+        if (socket.batch != null) {
+            option("--batch", () -> b.receiveBatchSize(socket.batch));
         }
-        if (receiveBuffer != null) {
-            option("--receive-buffer", () -> b.receiveBufferSize(receiveBuffer));
+        if (socket.gso != null) {
+            b.gso(socket.gso);
         }
-        if (batch != null) {
-            option("--batch", () -> b.receiveBatchSize(batch));
+        if (socket.gro != null) {
+            b.gro(socket.gro);
+        }
+        if (limits.acceptors != null) {
+            option("--acceptors", () -> b.numAcceptors(limits.acceptors));
+        }
+        if (limits.connections != null) {
+            option("--connections", () -> b.numConnections(limits.connections));
+        }
+        if (timeouts.readTimeout != null) {
+            option("--read-timeout", () -> b.readTimeout(timeouts.readTimeout));
         }
         b.shutdownTimeout(Duration.ofSeconds(5));
-        b.gso(gso).gro(gro);
+        b.dispatchMode(dispatch.mode == DispatchName.virtual ? DispatchMode.VIRTUAL_THREADS : DispatchMode.INLINE);
         if (handler == HandlerName.echo || handler == HandlerName.reflector) {
-            if (dispatch == DispatchName.virtual) {
+            if (dispatch.mode == DispatchName.virtual) {
                 throw new ParameterException(spec.commandLine(), "--handler " + handler
                         + " is stateless and runs inline; use --handler session_echo with --dispatch virtual");
             }
@@ -180,7 +210,11 @@ public final class Main implements Callable<Integer> {
         } else {
             b.handler(handler());
         }
-        return b.build();
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) { // options that contradict each other: the config's words
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 
     /** Applies one option to the builder; its refusal names the flag instead of the config option. */
@@ -217,14 +251,14 @@ public final class Main implements Callable<Integer> {
             server = Abyss.start(config);
         } catch (IOException | IllegalStateException e) {
             PrintWriter err = spec.commandLine().getErr();
-            err.println("abyss: cannot start on udp " + Addresses.format(config.bindAddress()) + ": " + e.getMessage());
+            err.println("abyss: cannot start on udp " + Addresses.format(config.socket().bindAddress()) + ": " + e.getMessage());
             err.flush();
             return 1;
         }
-        int n = config.numAcceptors();
+        int n = config.limits().numAcceptors();
         out.println("abyss: " + handler + " listening on udp " + Addresses.format(server.localAddress()) + " ("
                 + server.transport().name().toLowerCase(Locale.ROOT) + " transport, " + count(n, "acceptor") + ", "
-                + (dispatch == DispatchName.virtual ? "virtual-thread" : "inline") + " dispatch)");
+                + (dispatch.mode == DispatchName.virtual ? "virtual-thread" : "inline") + " dispatch)");
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -2,11 +2,12 @@ package dev.abyss.cli;
 
 import dev.abyss.server.Abyss;
 import dev.abyss.server.DispatchMode;
+import dev.abyss.server.HandlerChoice;
 import dev.abyss.server.Server;
-import dev.abyss.server.ServerStats;
-import dev.abyss.server.examples.Echo;
 import dev.abyss.server.ServerConfig;
+import dev.abyss.server.ServerStats;
 import dev.abyss.server.TransportKind;
+import dev.abyss.server.examples.Echo;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -95,39 +96,52 @@ class MainTest {
         ServerConfig c = config("--port", "5000", "--bind", "::1", "--acceptors", "3", "--transport", "nio", "--dispatch", "virtual",
                 "--handler", "session_echo",
                 "--connections", "unlimited", "--read-timeout", "90s", "--receive-buffer", "4194304", "--batch", "32");
-        assertEquals(new InetSocketAddress(InetAddress.getByName("::1"), 5000), c.bindAddress());
-        assertEquals(3, c.numAcceptors());
-        assertEquals(TransportKind.NIO, c.transport());
-        assertEquals(DispatchMode.VIRTUAL_THREADS, c.dispatchMode());
-        assertEquals(ServerConfig.UNLIMITED, c.numConnections());
-        assertEquals(Duration.ofSeconds(90), c.readTimeout());
-        assertEquals(4_194_304, c.receiveBufferSize());
-        assertEquals(32, c.receiveBatchSize());
+        assertEquals(new InetSocketAddress(InetAddress.getByName("::1"), 5000), c.socket().bindAddress());
+        assertEquals(3, c.limits().numAcceptors());
+        assertEquals(TransportKind.NIO, c.socket().transport());
+        assertEquals(DispatchMode.VIRTUAL_THREADS, c.dispatch().mode());
+        assertEquals(ServerConfig.UNLIMITED, c.limits().numConnections());
+        assertEquals(Duration.ofSeconds(90), c.timeouts().readTimeout());
+        assertEquals(4_194_304, c.socket().receiveBufferSize());
+        assertEquals(32, c.socket().receiveBatchSize());
 
         ServerConfig d = config();
-        assertEquals(new InetSocketAddress(InetAddress.getByName("0.0.0.0"), 1234), d.bindAddress());
-        assertEquals(TransportKind.AUTO, d.transport());
-        assertEquals(DispatchMode.INLINE, d.dispatchMode());
-        assertEquals(Runtime.getRuntime().availableProcessors(), d.numAcceptors());
-        assertTrue(d.datagramHandler() != null && d.handler() == null, "the default echo is stateless: no sessions");
-        assertTrue(c.handler() != null && c.datagramHandler() == null, "session_echo keeps a session per peer");
+        assertEquals(new InetSocketAddress(InetAddress.getByName("0.0.0.0"), 1234), d.socket().bindAddress());
+        assertEquals(TransportKind.AUTO, d.socket().transport());
+        assertEquals(DispatchMode.INLINE, d.dispatch().mode());
+        assertEquals(Runtime.getRuntime().availableProcessors(), d.limits().numAcceptors());
+        assertTrue(d.handler() instanceof HandlerChoice.Stateless, "the default echo is stateless: no sessions");
+        assertTrue(c.handler() instanceof HandlerChoice.Sessions<?>, "session_echo keeps a session per peer");
 
-        assertEquals(Duration.ofMillis(500), config("--read-timeout", "500ms").readTimeout());
-        assertEquals(Duration.ofMinutes(5), config("--read-timeout", "5m").readTimeout());
-        assertEquals(Duration.ofHours(1), config("--read-timeout", "1h").readTimeout());
-        assertEquals(Duration.ofSeconds(30), config("--read-timeout", "30").readTimeout());
-        assertEquals(Duration.ofSeconds(75), config("--read-timeout", "PT1M15S").readTimeout());
-        assertEquals(0, config("--connections", "0").numConnections());
+        assertEquals(Duration.ofMillis(500), config("--handler", "session_echo", "--read-timeout", "500ms").timeouts().readTimeout());
+        assertEquals(Duration.ofMinutes(5), config("--handler", "session_echo", "--read-timeout", "5m").timeouts().readTimeout());
+        assertEquals(Duration.ofHours(1), config("--handler", "session_echo", "--read-timeout", "1h").timeouts().readTimeout());
+        assertEquals(Duration.ofSeconds(30), config("--handler", "session_echo", "--read-timeout", "30").timeouts().readTimeout());
+        assertEquals(Duration.ofSeconds(75), config("--handler", "session_echo", "--read-timeout", "PT1M15S").timeouts().readTimeout());
+        assertEquals(0, config("--handler", "session_echo", "--connections", "0").limits().numConnections());
 
-        assertTrue(d.gso() && d.gro(), "GSO and GRO on by default");
+        assertTrue(d.socket().gso() && d.socket().gro(), "GSO and GRO on by default");
         ServerConfig off = config("--no-gso", "--no-gro");
-        assertTrue(!off.gso() && !off.gro());
+        assertTrue(!off.socket().gso() && !off.socket().gro());
         ServerConfig reflector = config("--handler", "reflector");
-        assertTrue(reflector.datagramHandler() instanceof dev.abyss.server.examples.Reflector);
-        assertTrue(reflector.receiveTrafficClass() && reflector.receiveTimestamps(), "the reflector reads what it reports");
+        assertTrue(reflector.handler() instanceof HandlerChoice.Stateless s && s.handler() instanceof dev.abyss.server.examples.Reflector);
+        assertTrue(reflector.socket().receiveTrafficClass() && reflector.socket().receiveTimestamps(), "the reflector reads what it reports");
         Run virtual = run("--handler", "reflector", "--dispatch", "virtual");
         assertEquals(2, virtual.status());
         assertTrue(virtual.err().contains("--handler reflector is stateless"), virtual.err());
+    }
+
+    @Test
+    void contradictionsExitWithTheConfigsMessage() {
+        for (List<String> c : List.of(
+                List.of("--transport", "nio", "--gso", "gso true contradicts transport NIO"),
+                List.of("--read-timeout", "5s", "--handler", "echo", "readTimeout PT5S contradicts datagramHandler StatelessEcho"),
+                List.of("--connections", "10", "--handler", "reflector", "numConnections 10 contradicts datagramHandler Reflector"),
+                List.of("--bind", "127.0.0.1", "--transport", "nio", "--handler", "reflector", "contradicts transport NIO"))) {
+            Run r = run(c.subList(0, c.size() - 1).toArray(String[]::new));
+            assertEquals(2, r.status(), c + ": " + r);
+            assertTrue(r.err().contains(c.getLast()), c + " says: " + r.err());
+        }
     }
 
     @Test

@@ -136,7 +136,7 @@ public final class Server implements AutoCloseable {
     /** {@link #stop(Duration)} with the configured shutdownTimeout. */
     @Override
     public void close() {
-        stop(config.shutdownTimeout());
+        stop(config.timeouts().shutdownTimeout());
     }
 
     @Override

@@ -1,5 +1,10 @@
 package dev.abyss.server;
 
+import dev.abyss.server.HandlerChoice.Segments;
+import dev.abyss.server.HandlerChoice.Sessions;
+import dev.abyss.server.HandlerChoice.Stateless;
+
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -7,85 +12,43 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.function.Supplier;
 
 /**
  * Everything {@link Abyss#start(ServerConfig)} needs: the options of the original's
- * {@code start_link/1}, validated when {@link Builder#build()} runs. A bad value fails there with
- * an {@link IllegalArgumentException} that names the option and the value.
+ * {@code start_link/1}, in four groups ({@link #socket()}, {@link #limits()}, {@link #timeouts()},
+ * {@link #dispatch()}) and the {@link #handler()} choice. Each option is documented once, on its
+ * {@link Builder} method, with its default.
+ *
+ * <p>A config says what the server will do: {@link Builder#build()} refuses options that contradict
+ * each other (naming both, with their values), and resolves every option it can to what it will be
+ * (one acceptor for AF_UNIX, no offloads on NIO or AF_UNIX, GRO by maxDatagramSize). What it can
+ * only know at start ({@link TransportKind#AUTO} landing on NIO) is said in one line of the log.
  */
 public final class ServerConfig {
     /** {@link Builder#numConnections(int)} value for no cap. */
     public static final int UNLIMITED = -1;
-    /** Largest UDP payload over IPv6 (65,535 minus the 8-byte UDP header); over IPv4 it is 65,507. */
-    public static final int MAX_UDP_PAYLOAD = 65_527;
+    /**
+     * Largest {@link Builder#maxDatagramSize(int)}: 64 KiB, what one coalesced (GRO) receive can
+     * hold. A single UDP datagram is at most 65,527 bytes (IPv6; 65,507 over IPv4); what a send
+     * accepts is {@link Peer#MAX_PAYLOAD_IPV4} or {@link Peer#MAX_PAYLOAD_IPV6}.
+     */
+    public static final int MAX_RECEIVE_SIZE = 65_536;
     static final int MAX_UNIX_PATH = 107;
 
-    private final Handler<Object> handler;
-    private final SegmentHandler segmentHandler;
-    private final DatagramHandler datagramHandler;
-    private final FullTablePolicy fullTablePolicy;
-    private final Object handlerOptions;
-    private final java.util.function.Supplier<?> initialState;
-    private final SocketAddress bindAddress;
-    private final TransportKind transport;
-    private final int receiveBufferSize;
-    private final int sendBufferSize;
-    private final boolean reuseAddress;
-    private final boolean ipv6Only;
-    private final int receiveBatchSize;
-    private final int maxDatagramSize;
-    private final TruncationPolicy truncationPolicy;
-    private final boolean receiveTrafficClass;
-    private final boolean receiveTimestamps;
-    private final boolean gso;
-    private final Boolean gro;
-    private final boolean checkViews;
-    private final int numAcceptors;
-    private final int numConnections;
-    private final int maxConnectionsRetryCount;
-    private final Duration maxConnectionsRetryWait;
-    private final Duration readTimeout;
-    private final Duration shutdownTimeout;
-    private final boolean silentTerminateOnError;
-    private final DispatchMode dispatchMode;
-    private final int mailboxCapacity;
-    private final int sendQueueBytes;
-    private final int retryBufferBytes;
-    private final Duration inlineCallbackLimit;
+    private final HandlerChoice handler;
+    private final SocketOptions socket;
+    private final Limits limits;
+    private final Timeouts timeouts;
+    private final DispatchOptions dispatch;
 
-    private ServerConfig(Builder b) {
-        this.handler = b.handler;
-        this.segmentHandler = b.segmentHandler;
-        this.handlerOptions = b.handlerOptions;
-        this.initialState = b.initialState;
-        this.bindAddress = b.unixPath != null ? UnixDomainSocketAddress.of(b.unixPath) : new InetSocketAddress(b.ip, b.port);
-        this.transport = b.transport;
-        this.receiveBufferSize = b.receiveBufferSize;
-        this.sendBufferSize = b.sendBufferSize;
-        this.reuseAddress = b.reuseAddress;
-        this.ipv6Only = b.ipv6Only;
-        this.receiveBatchSize = b.receiveBatchSize;
-        this.maxDatagramSize = b.maxDatagramSize;
-        this.truncationPolicy = b.truncationPolicy;
-        this.receiveTrafficClass = b.receiveTrafficClass;
-        this.receiveTimestamps = b.receiveTimestamps;
-        this.gso = b.gso;
-        this.gro = b.gro;
-        this.checkViews = b.checkViews;
-        this.numAcceptors = b.numAcceptors;
-        this.numConnections = b.numConnections;
-        this.maxConnectionsRetryCount = b.maxConnectionsRetryCount;
-        this.maxConnectionsRetryWait = b.maxConnectionsRetryWait;
-        this.readTimeout = b.readTimeout;
-        this.shutdownTimeout = b.shutdownTimeout;
-        this.silentTerminateOnError = b.silentTerminateOnError;
-        this.dispatchMode = b.dispatchMode;
-        this.mailboxCapacity = b.mailboxCapacity;
-        this.sendQueueBytes = b.sendQueueBytes;
-        this.datagramHandler = b.datagramHandler;
-        this.fullTablePolicy = b.fullTablePolicy;
-        this.retryBufferBytes = b.retryBufferBytes;
-        this.inlineCallbackLimit = b.inlineCallbackLimit;
+    private ServerConfig(HandlerChoice handler, SocketOptions socket, Limits limits, Timeouts timeouts,
+                         DispatchOptions dispatch) {
+        this.handler = handler;
+        this.socket = socket;
+        this.limits = limits;
+        this.timeouts = timeouts;
+        this.dispatch = dispatch;
     }
 
     /** {@return a builder with every option at its default} */
@@ -93,244 +56,154 @@ public final class ServerConfig {
         return new Builder();
     }
 
-    /** {@return the lifecycle handler, or null when a {@link SegmentHandler} or {@link DatagramHandler} is configured} */
-    public Handler<Object> handler() {
+    /** {@return which handler the server runs, and for sessions how each one's state starts} */
+    public HandlerChoice handler() {
         return handler;
     }
 
-    /** {@return the stateless handler, or null when another kind is configured} */
-    public DatagramHandler datagramHandler() {
-        return datagramHandler;
+    /** {@return where the server listens, its socket options and receive offloads} */
+    public SocketOptions socket() {
+        return socket;
     }
 
-    /** {@return what a new peer gets when the table is full; default {@link FullTablePolicy#EVICT}} */
-    public FullTablePolicy fullTablePolicy() {
-        return fullTablePolicy;
+    /** {@return acceptors, sessions, and the bounds on what waits} */
+    public Limits limits() {
+        return limits;
     }
 
-    /** {@return the raw per-session handler, or null when another kind is configured} */
-    public SegmentHandler segmentHandler() {
-        return segmentHandler;
+    /** {@return the session idle timeout, the shutdown grace and the INLINE callback limit} */
+    public Timeouts timeouts() {
+        return timeouts;
     }
 
-    /** {@return the initial state of every session (the original's handler_options), when no per-session supplier is set} */
-    public Object handlerOptions() {
-        return handlerOptions;
-    }
-
-    /**
-     * {@return a new session's initial state: from the per-session supplier when one was given
-     * ({@link Builder#sessionHandler(Handler, java.util.function.Supplier)}), else {@link #handlerOptions()}}
-     */
-    public Object newSessionState() {
-        return initialState != null ? initialState.get() : handlerOptions;
-    }
-
-    /** {@return where to listen: an {@link InetSocketAddress} (port 0 = ephemeral) or a {@link UnixDomainSocketAddress}} */
-    public SocketAddress bindAddress() {
-        return bindAddress;
-    }
-
-    /** {@return the transport asked for ({@link Server#transport()} says what AUTO resolved to)} */
-    public TransportKind transport() {
-        return transport;
-    }
-
-    /** {@return SO_RCVBUF in bytes, 0 for the default} */
-    public int receiveBufferSize() {
-        return receiveBufferSize;
-    }
-
-    /** {@return SO_SNDBUF in bytes, 0 for the kernel default} */
-    public int sendBufferSize() {
-        return sendBufferSize;
-    }
-
-    /** {@return whether SO_REUSEADDR is set} */
-    public boolean reuseAddress() {
-        return reuseAddress;
-    }
-
-    /** {@return whether an IPv6 socket is IPV6_V6ONLY} */
-    public boolean ipv6Only() {
-        return ipv6Only;
-    }
-
-    /** {@return datagrams per receive call} */
-    public int receiveBatchSize() {
-        return receiveBatchSize;
-    }
-
-    /** {@return receive slot size in bytes} */
-    public int maxDatagramSize() {
-        return maxDatagramSize;
-    }
-
-    /** {@return what happens to a datagram longer than maxDatagramSize} */
-    public TruncationPolicy truncationPolicy() {
-        return truncationPolicy;
-    }
-
-    /** {@return whether each datagram's TOS / traffic class is read ({@link DatagramInfo#trafficClass()})} */
-    public boolean receiveTrafficClass() {
-        return receiveTrafficClass;
-    }
-
-    /** {@return whether each datagram's kernel receive time is read ({@link DatagramInfo#timestampNanos()})} */
-    public boolean receiveTimestamps() {
-        return receiveTimestamps;
-    }
-
-    /** {@return whether sends to one peer in one batch may be coalesced into one UDP_SEGMENT (GSO) send} */
-    public boolean gso() {
-        return gso;
-    }
-
-    /**
-     * {@return whether sockets take coalesced receives (UDP_GRO), split again before delivery: by
-     * default when maxDatagramSize is 65536, the largest a coalesced receive can be}
-     */
-    public boolean gro() {
-        return gro != null ? gro : maxDatagramSize == 65_536;
-    }
-
-    /** {@return whether the debug mode of {@link Builder#checkViews(boolean)} is on} */
-    public boolean checkViews() {
-        return checkViews;
-    }
-
-    /** {@return the number of acceptor threads, each with its own socket} */
-    public int numAcceptors() {
-        return numAcceptors;
-    }
-
-    /** {@return the cap on live sessions, or {@link #UNLIMITED}} */
-    public int numConnections() {
-        return numConnections;
-    }
-
-    /** {@return retries of a new peer's datagram while the table is full} */
-    public int maxConnectionsRetryCount() {
-        return maxConnectionsRetryCount;
-    }
-
-    /** {@return time between those retries} */
-    public Duration maxConnectionsRetryWait() {
-        return maxConnectionsRetryWait;
-    }
-
-    /** {@return the idle timeout of a session} */
-    public Duration readTimeout() {
-        return readTimeout;
-    }
-
-    /** {@return how long {@link Server#close()} lets sessions finish} */
-    public Duration shutdownTimeout() {
-        return shutdownTimeout;
-    }
-
-    /** {@return whether a session ended by an error goes unlogged} */
-    public boolean silentTerminateOnError() {
-        return silentTerminateOnError;
-    }
-
-    /** {@return where callbacks run} */
-    public DispatchMode dispatchMode() {
-        return dispatchMode;
-    }
-
-    /** {@return datagrams and messages a session may have waiting (see {@link Builder#mailboxCapacity(int)})} */
-    public int mailboxCapacity() {
-        return mailboxCapacity;
-    }
-
-    /** {@return bytes of each acceptor's cross-thread send queue (see {@link Builder#sendQueueBytes(int)})} */
-    public int sendQueueBytes() {
-        return sendQueueBytes;
-    }
-
-    /**
-     * {@return off-heap bytes per acceptor for the datagrams of new peers that wait for a place in a full
-     * table (see {@link Builder#retryBufferBytes(int)})}
-     */
-    public int retryBufferBytes() {
-        return retryBufferBytes;
-    }
-
-    /**
-     * How long an INLINE callback may run before its session is ended with handleError (a
-     * {@link java.util.concurrent.TimeoutException} as the reason). A watchdog thread interrupts
-     * the acceptor thread and logs where the callback was; a callback that ignores interrupts still
-     * holds up the other sessions of its acceptor until it returns.
-     *
-     * @return the limit
-     */
-    public Duration inlineCallbackLimit() {
-        return inlineCallbackLimit;
+    /** {@return where callbacks run, and how their errors and views are treated} */
+    public DispatchOptions dispatch() {
+        return dispatch;
     }
 
     @Override
     public String toString() {
-        return "ServerConfig[" + bindAddress + ", transport=" + transport + ", acceptors=" + numAcceptors
-                + ", connections=" + (numConnections == UNLIMITED ? "unlimited" : numConnections)
-                + ", dispatch=" + dispatchMode + ", readTimeout=" + readTimeout + "]";
+        return "ServerConfig[" + handler + ", " + socket + ", " + limits + ", " + timeouts + ", " + dispatch + "]";
     }
 
-    /** Builds a {@link ServerConfig}; every setter checks its value at once, {@link #build()} checks the whole. */
+    /**
+     * Where the server listens, the socket options, and what it reads from and asks of the kernel
+     * per datagram. Each component is documented on the {@link Builder} method that sets it.
+     *
+     * @param bindAddress         an {@link InetSocketAddress} (port 0 = ephemeral) or a {@link UnixDomainSocketAddress}:
+     *                            {@link Builder#bindAddress(InetAddress)}, {@link Builder#port(int)}, {@link Builder#bindUnix(String)}
+     * @param transport           the kind asked for ({@link Server#transport()} says what AUTO became): {@link Builder#transport}
+     * @param receiveBufferSize   {@link Builder#receiveBufferSize(int)}
+     * @param sendBufferSize      {@link Builder#sendBufferSize(int)}
+     * @param reuseAddress        {@link Builder#reuseAddress(boolean)}
+     * @param ipv6Only            {@link Builder#ipv6Only(boolean)}
+     * @param receiveBatchSize    {@link Builder#receiveBatchSize(int)}
+     * @param maxDatagramSize     {@link Builder#maxDatagramSize(int)}
+     * @param truncationPolicy    {@link Builder#truncationPolicy(TruncationPolicy)}
+     * @param gso                 {@link Builder#gso(boolean)}
+     * @param gro                 {@link Builder#gro(boolean)}
+     * @param receiveTrafficClass {@link Builder#receiveTrafficClass(boolean)}
+     * @param receiveTimestamps   {@link Builder#receiveTimestamps(boolean)}
+     */
+    public record SocketOptions(SocketAddress bindAddress, TransportKind transport, int receiveBufferSize,
+                                int sendBufferSize, boolean reuseAddress, boolean ipv6Only, int receiveBatchSize,
+                                int maxDatagramSize, TruncationPolicy truncationPolicy, boolean gso, boolean gro,
+                                boolean receiveTrafficClass, boolean receiveTimestamps) {
+    }
+
+    /**
+     * Acceptors, sessions, and the bounds on what may wait. Each component is documented on the
+     * {@link Builder} method that sets it.
+     *
+     * @param numAcceptors             {@link Builder#numAcceptors(int)}
+     * @param numConnections           {@link Builder#numConnections(int)}
+     * @param fullTablePolicy          {@link Builder#fullTablePolicy(FullTablePolicy)}
+     * @param maxConnectionsRetryCount {@link Builder#maxConnectionsRetryCount(int)}
+     * @param maxConnectionsRetryWait  {@link Builder#maxConnectionsRetryWait(Duration)}
+     * @param retryBufferBytes         {@link Builder#retryBufferBytes(int)}
+     * @param sendQueueBytes           {@link Builder#sendQueueBytes(int)}
+     * @param mailboxCapacity          {@link Builder#mailboxCapacity(int)}
+     */
+    public record Limits(int numAcceptors, int numConnections, FullTablePolicy fullTablePolicy,
+                         int maxConnectionsRetryCount, Duration maxConnectionsRetryWait, int retryBufferBytes,
+                         int sendQueueBytes, int mailboxCapacity) {
+    }
+
+    /**
+     * How long things may take. Each component is documented on the {@link Builder} method that sets it.
+     *
+     * @param readTimeout         {@link Builder#readTimeout(Duration)}
+     * @param shutdownTimeout     {@link Builder#shutdownTimeout(Duration)}
+     * @param inlineCallbackLimit {@link Builder#inlineCallbackLimit(Duration)}
+     */
+    public record Timeouts(Duration readTimeout, Duration shutdownTimeout, Duration inlineCallbackLimit) {
+    }
+
+    /**
+     * Where callbacks run and how they are watched. Each component is documented on the
+     * {@link Builder} method that sets it.
+     *
+     * @param mode                   {@link Builder#dispatchMode(DispatchMode)}
+     * @param checkViews             {@link Builder#checkViews(boolean)}
+     * @param silentTerminateOnError {@link Builder#silentTerminateOnError(boolean)}
+     */
+    public record DispatchOptions(DispatchMode mode, boolean checkViews, boolean silentTerminateOnError) {
+    }
+
+    /**
+     * Builds a {@link ServerConfig}. Every setter checks its value at once; {@link #build()} checks
+     * the options together. An option never set takes its default, which never contradicts another
+     * option: only what was set explicitly can be refused.
+     */
     public static final class Builder {
-        private Handler<Object> handler;
-        private SegmentHandler segmentHandler;
-        private DatagramHandler datagramHandler;
-        private FullTablePolicy fullTablePolicy = FullTablePolicy.EVICT;
-        private Object handlerOptions;
-        private java.util.function.Supplier<?> initialState;
-        private int port = 0;
+        // null: not set, the default applies (resolved in build(), where the defaults live)
+        private HandlerChoice handler;
+        private int port;
         private InetAddress ip = InetAddress.getLoopbackAddress();
         private String unixPath;
         private TransportKind transport = TransportKind.AUTO;
-        private int receiveBufferSize;
-        private int sendBufferSize;
-        private boolean reuseAddress = true;
-        private boolean ipv6Only;
-        private int receiveBatchSize = 64;
-        private int maxDatagramSize = 65_536;
-        private TruncationPolicy truncationPolicy = TruncationPolicy.DROP;
-        private boolean receiveTrafficClass;
-        private boolean receiveTimestamps;
-        private boolean gso = true;
+        private Integer receiveBufferSize;
+        private Integer sendBufferSize;
+        private Boolean reuseAddress;
+        private Boolean ipv6Only;
+        private Integer receiveBatchSize;
+        private Integer maxDatagramSize;
+        private TruncationPolicy truncationPolicy;
+        private Boolean receiveTrafficClass;
+        private Boolean receiveTimestamps;
+        private Boolean gso;
         private Boolean gro;
-        private boolean checkViews;
-        private int numAcceptors = Runtime.getRuntime().availableProcessors();
-        private int numConnections = 16_384;
-        private int maxConnectionsRetryCount = 5;
-        private Duration maxConnectionsRetryWait = Duration.ofSeconds(1);
-        private Duration readTimeout = Duration.ofSeconds(60);
-        private Duration shutdownTimeout = Duration.ofSeconds(15);
-        private boolean silentTerminateOnError;
-        private DispatchMode dispatchMode = DispatchMode.INLINE;
-        private int mailboxCapacity = 1024;
-        private int sendQueueBytes = 4 << 20;
-        private int retryBufferBytes = 1 << 20;
-        private Duration inlineCallbackLimit = Duration.ofSeconds(1);
+        private Integer numAcceptors;
+        private Integer numConnections;
+        private FullTablePolicy fullTablePolicy;
+        private Integer maxConnectionsRetryCount;
+        private Duration maxConnectionsRetryWait;
+        private Integer retryBufferBytes;
+        private Integer sendQueueBytes;
+        private Integer mailboxCapacity;
+        private Duration readTimeout;
+        private Duration shutdownTimeout;
+        private Duration inlineCallbackLimit;
+        private DispatchMode dispatchMode;
+        private Boolean checkViews;
+        private Boolean silentTerminateOnError;
 
         private Builder() {
         }
 
+        // ---- the handler: one of three, the last one set wins
+
         /**
-         * The session handler; every session starts with {@code handlerOptions} as its state.
+         * The session handler ({@link HandlerChoice.Sessions}); every session starts with
+         * {@code handlerOptions} as its state (the original's handler_options).
          *
          * @param handler        the handler of every session
          * @param handlerOptions every session's initial state
          * @param <S>            the session state type
          * @return this builder
          */
-        @SuppressWarnings("unchecked")
         public <S> Builder handler(Handler<S> handler, S handlerOptions) {
-            this.handler = (Handler<Object>) Objects.requireNonNull(handler, "handler");
-            this.segmentHandler = null;
-            this.datagramHandler = null;
-            this.handlerOptions = handlerOptions;
-            this.initialState = null;
+            this.handler = new Sessions<S>(handler, () -> handlerOptions);
             return this;
         }
 
@@ -345,10 +218,8 @@ public final class ServerConfig {
          * @param <S>          the session state type
          * @return this builder
          */
-        @SuppressWarnings("unchecked")
-        public <S> Builder sessionHandler(Handler<S> handler, java.util.function.Supplier<? extends S> initialState) {
-            handler(handler, (S) null);
-            this.initialState = Objects.requireNonNull(initialState, "initialState");
+        public <S> Builder sessionHandler(Handler<S> handler, Supplier<? extends S> initialState) {
+            this.handler = new Sessions<S>(handler, initialState);
             return this;
         }
 
@@ -358,49 +229,42 @@ public final class ServerConfig {
          * @param handler the handler of every session
          * @return this builder
          */
-        @SuppressWarnings("unchecked")
         public Builder handler(Handler<?> handler) {
-            return handler((Handler<Object>) handler, null);
+            this.handler = withNullState(handler);
+            return this;
+        }
+
+        private static <S> Sessions<S> withNullState(Handler<S> handler) {
+            return new Sessions<S>(handler, () -> null);
         }
 
         /**
-         * The raw zero-copy handler instead of a {@link Handler} (forces INLINE dispatch).
+         * The raw zero-copy handler ({@link HandlerChoice.Segments}) instead of a {@link Handler};
+         * runs INLINE only.
          *
          * @param handler called for every datagram
          * @return this builder
          */
         public Builder segmentHandler(SegmentHandler handler) {
-            this.segmentHandler = Objects.requireNonNull(handler, "segmentHandler");
-            this.handler = null;
-            this.datagramHandler = null;
+            this.handler = new Segments(handler);
             return this;
         }
 
         /**
-         * Serves request/response without sessions (see {@link DatagramHandler}): no table, no
-         * timers, nothing allocated per datagram. Replaces a {@link Handler} or {@link SegmentHandler}
-         * set before; runs INLINE.
+         * Serves request/response without sessions ({@link HandlerChoice.Stateless}, see
+         * {@link DatagramHandler}): no table, no timers, nothing allocated per datagram; runs INLINE
+         * only. The options of sessions (numConnections, fullTablePolicy, the retries, readTimeout,
+         * mailboxCapacity) do not apply, and setting one is refused by {@link #build()}.
          *
          * @param handler called for every datagram
          * @return this builder
          */
         public Builder datagramHandler(DatagramHandler handler) {
-            this.datagramHandler = Objects.requireNonNull(handler, "datagramHandler");
-            this.handler = null;
-            this.segmentHandler = null;
+            this.handler = new Stateless(handler);
             return this;
         }
 
-        /**
-         * What a new peer gets when the table is at numConnections; default {@link FullTablePolicy#EVICT}.
-         *
-         * @param policy EVICT or REFUSE
-         * @return this builder
-         */
-        public Builder fullTablePolicy(FullTablePolicy policy) {
-            this.fullTablePolicy = Objects.requireNonNull(policy, "fullTablePolicy");
-            return this;
-        }
+        // ---- socket and offloads
 
         /**
          * UDP port, 0..65535; 0 lets the kernel pick (see {@link Server#localAddress()}). Default 0.
@@ -409,10 +273,7 @@ public final class ServerConfig {
          * @return this builder
          */
         public Builder port(int port) {
-            if (port < 0 || port > 65_535) {
-                throw new IllegalArgumentException("port must be 0..65535, was " + port);
-            }
-            this.port = port;
+            this.port = inRange("port", port, 0, 65_535);
             return this;
         }
 
@@ -429,7 +290,10 @@ public final class ServerConfig {
         }
 
         /**
-         * Listen on every interface ({@code ::}, dual-stack unless ipv6Only).
+         * Listen on every interface: the wildcard address the JDK prefers, {@code 0.0.0.0} (IPv4 only)
+         * unless {@code java.net.preferIPv6Addresses=true} makes it {@code ::} (dual-stack unless
+         * ipv6Only). For a dual-stack socket whatever the JVM's preference, bind {@code ::} with
+         * {@link #bindAddress(InetAddress)}.
          *
          * @return this builder
          */
@@ -448,7 +312,8 @@ public final class ServerConfig {
 
         /**
          * Listen on an AF_UNIX datagram socket at {@code path} (port must stay 0). A path starting
-         * with {@code '@'} is an abstract name. At most 107 bytes.
+         * with {@code '@'} is an abstract name. At most 107 bytes. One acceptor serves it
+         * (SO_REUSEPORT does not apply), with no IP options and no offloads.
          *
          * @param path a filesystem path, or {@code @name} for an abstract name
          * @return this builder
@@ -477,7 +342,10 @@ public final class ServerConfig {
         }
 
         /**
-         * SO_RCVBUF in bytes; 0 keeps the kernel default.
+         * SO_RCVBUF in bytes. Default 0: each IP socket asks for 4 MiB (with SO_RCVBUFFORCE when the
+         * process may, else SO_RCVBUF, which the kernel caps at net.core.rmem_max; a socket whose
+         * kernel default is larger keeps it; a shortfall is logged once); an AF_UNIX socket keeps the
+         * kernel default. A positive value is set as it is.
          *
          * @param bytes 0 or more
          * @return this builder
@@ -488,7 +356,7 @@ public final class ServerConfig {
         }
 
         /**
-         * SO_SNDBUF in bytes; 0 keeps the kernel default.
+         * SO_SNDBUF in bytes; default 0, which keeps the kernel default.
          *
          * @param bytes 0 or more
          * @return this builder
@@ -499,7 +367,7 @@ public final class ServerConfig {
         }
 
         /**
-         * SO_REUSEADDR; default true, as in the original.
+         * SO_REUSEADDR; default true for an IP address, as in the original (AF_UNIX has no such option).
          *
          * @param on whether to set SO_REUSEADDR
          * @return this builder
@@ -510,7 +378,8 @@ public final class ServerConfig {
         }
 
         /**
-         * IPV6_V6ONLY for an IPv6 bind address; default false (dual stack).
+         * IPV6_V6ONLY for an IPv6 bind address; default false (dual stack). Not with an IPv4 or AF_UNIX
+         * address, nor with transport NIO (the JDK cannot set it).
          *
          * @param on whether an IPv6 socket refuses IPv4-mapped peers
          * @return this builder
@@ -521,7 +390,7 @@ public final class ServerConfig {
         }
 
         /**
-         * Datagrams per recvmmsg, 1..1024; default 64.
+         * Datagrams per receive call (recvmmsg entries, provided buffers per round), 1..1024; default 64.
          *
          * @param n 1..1024
          * @return this builder
@@ -532,13 +401,14 @@ public final class ServerConfig {
         }
 
         /**
-         * Receive slot size in bytes, 1..65536; default 65536, so no UDP datagram is ever cut.
+         * Receive slot size in bytes, 1..{@value #MAX_RECEIVE_SIZE}; default {@value #MAX_RECEIVE_SIZE},
+         * so no UDP datagram is ever cut and a coalesced (GRO) receive fits.
          *
-         * @param bytes 1..65536
+         * @param bytes 1..{@value #MAX_RECEIVE_SIZE}
          * @return this builder
          */
         public Builder maxDatagramSize(int bytes) {
-            this.maxDatagramSize = inRange("maxDatagramSize", bytes, 1, 65_536);
+            this.maxDatagramSize = inRange("maxDatagramSize", bytes, 1, MAX_RECEIVE_SIZE);
             return this;
         }
 
@@ -557,7 +427,7 @@ public final class ServerConfig {
         /**
          * Reads the IPv4 TOS / IPv6 traffic class byte of every received datagram (IP_RECVTOS,
          * IPV6_RECVTCLASS), so a handler sees its ECN bits in {@link DatagramInfo#trafficClass()};
-         * default off (it reads as -1). Native transports only; NIO ignores it.
+         * default off (it reads as -1). Native transports and IP addresses only.
          *
          * @param on whether to read it
          * @return this builder
@@ -569,8 +439,8 @@ public final class ServerConfig {
 
         /**
          * Asks the kernel for the time it received each datagram (SO_TIMESTAMPNS), in
-         * {@link DatagramInfo#timestampNanos()}; default off (it reads as -1). Native transports
-         * only; NIO ignores it.
+         * {@link DatagramInfo#timestampNanos()}; default off (it reads as -1). Native transports and
+         * IP addresses only.
          *
          * @param on whether to ask for timestamps
          * @return this builder
@@ -581,11 +451,12 @@ public final class ServerConfig {
         }
 
         /**
-         * Generic segmentation offload for sends, default on: datagrams sent to the same peer in one
-         * batch, with the same source, traffic class and size (the last may be shorter), leave in one
-         * kernel send with a UDP_SEGMENT control message (up to 64 segments, 64 KiB); the kernel
-         * cuts them into separate datagrams. A socket whose kernel refuses it (EIO, EINVAL) falls
-         * back to one send per datagram, said once in the log. Native transports only.
+         * Generic segmentation offload for sends: datagrams sent to the same peer in one batch, with
+         * the same source, traffic class and size (the last may be shorter), leave in one kernel send
+         * with a UDP_SEGMENT control message (up to 64 segments, 64 KiB); the kernel cuts them into
+         * separate datagrams. A socket whose kernel refuses it (EIO, EINVAL) falls back to one send per
+         * datagram, said once in the log. Default: on for a native transport on an IP address; off
+         * (and not to be set on) with transport NIO or an AF_UNIX address.
          *
          * @param on whether to coalesce
          * @return this builder
@@ -599,9 +470,9 @@ public final class ServerConfig {
          * Generic receive offload (UDP_GRO): the kernel may hand a burst of equal datagrams from one
          * peer over as one coalesced receive, which the server splits at its segment size and
          * delivers as the separate datagrams they were (views into the one buffer,
-         * {@link DatagramInfo#segmentSize()} says so). Default: on when maxDatagramSize is 65536,
-         * as a coalesced receive can be up to 64 KiB; on with a smaller maxDatagramSize is refused by
-         * {@link #build()}. Native transports only.
+         * {@link DatagramInfo#segmentSize()} says so). Needs maxDatagramSize {@value #MAX_RECEIVE_SIZE},
+         * as a coalesced receive can be up to 64 KiB. Default: on when maxDatagramSize is
+         * {@value #MAX_RECEIVE_SIZE}, for a native transport on an IP address; off otherwise.
          *
          * @param on whether to take coalesced receives
          * @return this builder
@@ -611,22 +482,12 @@ public final class ServerConfig {
             return this;
         }
 
-        /**
-         * Debug mode for INLINE handlers, default off: the datagram view handed to a callback dies
-         * when the callback returns, so code that keeps it (or hands it to another thread) fails at
-         * once with {@link IllegalStateException} or {@link WrongThreadException} instead of
-         * silently reading a later datagram. Costs a small allocation per datagram: for tests.
-         *
-         * @param on whether to check views
-         * @return this builder
-         */
-        public Builder checkViews(boolean on) {
-            this.checkViews = on;
-            return this;
-        }
+        // ---- limits
 
         /**
-         * Acceptor threads, each with its own SO_REUSEPORT socket, 1..1024; default: available processors.
+         * Acceptor threads, each with its own SO_REUSEPORT socket, 1..1024; default: the available
+         * processors ({@link Runtime#availableProcessors()}), and 1 for an AF_UNIX address (which
+         * SO_REUSEPORT does not apply to: more is refused).
          *
          * @param n 1..1024
          * @return this builder
@@ -660,7 +521,19 @@ public final class ServerConfig {
         }
 
         /**
-         * Retries of a new peer's datagram while the table is full; default 5.
+         * What a new peer gets when the table is at numConnections; default {@link FullTablePolicy#EVICT}.
+         *
+         * @param policy EVICT or REFUSE
+         * @return this builder
+         */
+        public Builder fullTablePolicy(FullTablePolicy policy) {
+            this.fullTablePolicy = Objects.requireNonNull(policy, "fullTablePolicy");
+            return this;
+        }
+
+        /**
+         * Retries of a new peer's datagram while the table is full; default 5. With 0, neither
+         * maxConnectionsRetryWait nor retryBufferBytes may be set.
          *
          * @param n 0 or more
          * @return this builder
@@ -680,6 +553,53 @@ public final class ServerConfig {
             this.maxConnectionsRetryWait = nonNegative("maxConnectionsRetryWait", wait);
             return this;
         }
+
+        /**
+         * Off-heap bytes each acceptor sets aside, once, for the datagrams of new peers that wait
+         * for a place in a full session table (maxConnectionsRetryCount): 65,536..1,073,741,824;
+         * default 1 MiB. Any remote host can fill it, so it is the bound: a datagram takes its
+         * payload plus 16, rounded up to 8; at most 4,096 wait per acceptor; beyond either bound a
+         * datagram is dropped at once and counted in {@link ServerStats#droppedTableFull()}.
+         *
+         * @param bytes 65,536..1,073,741,824
+         * @return this builder
+         */
+        public Builder retryBufferBytes(int bytes) {
+            this.retryBufferBytes = inRange("retryBufferBytes", bytes, 1 << 16, 1 << 30);
+            return this;
+        }
+
+        /**
+         * Size in bytes of each acceptor's off-heap queue for datagrams sent from other threads
+         * (virtual threads, application threads): 262,144..1,073,741,824, rounded up to a power of
+         * two; default 4 MiB. Each datagram takes its payload plus its peer address plus 8, rounded
+         * up to 8. A send that finds the queue full returns {@link SendResult#FULL} and is counted in
+         * {@link ServerStats#sendQueueFull()}.
+         *
+         * @param bytes 262,144..1,073,741,824
+         * @return this builder
+         */
+        public Builder sendQueueBytes(int bytes) {
+            this.sendQueueBytes = inRange("sendQueueBytes", bytes, 1 << 18, 1 << 30);
+            return this;
+        }
+
+        /**
+         * Datagrams and posted messages a session may have waiting, 1..1,048,576; default 1024. Per
+         * session in VIRTUAL_THREADS mode; in INLINE mode it bounds the messages posted to one
+         * acceptor's sessions that wait for it. Past it, a datagram is dropped and counted in
+         * {@link ServerStats#droppedMailboxFull()}, a post is refused and counted in
+         * {@link ServerStats#postQueueFull()}.
+         *
+         * @param n 1..1,048,576
+         * @return this builder
+         */
+        public Builder mailboxCapacity(int n) {
+            this.mailboxCapacity = inRange("mailboxCapacity", n, 1, 1 << 20);
+            return this;
+        }
+
+        // ---- timeouts
 
         /**
          * Idle timeout of a session; default 60 s.
@@ -704,6 +624,50 @@ public final class ServerConfig {
         }
 
         /**
+         * How long an INLINE callback may run before its session is ended with handleError (a
+         * {@link java.util.concurrent.TimeoutException} as the reason); default 1 s. A watchdog
+         * thread interrupts the acceptor thread and logs where the callback was; a callback that
+         * ignores interrupts still holds up the other sessions of its acceptor until it returns.
+         * INLINE only: with VIRTUAL_THREADS it is refused (a virtual thread may block).
+         *
+         * @param limit positive
+         * @return this builder
+         */
+        public Builder inlineCallbackLimit(Duration limit) {
+            this.inlineCallbackLimit = positive("inlineCallbackLimit", limit);
+            return this;
+        }
+
+        // ---- dispatch
+
+        /**
+         * Where callbacks run: {@link DispatchMode#INLINE} (default) or {@link DispatchMode#VIRTUAL_THREADS}
+         * (a {@link Handler} only).
+         *
+         * @param mode INLINE or VIRTUAL_THREADS
+         * @return this builder
+         */
+        public Builder dispatchMode(DispatchMode mode) {
+            this.dispatchMode = Objects.requireNonNull(mode, "dispatchMode");
+            return this;
+        }
+
+        /**
+         * Debug mode for INLINE session handlers, default off: the datagram view handed to a callback
+         * dies when the callback returns, so code that keeps it (or hands it to another thread) fails
+         * at once with {@link IllegalStateException} or {@link WrongThreadException} instead of
+         * silently reading a later datagram. Costs a small allocation per datagram: for tests. Not
+         * with VIRTUAL_THREADS (callbacks get copies) nor a {@link DatagramHandler}.
+         *
+         * @param on whether to check views
+         * @return this builder
+         */
+        public Builder checkViews(boolean on) {
+            this.checkViews = on;
+            return this;
+        }
+
+        /**
          * When true, a session ended by an error is not logged. Default false.
          *
          * @param silent whether to keep quiet
@@ -715,96 +679,117 @@ public final class ServerConfig {
         }
 
         /**
-         * Where callbacks run: {@link DispatchMode#INLINE} (default) or {@link DispatchMode#VIRTUAL_THREADS}.
-         *
-         * @param mode INLINE or VIRTUAL_THREADS
-         * @return this builder
-         */
-        public Builder dispatchMode(DispatchMode mode) {
-            this.dispatchMode = Objects.requireNonNull(mode, "dispatchMode");
-            return this;
-        }
-
-        /**
-         * Datagrams and posted messages a session may have waiting, 1..1,048,576; default 1024. Per
-         * session in VIRTUAL_THREADS mode; in INLINE mode it bounds the messages posted to one
-         * acceptor's sessions that wait for it. Past it, a datagram is dropped and counted in
-         * {@link ServerStats#droppedMailboxFull()}, a post is refused and counted in
-         * {@link ServerStats#postQueueFull()}.
-         *
-         * @param n 1..1,048,576
-         * @return this builder
-         */
-        public Builder mailboxCapacity(int n) {
-            this.mailboxCapacity = inRange("mailboxCapacity", n, 1, 1 << 20);
-            return this;
-        }
-
-        /**
-         * Size in bytes of each acceptor's off-heap queue for datagrams sent from other threads
-         * (virtual threads, application threads): 262,144..1,073,741,824, rounded up to a power of
-         * two; default 4 MiB. Each datagram takes its payload plus its peer address plus 8, rounded
-         * up to 8. A send that finds the queue full returns SendResult.FULL and is counted in
-         * {@link ServerStats#sendQueueFull()}.
-         *
-         * @param bytes 262,144..1,073,741,824
-         * @return this builder
-         */
-        public Builder sendQueueBytes(int bytes) {
-            this.sendQueueBytes = inRange("sendQueueBytes", bytes, 1 << 18, 1 << 30);
-            return this;
-        }
-
-        /**
-         * Off-heap bytes each acceptor sets aside, once, for the datagrams of new peers that wait
-         * for a place in a full session table (maxConnectionsRetryCount): 65,536..1,073,741,824;
-         * default 1 MiB. Any remote host can fill it, so it is the bound: a datagram takes its
-         * payload plus 16, rounded up to 8; at most 4,096 wait per acceptor; beyond either bound a
-         * datagram is dropped at once and counted in {@link ServerStats#droppedTableFull()}.
-         *
-         * @param bytes 65,536..1,073,741,824
-         * @return this builder
-         */
-        public Builder retryBufferBytes(int bytes) {
-            this.retryBufferBytes = inRange("retryBufferBytes", bytes, 1 << 16, 1 << 30);
-            return this;
-        }
-
-        /**
-         * How long an INLINE callback may run before its session ends with handleError; default 1 s. See {@link ServerConfig#inlineCallbackLimit()}.
-         *
-         * @param limit positive
-         * @return this builder
-         */
-        public Builder inlineCallbackLimit(Duration limit) {
-            this.inlineCallbackLimit = positive("inlineCallbackLimit", limit);
-            return this;
-        }
-
-        /**
-         * Checks the options together and returns the config.
+         * Checks the options together, resolves the defaults, and returns the config.
          *
          * @return the config
-         * @throws IllegalArgumentException when the options do not fit together (no handler, a port with an AF_UNIX address, a SegmentHandler or DatagramHandler with VIRTUAL_THREADS dispatch)
+         * @throws IllegalArgumentException when no handler is set, or when two options contradict each
+         *                                  other: the message names both, with their values
          */
         public ServerConfig build() {
-            if (handler == null && segmentHandler == null && datagramHandler == null) {
+            if (handler == null) {
                 throw new IllegalArgumentException("handler: none set (call handler(...), segmentHandler(...) or datagramHandler(...))");
             }
-            if (datagramHandler != null && dispatchMode != DispatchMode.INLINE) {
-                throw new IllegalArgumentException("dispatchMode " + dispatchMode + " needs a Handler; a DatagramHandler runs INLINE");
+            checkTogether();
+            boolean unix = unixPath != null;
+            // control messages and offloads need UDP over IP on a native transport
+            boolean datagramControl = !unix && transport != TransportKind.NIO;
+            int maxDatagram = or(maxDatagramSize, MAX_RECEIVE_SIZE);
+            SocketOptions socket = new SocketOptions(
+                    unix ? UnixDomainSocketAddress.of(unixPath) : new InetSocketAddress(ip, port), transport,
+                    or(receiveBufferSize, 0), or(sendBufferSize, 0), or(reuseAddress, !unix), or(ipv6Only, false),
+                    or(receiveBatchSize, 64), maxDatagram, or(truncationPolicy, TruncationPolicy.DROP),
+                    or(gso, datagramControl), or(gro, datagramControl && maxDatagram == MAX_RECEIVE_SIZE),
+                    or(receiveTrafficClass, false), or(receiveTimestamps, false));
+            Limits limits = new Limits(unix ? 1 : or(numAcceptors, Runtime.getRuntime().availableProcessors()),
+                    or(numConnections, 16_384), or(fullTablePolicy, FullTablePolicy.EVICT),
+                    or(maxConnectionsRetryCount, 5), or(maxConnectionsRetryWait, Duration.ofSeconds(1)),
+                    or(retryBufferBytes, 1 << 20), or(sendQueueBytes, 4 << 20), or(mailboxCapacity, 1024));
+            Timeouts timeouts = new Timeouts(or(readTimeout, Duration.ofSeconds(60)),
+                    or(shutdownTimeout, Duration.ofSeconds(15)), or(inlineCallbackLimit, Duration.ofSeconds(1)));
+            DispatchOptions dispatch = new DispatchOptions(or(dispatchMode, DispatchMode.INLINE), or(checkViews, false),
+                    or(silentTerminateOnError, false));
+            return new ServerConfig(handler, socket, limits, timeouts, dispatch);
+        }
+
+        /** Refuses what was set and cannot hold together; a default never takes part. */
+        private void checkTogether() {
+            String handlerKind = switch (handler) {
+                case Sessions<?> s -> "handler";
+                case Segments s -> "segmentHandler";
+                case Stateless s -> "datagramHandler";
+            };
+            String handlerValue = handlerKind + " " + handlerInstance().getClass().getSimpleName();
+            if (unixPath != null) {
+                String unix = "bindUnix '" + unixPath + "'";
+                refuse(port != 0, "port " + port, unix, "an AF_UNIX address has no port");
+                refuse(transport == TransportKind.NIO, "transport NIO", unix, "the JDK has no AF_UNIX datagram channel");
+                refuse(numAcceptors != null && numAcceptors > 1, "numAcceptors " + numAcceptors, unix,
+                        "SO_REUSEPORT does not apply to AF_UNIX: one acceptor serves it");
+                refuse(Boolean.TRUE.equals(reuseAddress), "reuseAddress true", unix, "AF_UNIX has no SO_REUSEADDR");
+                refuse(Boolean.TRUE.equals(ipv6Only), "ipv6Only true", unix, "IPV6_V6ONLY applies to IPv6 sockets");
+                refuseDatagramControl(unix, "AF_UNIX datagrams carry no IP control messages and have no UDP offloads");
+            } else {
+                refuse(Boolean.TRUE.equals(ipv6Only) && ip instanceof Inet4Address, "ipv6Only true",
+                        "bindAddress " + ip.getHostAddress(), "IPV6_V6ONLY applies to IPv6 sockets");
             }
-            if (unixPath != null && port != 0) {
-                throw new IllegalArgumentException("port must be 0 with an AF_UNIX bind address, was " + port);
+            if (transport == TransportKind.NIO) {
+                String nio = "transport NIO";
+                refuse(Boolean.TRUE.equals(ipv6Only), "ipv6Only true", nio, "the JDK's DatagramChannel cannot set IPV6_V6ONLY");
+                refuseDatagramControl(nio, "the JDK's DatagramChannel gives no control messages and no UDP offloads");
             }
-            if (segmentHandler != null && dispatchMode != DispatchMode.INLINE) {
-                throw new IllegalArgumentException("dispatchMode " + dispatchMode + " needs a Handler; a SegmentHandler runs INLINE");
+            refuse(Boolean.TRUE.equals(gro) && maxDatagramSize != null && maxDatagramSize != MAX_RECEIVE_SIZE, "gro true",
+                    "maxDatagramSize " + maxDatagramSize, "a coalesced receive is up to " + MAX_RECEIVE_SIZE + " bytes");
+            if (dispatchMode == DispatchMode.VIRTUAL_THREADS) {
+                String vt = "dispatchMode VIRTUAL_THREADS";
+                refuse(!(handler instanceof Sessions<?>), vt, handlerValue, "only a Handler runs on virtual threads; this one runs INLINE");
+                refuse(inlineCallbackLimit != null, "inlineCallbackLimit " + inlineCallbackLimit, vt,
+                        "the limit watches INLINE callbacks; a virtual thread may block");
+                refuse(Boolean.TRUE.equals(checkViews), "checkViews true", vt, "callbacks on virtual threads get copies, not views");
             }
-            if (Boolean.TRUE.equals(gro) && maxDatagramSize != 65_536) {
-                throw new IllegalArgumentException("gro needs maxDatagramSize 65536 (a coalesced receive is up to 64 KiB), was "
-                        + maxDatagramSize);
+            if (handler instanceof Stateless) {
+                String why = "a DatagramHandler keeps no sessions";
+                refuse(numConnections != null, "numConnections " + numConnections, handlerValue, why);
+                refuse(fullTablePolicy != null, "fullTablePolicy " + fullTablePolicy, handlerValue, why);
+                refuse(maxConnectionsRetryCount != null, "maxConnectionsRetryCount " + maxConnectionsRetryCount, handlerValue, why);
+                refuse(maxConnectionsRetryWait != null, "maxConnectionsRetryWait " + maxConnectionsRetryWait, handlerValue, why);
+                refuse(retryBufferBytes != null, "retryBufferBytes " + retryBufferBytes, handlerValue, why);
+                refuse(readTimeout != null, "readTimeout " + readTimeout, handlerValue, why);
+                refuse(mailboxCapacity != null, "mailboxCapacity " + mailboxCapacity, handlerValue, why + " and no mailboxes");
+                refuse(silentTerminateOnError != null, "silentTerminateOnError " + silentTerminateOnError, handlerValue, why + " to end");
+                refuse(Boolean.TRUE.equals(checkViews), "checkViews true", handlerValue, "views are checked for session handlers only");
             }
-            return new ServerConfig(this);
+            if (maxConnectionsRetryCount != null && maxConnectionsRetryCount == 0) {
+                String none = "maxConnectionsRetryCount 0";
+                refuse(maxConnectionsRetryWait != null, "maxConnectionsRetryWait " + maxConnectionsRetryWait, none, "nothing is retried");
+                refuse(retryBufferBytes != null, "retryBufferBytes " + retryBufferBytes, none, "nothing waits for a retry");
+            }
+        }
+
+        /** The per-datagram facts and offloads asked for on {@code where}, which has none of them. */
+        private void refuseDatagramControl(String where, String why) {
+            refuse(Boolean.TRUE.equals(gso), "gso true", where, why);
+            refuse(Boolean.TRUE.equals(gro), "gro true", where, why);
+            refuse(Boolean.TRUE.equals(receiveTrafficClass), "receiveTrafficClass true", where, why);
+            refuse(Boolean.TRUE.equals(receiveTimestamps), "receiveTimestamps true", where, why);
+        }
+
+        private Object handlerInstance() {
+            return switch (handler) {
+                case Sessions<?> s -> s.handler();
+                case Segments s -> s.handler();
+                case Stateless s -> s.handler();
+            };
+        }
+
+        /** Throws "{@code option} contradicts {@code other}: {@code why}" when {@code contradiction}. */
+        private static void refuse(boolean contradiction, String option, String other, String why) {
+            if (contradiction) {
+                throw new IllegalArgumentException(option + " contradicts " + other + ": " + why);
+            }
+        }
+
+        private static <T> T or(T value, T byDefault) {
+            return value != null ? value : byDefault;
         }
 
         private static int nonNegative(String option, int v) {

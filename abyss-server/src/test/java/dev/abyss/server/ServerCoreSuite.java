@@ -43,7 +43,7 @@ abstract class ServerCoreSuite extends TransportSuite {
             assumeSupports(Capability.AF_UNIX);
             Path dir = Files.createTempDirectory("abyss-srv");
             dir.toFile().deleteOnExit();
-            return b.bindUnix(dir.resolve("s.sock").toString());
+            return b.numAcceptors(1).bindUnix(dir.resolve("s.sock").toString()); // AF_UNIX: one acceptor
         }
         return b.bindAddress(InetAddress.getByName(family));
     }

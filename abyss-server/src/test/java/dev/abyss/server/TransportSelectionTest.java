@@ -56,7 +56,7 @@ class TransportSelectionTest {
     /** Starts {@code config}, checks the server runs on {@code expected} and echoes over it. */
     private static void assertServesOn(TransportKind expected, ServerConfig config) throws IOException {
         try (Server server = Abyss.start(config); Client c = new Client(server.localAddress())) {
-            assertEquals(expected, server.transport(), "what " + config.transport() + " resolved to");
+            assertEquals(expected, server.transport(), "what " + config.socket().transport() + " resolved to");
             c.send("over " + expected);
             assertEquals("over " + expected, c.receive(5000));
         }

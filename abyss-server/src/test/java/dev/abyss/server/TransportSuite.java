@@ -79,7 +79,7 @@ abstract class TransportSuite {
 
     /** Starts {@code config}, which must ask for this suite's transport, and checks the server runs on it. */
     protected final Server start(ServerConfig config) throws IOException {
-        assertEquals(transport(), config.transport(), "a suite's servers run on the suite's transport: build them with builder()");
+        assertEquals(transport(), config.socket().transport(), "a suite's servers run on the suite's transport: build them with builder()");
         Server server = Abyss.start(config);
         if (server.transport() != transport()) {
             server.stop(java.time.Duration.ZERO);

@@ -4,6 +4,8 @@ import dev.abyss.ffi.Errno;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.DispatchMode;
 import dev.abyss.server.FullTablePolicy;
+import dev.abyss.server.Handler;
+import dev.abyss.server.HandlerChoice;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.TruncationPolicy;
 import dev.abyss.server.engine.admission.Admission;
@@ -43,6 +45,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.PortUnreachableException;
 import java.net.SocketAddress;
+import java.util.function.Supplier;
 
 /**
  * One acceptor thread: a duty cycle over one transport (one SO_REUSEPORT socket), and the receive
@@ -103,8 +106,10 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
              boolean reusePort, boolean probeFirst, SessionCap cap, ErrorLog errorLog, SessionLayer.Factory layers) throws IOException {
         this.engine = engine;
         this.index = index;
-        this.truncation = config.truncationPolicy();
-        this.maxDatagramSize = config.maxDatagramSize();
+        ServerConfig.SocketOptions socket = config.socket();
+        ServerConfig.Limits limits = config.limits();
+        this.truncation = socket.truncationPolicy();
+        this.maxDatagramSize = socket.maxDatagramSize();
         this.now = System.nanoTime();
         try {
             this.transport = factory.open(TransportSettings.of(config), address, reusePort, probeFirst, this,
@@ -113,21 +118,34 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
             arena.close();
             throw e;
         }
-        this.outbox = new Outbox(transport, sessions, drops, arena, config.sendQueueBytes());
-        this.inbox = new Inbox(config.mailboxCapacity(), transport::wakeup);
-        IdleOrder idle = config.fullTablePolicy() == FullTablePolicy.EVICT ? new IdleOrder() : null;
+        this.outbox = new Outbox(transport, sessions, drops, arena, limits.sendQueueBytes());
+        this.inbox = new Inbox(limits.mailboxCapacity(), transport::wakeup);
+        IdleOrder idle = limits.fullTablePolicy() == FullTablePolicy.EVICT ? new IdleOrder() : null;
         this.places = new SessionPlaces(sessions, cap, idle, counters, stops);
-        Callbacks callbacks = new Callbacks(config.handler(), config.silentTerminateOnError(), errorLog);
-        this.dispatcher = config.dispatchMode() == DispatchMode.VIRTUAL_THREADS
-                ? new VirtualDispatcher(places, drops, callbacks, inbox, config.mailboxCapacity())
-                : new InlineDispatcher(places, drops, callbacks, config.segmentHandler(), clock, config.checkViews(),
-                config.inlineCallbackLimit(), inbox, now);
-        this.admission = new Admission(sessions, places, dispatcher, outbox, config::newSessionState,
-                config.readTimeout().toNanos(), spanContext, counters, drops,
-                new Admission.RetryLimits(config.maxConnectionsRetryCount(), config.maxConnectionsRetryWait().toNanos(),
-                        config.retryBufferBytes()), arena, layers);
-        this.stateless = config.datagramHandler() == null ? null
-                : new StatelessDispatch(config.datagramHandler(), outbox, clock, errorLog, counters);
+        HandlerChoice choice = config.handler();
+        Callbacks callbacks = new Callbacks(choice instanceof HandlerChoice.Sessions<?> s ? untyped(s.handler()) : null,
+                config.dispatch().silentTerminateOnError(), errorLog);
+        this.dispatcher = config.dispatch().mode() == DispatchMode.VIRTUAL_THREADS
+                ? new VirtualDispatcher(places, drops, callbacks, inbox, limits.mailboxCapacity())
+                : new InlineDispatcher(places, drops, callbacks,
+                choice instanceof HandlerChoice.Segments s ? s.handler() : null, clock, config.dispatch().checkViews(),
+                config.timeouts().inlineCallbackLimit(), inbox, now);
+        Supplier<?> initialState = choice instanceof HandlerChoice.Sessions<?> s ? s.initialState() : () -> null;
+        this.admission = new Admission(sessions, places, dispatcher, outbox, initialState::get,
+                config.timeouts().readTimeout().toNanos(), spanContext, counters, drops,
+                new Admission.RetryLimits(limits.maxConnectionsRetryCount(), limits.maxConnectionsRetryWait().toNanos(),
+                        limits.retryBufferBytes()), arena, layers);
+        this.stateless = choice instanceof HandlerChoice.Stateless s
+                ? new StatelessDispatch(s.handler(), outbox, clock, errorLog, counters) : null;
+    }
+
+    /**
+     * The dispatch rooms call a session handler with Object states: sound, as the builder ties the
+     * handler's state type to its initial state's ({@link HandlerChoice.Sessions}).
+     */
+    @SuppressWarnings("unchecked")
+    private static Handler<Object> untyped(Handler<?> handler) {
+        return (Handler<Object>) handler;
     }
 
     SocketAddress localAddress() {

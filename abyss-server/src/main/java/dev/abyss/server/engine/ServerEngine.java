@@ -53,10 +53,11 @@ public final class ServerEngine {
     private ServerEngine(ServerConfig config, TransportFactory factory, SessionLayer.Factory layers) throws IOException {
         this.config = config;
         this.transport = factory.kind();
-        this.cap = new SessionCap(config.numConnections() == ServerConfig.UNLIMITED ? SessionCap.UNLIMITED : config.numConnections());
-        boolean unix = config.bindAddress() instanceof UnixDomainSocketAddress;
-        int n = unix ? 1 : config.numAcceptors(); // SO_REUSEPORT does not apply to AF_UNIX
-        SocketAddress bindTo = config.bindAddress();
+        int connections = config.limits().numConnections();
+        this.cap = new SessionCap(connections == ServerConfig.UNLIMITED ? SessionCap.UNLIMITED : connections);
+        SocketAddress bindTo = config.socket().bindAddress();
+        boolean unix = bindTo instanceof UnixDomainSocketAddress; // no SO_REUSEPORT: the config says one acceptor
+        int n = config.limits().numAcceptors();
         try {
             for (int i = 0; i < n; i++) {
                 Acceptor a = new Acceptor(this, i, config, factory, bindTo, !unix, !unix && i == 0, cap, errorLog, layers);
@@ -77,7 +78,7 @@ public final class ServerEngine {
 
     /** Opens every acceptor's socket on the configured transport and starts their threads. */
     public static ServerEngine start(ServerConfig config) throws IOException {
-        return start(config, Transports.select(config.transport()), null);
+        return start(config, Transports.select(config.socket().transport()), null);
     }
 
     /**
@@ -86,6 +87,7 @@ public final class ServerEngine {
      */
     public static ServerEngine start(ServerConfig config, TransportFactory factory, SessionLayer.Factory layers) throws IOException {
         TransportKind kind = factory.kind();
+        logIgnoredOn(kind, config.socket());
         ServerEngine engine = new ServerEngine(config, factory, layers);
         for (Acceptor a : engine.acceptors) {
             Thread t = Thread.ofPlatform().name("abyss-acceptor-" + a.index).daemon(false).unstarted(a);
@@ -93,11 +95,40 @@ public final class ServerEngine {
         }
         Spans.listenerStart(engine.spanContext, engine.localAddress, kind.name(), engine.transportOptions(), engine.startedAt);
         engine.threads.forEach(Thread::start);
-        if (config.dispatchMode() == DispatchMode.INLINE) {
+        if (config.dispatch().mode() == DispatchMode.INLINE) {
             engine.watchdog = CallbackWatchdog.start(engine.acceptors.stream().map(a -> a.clock).toList(),
-                    config.inlineCallbackLimit(), engine.exited);
+                    config.timeouts().inlineCallbackLimit(), engine.exited);
         }
         return engine;
+    }
+
+    /**
+     * The one line for what the config asked and the transport that AUTO landed on cannot do (build()
+     * refuses these with an explicit NIO): said at start, as only then is the transport known.
+     */
+    private static void logIgnoredOn(TransportKind kind, ServerConfig.SocketOptions socket) {
+        if (kind != TransportKind.NIO) {
+            return;
+        }
+        List<String> ignored = new ArrayList<>();
+        if (socket.gso()) {
+            ignored.add("gso");
+        }
+        if (socket.gro()) {
+            ignored.add("gro");
+        }
+        if (socket.receiveTrafficClass()) {
+            ignored.add("receiveTrafficClass (reads as -1)");
+        }
+        if (socket.receiveTimestamps()) {
+            ignored.add("receiveTimestamps (reads as -1)");
+        }
+        if (socket.ipv6Only()) {
+            ignored.add("ipv6Only");
+        }
+        if (!ignored.isEmpty()) {
+            LOG.info("transport {} landed on NIO, which ignores: {}", socket.transport(), String.join(", ", ignored));
+        }
     }
 
     long spanContext() {
@@ -107,16 +138,17 @@ public final class ServerEngine {
     /** The transport options as the listener span's {@code transport_options}. */
     Map<String, Object> transportOptions() {
         Map<String, Object> o = new LinkedHashMap<>();
-        o.put("receive_buffer_size", config.receiveBufferSize());
-        o.put("send_buffer_size", config.sendBufferSize());
-        o.put("reuse_address", config.reuseAddress());
-        o.put("ipv6_only", config.ipv6Only());
-        o.put("receive_batch_size", config.receiveBatchSize());
-        o.put("max_datagram_size", config.maxDatagramSize());
-        o.put("gso", config.gso());
-        o.put("gro", config.gro());
-        o.put("receive_traffic_class", config.receiveTrafficClass());
-        o.put("receive_timestamps", config.receiveTimestamps());
+        ServerConfig.SocketOptions socket = config.socket();
+        o.put("receive_buffer_size", socket.receiveBufferSize());
+        o.put("send_buffer_size", socket.sendBufferSize());
+        o.put("reuse_address", socket.reuseAddress());
+        o.put("ipv6_only", socket.ipv6Only());
+        o.put("receive_batch_size", socket.receiveBatchSize());
+        o.put("max_datagram_size", socket.maxDatagramSize());
+        o.put("gso", socket.gso());
+        o.put("gro", socket.gro());
+        o.put("receive_traffic_class", socket.receiveTrafficClass());
+        o.put("receive_timestamps", socket.receiveTimestamps());
         o.put("num_acceptors", acceptors.size());
         return o;
     }

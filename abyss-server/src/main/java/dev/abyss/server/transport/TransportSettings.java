@@ -7,7 +7,7 @@ import dev.abyss.server.ServerConfig;
  *
  * @param receiveBatchSize datagrams per receive batch (recvmmsg entries, provided buffers per round)
  * @param maxDatagramSize  bytes per receive slot: a longer datagram is cut and flagged truncated
- * @param receiveBufferSize SO_RCVBUF, 0 for the kernel's default
+ * @param receiveBufferSize SO_RCVBUF, 0 for the default ({@link ReceiveBuffer#DEFAULT} on an IP socket, the kernel's on AF_UNIX)
  * @param sendBufferSize   SO_SNDBUF, 0 for the kernel's default
  * @param receiveTrafficClass IP_RECVTOS / IPV6_RECVTCLASS
  * @param receiveTimestamps SO_TIMESTAMPNS
@@ -27,9 +27,10 @@ public record TransportSettings(int receiveBatchSize, int maxDatagramSize, int r
     }
 
     public static TransportSettings of(ServerConfig config) {
-        return new TransportSettings(config.receiveBatchSize(), config.maxDatagramSize(), config.receiveBufferSize(),
-                config.sendBufferSize(), config.reuseAddress(), config.ipv6Only(), config.receiveTrafficClass(),
-                config.receiveTimestamps(), config.gso(), Gso.MAX_SEGMENTS, config.gro());
+        ServerConfig.SocketOptions s = config.socket();
+        return new TransportSettings(s.receiveBatchSize(), s.maxDatagramSize(), s.receiveBufferSize(),
+                s.sendBufferSize(), s.reuseAddress(), s.ipv6Only(), s.receiveTrafficClass(),
+                s.receiveTimestamps(), s.gso(), Gso.MAX_SEGMENTS, s.gro());
     }
 
     /** These settings with GSO and GRO as given (tests). */

@@ -206,8 +206,9 @@ class LifecycleTest {
         int slow = slowNanos > 0 ? 20 : 0;
         Duration wait = Duration.ofSeconds(2);
         Counting h = new Counting(slowNanos);
-        Server server = Abyss.start(ServerConfig.builder().handler(h, 0).transport(kind).bindAddress(V4).numAcceptors(2)
-                .dispatchMode(mode).inlineCallbackLimit(Duration.ofSeconds(30)).silentTerminateOnError(true).build());
+        ServerConfig.Builder config = ServerConfig.builder().handler(h, 0).transport(kind).bindAddress(V4).numAcceptors(2)
+                .dispatchMode(mode).silentTerminateOnError(true);
+        Server server = Abyss.start((mode == DispatchMode.INLINE ? config.inlineCallbackLimit(Duration.ofSeconds(30)) : config).build());
         InetSocketAddress to = (InetSocketAddress) server.localAddress();
         List<DatagramChannel> channels = new ArrayList<>();
         AtomicBoolean sending = new AtomicBoolean(true);
