@@ -7,7 +7,10 @@ import org.junit.platform.launcher.TestPlan;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
 
 /**
  * Prints each test that did not pass under its whole name, and at the end what JUnit ran: the test
@@ -30,6 +33,9 @@ public final class TestLog implements TestExecutionListener {
     private final AtomicLong passed = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong skipped = new AtomicLong();
+    private final AtomicLong containersFailed = new AtomicLong();
+    /** Tests already counted: a container that aborts after some of its tests ran skips only the rest. */
+    private final Set<String> counted = ConcurrentHashMap.newKeySet();
 
     @Override
     public void testPlanExecutionStarted(TestPlan testPlan) {
@@ -38,7 +44,7 @@ public final class TestLog implements TestExecutionListener {
 
     @Override
     public void executionSkipped(TestIdentifier id, String reason) {
-        long tests = id.isTest() ? 1 : plan.getDescendants(id).stream().filter(TestIdentifier::isTest).count();
+        long tests = notCountedTestsIn(id);
         skipped.addAndGet(tests);
         System.out.println("SKIPPED " + name(id) + (id.isTest() ? "" : " (" + tests + " tests)") + ": " + reason);
     }
@@ -46,22 +52,22 @@ public final class TestLog implements TestExecutionListener {
     @Override
     public void executionFinished(TestIdentifier id, TestExecutionResult result) {
         String why = result.getThrowable().map(Throwable::getMessage).orElse("");
+        if (id.isTest() && !counted.add(id.getUniqueId())) {
+            return;
+        }
         switch (result.getStatus()) {
             case SUCCESSFUL -> {
                 if (id.isTest()) {
                     passed.incrementAndGet();
                 }
             }
-            case ABORTED -> {
-                if (id.isTest()) {
-                    skipped.incrementAndGet();
-                }
-                System.out.println("SKIPPED " + name(id) + ": " + why);
+            case ABORTED -> { // an assumption failed: in a test, or in a container's @BeforeAll before its tests ran
+                long tests = id.isTest() ? 1 : notCountedTestsIn(id);
+                skipped.addAndGet(tests);
+                System.out.println("SKIPPED " + name(id) + (id.isTest() ? "" : " (" + tests + " tests)") + ": " + why);
             }
             case FAILED -> {
-                if (id.isTest()) {
-                    failed.incrementAndGet();
-                }
+                (id.isTest() ? failed : containersFailed).incrementAndGet();
                 System.out.println("FAILED  " + name(id) + ": " + why);
             }
         }
@@ -69,8 +75,15 @@ public final class TestLog implements TestExecutionListener {
 
     @Override
     public void testPlanExecutionFinished(TestPlan testPlan) {
-        System.out.printf("JUnit: %d tests, %d passed, %d failed, %d skipped%n", passed.get() + failed.get() + skipped.get(),
-                passed.get(), failed.get(), skipped.get());
+        System.out.printf("JUnit: %d tests, %d passed, %d failed, %d skipped%s%n", passed.get() + failed.get() + skipped.get(),
+                passed.get(), failed.get(), skipped.get(),
+                containersFailed.get() == 0 ? "" : "; " + containersFailed.get() + " test classes or templates failed");
+    }
+
+    /** The tests known under {@code id} (itself when it is one) not counted yet; counted from now on. */
+    private long notCountedTestsIn(TestIdentifier id) {
+        Stream<TestIdentifier> tests = id.isTest() ? Stream.of(id) : plan.getDescendants(id).stream().filter(TestIdentifier::isTest);
+        return tests.filter(t -> counted.add(t.getUniqueId())).count();
     }
 
     /** The display names from the test class down, e.g. "StatsTest > EPOLL > everyCounterIsExact()". */
