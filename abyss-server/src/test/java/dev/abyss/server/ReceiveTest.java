@@ -1,8 +1,6 @@
 package dev.abyss.server;
 
-import dev.abyss.server.transport.Transports;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
 import java.net.DatagramPacket;
@@ -15,10 +13,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** {@link Session#receive}, the reference's {@code recv/3}: a blocking read inside a callback, on every transport. */
-class ReceiveTest {
+class ReceiveTest extends TransportSuite {
 
     private static String text(MemorySegment data) {
         return new String(data.toArray(JAVA_BYTE), StandardCharsets.UTF_8);
@@ -54,18 +51,14 @@ class ReceiveTest {
         }
     }
 
-    private static Server start(TransportKind kind, DispatchMode mode, Handler<?> handler) throws Exception {
-        String why = Transports.unavailableReason(kind);
-        assumeTrue(why == null, () -> kind + " unavailable here: " + why);
-        return Abyss.start(ServerConfig.builder().handler(handler).bindLoopback().port(0).transport(kind).dispatchMode(mode)
-                .shutdownTimeout(Duration.ofMillis(200)).build());
+    private Server start(DispatchMode mode, Handler<?> handler) throws Exception {
+        return start(builder().handler(handler).bindLoopback().port(0).dispatchMode(mode).shutdownTimeout(Duration.ofMillis(200)).build());
     }
 
-    @ParameterizedTest
-    @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
-    void aVirtualThreadSessionReadsTheNextDatagramInsideItsCallback(TransportKind kind) throws Exception {
+    @Test
+    void aVirtualThreadSessionReadsTheNextDatagramInsideItsCallback() throws Exception {
         Asker asker = new Asker();
-        try (Server server = start(kind, DispatchMode.VIRTUAL_THREADS, asker);
+        try (Server server = start(DispatchMode.VIRTUAL_THREADS, asker);
              DatagramSocket peer = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
             peer.setSoTimeout(10_000);
             peer.connect(server.localAddress());
@@ -84,10 +77,9 @@ class ReceiveTest {
         }
     }
 
-    @ParameterizedTest
-    @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
-    void inlineDispatchRefusesToBlockItsAcceptor(TransportKind kind) throws Exception {
-        try (Server server = start(kind, DispatchMode.INLINE, new Asker());
+    @Test
+    void inlineDispatchRefusesToBlockItsAcceptor() throws Exception {
+        try (Server server = start(DispatchMode.INLINE, new Asker());
              DatagramSocket peer = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
             peer.setSoTimeout(10_000);
             peer.connect(server.localAddress());

@@ -2,6 +2,7 @@ package dev.abyss.server;
 
 import dev.abyss.server.examples.Echo;
 import dev.abyss.server.transport.Transports;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.function.Executable;
@@ -9,25 +10,20 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Which transport a server gets: AUTO's order and fallback, an explicit kind that cannot work here,
- * and that every behaviour suite has a subclass for every kind. Kinds are made unavailable with the
+ * Which transport a server gets: AUTO's order and fallback, and an explicit kind that cannot work
+ * here. Kinds are made unavailable with the
  * system property {@code abyss.transport.unavailable}, which Transports reads at each selection.
  */
 @Timeout(60)
@@ -76,8 +72,7 @@ class TransportSelectionTest {
             String uring = Transports.unavailableReason(TransportKind.IO_URING);
             assertNotNull(uring, "the property makes io_uring unavailable");
             assertTrue(uring.contains(UNAVAILABLE), uring);
-            String epoll = Transports.unavailableReason(TransportKind.EPOLL);
-            assumeTrue(epoll == null, () -> "EPOLL unavailable here: " + epoll);
+            Skip.ifUnavailable("transport EPOLL", Transports.unavailableReason(TransportKind.EPOLL));
             assertServesOn(TransportKind.EPOLL, config(TransportKind.AUTO));
         });
     }
@@ -87,8 +82,7 @@ class TransportSelectionTest {
         withUnavailable("io_uring,epoll", () -> {
             assertNotNull(Transports.unavailableReason(TransportKind.IO_URING), "the property makes io_uring unavailable");
             assertNotNull(Transports.unavailableReason(TransportKind.EPOLL), "the property makes epoll unavailable");
-            String nio = Transports.unavailableReason(TransportKind.NIO);
-            assumeTrue(nio == null, () -> "NIO unavailable here: " + nio);
+            Skip.ifUnavailable("transport NIO", Transports.unavailableReason(TransportKind.NIO));
             assertServesOn(TransportKind.NIO, config(TransportKind.AUTO));
         });
     }
@@ -119,7 +113,7 @@ class TransportSelectionTest {
     @EnumSource(value = TransportKind.class, mode = EnumSource.Mode.EXCLUDE, names = "AUTO")
     void anExplicitKindThatDoesNotWorkHereFailsAtStartWithItsOwnReason(TransportKind kind) throws Exception {
         String reason = Transports.unavailableReason(kind);
-        assumeTrue(reason != null, () -> kind + " works here");
+        Skip.unless(reason != null, kind + " works here: nothing to fail");
         assertStartFails(kind, reason);
     }
 
@@ -130,56 +124,7 @@ class TransportSelectionTest {
         assertTrue(e.getMessage().contains(reason), "names the reason '" + reason + "': " + e.getMessage());
     }
 
-    /** A new TransportKind or a new suite fails here until each suite has its per-transport subclass. */
-    @Test
-    void everySuiteRunsOnEveryTransport() throws Exception {
-        List<Class<?>> suites = suites();
-        assertTrue(suites.contains(ServerCoreSuite.class), "found the suites: " + suites);
-        List<String> missing = new ArrayList<>();
-        for (Class<?> suite : suites) {
-            for (TransportKind kind : explicitKinds()) {
-                String name = TransportSuite.class.getPackageName() + "." + camelCase(kind)
-                        + suite.getSimpleName().replaceFirst("Suite$", "Test");
-                Class<?> runner;
-                try {
-                    runner = Class.forName(name);
-                } catch (ClassNotFoundException e) {
-                    missing.add(name);
-                    continue;
-                }
-                assertTrue(suite.isAssignableFrom(runner), name + " extends " + suite.getSimpleName());
-                TransportSuite instance = (TransportSuite) runner.getDeclaredConstructor().newInstance();
-                assertEquals(kind, instance.transport(), name + " runs its suite on " + kind);
-            }
-        }
-        assertEquals(List.of(), missing, "each suite needs one subclass per transport");
-    }
-
     private static List<TransportKind> explicitKinds() {
         return Arrays.stream(TransportKind.values()).filter(k -> k != TransportKind.AUTO).toList();
-    }
-
-    /** IO_URING -> IoUring: the prefix of a suite's per-transport subclass. */
-    private static String camelCase(TransportKind kind) {
-        return Arrays.stream(kind.name().split("_"))
-                .map(w -> w.charAt(0) + w.substring(1).toLowerCase(Locale.ROOT)).collect(Collectors.joining());
-    }
-
-    /** Every abstract *Suite class beside TransportSuite in the compiled tests. */
-    private static List<Class<?>> suites() throws Exception {
-        Path dir = Path.of(TransportSuite.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-                .resolve(TransportSuite.class.getPackageName().replace('.', '/'));
-        List<Class<?>> out = new ArrayList<>();
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : files.toList()) {
-                String file = f.getFileName().toString();
-                if (file.endsWith("Suite.class") && !file.contains("$") && !file.equals("TransportSuite.class")) {
-                    Class<?> c = Class.forName(TransportSuite.class.getPackageName() + "." + file.replaceFirst("\\.class$", ""));
-                    assertTrue(TransportSuite.class.isAssignableFrom(c), c + " extends TransportSuite");
-                    out.add(c);
-                }
-            }
-        }
-        return out;
     }
 }

@@ -1,29 +1,32 @@
 package dev.abyss.server;
 
 import dev.abyss.server.transport.Transports;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The base of every behaviour suite that runs once per transport, as Netty's testsuite runs one
- * DatagramUnicastTest per transport. A suite ({@code ServerCoreSuite}, ...) is abstract and builds
- * its servers with {@link #builder()} and starts them with {@link #start}; per transport a tiny
- * subclass ({@code EpollServerCoreTest}, {@code IoUringServerCoreTest}, {@code NioServerCoreTest})
- * names the kind. {@code TransportSelectionTest} checks that every suite has a subclass for every
- * kind.
+ * The base of every behaviour class that runs once per transport, as Netty's testsuite runs one
+ * DatagramUnicastTest per transport. A behaviour class ({@code ServerCoreTest}, {@code StatsTest},
+ * ...) extends this one, builds its servers with {@link #builder()} and starts them with
+ * {@link #start}; JUnit runs the whole class once per concrete {@link TransportKind} (the
+ * {@code @ParameterizedClass} below is inherited), and every test name in a report starts with the
+ * kind. A new behaviour class or a new kind needs nothing else.
  *
  * <p>A transport that does not work on this machine is skipped with the reason, never failed. A
  * case that needs something a transport cannot do calls {@link #assumeSupports} and is skipped
  * with the reason kept in {@link #MISSING}, the one place that knows what each transport lacks.
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(value = TransportKind.class, mode = EnumSource.Mode.EXCLUDE, names = "AUTO")
 abstract class TransportSuite {
 
     /** What a transport may be unable to do. */
@@ -52,50 +55,52 @@ abstract class TransportSuite {
                     Capability.DATAGRAM_CONTROL, "DatagramChannel gives no control messages: no TOS per datagram, no "
                             + "timestamps, no UDP_SEGMENT / UDP_GRO"));
 
-    /** The transport every server of this suite runs on; never AUTO. */
-    protected abstract TransportKind transport();
+    /** The transport every server of this class invocation runs on; never AUTO. */
+    @Parameter
+    TransportKind transport;
+
+    protected final TransportKind transport() {
+        return transport;
+    }
 
     @BeforeEach
     final void skipWhenTheTransportIsUnavailableHere() {
-        String why = Transports.unavailableReason(transport());
-        assumeTrue(why == null, () -> "transport " + transport() + " unavailable here: " + why);
+        Skip.ifUnavailable("transport " + transport, Transports.unavailableReason(transport));
     }
 
-    /** Why {@code kind} cannot do {@code c}, or null when it can. */
-    private static String lacks(TransportKind kind, Capability c) {
-        return MISSING.getOrDefault(kind, Map.of()).get(c);
+    /** Whether this class invocation's transport can do {@code c}. */
+    protected final boolean supports(Capability c) {
+        return lacks(c) == null;
     }
 
-    /** Skips the running case, with the reason, when this suite's transport cannot do {@code c}. */
+    /** Skips the running case, with the reason, when this class invocation's transport cannot do {@code c}. */
     protected final void assumeSupports(Capability c) {
-        String why = lacks(transport(), c);
-        assumeTrue(why == null, () -> transport() + " cannot do " + c + ": " + why);
+        Skip.unless(supports(c), transport + " cannot do " + c + ": " + lacks(c));
     }
 
-    /** A config builder for this suite's transport: every server a suite starts comes from here. */
+    /** Skips the running case when the transport can do {@code c}: the case checks what a transport without it does instead. */
+    protected final void assumeLacks(Capability c) {
+        Skip.unless(!supports(c), transport + " can do " + c + ": this case is for transports without it");
+    }
+
+    /** Why this class invocation's transport cannot do {@code c}, or null when it can. */
+    private String lacks(Capability c) {
+        return MISSING.getOrDefault(transport, Map.of()).get(c);
+    }
+
+    /** A config builder for this class invocation's transport: every server a behaviour class starts comes from here. */
     protected final ServerConfig.Builder builder() {
-        return ServerConfig.builder().transport(transport());
+        return ServerConfig.builder().transport(transport);
     }
 
-    /** Starts {@code config}, which must ask for this suite's transport, and checks the server runs on it. */
+    /** Starts {@code config}, which must ask for this class invocation's transport, and checks the server runs on it. */
     protected final Server start(ServerConfig config) throws IOException {
-        assertEquals(transport(), config.socket().transport(), "a suite's servers run on the suite's transport: build them with builder()");
+        assertEquals(transport, config.socket().transport(), "a behaviour class's servers run on its transport: build them with builder()");
         Server server = Abyss.start(config);
-        if (server.transport() != transport()) {
+        if (server.transport() != transport) {
             server.stop(java.time.Duration.ZERO);
-            fail("asked for " + transport() + ", the server reports " + server.transport());
+            fail("asked for " + transport + ", the server reports " + server.transport());
         }
         return server;
-    }
-
-    /** Polls {@code condition} until it holds; fails after 5 s naming {@code what}. */
-    static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within 5 s: " + what);
-            }
-            Thread.sleep(5); // polling a condition with a deadline, not a sleep as synchronisation
-        }
     }
 }

@@ -8,6 +8,7 @@ import dev.abyss.server.TransportKind;
 import dev.abyss.server.examples.Echo;
 import dev.abyss.server.transport.ReceiveBuffer;
 import dev.abyss.server.transport.Transports;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -30,9 +31,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static dev.abyss.testsupport.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * With the library's default receive buffer (4 MiB asked for; no {@code receiveBufferSize} set) the
@@ -56,8 +57,7 @@ class DefaultBuffersLoseNoneTest {
     @ParameterizedTest
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING"})
     void sixteenPeersWithWindowsOf32LoseNothing(TransportKind kind) throws Exception {
-        String why = Transports.unavailableReason(kind);
-        assumeTrue(why == null, () -> kind + " unavailable: " + why);
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         InetAddress loopback = InetAddress.getByName("127.0.0.1");
         try (Server server = Abyss.start(ServerConfig.builder().handler(new Echo()).transport(kind).bindAddress(loopback)
                 .shutdownTimeout(Duration.ofMillis(100)).build());
@@ -69,11 +69,9 @@ class DefaultBuffersLoseNoneTest {
             boolean drained = peers.drain(System.nanoTime() + DRAIN.toNanos());
             long sent = peers.sent;
             long lost = sent - peers.received;
-            long deadline = System.nanoTime() + DRAIN.toNanos(); // the acceptors' counters, written by their threads
-            while (server.stats().datagramsIn() < peers.received && System.nanoTime() < deadline) {
-                Thread.sleep(1); // polling a counter with a deadline
-            }
-            ServerStats stats = server.stats();
+            // the acceptors' counters, written by their threads, catch up with what was answered
+            ServerStats stats = await("the server counted every answered request", DRAIN, server::stats,
+                    st -> st.datagramsIn() >= peers.received);
             String figures = String.format(Locale.ROOT,
                     "%s: %d peers x window %d x %d B for %d ms: sent %d, replies %d, lost %d, duplicates %d, corrupt %d; "
                             + "server in %d out %d, kernel drops %d, send errors %d, queue full %d, batch full %d; receive buffer granted %s",
@@ -86,7 +84,7 @@ class DefaultBuffersLoseNoneTest {
             assertEquals(0, peers.duplicates, () -> "no request answered twice: " + figures);
             assertTrue(sent >= PEERS * WINDOW * 10L, () -> "the run made real load (at least ten windows per peer): " + figures);
             boolean fullBuffer = granted >= ReceiveBuffer.DEFAULT;
-            assumeTrue(fullBuffer, () -> "the server's sockets got " + granted + " bytes of receive buffer, less than the "
+            Skip.unless(fullBuffer, "the server's sockets got " + granted + " bytes of receive buffer, less than the "
                     + ReceiveBuffer.DEFAULT + " asked for (net.core.rmem_max, no CAP_NET_ADMIN): loss not asserted; " + figures);
             assertTrue(drained, () -> "every outstanding request answered within " + DRAIN.toMillis() + " ms: " + figures);
             assertEquals(0, lost, () -> "no request lost: " + figures);

@@ -1,5 +1,6 @@
 package dev.abyss.nativetests;
 
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -11,11 +12,16 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static dev.abyss.testsupport.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -98,7 +104,7 @@ class EchoCliProcessTest {
     @Timeout(60)
     void theReadmeSessionWithNetcat() throws Exception {
         boolean haveNc = new ProcessBuilder("sh", "-c", "command -v nc").start().waitFor() == 0;
-        org.junit.jupiter.api.Assumptions.assumeTrue(haveNc, "nc is not installed (apt-get install netcat-openbsd)");
+        Skip.unless(haveNc, "nc is not installed (apt-get install netcat-openbsd)");
         for (String handler : List.of("echo", "hello")) {
             // echo inline, hello on virtual threads: the README's session in both dispatch modes
             Process server = new ProcessBuilder(javaBin(), "-jar", serverJar().toString(), "--port", "0", "--bind", "127.0.0.1",
@@ -193,22 +199,30 @@ class EchoCliProcessTest {
                     .matcher(String.valueOf(start));
             assertTrue(m.matches(), "start line: " + start);
             int port = Integer.parseInt(m.group(1));
+            // ticks flow until the first stats line (printed 5 s after traffic starts); the server's output is read as it comes
+            BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+            Thread.ofVirtual().start(() -> out.lines().forEach(lines::add));
+            List<String> printed = new ArrayList<>();
             try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
                 socket.setSoTimeout(5000);
-                byte[] ping = "tick".getBytes(StandardCharsets.UTF_8);
-                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(7);
-                while (System.nanoTime() < until) {
-                    socket.send(new DatagramPacket(ping, ping.length, new InetSocketAddress("127.0.0.1", port)));
-                    socket.receive(new DatagramPacket(new byte[16], 16));
-                    Thread.sleep(50);
-                }
+                byte[] tick = "tick".getBytes(StandardCharsets.UTF_8);
+                await("a stats line while ticks flow (lines printed since the start line)", Duration.ofSeconds(30), () -> {
+                    try {
+                        socket.send(new DatagramPacket(tick, tick.length, new InetSocketAddress("127.0.0.1", port)));
+                        socket.receive(new DatagramPacket(new byte[16], 16));
+                        String line = lines.poll(50, TimeUnit.MILLISECONDS); // also paces the ticks: 20 a second is traffic enough
+                        if (line != null) {
+                            printed.add(line);
+                        }
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    return printed;
+                }, seen -> seen.stream().anyMatch(l -> l.contains(" in/s")));
             }
-            String stats = null;
-            for (String l; stats == null && (l = out.readLine()) != null; ) {
-                if (l.contains(" in/s")) {
-                    stats = l;
-                }
-            }
+            String stats = printed.stream().filter(l -> l.contains(" in/s")).findFirst().orElse(null);
             // the default echo is stateless: no session is ever opened
             assertTrue(stats != null && stats.matches("abyss: [\\d.,]+ in/s, [\\d.,]+ out/s, 0 sessions, 0 drops, kernel drops 0, receive errors 0, receive pauses 0, 0 handler errors"),
                     "stats line: " + stats);

@@ -6,6 +6,7 @@ import dev.abyss.server.ServerConfig;
 import dev.abyss.server.ServerStats;
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.transport.Transports;
+import dev.abyss.testsupport.Await;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -65,11 +66,9 @@ public final class GsoPathMtuChild {
                 result.append(' ').append(request).append('=').append(got);
                 result.append(' ').append(request).append("Size=").append(got == 0 ? 0 : p.getLength());
             }
-            long deadline = System.nanoTime() + 2_000_000_000L;
-            while (server.stats().datagramsOut() + server.stats().sendErrors() < 16 && System.nanoTime() < deadline) {
-                Thread.sleep(5); // polling with a deadline: the counters follow the completions
-            }
-            ServerStats st = server.stats();
+            // the counters follow the completions
+            ServerStats st = Await.await("all 16 datagrams sent or counted as failed", server::stats,
+                    s -> s.datagramsOut() + s.sendErrors() >= 16);
             result.append(" datagramsOut=").append(st.datagramsOut()).append(" sendErrors=").append(st.sendErrors())
                     .append(" gsoSends=").append(st.gsoSends()).append(" gsoSegments=").append(st.gsoSegments());
         }

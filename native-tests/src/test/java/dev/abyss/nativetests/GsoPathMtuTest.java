@@ -2,6 +2,7 @@ package dev.abyss.nativetests;
 
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.transport.Transports;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -12,7 +13,6 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * GSO never loses what a plain send would deliver: on a path whose MTU is smaller than a segment
@@ -29,13 +29,12 @@ class GsoPathMtuTest {
     @ParameterizedTest
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING"})
     void segmentsAboveThePathMtuAreSentOneByOneAndGsoStaysOn(TransportKind kind) throws Exception {
-        String why = Transports.unavailableReason(kind);
-        assumeTrue(why == null, () -> kind + " unavailable: " + why);
-        String noNamespace = NetworkNamespace.unavailable(SETUP, "ip link show dev lo", "mtu 1400");
-        assumeTrue(noNamespace == null, () -> "no network namespace with a 1,400-byte loopback MTU: " + noNamespace);
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
+        Skip.ifUnavailable("a network namespace with a 1,400-byte loopback MTU",
+                NetworkNamespace.unavailable(SETUP, "ip link show dev lo", "mtu 1400"));
         NetworkNamespace.Run child = NetworkNamespace.runJava(SETUP, GsoPathMtuChild.class, List.of(kind.name()), 40);
         if (child.code() == 3) {
-            assumeTrue(false, () -> kind + " unavailable inside the namespace: " + child.describe());
+            Skip.unless(false, "transport " + kind + " unavailable inside the namespace: " + child.describe());
         }
         assertEquals(0, child.code(), child::describe);
         Map<String, String> r = child.result();

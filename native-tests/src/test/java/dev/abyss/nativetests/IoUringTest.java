@@ -7,6 +7,7 @@ import dev.abyss.ffi.uring.BufferRing;
 import dev.abyss.ffi.uring.IoUring;
 import dev.abyss.ffi.uring.Probe;
 import dev.abyss.ffi.uring.RecvmsgOut;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -31,7 +32,6 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The io_uring ring against the real kernel: NOP, SENDMSG/RECVMSG, provided buffers, multishot, probe. */
 class IoUringTest {
@@ -42,7 +42,7 @@ class IoUringTest {
     static void ioUringIsAvailableOnTheTestMachine() {
         // CI machines run a 6.x kernel with io_uring on; a machine without it skips these
         // (the server's fallback tests cover that case by forcing the transport).
-        assumeTrue(IoUring.isAvailable(), "io_uring unavailable (kernel.io_uring_disabled or seccomp)");
+        Skip.unless(IoUring.isAvailable(), "io_uring unavailable (kernel.io_uring_disabled or seccomp)");
     }
 
     private static List<Cqe> reap(IoUring ring, int count) {
@@ -90,7 +90,7 @@ class IoUringTest {
     @Test
     void waitWithATimeoutReturnsEtime() throws Exception {
         try (IoUring ring = IoUring.setup(4, 0)) {
-            assumeTrue(ring.hasFeature(IORING_FEAT_EXT_ARG));
+            Skip.unless(ring.hasFeature(IORING_FEAT_EXT_ARG), "this kernel's io_uring has no IORING_FEAT_EXT_ARG");
             assertEquals(-Errno.ETIME, ring.submitAndWait(1, 20_000_000L));
         }
     }
@@ -178,7 +178,7 @@ class IoUringTest {
         int server = Loopback.bound("127.0.0.1");
         int client = Loopback.bound("127.0.0.1");
         try (IoUring ring = IoUring.setup(8, 0); Arena arena = Arena.ofConfined()) {
-            assumeTrue(Probe.of(ring).supports(IORING_OP_RECVMSG));
+            Skip.unless(Probe.of(ring).supports(IORING_OP_RECVMSG), "this kernel's io_uring has no IORING_OP_RECVMSG");
             BufferRing buffers = BufferRing.register(ring, 0, 8, 512);
             MessageBatch template = new MessageBatch(arena, 1, 0, 0); // name space only: the kernel fills ring buffers
             int sqe = ring.nextSqe();

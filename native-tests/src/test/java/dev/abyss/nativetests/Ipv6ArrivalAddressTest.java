@@ -2,6 +2,7 @@ package dev.abyss.nativetests;
 
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.transport.Transports;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -11,7 +12,6 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Replies leave from the IPv6 address the request came to. The host's loopback has {@code ::1}
@@ -55,17 +55,15 @@ class Ipv6ArrivalAddressTest {
     @ParameterizedTest
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING"})
     void repliesLeaveFromTheIpv6AddressAskedFor(TransportKind kind) throws Exception {
-        String why = Transports.unavailableReason(kind);
-        assumeTrue(why == null, () -> kind + " unavailable: " + why);
-        String noNamespace = namespaceUnavailable();
-        assumeTrue(noNamespace == null, () -> "no network namespace with a second IPv6 address: " + noNamespace);
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
+        Skip.ifUnavailable("a network namespace with a second IPv6 address", namespaceUnavailable());
 
         NetworkNamespace.Run child = NetworkNamespace.runJava(setupScript(), Ipv6ArrivalAddressChild.class, List.of(kind.name()),
                 CHILD_TIMEOUT_SECONDS);
 
         String described = child.describe();
         if (child.code() == 3) {
-            assumeTrue(false, () -> "transport " + kind + " unavailable inside the namespace: " + described);
+            Skip.unless(false, "transport " + kind + " unavailable inside the namespace: " + described);
         }
         assertEquals(0, child.code(), () -> "the child failed: " + described);
         Map<String, String> result = child.result();

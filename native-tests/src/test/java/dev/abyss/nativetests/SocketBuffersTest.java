@@ -4,7 +4,7 @@ import dev.abyss.server.Abyss;
 import dev.abyss.server.Server;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.examples.Echo;
-import org.junit.jupiter.api.Assumptions;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -32,7 +32,7 @@ class SocketBuffersTest {
     @Test
     @Timeout(30)
     void theBufferOptionsReachEveryAcceptorsSocket() throws Exception {
-        Assumptions.assumeTrue(new ProcessBuilder("sh", "-c", "command -v ss").start().waitFor() == 0,
+        Skip.unless(new ProcessBuilder("sh", "-c", "command -v ss").start().waitFor() == 0,
                 "ss is not installed (apt-get install iproute2)");
         int rcv = 1 << 20;
         int snd = 1 << 19;

@@ -5,6 +5,7 @@ import dev.abyss.bench.load.BulkResult;
 import dev.abyss.bench.load.LoadGenerator;
 import dev.abyss.bench.load.LoadOptions;
 import dev.abyss.bench.load.LoadResult;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -25,7 +26,6 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The C references as the comparison builds and runs them (gcc at run time): every datagram echoed
@@ -41,7 +41,7 @@ class CReferencesTest {
 
     @BeforeAll
     static void compile() throws Exception {
-        assumeTrue(gccWorks(), "gcc is not installed");
+        Skip.unless(gccWorks(), "gcc is not installed");
         Map<Contender, String> failed = new LinkedHashMap<>();
         natives = Compare.compileReferences(List.of(Contender.of("c-ref", 1), Contender.of("c-iouring", 1),
                 Contender.of("c-ref-bulk", 1)), dir, failed);
@@ -91,7 +91,7 @@ class CReferencesTest {
 
     @Test
     void perfCountsTheServersSyscallsOverTheWindow() throws Exception {
-        assumeTrue(SyscallCounter.unavailableReason() == null, "perf cannot count syscalls here");
+        Skip.ifUnavailable("perf counting syscalls", SyscallCounter.unavailableReason());
         int port = freePort();
         try (ServerProcess server = ServerProcess.start(Contender.of("c-ref", 1), port, null, natives)) {
             SyscallCounter counter = SyscallCounter.attach(server.pid(), dir);

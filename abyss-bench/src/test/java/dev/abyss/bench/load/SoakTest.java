@@ -12,6 +12,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 
+import static dev.abyss.testsupport.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -36,11 +37,7 @@ class SoakTest {
             assertEquals(0, r.corrupt(), r.table());
             assertEquals(0, r.lost(), r.table());
             // the last echo can reach the client before the acceptor has counted it
-            long deadline = System.nanoTime() + 5_000_000_000L;
-            while (server.stats().datagramsOut() < r.echoed() && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
-            ServerStats st = server.stats();
+            ServerStats st = await("every echo the client got counted out", server::stats, now -> now.datagramsOut() >= r.echoed());
             assertEquals(r.sent(), st.datagramsIn(), "the server saw every datagram: " + st);
             assertEquals(r.echoed(), st.datagramsOut(), "and the kernel took every echo: " + st);
             assertEquals(peers, st.sessionsLive(), "one session per peer: " + st);

@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.nio.channels.DatagramChannel;
 
+import static dev.abyss.testsupport.Await.await;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,10 +53,7 @@ class ErrorQueueTest {
             msg.set(java.lang.foreign.ValueLayout.ADDRESS, MsgLayouts.MSG_IOV, iov);
             msg.set(java.lang.foreign.ValueLayout.JAVA_LONG, MsgLayouts.MSG_IOVLEN, 1);
             assertEquals(1, LibC.sendmsg(fd, msg, Net.MSG_DONTWAIT));
-            int r = 0;
-            for (int i = 0; i < 200 && (r = queue.read(fd)) == 0; i++) {
-                Thread.sleep(5);
-            }
+            int r = await("an entry for the closed port (entries read)", () -> queue.read(fd), n -> n != 0);
             assertEquals(1, r, "an entry for the closed port");
             assertEquals(Errno.ECONNREFUSED, queue.errno());
             assertTrue(queue.fromIcmp(), "origin " + queue.origin());
@@ -87,8 +85,11 @@ class ErrorQueueTest {
     @Test
     void withoutRecverrAnUnconnectedSocketHearsNothing() throws Exception {
         int fd = Sockets.openDatagram(Net.AF_INET, true);
+        int control = Sockets.openDatagram(Net.AF_INET, true); // the same send, with IP_RECVERR: it hears of the ICMP error
         try (DatagramChannel sender = DatagramChannel.open()) {
             Sockets.bind(fd, new InetSocketAddress("127.0.0.1", 0));
+            Sockets.setInt(control, Net.SOL_IP, Net.IP_RECVERR, 1, "RECVERR");
+            Sockets.bind(control, new InetSocketAddress("127.0.0.1", 0));
             // a port that was bound and is closed now
             sender.bind(new InetSocketAddress("127.0.0.1", 0));
             InetSocketAddress gone = (InetSocketAddress) sender.getLocalAddress();
@@ -99,11 +100,15 @@ class ErrorQueueTest {
             msg.set(java.lang.foreign.ValueLayout.ADDRESS, MsgLayouts.MSG_NAME, sa);
             msg.set(java.lang.foreign.ValueLayout.JAVA_INT, MsgLayouts.MSG_NAMELEN, len);
             assertEquals(0, LibC.sendmsg(fd, msg, Net.MSG_DONTWAIT), "an empty datagram to a closed port");
-            Thread.sleep(20);
+            assertEquals(0, LibC.sendmsg(control, msg, Net.MSG_DONTWAIT), "the same from the control socket");
+            // loopback answers the two sends in order: once the control socket has its entry, the answer to fd's came first
+            ErrorQueue controlQueue = new ErrorQueue(arena);
+            await("the control socket's entry for the closed port (entries read)", () -> controlQueue.read(control), n -> n != 0);
             assertEquals(0, new ErrorQueue(arena).read(fd), "nothing queued without IP_RECVERR");
             assertEquals(0, LibC.sendmsg(fd, msg, Net.MSG_DONTWAIT), "and no error left pending");
         } finally {
             LibC.close(fd);
+            LibC.close(control);
         }
     }
 }

@@ -11,6 +11,7 @@ import dev.abyss.server.TransportKind;
 import dev.abyss.server.engine.session.SessionLayer;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.Transports;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -34,7 +35,6 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The two seams of the engine, each proven with a test double: a transport that owns frames (the
@@ -158,8 +158,7 @@ class SeamsTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("transportsAndModes")
     void aSessionLayerTransformsBothWaysAndHoldsTheHandlerBack(TransportKind kind, DispatchMode mode) throws Exception {
-        String why = Transports.unavailableReason(kind);
-        assumeTrue(why == null, () -> kind + " unavailable here: " + why);
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         AtomicInteger refused = new AtomicInteger();
         AtomicInteger connections = new AtomicInteger();
         List<String> seen = new CopyOnWriteArrayList<>();

@@ -9,6 +9,8 @@ import dev.abyss.server.ServerConfig;
 import dev.abyss.server.ServerStats;
 import dev.abyss.server.Session;
 import dev.abyss.server.TransportKind;
+import dev.abyss.server.transport.Transports;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -32,6 +34,7 @@ import java.util.stream.Stream;
 import static dev.abyss.nativetests.reliability.Reliability.figures;
 import static dev.abyss.nativetests.reliability.Reliability.ms;
 import static dev.abyss.nativetests.reliability.Reliability.quantile;
+import static dev.abyss.testsupport.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -50,6 +53,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(300)
 class FloodTest {
+    /**
+     * The established peers' p99 round trip during the flood: 1-4 ms, also with the 2 cores loaded
+     * by other builds (load average 12); a starving flood shows as hundreds of ms, then as losses
+     * (their 2 s patience runs out: counted, asserted none).
+     */
     private static final int P99_BOUND_MS = 500;
     private static final int ESTABLISHED = 16;
     private static final int PEERS = Reliability.size(5_000, 100_000);
@@ -88,7 +96,7 @@ class FloodTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("kindsAndPolicies")
     void aFloodOfNewPeersNeverExceedsTheCapNorHurtsEstablishedPeers(TransportKind kind, FullTablePolicy policy) throws Exception {
-        Reliability.assumeAvailable(kind);
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         Echo echo = new Echo();
         Server server = Abyss.start(ServerConfig.builder().handler(echo, null).transport(kind)
                 .bindAddress(InetAddress.getByName("127.0.0.1")).numAcceptors(2).numConnections(CAP)
@@ -135,16 +143,14 @@ class FloodTest {
             }
             long floodNanos = System.nanoTime() - t0;
             talkers.record(false);
-            // every new peer answered or counted; waiting ones are dropped after their 2 x 100 ms retries
-            long settleDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (System.nanoTime() < settleDeadline
-                    && answered.cardinality() + server.stats().droppedTableFull() + server.stats().kernelDrops() < PEERS) {
-                if (!drain(flood, answered)) {
-                    Thread.sleep(1);
-                }
-            }
-            Thread.sleep(50);
-            drain(flood, answered);
+            // every new peer answered or counted; waiting ones are dropped after their 2 x 100 ms retries. Then no answer
+            // can be on its way: each peer is answered or counted, once (a peer both would be a session beyond the counts
+            // asserted below)
+            await("every new peer answered or counted (answered + droppedTableFull + kernelDrops)", () -> {
+                drain(flood, answered);
+                ServerStats now = server.stats();
+                return answered.cardinality() + now.droppedTableFull() + now.kernelDrops();
+            }, n -> n >= PEERS);
             running.set(0);
             monitor.join();
             long heapAfter = Reliability.heapAfterGc();
@@ -222,7 +228,7 @@ class FloodTest {
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     @Timeout(180)
     void largeDatagramsOfNewPeersCannotExhaustTheHeap(TransportKind kind) throws Exception {
-        Reliability.assumeAvailable(kind);
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         int peers = 20_000;
         Reliability.Child c = Reliability.runChild(HeapFloodChild.class,
                 List.of("-Xmx256m", "-XX:+ExitOnOutOfMemoryError", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"),

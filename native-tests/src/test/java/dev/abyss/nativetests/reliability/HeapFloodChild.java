@@ -9,6 +9,7 @@ import dev.abyss.server.ServerConfig;
 import dev.abyss.server.ServerStats;
 import dev.abyss.server.Session;
 import dev.abyss.server.TransportKind;
+import dev.abyss.testsupport.Await;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
@@ -80,10 +81,8 @@ public final class HeapFloodChild {
                 }
             }
             // the waiting datagrams go after their retries (2 x 200 ms): then everything received is counted
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (System.nanoTime() < deadline && server.stats().datagramsIn() - 1 != server.stats().droppedTableFull()) {
-                Thread.sleep(10);
-            }
+            Await.await("every datagram of the flood counted as dropped (datagramsIn - 1 == droppedTableFull)", Duration.ofSeconds(20),
+                    server::stats, st -> st.datagramsIn() - 1 == st.droppedTableFull());
             long heapPeak = 0;
             for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
                 if (pool.getType() == MemoryType.HEAP) {

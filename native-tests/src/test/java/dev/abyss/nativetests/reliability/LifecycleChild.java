@@ -8,6 +8,7 @@ import dev.abyss.server.Server;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.Session;
 import dev.abyss.server.TransportKind;
+import dev.abyss.testsupport.Await;
 
 import javax.management.ObjectName;
 import java.lang.foreign.MemorySegment;
@@ -17,6 +18,7 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -122,7 +124,8 @@ public final class LifecycleChild {
                             long uringMaps) {
         static Snapshot take() throws Exception {
             System.gc();
-            Thread.sleep(200); // let exiting threads finish exiting
+            // a joined thread's OS thread may still be on its way out: counted only once it is gone
+            Await.await("the stopped servers' OS threads have exited", () -> Reliability.osThreadNames("abyss-"), List::isEmpty);
             String nmt = nmt("summary");
             Matcher t = TOTAL.matcher(nmt);
             if (!t.find()) {

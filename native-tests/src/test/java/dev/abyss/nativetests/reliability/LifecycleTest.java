@@ -9,6 +9,8 @@ import dev.abyss.server.ServerConfig;
 import dev.abyss.server.ServerStats;
 import dev.abyss.server.Session;
 import dev.abyss.server.TransportKind;
+import dev.abyss.server.transport.Transports;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -33,6 +35,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 import static dev.abyss.nativetests.reliability.Reliability.figures;
+import static dev.abyss.testsupport.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -173,8 +176,9 @@ class LifecycleTest {
 
     /**
      * 200 peers sending as fast as two threads can while the server echoes; {@code stop(2 s)}.
-     * Expected: it returns within the 2 s deadline + 200 ms, every session got exactly one terminal
-     * callback, no session and no abyss thread is left.
+     * Expected: it returns before the 2 s deadline + 1 s (it takes about 2 s; the 1 s is room for a
+     * loaded machine, and less than the backlog bug below cost), every session got exactly one
+     * terminal callback, no session and no abyss thread is left.
      */
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("kindsAndModes")
@@ -187,12 +191,12 @@ class LifecycleTest {
      * datagram, and the stop issued once their mailboxes hold 3 s of work on average (more than the
      * whole 2 s deadline): the deadline must still hold, each of them ending with handleShutdown.
      *
-     * <p><b>Fails today</b> (issue 12 follow-up): {@code VirtualSession.offerShutdown} queues the
-     * SHUTDOWN behind the mailbox backlog, so at the deadline the slow sessions keep working through
+     * <p>The bug this guards (issue 12 follow-up, fixed): {@code VirtualSession.offerShutdown} queued
+     * the SHUTDOWN behind the mailbox backlog, so at the deadline the slow sessions kept working through
      * their datagrams; only the interrupt one second later ({@code VirtualDispatcher.SHUTDOWN_GRACE_NANOS})
-     * cuts them short: stop(2 s) returns after about 3.05 s on every transport. With a handler that
-     * ignores interrupts (50 ms of work per datagram, still well-behaved per callback) it returns after
-     * about 4.2 s and the sessions still busy are abandoned without any terminal callback.
+     * cut them short: stop(2 s) returned after about 3.05 s on every transport. With a handler that
+     * ignores interrupts (50 ms of work per datagram, still well-behaved per callback) it returned after
+     * about 4.2 s and the sessions still busy were abandoned without any terminal callback.
      */
     @ParameterizedTest
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
@@ -201,7 +205,7 @@ class LifecycleTest {
     }
 
     private void stopUnderLoad(TransportKind kind, DispatchMode mode, long slowNanos, String what) throws Exception {
-        Reliability.assumeAvailable(kind);
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         int peers = 200;
         int slow = slowNanos > 0 ? 20 : 0;
         Duration wait = Duration.ofSeconds(2);
@@ -245,7 +249,7 @@ class LifecycleTest {
                     }
                 }));
             }
-            Reliability.await(() -> server.sessions() == peers, Duration.ofSeconds(20), () -> "all peers have a session: " + server.sessions());
+            await("all peers have a session", Duration.ofSeconds(20), server::sessions, n -> n == peers);
             List<java.net.SocketAddress> slowPeers = new ArrayList<>();
             for (int i = 0; i < slow; i++) {
                 slowPeers.add(channels.get(i).getLocalAddress());
@@ -254,10 +258,11 @@ class LifecycleTest {
                     .mapToLong(x -> x == null ? 0 : x.receivedPackets()).sum() - h.slowHandled.get();
             if (slow > 0) {
                 // the slow sessions hold more work than the whole deadline: 60 datagrams x 50 ms = 3 s each on average
-                Reliability.await(() -> waiting.getAsLong() >= 60L * slow, Duration.ofSeconds(30),
-                        () -> "backlog of the slow sessions: " + waiting.getAsLong());
+                await("the backlog of the slow sessions", Duration.ofSeconds(30), waiting::getAsLong, n -> n >= 60L * slow);
             } else {
-                Thread.sleep(500);
+                // the stop comes under full load: ten more datagrams from every peer on average
+                long loaded = server.stats().datagramsIn() + 10L * peers;
+                await("ten more rounds of load", server::stats, st -> st.datagramsIn() >= loaded);
             }
             backlog = waiting.getAsLong();
             atStop = server.stats();
@@ -284,9 +289,11 @@ class LifecycleTest {
                 kind, mode, what, wait.toSeconds(), peers, atStop.datagramsIn(),
                 slow > 0 ? String.format(java.util.Locale.ROOT, ", %,d waiting in the slow sessions' mailboxes = %,d ms of work each",
                         backlog, backlog * slowNanos / slow / 1_000_000) : "",
-                took / 1_000_000, wait.toMillis() + 200, once, more,
+                took / 1_000_000, wait.toMillis() + 1000, once, more,
                 none, h.how, st.sessionsOpened(), st.sessionsClosed(), server.sessions(), Reliability.javaThreads("abyss-"));
-        assertTrue(took <= wait.toNanos() + TimeUnit.MILLISECONDS.toNanos(200), "stop(2 s) returned within 2.2 s: took "
+        // the bug this guards kept serving a backlog past the deadline until VirtualDispatcher's 1 s grace interrupt (stop(2 s)
+        // returned after 3.05 s): the bound is that, minus nothing, so a loaded 2-core machine has the rest of the second
+        assertTrue(took < wait.toNanos() + TimeUnit.SECONDS.toNanos(1), "stop(2 s) returned before the deadline + 1 s of grace: took "
                 + took / 1_000_000 + " ms");
         assertEquals(h.opened, h.ended.keySet(), "every session got a terminal callback (" + none + " did not)");
         assertEquals(0, more, "none got more than one");
@@ -306,7 +313,7 @@ class LifecycleTest {
     @ParameterizedTest
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     void suspendResumeUnderLoadRefusesNewPeersCountedAndLosesNothing(TransportKind kind) throws Exception {
-        Reliability.assumeAvailable(kind);
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         int cycles = Reliability.size(50, 500);
         int refusedPerCycle = 5;
         Counting h = new Counting(0);
@@ -329,8 +336,7 @@ class LifecycleTest {
                         Thread.onSpinWait();
                     }
                 }
-                Reliability.await(() -> server.stats().droppedSuspended() == before + refusedPerCycle, Duration.ofSeconds(5),
-                        () -> "refusals counted: " + server.stats());
+                await("refusals counted", server::stats, st -> st.droppedSuspended() == before + refusedPerCycle);
                 while (newcomers.receive() >= 0) {
                     refusedAnswers++;
                 }

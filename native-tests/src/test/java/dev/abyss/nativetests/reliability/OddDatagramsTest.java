@@ -7,6 +7,8 @@ import dev.abyss.server.ServerConfig;
 import dev.abyss.server.ServerStats;
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.TruncationPolicy;
+import dev.abyss.server.transport.Transports;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -30,7 +32,6 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Reliability scenario "odd datagrams": edge sizes (0, 1, 1,472, 8,000, 65,507 bytes over IPv4,
@@ -118,7 +119,7 @@ class OddDatagramsTest {
     @ParameterizedTest
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     void edgeSizesAndGarbageComeBackExactlyOverIpv4(TransportKind kind) throws Exception {
-        Reliability.assumeAvailable(kind);
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         long seed = System.nanoTime();
         Random r = new Random(seed);
         CheckingEcho h = new CheckingEcho(false);
@@ -152,8 +153,8 @@ class OddDatagramsTest {
     @ParameterizedTest
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     void theLargestIpv6DatagramComesBackExactly(TransportKind kind) throws Exception {
-        Reliability.assumeAvailable(kind);
-        assumeTrue(Files.readString(Path.of("/proc/net/if_inet6")).contains("00000000000000000000000000000001"),
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
+        Skip.unless(Files.readString(Path.of("/proc/net/if_inet6")).contains("00000000000000000000000000000001"),
                 "no IPv6 loopback (::1) here");
         Random r = new Random(42);
         CheckingEcho h = new CheckingEcho(false);
@@ -180,7 +181,7 @@ class OddDatagramsTest {
     @ParameterizedTest
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     void pastASmallMaxDatagramSizeDropIsNeverDeliveredAndCounted(TransportKind kind) throws Exception {
-        Reliability.assumeAvailable(kind);
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         Random r = new Random(7);
         CheckingEcho h = new CheckingEcho(true);
         InetAddress v4 = InetAddress.getByName("127.0.0.1");
@@ -215,7 +216,7 @@ class OddDatagramsTest {
     @ParameterizedTest
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     void pastASmallMaxDatagramSizeDeliverCutsFlagsAndCounts(TransportKind kind) throws Exception {
-        Reliability.assumeAvailable(kind);
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         Random r = new Random(11);
         CheckingEcho h = new CheckingEcho(true);
         InetAddress v4 = InetAddress.getByName("127.0.0.1");

@@ -1,7 +1,6 @@
 package dev.abyss.nativetests.reliability;
 
 import dev.abyss.server.TransportKind;
-import dev.abyss.server.transport.Transports;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,11 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * What the reliability scenarios share: the short/long switch, the transports to run on, figures
@@ -47,12 +42,6 @@ final class Reliability {
     /** {@code shortValue} by default, {@code longValue} with -Dabyss.reliability.long=true. */
     static int size(int shortValue, int longValue) {
         return LONG ? longValue : shortValue;
-    }
-
-    /** Skips the running case, with the reason, when {@code kind} does not work on this machine. */
-    static void assumeAvailable(TransportKind kind) {
-        String why = Transports.unavailableReason(kind);
-        assumeTrue(why == null, () -> "transport " + kind + " unavailable here: " + why);
     }
 
     /** Prints {@code RELIABILITY scenario: text} and keeps it in the figures file. */
@@ -87,6 +76,29 @@ final class Reliability {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * This process's OS threads whose name starts with {@code prefix}: the JVM names each thread of a
+     * Java platform thread after it (15 characters at most), and it is listed until it has exited.
+     */
+    static List<String> osThreadNames(String prefix) {
+        List<String> names = new ArrayList<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    String name = Files.readString(task.resolve("comm")).strip();
+                    if (name.startsWith(prefix)) {
+                        names.add(name);
+                    }
+                } catch (IOException gone) {
+                    // exited while listed
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return names;
     }
 
     /** Live Java threads whose name starts with {@code prefix}. */
@@ -128,30 +140,7 @@ final class Reliability {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
-    // ---- waiting and statistics ----------------------------------------------------------------
-
-    /** Polls {@code condition} until it holds; fails after {@code within}, naming {@code what}. */
-    static void await(BooleanSupplier condition, Duration within, Supplier<String> what) throws InterruptedException {
-        long deadline = System.nanoTime() + within.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + within.toMillis() + " ms: " + what.get());
-            }
-            Thread.sleep(2); // polling a condition with a deadline, not a sleep as synchronisation
-        }
-    }
-
-    /** Polls {@code condition} for up to {@code within}; true when it held. */
-    static boolean poll(BooleanSupplier condition, Duration within) throws InterruptedException {
-        long deadline = System.nanoTime() + within.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(2);
-        }
-        return true;
-    }
+    // ---- statistics ----------------------------------------------------------------------------
 
     /** The {@code p} quantile (0..1) of {@code sorted}, nearest rank. */
     static long quantile(long[] sorted, double p) {

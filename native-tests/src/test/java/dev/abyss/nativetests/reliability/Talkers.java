@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Established peers that keep talking: each has its own socket (one session) and a platform thread
@@ -32,6 +33,8 @@ final class Talkers implements AutoCloseable {
     private volatile boolean running = true;
     private volatile boolean recording;
     final AtomicLong exchanges = new AtomicLong();
+    /** Exchanges per talker. */
+    private final AtomicLongArray answered;
     final AtomicLong lost = new AtomicLong();
     final AtomicLong corrupt = new AtomicLong();
     final AtomicLong late = new AtomicLong();
@@ -42,6 +45,7 @@ final class Talkers implements AutoCloseable {
         this.server = server;
         this.patienceMillis = patienceMillis;
         this.started = new CountDownLatch(count);
+        this.answered = new AtomicLongArray(count);
         InetSocketAddress local = new InetSocketAddress(((InetSocketAddress) server).getAddress(), 0);
         for (int i = 0; i < count; i++) {
             DatagramSocket s = new DatagramSocket(local);
@@ -66,6 +70,15 @@ final class Talkers implements AutoCloseable {
     /** Round trips from now on count in {@link #sortedRtts()} and {@link #maxRtt}. */
     void record(boolean on) {
         recording = on;
+    }
+
+    /** How many exchanges each talker has completed so far, in talker order. */
+    List<Long> answeredPerTalker() {
+        List<Long> out = new ArrayList<>();
+        for (int i = 0; i < answered.length(); i++) {
+            out.add(answered.get(i));
+        }
+        return out;
     }
 
     /** The addresses the talkers send from (their sessions' peers). */
@@ -108,6 +121,7 @@ final class Talkers implements AutoCloseable {
                         corrupt.incrementAndGet();
                     }
                     exchanges.incrementAndGet();
+                    answered.incrementAndGet(id);
                     if (recordedWindow && recording) {
                         rtts.get(id).add(rtt);
                         maxRtt.accumulateAndGet(rtt, Math::max);

@@ -9,6 +9,7 @@ import dev.abyss.server.Server;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.Session;
 import dev.abyss.server.TransportKind;
+import dev.abyss.testsupport.Await;
 
 import java.lang.foreign.MemorySegment;
 import java.net.DatagramPacket;
@@ -86,14 +87,11 @@ public final class ThrowingHandlerChild {
                         Thread.onSpinWait(); // paced by the server: no datagram lost to a full buffer
                     }
                 }
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                 // a virtual-thread session takes the datagrams that arrive while its failing callback runs: they end with
                 // it, counted in droppedSessionEnded (or droppedMailboxFull when its thread was not scheduled before its
                 // mailbox filled, on a loaded machine); every other datagram opens a session that fails
-                while (server.stats().handlerErrors() + server.stats().droppedSessionEnded() + server.stats().droppedMailboxFull() < count
-                        && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
-                }
+                Await.await(variant + ": every datagram counted as a failure or dropped with its session", Duration.ofSeconds(30),
+                        server::stats, st -> st.handlerErrors() + st.droppedSessionEnded() + st.droppedMailboxFull() >= count);
                 byte[] good = "good".getBytes(StandardCharsets.US_ASCII);
                 c.send(new DatagramPacket(good, good.length, server.localAddress()));
                 DatagramPacket p = new DatagramPacket(new byte[16], 16);

@@ -8,6 +8,7 @@ import dev.abyss.server.ServerConfig;
 import dev.abyss.server.Session;
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.transport.Transports;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -42,7 +43,7 @@ class TransportFaultsTest {
      */
     @Test
     void autoFallsBackWhenIoUringIsUnavailable() throws Exception {
-        Reliability.assumeAvailable(TransportKind.EPOLL);
+        Skip.ifUnavailable("transport " + TransportKind.EPOLL, Transports.unavailableReason(TransportKind.EPOLL));
         Reliability.Child c = Reliability.runChild(FallbackChild.class, List.of("-Dabyss.transport.unavailable=io_uring"), List.of(),
                 Duration.ofSeconds(60));
         assertEquals(0, c.exitCode(), c.describe());
@@ -128,7 +129,7 @@ class TransportFaultsTest {
     @ParameterizedTest
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     void aSocketClosedUnderneathAnAcceptor(TransportKind kind) throws Exception {
-        Reliability.assumeAvailable(kind);
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         Reliability.Child c = Reliability.runChild(ClosedSocketChild.class, List.of("-Dorg.slf4j.simpleLogger.defaultLogLevel=info"),
                 List.of(kind.name()), Duration.ofSeconds(90));
         assertEquals(0, c.exitCode(), "the child ran to its end (a hang would be killed at 90 s): " + c.describe());

@@ -6,6 +6,7 @@ import dev.abyss.server.ServerConfig;
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.TruncationPolicy;
 import dev.abyss.server.examples.Echo;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,13 +26,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
+import static dev.abyss.testsupport.Await.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The whole server on the NIO transport, through the public API. */
 @Timeout(60)
@@ -40,16 +40,6 @@ class NioServerTest {
     private static ServerConfig.Builder nio(String host) throws IOException {
         return ServerConfig.builder().transport(TransportKind.NIO).handler(new Echo())
                 .bindAddress(InetAddress.getByName(host)).shutdownTimeout(Duration.ofMillis(100));
-    }
-
-    static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within 5 s: " + what);
-            }
-            Thread.sleep(5); // polling a condition with a deadline, not a sleep as synchronisation
-        }
     }
 
     @ParameterizedTest
@@ -73,7 +63,7 @@ class NioServerTest {
             big[59_999] = 7;
             c.send(big, at);
             assertArrayEquals(big, c.receive(5000), "nothing is cut at the default size");
-            await(() -> server.stats().datagramsOut() == 10, "10 echoes counted");
+            await("10 echoes counted", server::stats, st -> st.datagramsOut() == 10);
             assertEquals(8, server.sessions());
             assertEquals(0, server.stats().sendErrors());
         } finally {
@@ -92,7 +82,7 @@ class NioServerTest {
             byte[] big = new byte[300];
             Arrays.fill(big, (byte) 'x');
             c.send(big, server.localAddress());
-            await(() -> server.stats().truncated() == 1, "the datagram counted truncated");
+            await("the datagram counted truncated", server::stats, st -> st.truncated() == 1);
             if (policy == TruncationPolicy.DELIVER) {
                 assertArrayEquals(Arrays.copyOf(big, 100), c.receive(5000), "the part that fit");
             } else {
@@ -133,7 +123,7 @@ class NioServerTest {
      */
     @Test
     void worksWithoutNativeAccess() throws Exception {
-        assumeTrue(Runtime.version().feature() >= 24, "--illegal-native-access needs JDK 24");
+        Skip.unless(Runtime.version().feature() >= 24, "--illegal-native-access needs JDK 24");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(java, "--illegal-native-access=deny", "-Xmx128m",
                 "-cp", System.getProperty("java.class.path"), NioWithoutNativeAccess.class.getName())

@@ -37,8 +37,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
+import java.util.function.IntSupplier;
 
+import static dev.abyss.testsupport.Await.await;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -136,15 +137,12 @@ class NioTransportTest {
         return p;
     }
 
-    /** Polls (10 ms at a time) until {@code done}, failing after 5 s. */
-    private static void pollUntil(Transport t, BooleanSupplier done, String what) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!done.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within 5 s: " + what);
-            }
+    /** Drives {@code t} (the transport does nothing unless polled), 10 ms a poll, until {@code count} is {@code expected}. */
+    private static void pollUntil(Transport t, IntSupplier count, int expected, String what) {
+        await(what, () -> {
             t.poll(10_000_000L);
-        }
+            return count.getAsInt();
+        }, n -> n == expected);
     }
 
     private static int port(Transport t) {
@@ -182,7 +180,7 @@ class NioTransportTest {
         for (String s : List.of("one", "two", "", "three")) {
             c.send(s, local);
         }
-        pollUntil(t, () -> sink.received.size() == 4, "4 datagrams");
+        pollUntil(t, sink.received::size, 4, "4 datagrams");
         assertEquals(List.of("one", "two", "", "three"), sink.received.stream().map(Sink.Datagram::text).toList());
         for (Sink.Datagram d : sink.received) {
             assertEquals(c.key(), d.peer(), "keyed by the sender's address");
@@ -266,7 +264,7 @@ class NioTransportTest {
             boolean waitedAndKept = work == 0 && waited >= 25_000_000L && Thread.currentThread().isInterrupted();
             // a non-blocking channel is not closed by an interrupt: it still receives and sends
             c.send("while interrupted", t.localAddress());
-            pollUntil(t, () -> sink.received.size() == 1, "a datagram while interrupted");
+            pollUntil(t, sink.received::size, 1, "a datagram while interrupted");
             t.send("reply", c.key(), bytes("ok"), 0, 2);
             t.flush();
             return waitedAndKept && Thread.interrupted();
@@ -283,7 +281,7 @@ class NioTransportTest {
         NioTransport t = open(DEFAULTS, host, 0, sink);
         UdpPeer c = peer(host);
         c.send("before", t.localAddress());
-        pollUntil(t, () -> sink.received.size() == 1, "the first datagram");
+        pollUntil(t, sink.received::size, 1, "the first datagram");
         t.stopReceiving();
         c.send("after", t.localAddress());
         for (int i = 0; i < 3; i++) {
@@ -376,7 +374,7 @@ class NioTransportTest {
         c.send(Arrays.copyOf(big, 100), small.localAddress());
         c.send(Arrays.copyOf(big, 101), small.localAddress());
         c.send(big, small.localAddress());
-        pollUntil(small, () -> sink.received.size() == 3, "3 datagrams");
+        pollUntil(small, sink.received::size, 3, "3 datagrams");
         for (int i = 0; i < 3; i++) {
             assertArrayEquals(Arrays.copyOf(big, 100), sink.received.get(i).data(), "the first maxDatagramSize bytes");
         }
@@ -387,7 +385,7 @@ class NioTransportTest {
         NioTransport t = open(DEFAULTS, host, 0, whole);
         byte[] largest = pattern(host.contains(":") ? 65_527 : 65_507);
         c.send(largest, t.localAddress());
-        pollUntil(t, () -> whole.received.size() == 1, "the largest datagram");
+        pollUntil(t, whole.received::size, 1, "the largest datagram");
         assertArrayEquals(largest, whole.received.getFirst().data());
         assertFalse(whole.received.getFirst().truncated());
     }
@@ -398,7 +396,7 @@ class NioTransportTest {
         NioTransport t = open(DEFAULTS, "::", 0, sink);
         UdpPeer c = peer("127.0.0.1");
         c.send("v4", new InetSocketAddress("127.0.0.1", port(t)));
-        pollUntil(t, () -> sink.received.size() == 1, "a datagram from an IPv4 peer");
+        pollUntil(t, sink.received::size, 1, "a datagram from an IPv4 peer");
         PeerKey from = sink.received.getFirst().peer();
         assertEquals(c.key().v4Mapped(), from, "::ffff:127.0.0.1, as the native transports key it");
         assertTrue(t.send("r", from, bytes("back"), 0, 4));

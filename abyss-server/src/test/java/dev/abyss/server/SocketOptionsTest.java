@@ -8,12 +8,13 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 
+import static dev.abyss.testsupport.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 /** The transport options, each observed from a real client. */
 @Timeout(60)
-abstract class SocketOptionsSuite extends TransportSuite {
+class SocketOptionsTest extends TransportSuite {
 
     private ServerConfig.Builder echo() {
         return builder().handler(new Echo()).shutdownTimeout(Duration.ofMillis(50));
@@ -67,7 +68,7 @@ abstract class SocketOptionsSuite extends TransportSuite {
             for (int i = 0; i < 200; i++) {
                 assertEquals("n" + i, c.receive(5000), "batch size 1 keeps order");
             }
-            await(() -> server.stats().datagramsOut() == 200, "200 counted out");
+            await("200 counted out", server::stats, st -> st.datagramsOut() == 200);
         }
     }
 }

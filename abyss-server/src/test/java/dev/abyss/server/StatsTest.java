@@ -8,10 +8,12 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import static dev.abyss.testsupport.Await.await;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -19,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Known traffic and known drops, then every counter of {@link ServerStats} checked exactly. */
 @Timeout(60)
-abstract class StatsSuite extends TransportSuite {
+class StatsTest extends TransportSuite {
 
     @Test
     void everyCounterIsExact() throws Exception {
@@ -56,19 +58,19 @@ abstract class StatsSuite extends TransportSuite {
              Client a = new Client(server.localAddress()); Client b = new Client(server.localAddress());
              Client c = new Client(server.localAddress()); Client d = new Client(server.localAddress())) {
             b.send("throw"); // 5 bytes: a session that ends in error
-            await(() -> server.stats().handlerErrors() == 1, "b's error");
-            await(() -> server.sessions() == 0, "b's session gone");
+            await("b's error", server::stats, st -> st.handlerErrors() == 1);
+            await("b's session gone", server::sessions, n -> n == 0);
             a.send("x1");
             a.send("x2");
             assertEquals("x1", a.receive(5000));
             assertEquals("x2", a.receive(5000));
             c.send("full"); // numConnections 1, no retries
-            await(() -> server.stats().droppedTableFull() == 1, "c refused");
+            await("c refused", server::stats, st -> st.droppedTableFull() == 1);
             a.send(new byte[300]); // cut to 100: dropped
-            await(() -> server.stats().truncated() == 1, "truncated");
+            await("truncated", server::stats, st -> st.truncated() == 1);
             server.suspend();
             d.send("sus");
-            await(() -> server.stats().droppedSuspended() == 1, "d refused while suspended");
+            await("d refused while suspended", server::stats, st -> st.droppedSuspended() == 1);
             server.resume();
 
             a.send("block"); // the acceptor is now held: cross-thread sends and posts pile up
@@ -84,7 +86,8 @@ abstract class StatsSuite extends TransportSuite {
             assertFalse(s.post("second"), "mailboxCapacity 1");
             release.countDown();
             // counters are written after the kernel took the datagram: wait for both books
-            await(() -> server.stats().datagramsOut() == 6 && s.sentPackets() == 6, "the queued sends go out");
+            await("the queued sends go out (server, session)", () -> List.of(server.stats().datagramsOut(), s.sentPackets()),
+                    counts -> counts.equals(List.of(6L, 6L)));
 
             Map<Counter, Long> expected = new EnumMap<>(Counter.class);
             for (Counter counter : Counter.values()) {

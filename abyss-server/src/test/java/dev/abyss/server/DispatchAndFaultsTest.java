@@ -24,6 +24,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static dev.abyss.testsupport.Await.await;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -32,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Dispatch modes, the INLINE callback limit, cross-thread sends and a stop under load. */
 @Timeout(120)
-abstract class DispatchAndFaultsSuite extends TransportSuite {
+class DispatchAndFaultsTest extends TransportSuite {
 
     private static String text(MemorySegment data) {
         return new String(data.toArray(JAVA_BYTE), StandardCharsets.UTF_8);
@@ -98,11 +99,11 @@ abstract class DispatchAndFaultsSuite extends TransportSuite {
             for (int i = 1; i <= 9; i++) {
                 a.send("m" + i);
             }
-            await(() -> server.stats().droppedMailboxFull() == 7, "9 datagrams, room for 2: 7 dropped and counted");
+            await("9 datagrams, room for 2: 7 dropped and counted", server::stats, st -> st.droppedMailboxFull() == 7);
             b.send("other");
-            await(() -> handled.contains("other"), "the acceptor still serves other sessions");
+            await("the acceptor still serves other sessions", () -> List.copyOf(handled), seen -> seen.contains("other"));
             release.countDown();
-            await(() -> handled.size() == 4, "the 2 queued ones are handled");
+            await("the 2 queued ones are handled", () -> List.copyOf(handled), seen -> seen.size() == 4);
             // a's datagrams in order; b's "other" ran on its own thread meanwhile
             assertEquals(List.of("first", "m1", "m2"), handled.stream().filter(t -> !t.equals("other")).toList());
             assertTrue(handled.contains("other"));
@@ -154,7 +155,7 @@ abstract class DispatchAndFaultsSuite extends TransportSuite {
             assertEquals("next", b.receive(5000), "other sessions keep working");
             c.send("spin");
             assertInstanceOf(TimeoutException.class, errors.poll(10, TimeUnit.SECONDS), "a busy callback overruns too");
-            await(() -> server.sessions() == 1, "only b is left");
+            await("only b is left", server::sessions, n -> n == 1);
             assertEquals(2, server.stats().handlerErrors());
             b.send("still");
             assertEquals("still", b.receive(5000));
@@ -170,7 +171,7 @@ abstract class DispatchAndFaultsSuite extends TransportSuite {
         }).numAcceptors(1).dispatchMode(mode).shutdownTimeout(Duration.ofMillis(100)).build());
              Client c = new Client(server.localAddress()).receiveBuffer(4 << 20)) {
             c.send("hello");
-            await(() -> server.sessions() == 1, "session");
+            await("session", server::sessions, n -> n == 1);
             Session s = server.session(c.localAddress());
             List<Thread> senders = new ArrayList<>();
             for (int t = 0; t < threads; t++) {
@@ -195,8 +196,8 @@ abstract class DispatchAndFaultsSuite extends TransportSuite {
             for (Thread t : senders) {
                 t.join();
             }
-            await(() -> s.sentPackets() == threads * each && server.stats().datagramsOut() == threads * each,
-                    "per-session and server counts of what the kernel took");
+            await("per-session and server counts of what the kernel took", () -> List.of(s.sentPackets(), server.stats().datagramsOut()),
+                    counts -> counts.equals(List.of((long) threads * each, (long) threads * each)));
             ServerStats st = server.stats();
             assertEquals(threads * each, st.datagramsOut());
             assertEquals(0, st.sendQueueFull());
@@ -277,13 +278,14 @@ abstract class DispatchAndFaultsSuite extends TransportSuite {
                     }
                 }));
             }
-            await(() -> server.sessions() == peers, "all 1,000 peers have a session");
+            await("all 1,000 peers have a session", server::sessions, n -> n == peers);
             Duration wait = Duration.ofMillis(300);
             long t0 = System.nanoTime();
             server.stop(wait);
             long tookMillis = (System.nanoTime() - t0) / 1_000_000;
-            // a wide margin over the 300 ms: this is a 2-core machine shared with 2 sender threads
-            assertTrue(tookMillis < wait.toMillis() + 3000, "stop took " + tookMillis + " ms");
+            // the bug this guards is a stop that does not keep its deadline: the peers send until it returns, so such a
+            // stop takes the 15 s default shutdownTimeout or for ever; 10 s of margin leave a loaded 2-core machine room
+            assertTrue(tookMillis < wait.toMillis() + 10_000, "stop(300 ms) took " + tookMillis + " ms");
         } finally {
             sending.set(false);
             for (Thread t : senders) {
@@ -295,7 +297,10 @@ abstract class DispatchAndFaultsSuite extends TransportSuite {
             server.stop(Duration.ZERO);
         }
         assertEquals(peers, opened.size());
-        assertEquals(opened, ended.keySet(), "every session got a terminal callback");
+        Set<Integer> never = new java.util.TreeSet<>(opened);
+        never.removeAll(ended.keySet());
+        assertEquals(Set.of(), never, "every session got a terminal callback (these did not, of " + peers + ")");
+        assertEquals(opened, ended.keySet(), "and only sessions that were opened");
         assertTrue(ended.values().stream().allMatch(n -> n == 1), "exactly one each");
         ServerStats st = server.stats();
         assertEquals(st.sessionsOpened(), st.sessionsClosed());

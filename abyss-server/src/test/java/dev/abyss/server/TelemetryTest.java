@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
+import static dev.abyss.testsupport.Await.await;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -34,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every telemetry event triggered by real traffic, its measurements and metadata; JFR. */
 @Timeout(60)
-abstract class TelemetrySuite extends TransportSuite {
+class TelemetryTest extends TransportSuite {
     /** An event as seen by the listener, with data segments copied to text (they are valid only during the call). */
     record Seen(String name, Map<String, Object> measurements, Map<String, Object> metadata) {
         Object m(String key) {
@@ -208,7 +209,7 @@ abstract class TelemetrySuite extends TransportSuite {
             Seen err = next("abyss.connection.send_error");
             assertTrue(List.of("ECONNREFUSED", "ENOENT").contains(err.m("error")), String.valueOf(err.m("error")));
             assertEquals("into the void", err.m("data"));
-            await(() -> server.stats().sendErrors() == 1, "counted");
+            await("counted", server::stats, st -> st.sendErrors() == 1);
         }
     }
 
@@ -254,9 +255,9 @@ abstract class TelemetrySuite extends TransportSuite {
                 c.send("hello");
                 assertEquals("hello", c.receive(5000));
                 c.send(new byte[300]); // truncated: dropped
-                await(() -> server.stats().truncated() == 1, "truncated");
+                await("truncated", server::stats, st -> st.truncated() == 1);
                 c.send("close");
-                await(() -> server.sessions() == 0, "closed");
+                await("closed", server::sessions, n -> n == 0);
             }
             rec.stop();
             rec.dump(file);

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
+import static dev.abyss.testsupport.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -29,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code -Dabyss.scale.peers=100000 -Dabyss.scale.cap=10000} runs the issue's full scenario.
  */
 @Timeout(120)
-abstract class PeersAtScaleSuite extends TransportSuite {
+class PeersAtScaleTest extends TransportSuite {
     private static final int PEERS = Integer.getInteger("abyss.scale.peers", 20_000);
     private static final int CAP = Integer.getInteger("abyss.scale.cap", 2_000);
 
@@ -86,7 +87,7 @@ abstract class PeersAtScaleSuite extends TransportSuite {
             ServerStats st = server.stats();
             assertEquals(0, st.sessionsOpened());
             assertEquals(peers, st.datagramsIn());
-            await(() -> server.stats().datagramsOut() == peers, "replies counted in the server's totals");
+            await("replies counted in the server's totals", server::stats, now -> now.datagramsOut() == peers);
             assertEquals(peers * 32L, server.stats().bytesOut());
 
             assertThrows(IllegalStateException.class, () -> kept.get().send(new byte[1]),
@@ -116,7 +117,7 @@ abstract class PeersAtScaleSuite extends TransportSuite {
             }
             c.send("good");
             assertEquals("good", c.receive(5000));
-            await(() -> server.stats().handlerErrors() == 100, "every failure counted");
+            await("every failure counted", server::stats, st -> st.handlerErrors() == 100);
         }
     }
 
@@ -214,7 +215,7 @@ abstract class PeersAtScaleSuite extends TransportSuite {
             a.send("a");
             assertEquals("a", a.receive(5000));
             b.send("b");
-            await(() -> server.stats().droppedTableFull() == 1, "b refused after its retry");
+            await("b refused after its retry", server::stats, st -> st.droppedTableFull() == 1);
             assertEquals(0, server.stats().evicted());
             a.send("a2");
             assertEquals("a2", a.receive(5000), "the established peer was never evicted");

@@ -15,12 +15,13 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
+import static dev.abyss.testsupport.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Peers that try to hurt the server: what each gets, and that the server stays bounded and up. */
 @Timeout(60)
-abstract class HostileTrafficSuite extends TransportSuite {
+class HostileTrafficTest extends TransportSuite {
 
     private ServerConfig.Builder base() {
         return builder().bindAddress(InetAddress.getLoopbackAddress()).numAcceptors(1)
@@ -42,9 +43,8 @@ abstract class HostileTrafficSuite extends TransportSuite {
                     c.send(new byte[60_000]);
                 }
                 // one 60 kB datagram fits the 64 KiB buffer; the other 19 are dropped on arrival,
-                // long before their 10 s retry wait
-                await(() -> server.stats().droppedTableFull() == 19, "19 dropped at once (dropped "
-                        + server.stats().droppedTableFull() + ")");
+                // long before their 10 s retry wait (so the wait ends well before it)
+                await("19 dropped at once", Duration.ofSeconds(5), server::stats, st -> st.droppedTableFull() == 19);
                 holder.send("still served");
                 assertEquals("still served", holder.receive(5000));
             } finally {
@@ -79,7 +79,8 @@ abstract class HostileTrafficSuite extends TransportSuite {
             long t = System.nanoTime();
             server.close();
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t);
-            assertTrue(ms < 5_000, "close() with one idle session took " + ms + " ms of its 15 s");
+            // waiting for the idle session would take the whole 15 s; anything well below is load, not that bug
+            assertTrue(ms < 10_000, "close() with one idle session took " + ms + " ms of its 15 s");
         }
         assertEquals(0, shutdown.getCount(), "the idle session got handleShutdown");
     }

@@ -1,9 +1,0 @@
-package dev.abyss.server;
-
-/** {@link ServerCoreSuite} over {@link TransportKind#IO_URING}. */
-class IoUringServerCoreTest extends ServerCoreSuite {
-    @Override
-    protected TransportKind transport() {
-        return TransportKind.IO_URING;
-    }
-}
