@@ -1,7 +1,6 @@
 package dev.abyss.bench;
 
 import dev.abyss.ffi.LibC;
-import dev.abyss.ffi.NativeException;
 import dev.abyss.ffi.net.Net;
 import dev.abyss.ffi.net.Sockets;
 import dev.abyss.server.Abyss;

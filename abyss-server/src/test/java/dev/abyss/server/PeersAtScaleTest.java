@@ -20,7 +20,6 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static dev.abyss.testsupport.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

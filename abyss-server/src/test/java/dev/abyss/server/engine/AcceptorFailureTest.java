@@ -1,27 +1,24 @@
 package dev.abyss.server.engine;
 
-import dev.abyss.server.TransportKind;
-import dev.abyss.server.transport.Transports;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
-
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import dev.abyss.server.Abyss;
 import dev.abyss.server.Server;
 import dev.abyss.server.ServerConfig;
+import dev.abyss.server.TransportKind;
 import dev.abyss.server.examples.Echo;
+import dev.abyss.server.transport.Transports;
+import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static dev.abyss.testsupport.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -45,8 +42,7 @@ class AcceptorFailureTest {
     @ParameterizedTest
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     void oneFailureIsLoggedAndTheAcceptorGoesOnServing(TransportKind kind) throws Exception {
-        String why = Transports.unavailableReason(kind);
-        assumeTrue(why == null, () -> kind + " unavailable here: " + why);
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         AtomicInteger thrown = new AtomicInteger();
         try (Server server = Abyss.start(ServerConfig.builder().transport(kind).handler(new Echo()).numAcceptors(1)
                 .shutdownTimeout(Duration.ofMillis(100)).build());
@@ -59,11 +55,7 @@ class AcceptorFailureTest {
                 }
             };
             assertEquals("after", echo(c, "after")); // answered in the turn that delivered it, or after the fault
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (thrown.get() == 0 && System.nanoTime() < deadline) {
-                Thread.sleep(1); // polling with a deadline: the fault hits the turn after the wake-up
-            }
-            assertTrue(thrown.get() > 0, "the fault was injected");
+            await("the fault injected (it hits the turn after the wake-up)", thrown::get, n -> n > 0);
             assertEquals("again", echo(c, "again"), "the acceptor serves on after the failure");
             assertTrue(server.failure().isEmpty());
             assertTrue(!server.isStopped());
@@ -73,8 +65,7 @@ class AcceptorFailureTest {
     @ParameterizedTest
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     void repeatedFailuresStopTheWholeServerWithTheReason(TransportKind kind) throws Exception {
-        String why = Transports.unavailableReason(kind);
-        assumeTrue(why == null, () -> kind + " unavailable here: " + why);
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         Server server = Abyss.start(ServerConfig.builder().transport(kind).handler(new Echo()).numAcceptors(2)
                 .shutdownTimeout(Duration.ofMillis(100)).bindAddress(InetAddress.getLoopbackAddress()).build());
         try {
@@ -84,11 +75,7 @@ class AcceptorFailureTest {
             try (DatagramChannel c = DatagramChannel.open()) {
                 c.send(ByteBuffer.wrap(new byte[1]), server.localAddress()); // wakes nobody in particular: the loops fail by themselves
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (server.failure().isEmpty() && System.nanoTime() < deadline) {
-                Thread.sleep(10); // polling with a deadline
-            }
-            assertInstanceOf(IllegalStateException.class, server.failure().orElseThrow());
+            assertInstanceOf(IllegalStateException.class, await("the server's failure", server::failure, f -> f.isPresent()).orElseThrow());
             Acceptor.faultInjector = null;
             server.stop(Duration.ofSeconds(1));
             assertTrue(server.isStopped(), "every acceptor exited");

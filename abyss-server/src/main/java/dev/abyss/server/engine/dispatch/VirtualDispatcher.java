@@ -26,6 +26,8 @@ public final class VirtualDispatcher implements Dispatcher, Inbox.Receiver {
     private final Inbox inbox;
     private final int mailboxCapacity;
     private boolean shutdownOffered;
+    /** How late past the deadline handleShutdown was offered: where the grace starts. */
+    private long shutdownOfferedLate;
     private boolean interrupted;
 
     /**
@@ -101,12 +103,17 @@ public final class VirtualDispatcher implements Dispatcher, Inbox.Receiver {
         }
         if (!shutdownOffered) {
             shutdownOffered = true;
+            shutdownOfferedLate = late;
             sessions.forEach(s -> of(s).shutdownNow()); // ahead of any backlog: the deadline holds
-        } else if (late >= SHUTDOWN_GRACE_NANOS && !interrupted) {
+        }
+        // the grace counts from the offer, not from the deadline: an acceptor that comes late to its
+        // first step (a loaded machine) must not abandon sessions it never gave the time
+        long since = late - shutdownOfferedLate;
+        if (since >= SHUTDOWN_GRACE_NANOS && !interrupted) {
             interrupted = true;
             sessions.forEach(s -> of(s).interrupt());
         }
-        return late >= 2 * SHUTDOWN_GRACE_NANOS;
+        return since >= 2 * SHUTDOWN_GRACE_NANOS;
     }
 
     /** At exit: a session that did not end within the shutdown grace is abandoned, loudly. */
