@@ -87,7 +87,7 @@ public final class ServerEngine {
      */
     public static ServerEngine start(ServerConfig config, TransportFactory factory, SessionLayer.Factory layers) throws IOException {
         TransportKind kind = factory.kind();
-        logIgnoredOn(kind, config.socket());
+        logIgnored(config.socket(), effective(config.socket(), kind), kind);
         ServerEngine engine = new ServerEngine(config, factory, layers);
         for (Acceptor a : engine.acceptors) {
             Thread t = Thread.ofPlatform().name("abyss-acceptor-" + a.index).daemon(false).unstarted(a);
@@ -103,31 +103,38 @@ public final class ServerEngine {
     }
 
     /**
-     * The one line for what the config asked and the transport that AUTO landed on cannot do (build()
-     * refuses these with an explicit NIO): said at start, as only then is the transport known.
+     * What the socket options come to on {@code kind}: NIO reads and writes no control messages and
+     * sets no IPV6_V6ONLY, so those options are off there whatever was asked (build() refuses them
+     * with an explicit NIO; AUTO landing on NIO is known only now).
      */
-    private static void logIgnoredOn(TransportKind kind, ServerConfig.SocketOptions socket) {
+    private static ServerConfig.SocketOptions effective(ServerConfig.SocketOptions s, TransportKind kind) {
         if (kind != TransportKind.NIO) {
-            return;
+            return s;
         }
+        return new ServerConfig.SocketOptions(s.bindAddress(), s.transport(), s.receiveBufferSize(), s.sendBufferSize(),
+                s.reuseAddress(), false, s.receiveBatchSize(), s.maxDatagramSize(), s.truncationPolicy(), false, false, false, false);
+    }
+
+    /** The one line for what the config asked and the transport it landed on ignores: said at start, as only then is it known. */
+    private static void logIgnored(ServerConfig.SocketOptions asked, ServerConfig.SocketOptions got, TransportKind kind) {
         List<String> ignored = new ArrayList<>();
-        if (socket.gso()) {
+        if (asked.gso() != got.gso()) {
             ignored.add("gso");
         }
-        if (socket.gro()) {
+        if (asked.gro() != got.gro()) {
             ignored.add("gro");
         }
-        if (socket.receiveTrafficClass()) {
+        if (asked.receiveTrafficClass() != got.receiveTrafficClass()) {
             ignored.add("receiveTrafficClass (reads as -1)");
         }
-        if (socket.receiveTimestamps()) {
+        if (asked.receiveTimestamps() != got.receiveTimestamps()) {
             ignored.add("receiveTimestamps (reads as -1)");
         }
-        if (socket.ipv6Only()) {
+        if (asked.ipv6Only() != got.ipv6Only()) {
             ignored.add("ipv6Only");
         }
         if (!ignored.isEmpty()) {
-            LOG.info("transport {} landed on NIO, which ignores: {}", socket.transport(), String.join(", ", ignored));
+            LOG.info("transport {} landed on {}, which ignores: {}", asked.transport(), kind, String.join(", ", ignored));
         }
     }
 
@@ -138,7 +145,7 @@ public final class ServerEngine {
     /** The transport options as the listener span's {@code transport_options}. */
     Map<String, Object> transportOptions() {
         Map<String, Object> o = new LinkedHashMap<>();
-        ServerConfig.SocketOptions socket = config.socket();
+        ServerConfig.SocketOptions socket = effective(config.socket(), transport);
         o.put("receive_buffer_size", socket.receiveBufferSize());
         o.put("send_buffer_size", socket.sendBufferSize());
         o.put("reuse_address", socket.reuseAddress());
