@@ -8,17 +8,12 @@ import java.net.SocketAddress;
 /**
  * What a native transport (EPOLL, IO_URING) opens around its socket, and the one order in which it
  * is given back. Opening ({@link #open}): an arena for the transport's buffers, the bound socket
- * ({@link UdpSocket}), a wake-up eventfd ({@link Wakeup}), the per-socket readers and writers both
- * transports use, then the transport itself, which registers the kernel objects it adds
- * ({@link #own}: an epoll set; a ring and its buffer ring). A failure anywhere gives back
- * everything opened so far. Closing ({@link #close}): the eventfd first, then the owned objects
- * in reverse order (a buffer ring before its ring), then the socket, last the arena; the transport
- * has made sure before that the kernel holds no pointer into it.
- *
- * <p>The per-socket parts: where each datagram arrived ({@link ArrivalAddress}), its facts
- * ({@link ReceivedDatagram}, with the {@link DropCounter}), the error queue ({@link SocketErrors}),
- * the send control messages ({@link SendControl}), GSO ({@link Gso}), and the results kept inside a
- * send ({@link DeferredResults}).
+ * ({@link UdpSocket}), a wake-up eventfd ({@link Wakeup}), then the transport itself, which
+ * registers the kernel objects it adds ({@link #own}: an epoll set; a ring and its buffer ring). A
+ * failure anywhere gives back everything opened so far. Closing ({@link #close}): the eventfd
+ * first, then the owned objects in reverse order (a buffer ring before its ring), then the socket,
+ * last the arena; the transport has made sure before that the kernel holds no pointer into it
+ * ({@link NativeTransport#windDown}).
  *
  * <p>Owner thread only, except {@link #isClosed()} and {@link #localAddress()}.
  */
@@ -36,31 +31,14 @@ public final class NativeSocket {
     private final Arena arena;
     private final UdpSocket socket;
     private final Wakeup wake;
-    private final Transport.ReceiveSink receiver;
-    private final Transport.SendSink sender;
-    private final DeferredResults deferred;
-    private final ArrivalAddress arrival;
-    private final ReceivedDatagram received;
-    private final SendControl sendControl;
-    private final Gso gso;
-    private final SocketErrors errors;
     private final AutoCloseable[] owned = new AutoCloseable[MAX_OWNED];
     private int ownedCount;
     private volatile boolean closed;
 
-    private NativeSocket(Arena arena, UdpSocket socket, Wakeup wake, Transport.ReceiveSink receiver,
-                         Transport.SendSink sender) {
+    private NativeSocket(Arena arena, UdpSocket socket, Wakeup wake) {
         this.arena = arena;
         this.socket = socket;
         this.wake = wake;
-        this.receiver = receiver;
-        this.sender = sender;
-        this.deferred = new DeferredResults(sender);
-        this.arrival = socket.arrivalAddress();
-        this.received = socket.receivedDatagram(arrival, new DropCounter(receiver));
-        this.sendControl = socket.sendControl(arrival);
-        this.gso = socket.gso(arena);
-        this.errors = new SocketErrors(arena, receiver);
     }
 
     /**
@@ -70,8 +48,7 @@ public final class NativeSocket {
      * everything opened is closed again and the failure thrown.
      */
     public static <T> T open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
-                             boolean nonBlocking, Transport.ReceiveSink receiver, Transport.SendSink sender,
-                             Builder<T> builder) throws NativeException {
+                             boolean nonBlocking, Builder<T> builder) throws NativeException {
         Arena arena = Arena.ofShared();
         UdpSocket socket = null;
         Wakeup wake = null;
@@ -79,7 +56,7 @@ public final class NativeSocket {
         try {
             socket = UdpSocket.open(settings, address, reusePort, probeFirst, nonBlocking);
             wake = Wakeup.open();
-            s = new NativeSocket(arena, socket, wake, receiver, sender);
+            s = new NativeSocket(arena, socket, wake);
             return builder.build(s);
         } catch (NativeException | RuntimeException | Error e) {
             try {
@@ -184,45 +161,5 @@ public final class NativeSocket {
 
     public Wakeup wake() {
         return wake;
-    }
-
-    /** {@return where received datagrams go} */
-    public Transport.ReceiveSink receiver() {
-        return receiver;
-    }
-
-    /** {@return where send results go at a reporting point} */
-    public Transport.SendSink sender() {
-        return sender;
-    }
-
-    /** {@return where send results go inside a send: reported at the next reporting point} */
-    public DeferredResults deferred() {
-        return deferred;
-    }
-
-    /** {@return where each datagram arrived and where replies leave from (wildcard binds)} */
-    public ArrivalAddress arrival() {
-        return arrival;
-    }
-
-    /** {@return the facts of the datagram being delivered, read from its control messages} */
-    public ReceivedDatagram received() {
-        return received;
-    }
-
-    /** {@return the writer of a send's control messages} */
-    public SendControl sendControl() {
-        return sendControl;
-    }
-
-    /** {@return the socket's GSO coalescing and its refusal fallback} */
-    public Gso gso() {
-        return gso;
-    }
-
-    /** {@return the reader of the socket's error queue (ICMP errors about peers)} */
-    public SocketErrors errors() {
-        return errors;
     }
 }

@@ -9,18 +9,16 @@ import dev.abyss.ffi.net.Net;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.ffi.net.SockAddr;
 import dev.abyss.server.TransportKind;
-import dev.abyss.server.transport.GroSplit;
+import dev.abyss.server.transport.DeferredResults;
 import dev.abyss.server.transport.Gso;
 import dev.abyss.server.transport.NativeSocket;
+import dev.abyss.server.transport.NativeTransport;
 import dev.abyss.server.transport.ReceivedDatagram;
 import dev.abyss.server.transport.SendControl;
-import dev.abyss.server.transport.DeferredResults;
 import dev.abyss.server.transport.SocketErrors;
-import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.TransportSettings;
 import dev.abyss.server.transport.UdpSocket;
-import dev.abyss.server.transport.ViewCache;
 
 import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
@@ -43,7 +41,7 @@ import java.net.SocketAddress;
  * make room, and keeps the results ({@link DeferredResults}) for the next {@link #flush()}: the sinks
  * hear nothing inside {@link #send}.
  */
-public final class EpollTransport implements Transport {
+public final class EpollTransport extends NativeTransport {
     /** Opens EPOLL transports. */
     public static final TransportFactory FACTORY = new TransportFactory(TransportKind.EPOLL, EpollTransport::open);
 
@@ -52,34 +50,18 @@ public final class EpollTransport implements Transport {
     static final int CONTROL_SPACE = ReceivedDatagram.CONTROL_SPACE;
     /** Receive batches per poll while datagrams keep coming, before the engine serves timers and queues. */
     private static final int RECEIVE_ROUNDS = 8;
-    private static final int VIEW_WAYS = 8; // distinct lengths remembered per slot
     private static final long SOCKET_TOKEN = 1;
     private static final long WAKE_TOKEN = 2;
     private static final long MSGHDR_SIZE = MsgLayouts.MSGHDR.byteSize();
 
-    /** The socket, its eventfd and arena, the per-socket readers and writers; opened and closed as one. */
-    private final NativeSocket io;
-    private final int fd;
     private final Epoll epoll;
     private final MessageBatch in;
     private final MessageBatch out;
-    /** The facts of the datagram being delivered. */
-    private final ReceivedDatagram received;
-    private final Gso gso;
-    private final boolean gro;
     /** Datagrams in each queued send (more than one: a GSO send), and their segment size. */
     private final int[] outSegments;
     private final int[] outSegmentSize;
-    /** Splits coalesced receives into their datagrams. */
-    private final GroSplit groSplit;
-    private final PeerKey peer = new PeerKey();
-    private final ReceiveSink receiver;
-    /** Results of sends handed to the kernel inside send(): reported by the next flush. */
-    private final DeferredResults deferred;
     /** The tag of each queued send, handed back with its result. */
     private final Object[] outTags;
-    /** Read-only views of receive slots, reused per (slot, length) so a steady stream allocates nothing. */
-    private final ViewCache views;
     private int outStart;
     private int outCount;
     /** The queued send refused with an ICMP errno and being tried again (-1: none), and how often it was. */
@@ -96,15 +78,9 @@ public final class EpollTransport implements Transport {
     /** The last poll read a full batch: read again before asking epoll (one syscall fewer per batch). */
     private boolean readAgain;
 
-    private EpollTransport(NativeSocket io, Epoll epoll, TransportSettings settings) {
-        this.io = io;
-        this.fd = io.fd();
+    private EpollTransport(NativeSocket io, Epoll epoll, TransportSettings settings, ReceiveSink receiver, SendSink sender) {
+        super(io, settings.receiveBatchSize(), receiver, sender);
         this.epoll = epoll;
-        this.receiver = io.receiver();
-        this.deferred = io.deferred();
-        this.received = io.received();
-        this.gso = io.gso();
-        this.gro = io.socket().gro();
         UdpSocket socket = io.socket();
         this.in = new MessageBatch(io.arena(), settings.receiveBatchSize(), settings.maxDatagramSize(),
                 socket.controlSpace(CONTROL_SPACE));
@@ -112,23 +88,16 @@ public final class EpollTransport implements Transport {
         this.outTags = new Object[out.capacity()];
         this.outSegments = new int[out.capacity()];
         this.outSegmentSize = new int[out.capacity()];
-        this.views = new ViewCache(in.capacity(), VIEW_WAYS);
-        this.groSplit = new GroSplit(in.capacity());
     }
 
     static EpollTransport open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
                                ReceiveSink receiver, SendSink sender) throws NativeException {
-        return NativeSocket.open(settings, address, reusePort, probeFirst, true, receiver, sender, io -> {
+        return NativeSocket.open(settings, address, reusePort, probeFirst, true, io -> {
             Epoll ep = io.own(Epoll.create(4));
             ep.add(io.fd(), Epoll.EPOLLIN, SOCKET_TOKEN);
             ep.add(io.wake().fd(), Epoll.EPOLLIN, WAKE_TOKEN);
-            return new EpollTransport(io, ep, settings);
+            return new EpollTransport(io, ep, settings, receiver, sender);
         });
-    }
-
-    @Override
-    public SocketAddress localAddress() {
-        return io.localAddress();
     }
 
     @Override
@@ -174,7 +143,7 @@ public final class EpollTransport implements Transport {
         }
         if (checkErrors) {
             checkErrors = false;
-            work += io.errors().drain(fd); // (usually empty: a full send buffer also stops sendmmsg short)
+            work += errors.drain(fd); // (usually empty: a full send buffer also stops sendmmsg short)
         }
         return work;
     }
@@ -201,23 +170,11 @@ public final class EpollTransport implements Transport {
         MemorySegment names = in.names();
         receiver.beginBatch();
         for (int i = 0; i < n; i++) {
-            int control = in.controlLength(i);
-            boolean truncated = in.truncated(i);
-            if (control > 0) {
-                received.read(in.controls(), in.controlOffset(i), Math.min(control, in.controlSize()), truncated);
-            } else {
-                received.plain(truncated);
-            }
+            received.read(in.controls(), in.controlOffset(i), Math.min(in.controlLength(i), in.controlSize()), in.truncated(i));
             if (!peer.readFrom(names, in.nameOffset(i), in.nameLength(i))) {
                 continue; // unreadable sender address: cannot answer or key it
             }
-            int len = Math.min(in.length(i), in.slotSize());
-            int segment = received.groSegmentSize();
-            if (segment > 0 && len > segment && gro) {
-                groSplit.deliver(receiver, peer, data, i, in.dataOffset(i), len, segment, received);
-            } else {
-                receiver.onDatagram(peer, views.view(data, i, len, in.dataOffset(i), len), received);
-            }
+            deliver(data, i, in.dataOffset(i), Math.min(in.length(i), in.slotSize()));
         }
         return n;
     }
@@ -227,9 +184,9 @@ public final class EpollTransport implements Transport {
      * kernel queues none when the receive buffer is full), else EPOLLERR would repeat every turn.
      */
     private int drainErrors() {
-        int n = io.errors().drain(fd);
+        int n = errors.drain(fd);
         if (n == 0) {
-            io.errors().clearPending(fd);
+            errors.clearPending(fd);
         }
         return n;
     }
@@ -259,7 +216,7 @@ public final class EpollTransport implements Transport {
         outSegments[i] = 1;
         MemorySegment.copy(src, offset, out.data(), out.dataOffset(i), length);
         int control = from == null && trafficClass < 0 ? 0
-                : io.sendControl().write(to, from, trafficClass, out.controls(), out.controlOffset(i));
+                : sendControl.write(to, from, trafficClass, out.controls(), out.controlOffset(i));
         out.prepareSend(i, length, to.writeTo(out.names(), out.nameOffset(i)), control);
         gso.start(tag, to, from, trafficClass, length);
         return true;
@@ -288,7 +245,7 @@ public final class EpollTransport implements Transport {
     @Override
     public void flush() {
         deferred.report();
-        handOver(io.sender());
+        handOver(sender);
     }
 
     /**
@@ -397,11 +354,6 @@ public final class EpollTransport implements Transport {
     }
 
     @Override
-    public void wakeup() {
-        io.wake().signal();
-    }
-
-    @Override
     public void stopReceiving() {
         receiving = false;
         readAgain = false;
@@ -416,21 +368,9 @@ public final class EpollTransport implements Transport {
         }
     }
 
+    /** Sends and reports what is queued: nothing of the kernel's points into the arena afterwards. */
     @Override
-    public boolean isClosed() {
-        return io.isClosed();
-    }
-
-    /** Sends and reports what is queued, then gives everything back ({@link NativeSocket#close}). */
-    @Override
-    public void close() {
-        if (io.isClosed()) {
-            return;
-        }
-        try {
-            flush();
-        } finally {
-            io.close();
-        }
+    protected void windDown() {
+        flush();
     }
 }

@@ -10,21 +10,18 @@ import dev.abyss.ffi.net.SockAddr;
 import dev.abyss.ffi.uring.BufferRing;
 import dev.abyss.ffi.uring.IoUring;
 import dev.abyss.ffi.uring.IoUringConstants;
-import dev.abyss.ffi.uring.Probe;
 import dev.abyss.ffi.uring.RecvmsgOut;
 import dev.abyss.server.TransportKind;
-import dev.abyss.server.transport.GroSplit;
+import dev.abyss.server.transport.DeferredResults;
 import dev.abyss.server.transport.Gso;
 import dev.abyss.server.transport.NativeSocket;
+import dev.abyss.server.transport.NativeTransport;
 import dev.abyss.server.transport.ReceivedDatagram;
 import dev.abyss.server.transport.SendControl;
-import dev.abyss.server.transport.DeferredResults;
 import dev.abyss.server.transport.SocketErrors;
-import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.TransportSettings;
 import dev.abyss.server.transport.UdpSocket;
-import dev.abyss.server.transport.ViewCache;
 
 import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
@@ -77,7 +74,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * socket); the send is tried again at once with {@code sendmsg} (it was refused for an error about
  * another peer). No syscall and no SQE is spent while no ICMP error comes.
  */
-public final class UringTransport implements Transport {
+public final class UringTransport extends NativeTransport {
     /** Opens IO_URING transports. */
     public static final TransportFactory FACTORY = new TransportFactory(TransportKind.IO_URING, UringTransport::open);
 
@@ -95,7 +92,6 @@ public final class UringTransport implements Transport {
      */
     static final int CONTROL_SPACE = ReceivedDatagram.CONTROL_SPACE;
     private static final long CONTROL_OFFSET = RecvmsgOut.controlOffset(NAME_SPACE);
-    private static final int VIEW_WAYS = 8;
     private static final long WAIT_CLOSE_NANOS = 1_000_000_000L;
     private static final long MAX_WAIT_WITH_SENDS_NANOS = 100_000_000L;
     /**
@@ -105,28 +101,16 @@ public final class UringTransport implements Transport {
      */
     private static final boolean WAIT_FOR_SENDS = !"one".equals(System.getProperty("abyss.uring.wait", "sends"));
 
-    /** The socket, its eventfd and arena, the per-socket readers and writers; opened and closed as one. */
-    private final NativeSocket io;
-    private final int fd;
     private final IoUring ring;
     private final BufferRing buffers;
-    private final ReceiveSink receiver;
-    private final PeerKey peer = new PeerKey();
     private final int bufferSize;
     private final int maxDatagramSize;
     private final int payloadOffset;
     private final int controlSpace;
-    /** The facts of the datagram being delivered. */
-    private final ReceivedDatagram received;
-    private final Gso gso;
-    private final boolean gro;
-    /** Splits coalesced receives into their datagrams. */
-    private final GroSplit groSplit;
     /** The send slot a GSO send is open in (prepared, not yet submitted), -1 for none. */
     private int gsoSlot = -1;
     private final MemorySegment recvMsghdr;
     private final MemorySegment wakeBuffer;
-    private final ViewCache views;
     private final IoUring.CompletionHandler onCqe = this::onCompletion; // one instance: reaping allocates nothing
     /** A completion failed with an ICMP errno, or the last drain stopped at its bound: read the error queue. */
     private boolean readErrorQueue;
@@ -141,7 +125,7 @@ public final class UringTransport implements Transport {
     private final CompletionBacklog backlog;
     /**
      * Where send results go now: the engine's sink, or, inside {@link #send} and {@link #sendRoom}
-     * (a handler's call), {@link NativeSocket#deferred()} until the next reporting point.
+     * (a handler's call), {@link #deferred} until the next reporting point.
      */
     private SendSink results;
 
@@ -154,23 +138,16 @@ public final class UringTransport implements Transport {
     private int unsubmittedSends;
     private int sendsInFlight;
 
-    private UringTransport(NativeSocket io, IoUring ring, BufferRing buffers, TransportSettings settings, int sendSlots,
-                           long sendDataSize) {
-        this.io = io;
-        this.fd = io.fd();
+    private UringTransport(NativeSocket io, IoUring ring, BufferRing buffers, TransportSettings settings,
+                           ReceiveSink receiver, SendSink sender, int sendSlots, long sendDataSize) {
+        super(io, buffers.entries(), receiver, sender);
         this.ring = ring;
         this.buffers = buffers;
-        this.receiver = io.receiver();
-        this.results = io.sender();
-        this.received = io.received();
-        this.gso = io.gso();
-        this.gro = io.socket().gro();
+        this.results = sender;
         this.bufferSize = buffers.bufferSize();
         this.maxDatagramSize = settings.maxDatagramSize();
         this.controlSpace = io.socket().controlSpace(CONTROL_SPACE);
         this.payloadOffset = (int) RecvmsgOut.payloadOffset(NAME_SPACE, controlSpace);
-        this.views = new ViewCache(buffers.entries(), VIEW_WAYS);
-        this.groSplit = new GroSplit(buffers.entries());
         this.recvMsghdr = io.arena().allocate(MsgLayouts.MSGHDR);
         recvMsghdr.set(JAVA_INT, MsgLayouts.MSG_NAMELEN, NAME_SPACE);
         recvMsghdr.set(JAVA_LONG, MsgLayouts.MSG_CONTROLLEN, controlSpace);
@@ -191,10 +168,10 @@ public final class UringTransport implements Transport {
         int bufferSize = ((int) RecvmsgOut.payloadOffset(NAME_SPACE, CONTROL_SPACE) + settings.maxDatagramSize() + 63) & ~63;
         int cqEntries = Integer.highestOneBit(4 * (bufferCount + sendSlots) - 1) << 1;
         // blocking socket: io_uring polls it itself; O_NONBLOCK would hand EAGAIN back to us
-        return NativeSocket.open(settings, address, reusePort, probeFirst, false, receiver, sender, io -> {
+        return NativeSocket.open(settings, address, reusePort, probeFirst, false, io -> {
             IoUring ring = io.own(UringSetup.ring(sendSlots + 16, cqEntries, true));
             BufferRing buffers = io.own(BufferRing.register(ring, BUFFER_GROUP, bufferCount, bufferSize));
-            return new UringTransport(io, ring, buffers, settings, sendSlots, sendDataSize);
+            return new UringTransport(io, ring, buffers, settings, receiver, sender, sendSlots, sendDataSize);
         });
     }
 
@@ -203,16 +180,11 @@ public final class UringTransport implements Transport {
         return UringSetup.unavailableReason();
     }
 
-    @Override
-    public SocketAddress localAddress() {
-        return io.localAddress();
-    }
-
     // ---- the turn ------------------------------------------------------------------------------
 
     @Override
     public int poll(long timeoutNanos) {
-        io.deferred().report();
+        deferred.report();
         if (!enabled) {
             enable();
         }
@@ -259,7 +231,7 @@ public final class UringTransport implements Transport {
             work += drainErrors();
         }
         publishBuffers();
-        io.deferred().report(); // what the handlers' sends completed on the way
+        deferred.report(); // what the handlers' sends completed on the way
         return work;
     }
 
@@ -365,11 +337,7 @@ public final class UringTransport implements Transport {
             int control = RecvmsgOut.controlLength(all, at);
             int payload = RecvmsgOut.payloadLength(all, at);
             boolean truncated = payload > maxDatagramSize || (RecvmsgOut.flags(all, at) & Net.MSG_TRUNC) != 0;
-            if (control > 0) {
-                received.read(all, at + CONTROL_OFFSET, Math.min(control, controlSpace), truncated);
-            } else {
-                received.plain(truncated);
-            }
+            received.read(all, at + CONTROL_OFFSET, Math.min(control, controlSpace), truncated);
             if (!receiving) {
                 return 0; // raced with stopReceiving: not delivered, as on epoll
             }
@@ -379,12 +347,7 @@ public final class UringTransport implements Transport {
             }
             // the buffer is rounded up past maxDatagramSize: the cut is ours to make, as recvmmsg's would be
             int length = Math.max(0, Math.min(Math.min(payload, res - payloadOffset), maxDatagramSize));
-            int segment = received.groSegmentSize();
-            if (segment > 0 && length > segment && gro) {
-                return groSplit.deliver(receiver, peer, all, bid, at + payloadOffset, length, segment, received);
-            }
-            receiver.onDatagram(peer, views.view(all, bid, length, at + payloadOffset, length), received);
-            return 1;
+            return deliver(all, bid, at + payloadOffset, length);
         } finally {
             buffers.recycle(bid);
             buffersToPublish = true;
@@ -393,8 +356,8 @@ public final class UringTransport implements Transport {
 
     /** Reads the socket's error queue into the sink (bounded: the rest next turn). */
     private int drainErrors() {
-        int n = io.errors().drain(fd);
-        readErrorQueue |= io.errors().more();
+        int n = errors.drain(fd);
+        readErrorQueue |= errors.more();
         return n;
     }
 
@@ -410,7 +373,7 @@ public final class UringTransport implements Transport {
     @Override
     public boolean send(Object tag, PeerKey to, PeerKey from, int trafficClass, MemorySegment src, long offset, int length) {
         SendSink outer = results;
-        results = io.deferred(); // completions reaped to make room are reported at the end of the turn
+        results = deferred; // completions reaped to make room are reported at the end of the turn
         try {
             return queue(tag, to, from, trafficClass, src, offset, length);
         } finally {
@@ -432,7 +395,7 @@ public final class UringTransport implements Transport {
         MemorySegment.copy(src, offset, slots.data(), slots.dataOffset(slot), length);
         slots.name(slot, to);
         slots.controlLength(slot, from == null && trafficClass < 0 ? 0
-                : io.sendControl().write(to, from, trafficClass, slots.memory(), slots.controlOffset(slot)));
+                : sendControl.write(to, from, trafficClass, slots.memory(), slots.controlOffset(slot)));
         int sqe = sqe(); // may submit what is queued: the slot is then no longer open to GSO
         ring.prep(sqe, IORING_OP_SENDMSG, fd, slots.msghdrAddress(slot), 1, 0, 0, SEND | slot);
         sendsInFlight++;
@@ -564,7 +527,7 @@ public final class UringTransport implements Transport {
     public int sendRoom() {
         if (slots.free() == 0) {
             SendSink outer = results;
-            results = io.deferred();
+            results = deferred;
             try {
                 makeRoom();
             } finally {
@@ -577,21 +540,16 @@ public final class UringTransport implements Transport {
     /** Reports the results kept inside sends; queued sends go out with the io_uring_enter of the next poll, which waits for nothing. */
     @Override
     public void flush() {
-        io.deferred().report();
+        deferred.report();
     }
 
     @Override
     public void settleSends() {
-        io.deferred().report();
+        deferred.report();
         makeRoom(); // submits and reaps: UDP sends complete inline, their results are here at once
     }
 
     // ---- wake-up, stop, close --------------------------------------------------------------------
-
-    @Override
-    public void wakeup() {
-        io.wake().signal();
-    }
 
     @Override
     public void stopReceiving() {
@@ -604,23 +562,14 @@ public final class UringTransport implements Transport {
         }
     }
 
-    @Override
-    public boolean isClosed() {
-        return io.isClosed();
-    }
-
     /**
      * Cancels the receive and the wake-up read and waits (bounded) for them and for every send in
      * flight to complete, reporting the sends' results, so the kernel holds no pointer into memory
-     * we free; then gives everything back ({@link NativeSocket#close}). A failure while waiting
-     * frees nothing: the kernel may still point into it.
+     * that {@link #close()} frees next.
      */
     @Override
-    public void close() {
-        if (io.isClosed()) {
-            return;
-        }
-        io.deferred().report();
+    protected void windDown() {
+        deferred.report();
         if (!enabled) {
             recvArmed = wakeArmed = false; // never armed: nothing of ours is in the kernel
             sendsInFlight = 0;
@@ -652,6 +601,5 @@ public final class UringTransport implements Transport {
                 }
             }
         }
-        io.close();
     }
 }
