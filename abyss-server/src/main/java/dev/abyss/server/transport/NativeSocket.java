@@ -15,7 +15,7 @@ import java.net.SocketAddress;
  * last the arena; the transport has made sure before that the kernel holds no pointer into it
  * ({@link NativeTransport#windDown}).
  *
- * <p>Owner thread only, except {@link #isClosed()} and {@link #localAddress()}.
+ * <p>Owner thread only, except {@link #isClosed()}.
  */
 public final class NativeSocket {
     /** Most kernel objects a transport registers with {@link #own}. */
@@ -140,11 +140,6 @@ public final class NativeSocket {
         return closed;
     }
 
-    /** {@return the address the socket is bound to; any thread} */
-    public SocketAddress localAddress() {
-        return socket.localAddress();
-    }
-
     /** {@return where the transport's buffers live: freed by {@link #close()}, last} */
     public Arena arena() {
         return arena;
@@ -152,11 +147,6 @@ public final class NativeSocket {
 
     public UdpSocket socket() {
         return socket;
-    }
-
-    /** {@return the socket's descriptor} */
-    public int fd() {
-        return socket.fd();
     }
 
     public Wakeup wake() {

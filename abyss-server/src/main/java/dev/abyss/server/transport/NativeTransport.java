@@ -87,7 +87,7 @@ public abstract class NativeTransport implements Transport {
 
     @Override
     public final SocketAddress localAddress() {
-        return io.localAddress();
+        return io.socket().localAddress();
     }
 
     @Override

@@ -73,6 +73,13 @@ class TransportContractTest {
         }
     }
 
+    /** {@code c} sends {@code text} to {@code t}; returns its key as the transport reported it. */
+    private static PeerKey firstPeer(Transport t, RecordingSink sink, DatagramChannel c, String text) throws IOException {
+        c.send(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)), t.localAddress());
+        pollUntil(t, () -> sink.received.size() == 1, "the first datagram");
+        return sink.senders.getFirst();
+    }
+
     private static String receive(DatagramChannel c) throws IOException {
         c.configureBlocking(true);
         c.socket().setSoTimeout(5000);
@@ -124,9 +131,7 @@ class TransportContractTest {
         RecordingSink sink = new RecordingSink();
         Transport t = open(kind, "127.0.0.1", 2048, 64, sink);
         DatagramChannel c = client("127.0.0.1");
-        c.send(ByteBuffer.wrap("one".getBytes(StandardCharsets.UTF_8)), t.localAddress());
-        pollUntil(t, () -> sink.received.size() == 1, "the first datagram");
-        PeerKey peer = sink.senders.getFirst();
+        PeerKey peer = firstPeer(t, sink, c, "one");
         t.stopReceiving();
         c.send(ByteBuffer.wrap("two".getBytes(StandardCharsets.UTF_8)), t.localAddress());
         assertTrue(t.send("after-stop", peer, MemorySegment.ofArray("still".getBytes(StandardCharsets.UTF_8)), 0, 5));
@@ -195,9 +200,7 @@ class TransportContractTest {
         Transport t = open(kind, "127.0.0.1", 2048, 4, sink);
         DatagramChannel c = client("127.0.0.1");
         c.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
-        c.send(ByteBuffer.wrap("hello".getBytes(StandardCharsets.UTF_8)), t.localAddress());
-        pollUntil(t, () -> sink.received.size() == 1, "the first datagram");
-        PeerKey peer = sink.senders.getFirst();
+        PeerKey peer = firstPeer(t, sink, c, "hello");
         int n = 150; // more than any transport holds here
 
         for (int i = 0; i < n; i++) {

@@ -94,7 +94,7 @@ public final class EpollTransport extends NativeTransport {
                                ReceiveSink receiver, SendSink sender) throws NativeException {
         return NativeSocket.open(settings, address, reusePort, probeFirst, true, io -> {
             Epoll ep = io.own(Epoll.create(4));
-            ep.add(io.fd(), Epoll.EPOLLIN, SOCKET_TOKEN);
+            ep.add(io.socket().fd(), Epoll.EPOLLIN, SOCKET_TOKEN);
             ep.add(io.wake().fd(), Epoll.EPOLLIN, WAKE_TOKEN);
             return new EpollTransport(io, ep, settings, receiver, sender);
         });
