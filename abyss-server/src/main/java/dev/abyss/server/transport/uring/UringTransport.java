@@ -124,8 +124,10 @@ public final class UringTransport extends NativeTransport {
     /** Completions reaped, not handled yet: receives and wake-ups, in order. */
     private final CompletionBacklog backlog;
     /**
-     * Where send results go now: the engine's sink, or, inside {@link #send} and {@link #sendRoom}
-     * (a handler's call), {@link #deferred} until the next reporting point.
+     * Where send results go now: {@link #deferred}, except at a reporting point ({@link #poll},
+     * {@link #settleSends}, {@link #close}), where completions reaped go to the engine's sink at
+     * once; a {@link #send} made inside one (a handler's, during a poll) defers again for its
+     * duration. So no other entry (send, sendRoom, stopReceiving) can report.
      */
     private SendSink results;
 
@@ -143,7 +145,7 @@ public final class UringTransport extends NativeTransport {
         super(io, buffers.entries(), receiver, sender);
         this.ring = ring;
         this.buffers = buffers;
-        this.results = sender;
+        this.results = deferred;
         this.bufferSize = buffers.bufferSize();
         this.maxDatagramSize = settings.maxDatagramSize();
         this.controlSpace = io.socket().controlSpace(CONTROL_SPACE);
@@ -185,6 +187,19 @@ public final class UringTransport extends NativeTransport {
     @Override
     public int poll(long timeoutNanos) {
         deferred.report();
+        int work;
+        results = sender; // a reporting point: what completes now is reported at once
+        try {
+            work = turn(timeoutNanos);
+        } finally {
+            results = deferred;
+        }
+        deferred.report(); // what the handlers' sends completed on the way
+        return work;
+    }
+
+    /** Submits, waits (up to {@code timeoutNanos}), handles what completed; returns the work done. */
+    private int turn(long timeoutNanos) {
         if (!enabled) {
             enable();
         }
@@ -231,7 +246,6 @@ public final class UringTransport extends NativeTransport {
             work += drainErrors();
         }
         publishBuffers();
-        deferred.report(); // what the handlers' sends completed on the way
         return work;
     }
 
@@ -546,7 +560,12 @@ public final class UringTransport extends NativeTransport {
     @Override
     public void settleSends() {
         deferred.report();
-        makeRoom(); // submits and reaps: UDP sends complete inline, their results are here at once
+        results = sender;
+        try {
+            makeRoom(); // submits and reaps: UDP sends complete inline, their results are here at once
+        } finally {
+            results = deferred;
+        }
     }
 
     // ---- wake-up, stop, close --------------------------------------------------------------------
@@ -570,6 +589,15 @@ public final class UringTransport extends NativeTransport {
     @Override
     protected void windDown() {
         deferred.report();
+        results = sender;
+        try {
+            cancelAndWait();
+        } finally {
+            results = deferred;
+        }
+    }
+
+    private void cancelAndWait() {
         if (!enabled) {
             recvArmed = wakeArmed = false; // never armed: nothing of ours is in the kernel
             sendsInFlight = 0;
