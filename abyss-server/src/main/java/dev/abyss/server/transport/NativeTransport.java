@@ -23,7 +23,7 @@ public abstract class NativeTransport implements Transport {
     /** Views kept per receive buffer: distinct lengths remembered. */
     private static final int VIEW_WAYS = 8;
 
-    /** The socket, its eventfd and arena, the per-socket readers and writers; opened and closed as one. */
+    /** The socket, its eventfd, arena and kernel objects: opened and closed as one. */
     protected final NativeSocket io;
     /** The socket's descriptor. */
     protected final int fd;
