@@ -186,9 +186,8 @@ public final class UringTransport extends NativeTransport {
 
     @Override
     public int poll(long timeoutNanos) {
-        deferred.report();
         int work;
-        results = sender; // a reporting point: what completes now is reported at once
+        reportingPoint();
         try {
             work = turn(timeoutNanos);
         } finally {
@@ -196,6 +195,15 @@ public final class UringTransport extends NativeTransport {
         }
         deferred.report(); // what the handlers' sends completed on the way
         return work;
+    }
+
+    /**
+     * Enters a reporting point: the results kept so far are reported, and until {@link #results}
+     * is set back to {@link #deferred} what completes goes to the engine's sink at once.
+     */
+    private void reportingPoint() {
+        deferred.report();
+        results = sender;
     }
 
     /** Submits, waits (up to {@code timeoutNanos}), handles what completed; returns the work done. */
@@ -559,8 +567,7 @@ public final class UringTransport extends NativeTransport {
 
     @Override
     public void settleSends() {
-        deferred.report();
-        results = sender;
+        reportingPoint();
         try {
             makeRoom(); // submits and reaps: UDP sends complete inline, their results are here at once
         } finally {
@@ -588,8 +595,7 @@ public final class UringTransport extends NativeTransport {
      */
     @Override
     protected void windDown() {
-        deferred.report();
-        results = sender;
+        reportingPoint();
         try {
             cancelAndWait();
         } finally {
