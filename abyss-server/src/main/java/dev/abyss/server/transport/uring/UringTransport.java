@@ -189,7 +189,52 @@ public final class UringTransport extends NativeTransport {
         int work;
         reportingPoint();
         try {
-            work = turn(timeoutNanos);
+            if (!enabled) {
+                enable();
+            }
+            if (receiving && !recvArmed) {
+                armReceive();
+            }
+            if (!wakeArmed) {
+                armWake();
+            }
+            publishBuffers();
+            int submitting = unsubmittedSends;
+            unsubmittedSends = 0;
+            submitted();
+            int rc;
+            if (timeoutNanos == 0 || readErrorQueue || !backlog.isEmpty() || ring.completionsReady() > 0) {
+                rc = ring.submitAndGetEvents();
+            } else {
+                int waitFor = WAIT_FOR_SENDS ? submitting + 1 : 1;
+                if (timeoutNanos < 0 && waitFor > 1) {
+                    timeoutNanos = MAX_WAIT_WITH_SENDS_NANOS; // a send that went async must not hold its result back for long
+                }
+                rc = timeoutNanos < 0 ? ring.submitAndWait(waitFor) : ring.submitAndWait(waitFor, timeoutNanos);
+            }
+            if (rc < 0 && rc != -Errno.ETIME && rc != -Errno.EINTR && rc != -Errno.EBUSY) {
+                throw new IllegalStateException(new NativeException("io_uring_enter", -rc));
+            }
+            work = handleCompletions();
+            if ((ring.sqFlags() & IORING_SQ_CQ_OVERFLOW) != 0) {
+                // completions the CQ had no room for wait in the kernel (NODROP): fetch them now
+                receiver.onReceiveError(Errno.EBUSY);
+                unsubmittedSends = 0;
+                submitted(); // replies queued by the handlers just now go with this enter
+                ring.submitAndGetEvents();
+                work += handleCompletions();
+            }
+            int overflow = ring.cqOverflow();
+            if (overflow != cqOverflowSeen) {
+                // CQEs the kernel had to drop: a datagram taken from the socket whose completion never came
+                receiver.onKernelDrops(Integer.toUnsignedLong(overflow - cqOverflowSeen));
+                cqOverflowSeen = overflow;
+            }
+            if (readErrorQueue) {
+                readErrorQueue = false;
+                work += drainErrors();
+            }
+            publishBuffers();
         } finally {
             results = deferred;
         }
@@ -204,57 +249,6 @@ public final class UringTransport extends NativeTransport {
     private void reportingPoint() {
         deferred.report();
         results = sender;
-    }
-
-    /** Submits, waits (up to {@code timeoutNanos}), handles what completed; returns the work done. */
-    private int turn(long timeoutNanos) {
-        if (!enabled) {
-            enable();
-        }
-        if (receiving && !recvArmed) {
-            armReceive();
-        }
-        if (!wakeArmed) {
-            armWake();
-        }
-        publishBuffers();
-        int submitting = unsubmittedSends;
-        unsubmittedSends = 0;
-        submitted();
-        int rc;
-        if (timeoutNanos == 0 || readErrorQueue || !backlog.isEmpty() || ring.completionsReady() > 0) {
-            rc = ring.submitAndGetEvents();
-        } else {
-            int waitFor = WAIT_FOR_SENDS ? submitting + 1 : 1;
-            if (timeoutNanos < 0 && waitFor > 1) {
-                timeoutNanos = MAX_WAIT_WITH_SENDS_NANOS; // a send that went async must not hold its result back for long
-            }
-            rc = timeoutNanos < 0 ? ring.submitAndWait(waitFor) : ring.submitAndWait(waitFor, timeoutNanos);
-        }
-        if (rc < 0 && rc != -Errno.ETIME && rc != -Errno.EINTR && rc != -Errno.EBUSY) {
-            throw new IllegalStateException(new NativeException("io_uring_enter", -rc));
-        }
-        int work = handleCompletions();
-        if ((ring.sqFlags() & IORING_SQ_CQ_OVERFLOW) != 0) {
-            // completions the CQ had no room for wait in the kernel (NODROP): fetch them now
-            receiver.onReceiveError(Errno.EBUSY);
-            unsubmittedSends = 0;
-            submitted(); // replies queued by the handlers just now go with this enter
-            ring.submitAndGetEvents();
-            work += handleCompletions();
-        }
-        int overflow = ring.cqOverflow();
-        if (overflow != cqOverflowSeen) {
-            // CQEs the kernel had to drop: a datagram taken from the socket whose completion never came
-            receiver.onKernelDrops(Integer.toUnsignedLong(overflow - cqOverflowSeen));
-            cqOverflowSeen = overflow;
-        }
-        if (readErrorQueue) {
-            readErrorQueue = false;
-            work += drainErrors();
-        }
-        publishBuffers();
-        return work;
     }
 
     /** On the acceptor thread, which becomes the ring's single issuer: enable the ring and arm it. */
