@@ -8,9 +8,20 @@ import java.net.SocketAddress;
 /**
  * What a transport knows about the datagram it hands to {@link Transport.ReceiveSink#onDatagram},
  * as an argument of that call and valid during it only: the public {@link DatagramInfo} facts plus
- * the destination as a {@link PeerKey}, the source of the replies. A socket transport reads them
- * from control messages ({@link ReceivedDatagram}); a frame transport would read them from the IP
- * and UDP headers; the engine cannot tell the difference.
+ * the destination as a {@link PeerKey}, the source of the replies. The engine cannot tell where
+ * they came from:
+ * <ul>
+ *   <li>EPOLL and IO_URING read them from the control messages of the receive
+ *       ({@link ReceivedDatagram}: IP_PKTINFO, IP_TOS / IPV6_TCLASS, SO_TIMESTAMPNS, UDP_GRO);</li>
+ *   <li>NIO knows only truncation ({@link #of(boolean)});</li>
+ *   <li>a transport that owns frames rather than a socket (AF_XDP) reads them from the headers it
+ *       parses anyway: the destination address and port from the IP and UDP headers, the traffic
+ *       class from the TOS / traffic-class byte, the time from the frame's metadata (or -1), the
+ *       interface from its queue's device; it never coalesces (segment size 0), and marks a frame
+ *       cut to maxDatagramSize truncated.</li>
+ * </ul>
+ * A transport keeps one mutable instance and rewrites it per datagram, so nothing is allocated: a
+ * sink that keeps any fact past the call copies it.
  */
 public interface DatagramFacts extends DatagramInfo {
 

@@ -1,5 +1,6 @@
 package dev.abyss.server.transport;
 
+import dev.abyss.ffi.Errno;
 import dev.abyss.ffi.LibC;
 import dev.abyss.ffi.net.MsgLayouts;
 import dev.abyss.ffi.net.Net;
@@ -24,7 +25,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * <p>Segments are at most {@link #MAX_SEGMENT_SIZE} bytes, so that they fit the MTU of an Ethernet
  * path. A refused GSO send ({@link #splits}) is sent again datagram by datagram
- * ({@link #sendEach}), so nothing is lost to the offload:
+ * ({@link #reportRefused}), so nothing is lost to the offload:
  * <ul>
  *   <li>EMSGSIZE: the segments exceed the path MTU to that peer (a smaller MTU on the way, or one
  *       an ICMP "fragmentation needed" lowered), where a plain datagram would be fragmented. That
@@ -36,7 +37,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *       the cause was elsewhere (e.g. a source address no longer local) and GSO stays on.</li>
  * </ul>
  * The one-by-one sends use MSG_DONTWAIT: one that finds the kernel's send buffer full fails with
- * EAGAIN (counted as a send error) rather than block the acceptor. Owner thread only.
+ * EAGAIN (counted as a send error) rather than block the acceptor.
+ *
+ * <p>Both native transports report a GSO send's results through here ({@link #reportSent},
+ * {@link #reportRefused}), each datagram on its own, to whichever send sink is current (the
+ * engine's, or {@link DeferredResults} inside a send). Owner thread only.
  */
 public final class Gso {
     private static final Logger LOG = LoggerFactory.getLogger(Gso.class);
@@ -51,15 +56,10 @@ public final class Gso {
     /** Places in the table of peers whose path refused a segment size. */
     public static final int SMALL_PATHS = 64;
 
-    /** Told how each datagram of a refused GSO send went when sent alone. */
-    public interface Resent {
-        /** Segment {@code index}, {@code length} bytes at {@code offset} of the send's data: {@code result} bytes sent, or -errno. */
-        void result(int index, long offset, int length, long result);
-    }
-
     private final String socketName;
     private final int maxSegments;
     private final MemorySegment single; // msghdr + iovec for sending a refused send's datagrams one by one
+    private final PeerKey refusedPeer = new PeerKey(); // the peer of a refused send (rare path)
     private boolean on;
     /** Peers whose path MTU refused a GSO segment size, by hash; created on the first refusal. */
     private PeerKey[] smallPaths;
@@ -153,11 +153,48 @@ public final class Gso {
 
     /**
      * Whether a GSO send refused with {@code errno} is to be sent again datagram by datagram
-     * ({@link #sendEach}, then {@link #refused}): EMSGSIZE, EIO, EINVAL. Any other errno fails the
-     * datagrams as it would have failed them one by one.
+     * ({@link #reportRefused}): EMSGSIZE, EIO, EINVAL. Any other errno fails the datagrams as it
+     * would have failed them one by one.
      */
     public boolean splits(int errno) {
-        return errno == dev.abyss.ffi.Errno.EMSGSIZE || errno == dev.abyss.ffi.Errno.EIO || errno == dev.abyss.ffi.Errno.EINVAL;
+        return errno == Errno.EMSGSIZE || errno == Errno.EIO || errno == Errno.EINVAL;
+    }
+
+    /**
+     * Reports a GSO send the kernel took: each of its datagrams ({@code total} bytes at
+     * {@code offset} in {@code data}, cut every {@code segmentSize}) as sent on its own, then the
+     * {@code segments} as coalesced.
+     */
+    public static void reportSent(Transport.SendSink to, Object tag, MemorySegment data, long offset, int total,
+                                  int segmentSize, int segments) {
+        for (int at = 0; at < total; at += segmentSize) {
+            to.sent(tag, data, offset + at, Math.min(segmentSize, total - at));
+        }
+        to.coalesced(segments);
+    }
+
+    /**
+     * Reports a GSO send the kernel refused with {@code errno}. Where GSO may be the cause
+     * ({@link #splits}) its datagrams are sent again one by one now with sendmsg, each reported as
+     * it went, and the refusal is learnt from ({@link #refused}); otherwise each fails with the
+     * errno, as it would have alone.
+     *
+     * @param msghdr the refused send's: its peer and its control messages, the last one UDP_SEGMENT
+     * @param names  where its peer's address is ({@code msg_namelen} bytes at {@code nameAt}), to
+     *               remember a path too small for its segments
+     * @param data   its {@code total} bytes at {@code offset}, {@code segmentSize}-byte datagrams
+     */
+    public void reportRefused(Transport.SendSink to, int fd, MemorySegment msghdr, MemorySegment names, long nameAt,
+                              Object tag, MemorySegment data, long offset, int total, int segmentSize, int errno) {
+        if (!splits(errno)) {
+            for (int at = 0; at < total; at += segmentSize) {
+                to.failed(tag, data, offset + at, Math.min(segmentSize, total - at), errno);
+            }
+            return;
+        }
+        boolean each = sendEach(to, fd, msghdr, tag, data, offset, total, segmentSize);
+        boolean known = refusedPeer.readFrom(names, nameAt, msghdr.get(JAVA_INT, MsgLayouts.MSG_NAMELEN));
+        refused(errno, each, known ? refusedPeer : null, segmentSize);
     }
 
     /**
@@ -170,7 +207,7 @@ public final class Gso {
         if (!eachSent || !on) {
             return; // the datagrams failed alone too: the cause was not GSO
         }
-        if (errno == dev.abyss.ffi.Errno.EMSGSIZE) {
+        if (errno == Errno.EMSGSIZE) {
             if (to == null) {
                 return;
             }
@@ -189,15 +226,16 @@ public final class Gso {
         on = false;
         close();
         LOG.warn("UDP GSO refused by the kernel on {} ({}): sending one datagram per send on this socket from now on",
-                socketName, dev.abyss.ffi.Errno.name(errno));
+                socketName, Errno.name(errno));
     }
 
     /**
-     * Sends a refused GSO send's datagrams one by one with sendmsg: the send's {@code msghdr} gives
-     * the peer and the control messages (less the trailing UDP_SEGMENT one); {@code data} holds
-     * {@code total} bytes of {@code segmentSize}-byte datagrams. Returns true when every one was sent.
+     * Sends a refused GSO send's datagrams one by one with sendmsg (the send's {@code msghdr} gives
+     * the peer and the control messages, less the trailing UDP_SEGMENT one) and reports each.
+     * Returns true when every one was sent.
      */
-    public boolean sendEach(int fd, MemorySegment msghdr, long data, int total, int segmentSize, Resent resent) {
+    private boolean sendEach(Transport.SendSink to, int fd, MemorySegment msghdr, Object tag, MemorySegment data,
+                             long offset, int total, int segmentSize) {
         long iov = MsgLayouts.MSGHDR.byteSize();
         MemorySegment.copy(msghdr, 0, single, 0, MsgLayouts.MSGHDR.byteSize());
         long control = msghdr.get(JAVA_LONG, MsgLayouts.MSG_CONTROLLEN) - SendControl.SEGMENT_SPACE;
@@ -205,18 +243,21 @@ public final class Gso {
         single.set(ADDRESS, MsgLayouts.MSG_IOV, single.asSlice(iov, MsgLayouts.IOVEC.byteSize()));
         single.set(JAVA_LONG, MsgLayouts.MSG_IOVLEN, 1);
         single.set(JAVA_INT, MsgLayouts.MSG_FLAGS, 0);
-        int index = 0;
         boolean all = true;
-        for (long offset = 0; offset < total; offset += segmentSize, index++) {
-            int length = (int) Math.min(segmentSize, total - offset);
-            single.set(JAVA_LONG, iov + MsgLayouts.IOV_BASE, data + offset);
+        for (int at = 0; at < total; at += segmentSize) {
+            int length = Math.min(segmentSize, total - at);
+            single.set(JAVA_LONG, iov + MsgLayouts.IOV_BASE, data.address() + offset + at);
             single.set(JAVA_LONG, iov + MsgLayouts.IOV_LEN, length);
             long rc;
             do {
                 rc = LibC.sendmsg(fd, single, Net.MSG_DONTWAIT);
-            } while (rc == -dev.abyss.ffi.Errno.EINTR);
-            all &= rc >= 0;
-            resent.result(index, offset, length, rc);
+            } while (rc == -Errno.EINTR);
+            if (rc >= 0) {
+                to.sent(tag, data, offset + at, length);
+            } else {
+                all = false;
+                to.failed(tag, data, offset + at, length, (int) -rc);
+            }
         }
         return all;
     }

@@ -4,7 +4,6 @@ import dev.abyss.ffi.net.ControlMessages;
 import dev.abyss.ffi.net.MsgLayouts;
 import dev.abyss.ffi.net.Net;
 import dev.abyss.ffi.net.PeerKey;
-import dev.abyss.server.DatagramInfo;
 
 import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
@@ -18,8 +17,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  * the SO_RXQ_OVFL drop count (reported to the {@link DropCounter}), the destination and interface
  * (IP_PKTINFO / IPV6_PKTINFO, see {@link ArrivalAddress}), the TOS / traffic class (IP_TOS /
  * IPV6_TCLASS), the kernel's receive time (SO_TIMESTAMPNS) and the GRO segment size (UDP_GRO).
- * One per transport, rewritten for every datagram and handed to the engine as the
- * {@link DatagramInfo} of the callback: nothing is allocated per datagram. Owner thread only.
+ * One per transport, rewritten for every datagram and handed to the sink as the
+ * {@link DatagramFacts} of its {@link Transport.ReceiveSink#onDatagram} call: nothing is allocated
+ * per datagram. Owner thread only.
  */
 public final class ReceivedDatagram implements DatagramFacts {
     /**
@@ -50,11 +50,6 @@ public final class ReceivedDatagram implements DatagramFacts {
         this.drops = drops;
         this.trafficClassOn = trafficClassOn;
         this.timestampsOn = timestampsOn;
-    }
-
-    /** A view for a transport that reads no control messages (NIO): only {@link #truncated()}. */
-    public static ReceivedDatagram plain() {
-        return new ReceivedDatagram(new ArrivalAddress(false, false, 0), null, false, false);
     }
 
     /**
@@ -114,7 +109,10 @@ public final class ReceivedDatagram implements DatagramFacts {
         return segmentSize;
     }
 
-    /** A GRO split: whether the part being delivered is cut (only the last part can be). */
+    /**
+     * A GRO split ({@link GroSplit}): whether the part being delivered is cut (only the last part
+     * can be; the others arrived whole).
+     */
     void truncatedPart(boolean truncated) {
         this.truncated = truncated;
     }

@@ -12,40 +12,48 @@ import java.net.SocketAddress;
  * completions (io_uring) and selection keys (NIO) never leave the transport.
  *
  * <p>Owner thread only, except {@link #wakeup()}, {@link #isClosed()} and {@link #localAddress()}.
+ * The sinks are called on the owner thread, from the calls their javadoc names, never from
+ * {@link #send}: a handler that sends is never re-entered by its own results.
  */
 public interface Transport extends AutoCloseable {
 
-    /** Where received datagrams go. {@code data} is a read-only view, valid only during the call. */
+    /**
+     * Where received datagrams go, and what the transport learns about receiving. Called on the
+     * owner thread from {@link #poll} only.
+     */
     interface ReceiveSink {
         /** A batch of datagrams follows (the engine reads its clock once per batch, not per datagram). */
         void beginBatch();
 
         /**
-         * A datagram from {@code peer}: {@code data} is a read-only view and {@code facts} what the
-         * transport knows about it (destination, traffic class, time, GRO size, truncation); both are
-         * valid during this call only.
+         * A datagram from {@code peer}: {@code data} is a read-only view of its payload (cut to
+         * maxDatagramSize when {@code facts.truncated()}), {@code facts} what the transport knows
+         * about it. {@code peer}, {@code data} and {@code facts} belong to the transport and are
+         * valid during this call only: a sink that keeps any of them copies it.
          */
         void onDatagram(PeerKey peer, MemorySegment data, DatagramFacts facts);
 
         /**
          * A receive failed with {@code errno} (not EAGAIN/EINTR); the transport goes on. Not called
          * for a receive that failed only because an ICMP error about a peer was pending on the socket
-         * (IP_RECVERR): that error is reported once, by {@link #onUnreachable}.
+         * (IP_RECVERR): that error is reported once, by {@link #onUnreachable}; nor for a pause
+         * ({@link #onReceivePaused}).
          */
         void onReceiveError(int errno);
 
         /**
-         * The transport stopped taking datagrams in for a moment and resumes by itself (io_uring: its
-         * provided buffers ran out, -ENOBUFS ended the multishot receive, re-armed once buffers are
-         * back). Nothing is lost: the datagrams wait in the socket (what the socket itself then drops
-         * is reported by {@link #onKernelDrops}).
+         * Receiving paused because the transport's receive buffers were all in use (io_uring: the
+         * provided buffer ring ran dry, {@code -ENOBUFS} ended the multishot receive). Nothing was
+         * lost: the datagrams wait in the socket, and the transport resumes by itself once buffers
+         * are back (before its next wait). Not an error; frequent pauses say the handlers are slower
+         * than the traffic, or the ring is small for it.
          */
         void onReceivePaused();
 
         /**
          * The kernel dropped {@code count} datagrams meant for this socket since the last report
          * (full receive buffer: SO_RXQ_OVFL), or the transport itself could not take them in
-         * (io_uring: no free buffer, CQ overflow).
+         * (io_uring: CQ overflow).
          */
         default void onKernelDrops(long count) {
         }
@@ -69,6 +77,19 @@ public interface Transport extends AutoCloseable {
     /**
      * Told how each queued datagram ended. {@code tag} is what the caller gave to {@link #send}:
      * opaque to the transport (the engine passes its session, or null).
+     *
+     * <p><b>When.</b> On the owner thread, from {@link #poll}, {@link #flush}, {@link #settleSends}
+     * and {@link #close} only: never from {@link #send} or {@link #sendRoom}, so that no result is
+     * settled (counters, telemetry) inside the call of a handler that is sending. A transport that
+     * has to hand sends to the kernel inside {@code send} to make room (a full sendmmsg batch, a
+     * full io_uring send ring) keeps their results in preallocated storage ({@link DeferredResults})
+     * and reports them, in order, at the next of those calls.
+     *
+     * <p><b>The bytes.</b> {@code buffer} holds the datagram at {@code offset}: the transport's own
+     * copy, valid during the call only. For a result reported at once it is the copy that went to
+     * the kernel. For a result kept from inside {@code send} it is a copy the transport made then,
+     * if {@link #wantsBytes()} said so and the copy fitted ({@link DeferredResults#SPILL_BYTES} per
+     * turn); otherwise {@code bytes} zero bytes (the counts are exact either way).
      */
     interface SendSink {
         /** The kernel took the {@code bytes} at {@code offset} in {@code buffer}. */
@@ -79,6 +100,16 @@ public interface Transport extends AutoCloseable {
 
         /** {@code segments} of the datagrams reported {@link #sent} left in one GSO send (UDP_SEGMENT). */
         default void coalesced(int segments) {
+        }
+
+        /**
+         * Whether this sink reads the bytes of the datagrams it is told about (the engine: while
+         * telemetry listens to sends). Asked when a result has to be kept for later: a transport
+         * copies the datagram aside only when this is true, so keeping results costs no copy
+         * otherwise. True by default.
+         */
+        default boolean wantsBytes() {
+            return true;
         }
     }
 
@@ -97,6 +128,8 @@ public interface Transport extends AutoCloseable {
      * Queues a copy of {@code length} bytes at {@code offset} in {@code src} to {@code to}; it goes
      * out at the latest with the next {@link #flush()} or {@link #poll}. False when nothing can be
      * queued now (the kernel's buffer and the transport's are full): the caller counts the drop.
+     * Calls no sink: its result, and those of the sends it hands to the kernel to make room, are
+     * reported by the next {@link #poll}, {@link #flush}, {@link #settleSends} or {@link #close}.
      */
     default boolean send(Object tag, PeerKey to, MemorySegment src, long offset, int length) {
         return send(tag, to, null, -1, src, offset, length);
@@ -111,20 +144,24 @@ public interface Transport extends AutoCloseable {
      */
     boolean send(Object tag, PeerKey to, PeerKey from, int trafficClass, MemorySegment src, long offset, int length);
 
-
-    /** How many datagrams {@link #send} takes now without refusing (it may make room first). */
+    /**
+     * How many datagrams {@link #send} takes now without refusing. It may make room first (hand
+     * queued sends to the kernel), and like {@code send} it calls no sink: their results wait for
+     * the next {@link #flush}.
+     */
     int sendRoom();
 
     /**
-     * Hands queued sends to the kernel; a completion transport may leave them to the
-     * {@code io_uring_enter} of the next {@link #poll}, which the engine calls at once.
+     * Reports the results kept since the last report, then hands queued sends to the kernel; a
+     * completion transport may leave those to the {@code io_uring_enter} of the next {@link #poll},
+     * which the engine calls at once. The end of the engine's turn.
      */
     void flush();
 
     /**
-     * Hands every queued send to the kernel now and reports the results it already has, so a
-     * session's last datagrams are counted before its end is reported. By default {@link #flush()}:
-     * a transport whose flush reports results at once needs nothing more.
+     * Hands every queued send to the kernel now and reports every result it already has (kept ones
+     * first), so a session's last datagrams are counted before its end is reported. By default
+     * {@link #flush()}: a transport whose flush reports results at once needs nothing more.
      */
     default void settleSends() {
         flush();
@@ -136,7 +173,10 @@ public interface Transport extends AutoCloseable {
     /** Stops receiving (sending still works). */
     void stopReceiving();
 
-    /** Sends what is queued (bounded in time), then frees the socket and every buffer. Idempotent. */
+    /**
+     * Sends what is queued (bounded in time) and reports every result, then frees the socket and
+     * every buffer. Idempotent.
+     */
     @Override
     void close();
 

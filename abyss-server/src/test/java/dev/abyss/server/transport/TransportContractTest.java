@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.charset.StandardCharsets;
@@ -29,8 +30,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The transport contract, the same for every transport, driven through its factory with a
  * recording sink (no engine): receive with the sender's key, a send result per tag, a wake-up
  * ending a blocking poll, stop receiving while sending goes on, close freeing the port, a burst
- * larger than the receive buffers, truncation. All calls on the test thread (io_uring's single
- * issuer).
+ * larger than the receive buffers, truncation, send results settled outside send(). All calls on
+ * the test thread (io_uring's single issuer).
  */
 @Timeout(60)
 class TransportContractTest {
@@ -70,6 +71,13 @@ class TransportContractTest {
             }
             t.poll(10_000_000L);
         }
+    }
+
+    /** {@code c} sends {@code text} to {@code t}; returns its key as the transport reported it. */
+    private static PeerKey firstPeer(Transport t, RecordingSink sink, DatagramChannel c, String text) throws IOException {
+        c.send(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)), t.localAddress());
+        pollUntil(t, () -> sink.received.size() == 1, "the first datagram");
+        return sink.senders.getFirst();
     }
 
     private static String receive(DatagramChannel c) throws IOException {
@@ -123,9 +131,7 @@ class TransportContractTest {
         RecordingSink sink = new RecordingSink();
         Transport t = open(kind, "127.0.0.1", 2048, 64, sink);
         DatagramChannel c = client("127.0.0.1");
-        c.send(ByteBuffer.wrap("one".getBytes(StandardCharsets.UTF_8)), t.localAddress());
-        pollUntil(t, () -> sink.received.size() == 1, "the first datagram");
-        PeerKey peer = sink.senders.getFirst();
+        PeerKey peer = firstPeer(t, sink, c, "one");
         t.stopReceiving();
         c.send(ByteBuffer.wrap("two".getBytes(StandardCharsets.UTF_8)), t.localAddress());
         assertTrue(t.send("after-stop", peer, MemorySegment.ofArray("still".getBytes(StandardCharsets.UTF_8)), 0, 5));
@@ -177,5 +183,55 @@ class TransportContractTest {
         assertEquals(List.of(true, false), sink.truncated, "flagged");
         assertArrayEquals("y".getBytes(StandardCharsets.UTF_8), sink.received.get(1).getBytes(StandardCharsets.UTF_8),
                 "nothing of the cut one spills into the next");
+    }
+
+    /**
+     * No send result reaches the sink from inside send(), even when sends overflow what the
+     * transport holds and it must hand them to the kernel there (EPOLL and NIO: a batch of 4;
+     * IO_URING: its 64 send slots): they are kept and reported, in order, each once and with its
+     * bytes, by the next flush or poll. Both outside a poll and from a receive callback that sends,
+     * as a handler does.
+     */
+    @ParameterizedTest
+    @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
+    void sendResultsAreReportedAtTheEndOfTheTurnNeverInsideSend(TransportKind kind) throws Exception {
+        assumeAvailable(kind);
+        RecordingSink sink = new RecordingSink();
+        Transport t = open(kind, "127.0.0.1", 2048, 4, sink);
+        DatagramChannel c = client("127.0.0.1");
+        c.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
+        PeerKey peer = firstPeer(t, sink, c, "hello");
+        int n = 150; // more than any transport holds here
+
+        for (int i = 0; i < n; i++) {
+            sendWatched(t, sink, peer, i);
+        }
+        assertEquals(0, sink.reportedInsideSend, "results reported from inside send()");
+        t.flush();
+        pollUntil(t, () -> sink.sent.size() == n, n + " results (got " + sink.sent.size() + ")");
+
+        sink.onEach = from -> { // a handler that answers one datagram with n
+            for (int i = n; i < 2 * n; i++) {
+                sendWatched(t, sink, from, i);
+            }
+        };
+        c.send(ByteBuffer.wrap("again".getBytes(StandardCharsets.UTF_8)), t.localAddress());
+        pollUntil(t, () -> sink.sent.size() == 2 * n, 2 * n + " results (got " + sink.sent.size() + ")");
+        assertEquals(0, sink.reportedInsideSend, "results reported from inside send() in a receive callback");
+        assertEquals(List.of(), sink.failed);
+        for (int i = 0; i < 2 * n; i++) {
+            assertEquals(i, sink.sent.get(i), "each result once, in order");
+            assertEquals("reply " + i, sink.sentData.get(i), "with the bytes that went out");
+        }
+    }
+
+    private static void sendWatched(Transport t, RecordingSink sink, PeerKey to, int i) {
+        MemorySegment reply = MemorySegment.ofArray(("reply " + i).getBytes(StandardCharsets.UTF_8));
+        sink.sending = true;
+        try {
+            assertTrue(t.send(i, to, reply, 0, (int) reply.byteSize()), "queued " + i);
+        } finally {
+            sink.sending = false;
+        }
     }
 }

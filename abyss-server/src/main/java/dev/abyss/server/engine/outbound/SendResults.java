@@ -47,6 +47,15 @@ public final class SendResults implements Transport.SendSink {
         drops.drop(Drop.SEND_ERROR, s == null ? null : s.key, bytes, Errno.name(errno));
     }
 
+    /**
+     * The bytes of a result matter only to telemetry's send events: a transport that has to keep a
+     * result for later copies its bytes aside only while someone listens.
+     */
+    @Override
+    public boolean wantsBytes() {
+        return EventKind.CONNECTION_SEND.enabled() || EventKind.CONNECTION_SEND_ERROR.enabled();
+    }
+
     @Override
     public void coalesced(int segments) {
         counters.increment(Counters.GSO_SENDS);

@@ -1,7 +1,6 @@
 package dev.abyss.server.transport.epoll;
 
 import dev.abyss.ffi.Errno;
-import dev.abyss.ffi.LibC;
 import dev.abyss.ffi.NativeException;
 import dev.abyss.ffi.epoll.Epoll;
 import dev.abyss.ffi.net.MessageBatch;
@@ -10,20 +9,17 @@ import dev.abyss.ffi.net.Net;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.ffi.net.SockAddr;
 import dev.abyss.server.TransportKind;
-import dev.abyss.server.transport.ArrivalAddress;
-import dev.abyss.server.transport.DropCounter;
-import dev.abyss.server.transport.GroSplit;
+import dev.abyss.server.transport.DeferredResults;
 import dev.abyss.server.transport.Gso;
+import dev.abyss.server.transport.NativeSocket;
+import dev.abyss.server.transport.NativeTransport;
 import dev.abyss.server.transport.ReceivedDatagram;
 import dev.abyss.server.transport.SendControl;
 import dev.abyss.server.transport.SocketErrors;
-import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.TransportSettings;
 import dev.abyss.server.transport.UdpSocket;
-import dev.abyss.server.transport.Wakeup;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
 
@@ -40,8 +36,12 @@ import java.net.SocketAddress;
  * is level-triggered, so the rest comes next turn). A recvmmsg that fails with the error left pending
  * by such an ICMP error reads the queue and receives again at once (the datagrams wait behind the
  * error); a send refused with it is sent again.
+ *
+ * <p>Send results: a send that finds the batch full hands it to the kernel at once (sendmmsg) to
+ * make room, and keeps the results ({@link DeferredResults}) for the next {@link #flush()}: the sinks
+ * hear nothing inside {@link #send}.
  */
-public final class EpollTransport implements Transport {
+public final class EpollTransport extends NativeTransport {
     /** Opens EPOLL transports. */
     public static final TransportFactory FACTORY = new TransportFactory(TransportKind.EPOLL, EpollTransport::open);
 
@@ -50,40 +50,18 @@ public final class EpollTransport implements Transport {
     static final int CONTROL_SPACE = ReceivedDatagram.CONTROL_SPACE;
     /** Receive batches per poll while datagrams keep coming, before the engine serves timers and queues. */
     private static final int RECEIVE_ROUNDS = 8;
-    private static final int VIEW_WAYS = 8; // distinct lengths remembered per slot
     private static final long SOCKET_TOKEN = 1;
     private static final long WAKE_TOKEN = 2;
+    private static final long MSGHDR_SIZE = MsgLayouts.MSGHDR.byteSize();
 
-    private final Arena arena = Arena.ofShared();
-    private final UdpSocket socket;
-    private final int fd;
-    private final Wakeup wake;
     private final Epoll epoll;
     private final MessageBatch in;
     private final MessageBatch out;
-    /** Where each datagram arrived and where replies leave from (wildcard binds). */
-    private final ArrivalAddress arrival;
-    /** The facts of the datagram being delivered. */
-    private final ReceivedDatagram received;
-    private final SendControl sendControl;
-    private final Gso gso;
-    private final boolean gro;
     /** Datagrams in each queued send (more than one: a GSO send), and their segment size. */
     private final int[] outSegments;
     private final int[] outSegmentSize;
-    /** Splits coalesced receives into their datagrams. */
-    private final GroSplit groSplit;
-    private final PeerKey peer = new PeerKey();
-    /** The peer of a refused GSO send (rare path). */
-    private final PeerKey failedPeer = new PeerKey();
-    private final ReceiveSink receiver;
-    private final SendSink sender;
-    private final DropCounter drops;
-    private final SocketErrors errors;
     /** The tag of each queued send, handed back with its result. */
     private final Object[] outTags;
-    /** Read-only views of receive slots, reused per (slot, length) so a steady stream allocates nothing. */
-    private final MemorySegment[] views;
     private int outStart;
     private int outCount;
     /** The queued send refused with an ICMP errno and being tried again (-1: none), and how often it was. */
@@ -99,59 +77,27 @@ public final class EpollTransport implements Transport {
     private boolean watchingOut;
     /** The last poll read a full batch: read again before asking epoll (one syscall fewer per batch). */
     private boolean readAgain;
-    private volatile boolean closed;
 
-    private EpollTransport(UdpSocket socket, Wakeup wake, Epoll epoll, TransportSettings settings,
-                           ReceiveSink receiver, SendSink sender) {
-        this.socket = socket;
-        this.fd = socket.fd();
-        this.wake = wake;
+    private EpollTransport(NativeSocket io, Epoll epoll, TransportSettings settings, ReceiveSink receiver, SendSink sender) {
+        super(io, settings.receiveBatchSize(), receiver, sender);
         this.epoll = epoll;
-        this.receiver = receiver;
-        this.sender = sender;
-        this.in = new MessageBatch(arena, settings.receiveBatchSize(), settings.maxDatagramSize(),
+        UdpSocket socket = io.socket();
+        this.in = new MessageBatch(io.arena(), settings.receiveBatchSize(), settings.maxDatagramSize(),
                 socket.controlSpace(CONTROL_SPACE));
-        this.drops = new DropCounter(receiver);
-        this.errors = new SocketErrors(arena, receiver);
-        this.arrival = socket.arrivalAddress();
-        this.received = socket.receivedDatagram(arrival, drops);
-        this.sendControl = socket.sendControl(arrival);
-        this.gso = socket.gso(arena);
-        this.gro = socket.gro();
-        this.out = new MessageBatch(arena, settings.receiveBatchSize(), SEND_SLOT, socket.controlSpace(SendControl.SPACE));
+        this.out = new MessageBatch(io.arena(), settings.receiveBatchSize(), SEND_SLOT, socket.controlSpace(SendControl.SPACE));
         this.outTags = new Object[out.capacity()];
         this.outSegments = new int[out.capacity()];
         this.outSegmentSize = new int[out.capacity()];
-        this.views = new MemorySegment[in.capacity() * VIEW_WAYS];
-        this.groSplit = new GroSplit(in.capacity());
     }
 
     static EpollTransport open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
                                ReceiveSink receiver, SendSink sender) throws NativeException {
-        UdpSocket socket = UdpSocket.open(settings, address, reusePort, probeFirst);
-        Wakeup wake = null;
-        Epoll ep = null;
-        try {
-            wake = Wakeup.open();
-            ep = Epoll.create(4);
-            ep.add(socket.fd(), Epoll.EPOLLIN, SOCKET_TOKEN);
-            ep.add(wake.fd(), Epoll.EPOLLIN, WAKE_TOKEN);
-            return new EpollTransport(socket, wake, ep, settings, receiver, sender);
-        } catch (NativeException | RuntimeException e) {
-            if (ep != null) {
-                ep.close();
-            }
-            if (wake != null) {
-                wake.close();
-            }
-            socket.close();
-            throw e;
-        }
-    }
-
-    @Override
-    public SocketAddress localAddress() {
-        return socket.localAddress();
+        return NativeSocket.open(settings, address, reusePort, probeFirst, true, io -> {
+            Epoll ep = io.own(Epoll.create(4));
+            ep.add(io.socket().fd(), Epoll.EPOLLIN, SOCKET_TOKEN);
+            ep.add(io.wake().fd(), Epoll.EPOLLIN, WAKE_TOKEN);
+            return new EpollTransport(io, ep, settings, receiver, sender);
+        });
     }
 
     @Override
@@ -164,7 +110,7 @@ public final class EpollTransport implements Transport {
                     : timeoutNanos < 0 ? -1 : (int) Math.min(Integer.MAX_VALUE, (timeoutNanos + 999_999) / 1_000_000));
             for (int i = 0; i < n; i++) {
                 if (epoll.data(i) == WAKE_TOKEN) {
-                    wake.consume();
+                    io.wake().consume();
                     work++;
                     continue;
                 }
@@ -215,7 +161,7 @@ public final class EpollTransport implements Transport {
         }
         if (n <= 0) {
             if (n != 0 && n != -Errno.EAGAIN && n != -Errno.EINTR) {
-                socket.failIfLost(-n, "recvmmsg");
+                io.socket().failIfLost(-n, "recvmmsg");
                 receiver.onReceiveError(-n);
             }
             return n;
@@ -224,23 +170,11 @@ public final class EpollTransport implements Transport {
         MemorySegment names = in.names();
         receiver.beginBatch();
         for (int i = 0; i < n; i++) {
-            int control = in.controlLength(i);
-            boolean truncated = in.truncated(i);
-            if (control > 0) {
-                received.read(in.controls(), in.controlOffset(i), Math.min(control, in.controlSize()), truncated);
-            } else {
-                received.plain(truncated);
-            }
+            received.read(in.controls(), in.controlOffset(i), Math.min(in.controlLength(i), in.controlSize()), in.truncated(i));
             if (!peer.readFrom(names, in.nameOffset(i), in.nameLength(i))) {
                 continue; // unreadable sender address: cannot answer or key it
             }
-            int len = Math.min(in.length(i), in.slotSize());
-            int segment = received.groSegmentSize();
-            if (segment > 0 && len > segment && gro) {
-                groSplit.deliver(receiver, peer, data, i, in.dataOffset(i), len, segment, received);
-            } else {
-                receiver.onDatagram(peer, view(data, i, len), received);
-            }
+            deliver(data, i, in.dataOffset(i), Math.min(in.length(i), in.slotSize()));
         }
         return n;
     }
@@ -255,16 +189,6 @@ public final class EpollTransport implements Transport {
             errors.clearPending(fd);
         }
         return n;
-    }
-
-    private MemorySegment view(MemorySegment data, int slot, int length) {
-        int k = slot * VIEW_WAYS + (length & (VIEW_WAYS - 1));
-        MemorySegment v = views[k];
-        if (v == null || v.byteSize() != length) {
-            v = data.asSlice(in.dataOffset(slot), length).asReadOnly();
-            views[k] = v;
-        }
-        return v;
     }
 
     @Override
@@ -284,7 +208,7 @@ public final class EpollTransport implements Transport {
             outSegments[last] = segments;
             return true;
         }
-        if (sendRoom() == 0) {
+        if (room() == 0) {
             return false; // the kernel's buffer and ours are both full
         }
         int i = outCount++;
@@ -298,11 +222,18 @@ public final class EpollTransport implements Transport {
         return true;
     }
 
-
     @Override
     public int sendRoom() {
+        return room();
+    }
+
+    /**
+     * Room in the send batch; a full one is handed to the kernel first, its results kept for the
+     * next flush (this runs inside send(), in a handler's call: no sink is told anything here).
+     */
+    private int room() {
         if (outCount == out.capacity()) {
-            flush();
+            handOver(deferred);
             if (outCount == out.capacity()) {
                 compact();
             }
@@ -310,8 +241,18 @@ public final class EpollTransport implements Transport {
         return out.capacity() - outCount;
     }
 
+    /** Reports the results kept since the last flush, then hands the queued sends to the kernel and reports theirs. */
     @Override
     public void flush() {
+        deferred.report();
+        handOver(sender);
+    }
+
+    /**
+     * Hands the queued sends to the kernel (sendmmsg until it takes no more) and tells {@code to}
+     * their results: the engine's sink at a reporting point, {@link DeferredResults} inside a send.
+     */
+    private void handOver(SendSink to) {
         if (outStart < outCount) {
             gso.close(); // the open send goes to the kernel now
         }
@@ -325,9 +266,10 @@ public final class EpollTransport implements Transport {
                 for (int k = 0; k < sent; k++) {
                     int i = outStart + k;
                     if (outSegments[i] > 1) {
-                        sentSegments(i);
+                        Gso.reportSent(to, outTags[i], out.data(), out.dataOffset(i), out.iovLength(i), outSegmentSize[i],
+                                outSegments[i]);
                     } else {
-                        sender.sent(outTags[i], out.data(), out.dataOffset(i), out.length(i));
+                        to.sent(outTags[i], out.data(), out.dataOffset(i), out.length(i));
                     }
                     outTags[i] = null;
                 }
@@ -340,7 +282,7 @@ public final class EpollTransport implements Transport {
                     // a GSO send refused (segments above the path MTU, no offload): its datagrams go one by one
                     checkErrors |= SocketErrors.isIcmpErrno(-sent);
                     retrying = -1;
-                    failedSegments(outStart, -sent);
+                    refusedSegments(to, outStart, -sent);
                     outTags[outStart++] = null;
                     continue;
                 }
@@ -352,12 +294,12 @@ public final class EpollTransport implements Transport {
                     continue;
                 }
                 retrying = -1;
-                socket.failIfLost(-sent, "sendmmsg");
+                io.socket().failIfLost(-sent, "sendmmsg");
                 // the first entry failed: skip it, keep the rest
                 if (outSegments[outStart] > 1) {
-                    failedSegments(outStart, -sent);
+                    refusedSegments(to, outStart, -sent);
                 } else {
-                    sender.failed(outTags[outStart], out.data(), out.dataOffset(outStart), out.iovLength(outStart), -sent);
+                    to.failed(outTags[outStart], out.data(), out.dataOffset(outStart), out.iovLength(outStart), -sent);
                 }
                 outTags[outStart++] = null;
             }
@@ -370,42 +312,11 @@ public final class EpollTransport implements Transport {
         }
     }
 
-    /** A GSO send went out: each of its datagrams is reported. */
-    private void sentSegments(int i) {
-        int segment = outSegmentSize[i];
-        int total = out.iovLength(i);
-        Object tag = outTags[i];
-        for (int at = 0; at < total; at += segment) {
-            sender.sent(tag, out.data(), out.dataOffset(i) + at, Math.min(segment, total - at));
-        }
-        sender.coalesced(outSegments[i]);
-    }
-
-    /**
-     * A GSO send was refused: sent again one by one when GSO may be the cause ({@link Gso#splits}),
-     * else each of its datagrams fails with the errno, as it would have alone.
-     */
-    private void failedSegments(int i, int errno) {
-        int segment = outSegmentSize[i];
-        int total = out.iovLength(i);
-        Object tag = outTags[i];
-        long data = out.data().address() + out.dataOffset(i);
-        if (gso.splits(errno)) {
-            MemorySegment header = MemorySegment.ofAddress(out.msghdrAddress(i)).reinterpret(MsgLayouts.MSGHDR.byteSize());
-            boolean each = gso.sendEach(fd, header, data, total, segment, (index, offset, length, result) -> {
-                if (result >= 0) {
-                    sender.sent(tag, out.data(), out.dataOffset(i) + offset, length);
-                } else {
-                    sender.failed(tag, out.data(), out.dataOffset(i) + offset, length, (int) -result);
-                }
-            });
-            gso.refused(errno, each, failedPeer.readFrom(out.names(), out.nameOffset(i), out.nameLength(i)) ? failedPeer : null,
-                    segment);
-            return;
-        }
-        for (int at = 0; at < total; at += segment) {
-            sender.failed(tag, out.data(), out.dataOffset(i) + at, Math.min(segment, total - at), errno);
-        }
+    /** A GSO send refused with {@code errno}: sent again one by one, or failed datagram by datagram ({@link Gso#reportRefused}). */
+    private void refusedSegments(SendSink to, int i, int errno) {
+        MemorySegment header = out.msgvec().asSlice(out.msghdrAddress(i) - out.msgvec().address(), MSGHDR_SIZE);
+        gso.reportRefused(to, fd, header, out.names(), out.nameOffset(i), outTags[i], out.data(), out.dataOffset(i),
+                out.iovLength(i), outSegmentSize[i], errno);
     }
 
     private void compact() {
@@ -437,14 +348,9 @@ public final class EpollTransport implements Transport {
             epoll.modify(fd, (receiving ? Epoll.EPOLLIN : 0) | (on ? Epoll.EPOLLOUT : 0), SOCKET_TOKEN);
             watchingOut = on;
         } catch (NativeException e) {
-            socket.failIfLost(e.errno() == Errno.ENOENT ? Errno.EBADF : e.errno(), "epoll_ctl");
+            io.socket().failIfLost(e.errno() == Errno.ENOENT ? Errno.EBADF : e.errno(), "epoll_ctl");
             throw new IllegalStateException(e);
         }
-    }
-
-    @Override
-    public void wakeup() {
-        wake.signal();
     }
 
     @Override
@@ -455,28 +361,16 @@ public final class EpollTransport implements Transport {
             epoll.modify(fd, watchingOut ? Epoll.EPOLLOUT : 0, SOCKET_TOKEN);
         } catch (NativeException e) {
             if (e.errno() == Errno.EBADF || e.errno() == Errno.ENOENT) {
-                socket.markLost(); // closed underneath us: nothing left to stop, nothing to close again
+                io.socket().markLost(); // closed underneath us: nothing left to stop, nothing to close again
                 return;
             }
             throw new IllegalStateException(e);
         }
     }
 
+    /** Sends and reports what is queued: nothing of the kernel's points into the arena afterwards. */
     @Override
-    public boolean isClosed() {
-        return closed;
-    }
-
-    @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
+    protected void windDown() {
         flush();
-        closed = true;
-        wake.close();
-        epoll.close();
-        socket.close();
-        arena.close();
     }
 }

@@ -15,6 +15,25 @@ import java.util.Locale;
  * links no native function, so this works without native access.
  */
 final class NioErrno {
+    /** An errno and the (lower-case) strerror texts of glibc and musl that stand for it. */
+    private record Text(int errno, String... fragments) {
+    }
+
+    /** Tried in order: the first whose fragment the message contains wins. */
+    private static final Text[] TEXTS = {
+            new Text(Errno.EMSGSIZE, "message too long"),
+            new Text(Errno.ENOBUFS, "no buffer space"),
+            new Text(Errno.ENETUNREACH, "network is unreachable"),
+            new Text(Errno.EHOSTUNREACH, "host is unreachable", "no route to host"),
+            new Text(Errno.ECONNREFUSED, "connection refused"),
+            new Text(Errno.EACCES, "permission denied"),
+            new Text(Errno.EPERM, "operation not permitted"),
+            new Text(Errno.EADDRNOTAVAIL, "cannot assign requested address", "address not available"),
+            new Text(Errno.EAFNOSUPPORT, "address family not supported"),
+            new Text(Errno.ENETDOWN, "network is down"),
+            new Text(Errno.EINVAL, "invalid argument", "port 0"),
+    };
+
     private NioErrno() {
     }
 
@@ -33,40 +52,15 @@ final class NioErrno {
             return Errno.EAFNOSUPPORT; // e.g. an IPv6 destination on an IPv4 channel
         }
         String m = failure.getMessage() == null ? "" : failure.getMessage().toLowerCase(Locale.ROOT);
-        // strerror texts of glibc and musl
-        if (m.contains("message too long")) {
-            return Errno.EMSGSIZE;
+        for (Text t : TEXTS) {
+            for (String fragment : t.fragments()) {
+                if (m.contains(fragment)) {
+                    return t.errno();
+                }
+            }
         }
-        if (m.contains("no buffer space")) {
-            return Errno.ENOBUFS;
-        }
-        if (m.contains("network is unreachable")) {
-            return Errno.ENETUNREACH;
-        }
-        if (m.contains("host is unreachable") || m.contains("no route to host")) {
-            return Errno.EHOSTUNREACH;
-        }
-        if (m.contains("connection refused")) {
-            return Errno.ECONNREFUSED;
-        }
-        if (m.contains("permission denied")) {
-            return Errno.EACCES;
-        }
-        if (m.contains("operation not permitted")) {
-            return Errno.EPERM;
-        }
-        if (m.contains("cannot assign requested address") || m.contains("address not available")) {
-            return Errno.EADDRNOTAVAIL;
-        }
-        if (m.contains("address family not supported")) {
-            return Errno.EAFNOSUPPORT;
-        }
-        if (m.contains("network is down")) {
-            return Errno.ENETDOWN;
-        }
-        if (m.contains("invalid argument") || m.contains("port 0") // the JDK refuses port 0 itself; Linux says EINVAL
-                || failure instanceof IllegalArgumentException) {
-            return Errno.EINVAL;
+        if (failure instanceof IllegalArgumentException) {
+            return Errno.EINVAL; // the JDK refuses port 0 itself; Linux says EINVAL
         }
         return Errno.EIO;
     }

@@ -5,11 +5,13 @@ import dev.abyss.ffi.net.Net;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.ffi.net.SockAddr;
 import dev.abyss.server.TransportKind;
+import dev.abyss.server.transport.DatagramFacts;
+import dev.abyss.server.transport.DeferredResults;
 import dev.abyss.server.transport.ReceiveBuffer;
-import dev.abyss.server.transport.ReceivedDatagram;
 import dev.abyss.server.transport.Transport;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.TransportSettings;
+import dev.abyss.server.transport.ViewCache;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,7 +48,9 @@ import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
  * <p>Each {@link #poll} sends what is queued, selects (the {@link #wakeup()} of another thread is
  * {@link Selector#wakeup()}), then receives up to {@code receiveBatchSize} datagrams, one
  * {@code receive} call each. A send the kernel cannot take now ({@code send} returned 0: its buffer
- * is full) stays queued with the rest behind it, and the channel is watched for OP_WRITE.
+ * is full) stays queued with the rest behind it, and the channel is watched for OP_WRITE. A send
+ * that finds the ring full hands it to the kernel first, and keeps the results
+ * ({@link DeferredResults}) for the next {@link #flush()}: the sinks hear nothing inside {@link #send}.
  *
  * <p>What NIO cannot do, compared with EPOLL and IO_URING (besides what the list below says, it
  * cannot read a datagram's destination address or choose a reply's source: on a wildcard bind the
@@ -101,8 +105,6 @@ public final class NioTransport implements Transport {
     /** How long {@link #close()} waits for a full kernel buffer to take the queued sends. */
     static final long CLOSE_FLUSH_NANOS = 200_000_000L;
     private static final int VIEW_WAYS = 16; // distinct lengths remembered (a power of two)
-    /** Only truncation is known of a datagram: a DatagramChannel gives no control messages. */
-    private final ReceivedDatagram received = ReceivedDatagram.plain();
     private static final int DEST_WAYS = 256; // destinations remembered (a power of two)
 
     // where a v4-mapped sockaddr_in6 is written (the layout abyss-ffi's PeerKey reads)
@@ -130,13 +132,15 @@ public final class NioTransport implements Transport {
     private final boolean mapV4;
     private final ReceiveSink receiver;
     private final SendSink sender;
+    /** Results of sends finished inside send() or sendRoom(): reported by the next flush. */
+    private final DeferredResults deferred;
     private final int maxDatagram;
     private final int receiveBatch;
 
     private final MemorySegment inData;
     private final ByteBuffer inBuffer;
     /** Read-only views of the receive buffer, reused per length so a steady stream allocates nothing. */
-    private final MemorySegment[] views = new MemorySegment[VIEW_WAYS];
+    private final ViewCache views = new ViewCache(1, VIEW_WAYS);
     private final PeerKey peer = new PeerKey();
     /** The key of {@link #lastFrom}: the JDK returns the same address object while the sender stays the same. */
     private final PeerKey lastPeer = new PeerKey();
@@ -173,6 +177,7 @@ public final class NioTransport implements Transport {
         this.selector = selector;
         this.receiver = receiver;
         this.sender = sender;
+        this.deferred = new DeferredResults(sender);
         this.local = channel.getLocalAddress();
         this.mapV4 = local instanceof InetSocketAddress inet && inet.getAddress() instanceof Inet6Address;
         this.maxDatagram = settings.maxDatagramSize();
@@ -382,8 +387,8 @@ public final class NioTransport implements Transport {
             }
             int length = inBuffer.position();
             // the buffer is larger than any UDP payload: a longer datagram is seen whole, then cut here
-            received.plain(length > maxDatagram);
-            receiver.onDatagram(peer, view(Math.min(length, maxDatagram)), received);
+            int cut = Math.min(length, maxDatagram);
+            receiver.onDatagram(peer, views.view(inData, 0, cut, 0, cut), DatagramFacts.of(length > maxDatagram));
             delivered++;
         }
         return delivered;
@@ -425,17 +430,6 @@ public final class NioTransport implements Transport {
         return IN6_SIZE;
     }
 
-    private MemorySegment view(int length) {
-        int k = length & (VIEW_WAYS - 1);
-        MemorySegment v = views[k];
-        if (v == null || v.byteSize() != length) {
-            v = inData.asSlice(0, length).asReadOnly();
-            views[k] = v;
-        }
-        return v;
-    }
-
-
     /** The source address and traffic class are the kernel's: a DatagramChannel cannot set them per datagram. */
     @Override
     public boolean send(Object tag, PeerKey to, PeerKey from, int trafficClass, MemorySegment src, long offset, int length) {
@@ -443,7 +437,7 @@ public final class NioTransport implements Transport {
             return false;
         }
         if (length > SEND_SLOT) {
-            sender.failed(tag, src, offset, length, Errno.EMSGSIZE); // larger than UDP allows: never fits
+            deferred.failed(tag, src, offset, length, Errno.EMSGSIZE); // larger than UDP allows: never fits
             return true;
         }
         if (sendRoom() == 0) {
@@ -478,16 +472,27 @@ public final class NioTransport implements Transport {
         return a;
     }
 
+    /** Room in the send ring; a full one is handed to the kernel first, its results kept for the next flush. */
     @Override
     public int sendRoom() {
         if (queued == outTags.length) {
-            flush();
+            handOver(deferred);
         }
         return outTags.length - queued;
     }
 
+    /** Reports the results kept since the last flush, then hands the queued sends to the kernel and reports theirs. */
     @Override
     public void flush() {
+        deferred.report();
+        handOver(sender);
+    }
+
+    /**
+     * Hands the queued sends to the kernel until it takes no more, telling {@code to} their results:
+     * the engine's sink at a reporting point, {@link #deferred} inside a send.
+     */
+    private void handOver(SendSink to) {
         while (queued > 0) {
             int i = head;
             int length = outLength[i];
@@ -509,23 +514,29 @@ public final class NioTransport implements Transport {
                 watchWritable(true);
                 return; // the kernel's buffer is full: the rest stays queued until OP_WRITE
             }
-            Object tag = outTags[i];
-            outTags[i] = null;
-            outTo[i] = null;
-            head = i + 1 == outTags.length ? 0 : i + 1;
-            queued--;
-            completed++;
+            Object tag = takeHead();
             if (n < 0) {
-                sender.failed(tag, outData, (long) i * SEND_SLOT, length,
-                        NioErrno.of(ioFailure != null ? ioFailure : argFailure));
+                to.failed(tag, outData, (long) i * SEND_SLOT, length, NioErrno.of(ioFailure != null ? ioFailure : argFailure));
             } else {
-                sender.sent(tag, outData, (long) i * SEND_SLOT, length);
+                to.sent(tag, outData, (long) i * SEND_SLOT, length);
             }
         }
         head = 0;
         if (watchingOut) {
             watchWritable(false);
         }
+    }
+
+    /** Takes the oldest queued send off the ring (its bytes stay in its slot until the next send); returns its tag. */
+    private Object takeHead() {
+        int i = head;
+        Object tag = outTags[i];
+        outTags[i] = null;
+        outTo[i] = null;
+        head = i + 1 == outTags.length ? 0 : i + 1;
+        queued--;
+        completed++;
+        return tag;
     }
 
     private void watchWritable(boolean on) {
@@ -590,13 +601,7 @@ public final class NioTransport implements Transport {
         }
         while (queued > 0) {
             int i = head;
-            Object tag = outTags[i];
-            outTags[i] = null;
-            outTo[i] = null;
-            head = i + 1 == outTags.length ? 0 : i + 1;
-            queued--;
-            completed++;
-            sender.failed(tag, outData, (long) i * SEND_SLOT, outLength[i], Errno.EAGAIN);
+            sender.failed(takeHead(), outData, (long) i * SEND_SLOT, outLength[i], Errno.EAGAIN);
         }
     }
 }

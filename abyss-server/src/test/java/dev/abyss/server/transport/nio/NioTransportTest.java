@@ -101,12 +101,12 @@ class NioTransportTest {
         }
 
         @Override
-        public void onReceivePaused() {
+        public void onReceiveError(int errno) {
+            receiveErrors.add(errno);
         }
 
         @Override
-        public void onReceiveError(int errno) {
-            receiveErrors.add(errno);
+        public void onReceivePaused() {
         }
 
         @Override
