@@ -134,7 +134,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
         this.admission = new Admission(sessions, places, dispatcher, outbox, initialState::get,
                 config.timeouts().readTimeout().toNanos(), spanContext, counters, drops,
                 new Admission.RetryLimits(limits.maxConnectionsRetryCount(), limits.maxConnectionsRetryWait().toNanos(),
-                        limits.retryBufferBytes()), arena, layers);
+                        limits.retryBufferBytes()), arena, layers, errorLog);
         this.stateless = choice instanceof HandlerChoice.Stateless s
                 ? new StatelessDispatch(s.handler(), outbox, clock, errorLog, counters) : null;
     }

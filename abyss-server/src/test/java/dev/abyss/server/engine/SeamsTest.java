@@ -11,6 +11,7 @@ import dev.abyss.server.TransportKind;
 import dev.abyss.server.engine.session.SessionLayer;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.Transports;
+import dev.abyss.testsupport.Await;
 import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -108,6 +109,7 @@ class SeamsTest {
         static final byte KEY = 0x5A;
         private final Wire wire;
         private final AtomicInteger refused;
+        private final AtomicInteger closed = new AtomicInteger();
         private boolean ready;
 
         XorLayer(Wire wire, AtomicInteger refused) {
@@ -147,6 +149,11 @@ class SeamsTest {
         public SendResult wrap(MemorySegment plaintext, long offset, long length) {
             byte[] sealed = xor(plaintext.asSlice(offset, length).toArray(JAVA_BYTE));
             return wire.send(MemorySegment.ofArray(sealed), 0, sealed.length);
+        }
+
+        @Override
+        public void closed() {
+            closed.incrementAndGet();
         }
     }
 
@@ -197,6 +204,40 @@ class SeamsTest {
         } finally {
             engine.stop(QUICK_STOP);
         }
+    }
+
+    @Test
+    void aLayerThatRefusesAPeerGivesItsPlaceBackAndIsToldOfEveryEnd() throws Exception {
+        AtomicInteger refused = new AtomicInteger();
+        List<XorLayer> opened = new CopyOnWriteArrayList<>();
+        AtomicInteger asked = new AtomicInteger();
+        SessionLayer.Factory layers = wire -> {
+            if (asked.getAndIncrement() == 0) {
+                throw new IllegalStateException("the layer is at its limit"); // how a layer refuses a peer
+            }
+            XorLayer l = new XorLayer(wire, refused);
+            opened.add(l);
+            return l;
+        };
+        ServerConfig config = ServerConfig.builder().handler(new Handler<>() {
+                }).bindLoopback().port(0).numAcceptors(1).numConnections(1).shutdownTimeout(QUICK_STOP).build();
+        ServerEngine engine = ServerEngine.start(config, Transports.select(TransportKind.AUTO), layers);
+        try (DatagramSocket first = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+             DatagramSocket second = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            first.setSoTimeout(5_000);
+            second.setSoTimeout(5_000);
+            first.connect(engine.localAddress());
+            second.connect(engine.localAddress());
+            send(first, "HELLO".getBytes(StandardCharsets.UTF_8));
+            Await.await("the refusal counted", () -> engine.counters()[Counter.HANDLER_ERRORS.ordinal()], n -> n == 1);
+            send(second, "HELLO".getBytes(StandardCharsets.UTF_8));
+            assertEquals("WELCOME", receive(second), "the one place under the cap was given back");
+            assertEquals(0, engine.counters()[Counter.SESSIONS_OPENED.ordinal()] - 1, "one session opened: the refused peer got none");
+        } finally {
+            engine.stop(QUICK_STOP);
+        }
+        assertEquals(1, opened.size());
+        assertEquals(1, opened.getFirst().closed.get(), "the layer was told its session ended, once");
     }
 
     private static void send(DatagramSocket peer, byte[] data) throws Exception {

@@ -9,6 +9,7 @@ import dev.abyss.server.engine.session.SessionTable;
 import dev.abyss.server.engine.telemetry.Counters;
 import dev.abyss.server.engine.telemetry.Drop;
 import dev.abyss.server.engine.telemetry.Drops;
+import dev.abyss.server.engine.telemetry.ErrorLog;
 import dev.abyss.server.engine.telemetry.JfrEvents;
 import dev.abyss.server.engine.telemetry.Spans;
 import dev.abyss.server.transport.DatagramFacts;
@@ -36,6 +37,7 @@ public final class Admission implements Retries.Host {
     private final Retries retries;
     /** Opens each new session's {@link SessionLayer}, or null: no layer. */
     private final SessionLayer.Factory layers;
+    private final ErrorLog errors;
     private volatile boolean suspended;
     private volatile boolean stopping;
     private long now;
@@ -53,11 +55,13 @@ public final class Admission implements Retries.Host {
      * @param retries          how many times and how far apart a waiting peer is retried, and the ring's bytes
      * @param arena            the acceptor's memory, for the retry ring
      * @param layers           opens each new session's layer (DTLS, ...), or null for none
+     * @param errors           where a failing initial state or layer factory is logged, bounded
      */
     public Admission(SessionTable sessions, SessionPlaces places, Dispatcher dispatcher, SessionImpl.Outbound outbound,
                      Supplier<Object> initialState, long readTimeoutNanos, long acceptorSpan, Counters counters, Drops drops,
-                     RetryLimits retries, java.lang.foreign.Arena arena, SessionLayer.Factory layers) {
+                     RetryLimits retries, java.lang.foreign.Arena arena, SessionLayer.Factory layers, ErrorLog errors) {
         this.layers = layers;
+        this.errors = errors;
         this.sessions = sessions;
         this.places = places;
         this.dispatcher = dispatcher;
@@ -133,6 +137,10 @@ public final class Admission implements Retries.Host {
      */
     private boolean evictOne() {
         SessionImpl victim = places.takeVictim();
+        while (victim != null && !victim.isOpen()) {
+            places.handedOver(); // it is ending already (its own thread): it releases its place then, and is no victim
+            victim = places.takeVictim();
+        }
         if (victim == null) {
             return false;
         }
@@ -149,12 +157,28 @@ public final class Admission implements Retries.Host {
         return openReserved(peer, first, info, arrivedAt);
     }
 
-    /** Opens a session in a place already reserved: attached, published, counted, reported, then its callbacks. */
+    /** What {@link #openReserved} returns for a peer it refused: not null (the datagram is dealt with), never a session. */
+    private static final SessionImpl REFUSED = new SessionImpl(new PeerKey(), null, null, null, 0, 0, 0);
+
+    /**
+     * Opens a session in a place already reserved: attached, published, counted, reported, then its
+     * callbacks. A session state supplier or a layer factory that throws (a layer at its own limit
+     * refuses that way) gives the place back; the datagram is dropped and counted as a handler error,
+     * logged at a bounded rate.
+     */
     private SessionImpl openReserved(PeerKey peer, MemorySegment first, DatagramInfo info, PeerKey arrivedAt) {
-        SessionImpl s = new SessionImpl(peer.copy(), arrivedAt == null ? null : arrivedAt.copy(), outbound, initialState.get(),
-                readTimeoutNanos, Spans.newSpanContext(), now);
-        if (layers != null) {
-            s.layeredBy(layers);
+        SessionImpl s;
+        try {
+            s = new SessionImpl(peer.copy(), arrivedAt == null ? null : arrivedAt.copy(), outbound, initialState.get(),
+                    readTimeoutNanos, Spans.newSpanContext(), now);
+            if (layers != null) {
+                s.layeredBy(layers);
+            }
+        } catch (RuntimeException e) {
+            places.giveBack();
+            counters.increment(Counters.HANDLER_ERRORS);
+            errors.error("no session for {}: its initial state or session layer could not be made", peer.toSocketAddress(), e);
+            return REFUSED;
         }
         dispatcher.attach(s);
         places.add(s);

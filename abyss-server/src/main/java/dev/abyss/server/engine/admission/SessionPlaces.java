@@ -70,6 +70,11 @@ public final class SessionPlaces implements Callbacks.Closer {
         }
     }
 
+    /** A place reserved (or handed over) that no session took after all: back under the cap. */
+    void giveBack() {
+        cap.release();
+    }
+
     /** Takes a place under the cap; false when it is reached. */
     boolean reserve() {
         return cap.tryReserve();

@@ -55,12 +55,24 @@ public final class Callbacks {
         if (!s.markClosed(how)) {
             return;
         }
+        if (s.layer() != null) {
+            closeLayer(s);
+        }
         closer.closed(s, how);
         if (how == SessionEnd.ERROR) {
             logError(s);
         }
         if (!how.callbackBeforeClose()) {
             terminal(s, how);
+        }
+    }
+
+    /** Tells a session's layer it ended; a layer that throws is logged and ignored. */
+    void closeLayer(SessionImpl s) {
+        try {
+            s.layer().closed();
+        } catch (Throwable t) {
+            errors.error("the session layer of {} threw when told the session ended; ignored", s.remoteAddress(), t);
         }
     }
 

@@ -220,7 +220,7 @@ public final class InlineDispatcher implements Dispatcher, Inbox.Receiver, Sessi
 
     @Override
     public void message(SessionImpl s, Object message) {
-        if (!s.isOpenLocal()) {
+        if (!s.isOpenLocal() || !s.connected()) { // ended, or its layer not ready: the handler has not seen it
             drops.drop(Drop.SESSION_ENDED, s.key, 0);
             return;
         }

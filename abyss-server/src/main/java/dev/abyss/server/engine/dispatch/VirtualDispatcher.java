@@ -122,6 +122,9 @@ public final class VirtualDispatcher implements Dispatcher, Inbox.Receiver {
         LOG.error("session {} did not finish handleShutdown within {} ms after the shutdown deadline; abandoned",
                 s.remoteAddress(), 2 * SHUTDOWN_GRACE_NANOS / 1_000_000);
         if (s.markClosed(SessionEnd.SHUTDOWN)) {
+            if (s.layer() != null) {
+                callbacks.closeLayer(s);
+            }
             ends.closed(s, SessionEnd.SHUTDOWN);
         }
     }

@@ -70,6 +70,8 @@ final class VirtualSession implements Runnable, SessionImpl.Driver {
     /** True while the session's thread waits on an empty mailbox (no callback runs). */
     private boolean waiting;
     private boolean shutdownQueued;
+    /** An unreachable end is queued: a flood of ICMP reports about the peer queues it once. */
+    private boolean unreachableQueued;
     /** Datagrams and messages dropped from the mailbox by {@link #shutdownNow()}. */
     private int skipped;
     private volatile Thread thread;
@@ -117,6 +119,15 @@ final class VirtualSession implements Runnable, SessionImpl.Driver {
 
     /** Asks the session to end with handleError({@code reason}). */
     void offerUnreachable(Object reason) {
+        lock.lock();
+        try {
+            if (unreachableQueued) {
+                return; // the first report ends the session; more add nothing (a peer may forge them at will)
+            }
+            unreachableQueued = true;
+        } finally {
+            lock.unlock();
+        }
         offer(new Unreachable(reason), false);
     }
 
@@ -423,7 +434,13 @@ final class VirtualSession implements Runnable, SessionImpl.Driver {
                     datagramNow = null;
                 }
             }
-            case Message m -> result = callbacks.handler().handleMessage(s, m.message(), s.state());
+            case Message m -> {
+                if (!s.connected()) {
+                    drops.drop(Drop.SESSION_ENDED, s.key, 0); // its layer is not ready: the handler has not seen it
+                    return null;
+                }
+                result = callbacks.handler().handleMessage(s, m.message(), s.state());
+            }
             default -> throw new IllegalStateException("unknown mailbox event " + event);
         }
         long now = System.nanoTime();

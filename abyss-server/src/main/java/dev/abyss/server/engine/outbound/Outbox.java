@@ -93,6 +93,11 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
     }
 
     @Override
+    public void countRefused(SessionImpl s, long bytes) {
+        refused(s.key, bytes);
+    }
+
+    @Override
     public MemorySegment scratch() {
         if (!onOwnerThread()) {
             throw new IllegalStateException("scratch() is the acceptor's buffer: use it in a callback on the acceptor thread, not from "
@@ -159,8 +164,11 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
                 refused(to, length);
                 return SendResult.FULL;
             }
-        } catch (IllegalStateException closedMeanwhile) {
-            return SendResult.CLOSED; // the acceptor exited and freed the queue
+        } catch (IllegalStateException e) {
+            if (queue.isClosed()) {
+                return SendResult.CLOSED; // the acceptor exited and freed the queue
+            }
+            throw e; // the caller's segment was closed: its mistake, not a closed server
         }
         transport.wakeup();
         return SendResult.OK;

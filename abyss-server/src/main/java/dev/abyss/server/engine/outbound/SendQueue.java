@@ -113,9 +113,22 @@ public final class SendQueue {
         long index = at & mask;
         ring.set(JAVA_INT, index + 4, nameLength | (trafficClass + 1) << 16); // a name is < 2^16 bytes
         peer.writeTo(ring, index + HEADER);
-        MemorySegment.copy(data, offset, ring, index + HEADER + nameLength, length);
+        try {
+            MemorySegment.copy(data, offset, ring, index + HEADER + nameLength, length);
+        } catch (RuntimeException e) {
+            // the caller's segment is closed or confined to another thread: the claimed space is
+            // published as padding, or every record behind it would wait forever
+            ring.set(JAVA_INT, index + 4, PADDING);
+            INT.setRelease(ring, index, (int) aligned);
+            throw e;
+        }
         INT.setRelease(ring, index, recordLength);
         return true;
+    }
+
+    /** True once the acceptor freed the ring (it exited): nothing can be queued any more. */
+    boolean isClosed() {
+        return !ring.scope().isAlive();
     }
 
     /** True when nothing is published or being written. */

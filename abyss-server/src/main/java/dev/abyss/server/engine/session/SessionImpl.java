@@ -50,6 +50,9 @@ public final class SessionImpl implements Session {
         /** {@link Session#sendSegments}. */
         int sendSegments(SessionImpl s, MemorySegment data, long offset, long length, int segmentSize);
 
+        /** A datagram of {@code bytes} to {@code s}'s peer that was not tried after a refusal: counted as refused (sendSegments). */
+        void countRefused(SessionImpl s, long bytes);
+
         /** The acceptor's scratch buffer; throws off the acceptor thread. */
         MemorySegment scratch();
 
@@ -105,8 +108,8 @@ public final class SessionImpl implements Session {
     private Driver driver;
     /** The session layer (DTLS, ...) between the dispatcher and the handler, else null. */
     private SessionLayer layer;
-    /** With a layer: true once handleConnection ran (the layer became ready). Callback thread. */
-    private boolean connected;
+    /** With a layer: true once handleConnection ran (the layer became ready). Written by the callback thread. */
+    private volatile boolean connected;
 
     /** The peer as a Java address, made on first use (most sessions never need it). */
     private SocketAddress remote;
@@ -357,9 +360,17 @@ public final class SessionImpl implements Session {
         }
         checkPayload(key, segmentSize, "segmentSize");
         int sent = 0;
-        for (long at = 0; at < length; at += segmentSize, sent++) { // each segment its own record: no coalescing through a layer
-            if (send(data, offset + at, Math.min(segmentSize, length - at)) != SendResult.OK) {
+        long at = 0;
+        SendResult last = SendResult.OK;
+        for (; at < length; at += segmentSize, sent++) { // each segment its own record: no coalescing through a layer
+            last = send(data, offset + at, Math.min(segmentSize, length - at));
+            if (last != SendResult.OK) {
                 break;
+            }
+        }
+        if (last == SendResult.FULL) {
+            for (at += segmentSize; at < length; at += segmentSize) { // not tried: after a refusal they would leave a gap
+                outbound.countRefused(this, Math.min(segmentSize, length - at));
             }
         }
         return sent;

@@ -55,4 +55,11 @@ public interface SessionLayer {
      * returned.
      */
     SendResult wrap(MemorySegment plaintext, long offset, long length);
+
+    /**
+     * The session has ended (once, on the thread that ended it): stop timers, free what the layer
+     * holds. Its wire refuses sends from now on ({@link SendResult#CLOSED}).
+     */
+    default void closed() {
+    }
 }

@@ -15,6 +15,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 @Timeout(60)
@@ -22,6 +23,27 @@ class SendQueueTest {
 
     private static PeerKey peer(int port) {
         return new PeerKey().set(new InetSocketAddress("127.0.0.1", port));
+    }
+
+    @Test
+    void aSendFromAClosedSegmentFailsAloneAndDoesNotJamTheRecordsBehindIt() {
+        try (Arena arena = Arena.ofConfined()) {
+            SendQueue q = new SendQueue(arena, 1);
+            MemorySegment gone;
+            try (Arena caller = Arena.ofConfined()) {
+                gone = caller.allocate(100);
+            }
+            MemorySegment closed = gone;
+            assertThrows(IllegalStateException.class, () -> q.offer(peer(1), closed, 0, 100), "the caller's mistake reaches the caller");
+            MemorySegment ok = arena.allocate(10);
+            for (int i = 0; i < 1_000; i++) {
+                assertTrue(q.offer(peer(2), ok, 0, 10));
+                assertEquals(1, q.drain((ring, nameAt, nameLength, trafficClass, dataAt, dataLength) -> assertEquals(10, dataLength), 10),
+                        "the datagram behind the failed one is drained");
+            }
+            assertTrue(q.isEmpty());
+            assertFalse(q.isClosed());
+        }
     }
 
     @Test
