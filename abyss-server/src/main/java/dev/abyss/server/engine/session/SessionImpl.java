@@ -75,7 +75,7 @@ public final class SessionImpl implements Session {
         MemorySegment receive(SessionImpl s, long timeoutNanos) throws InterruptedException;
     }
 
-    private static final VarHandle OPEN;
+    private static final VarHandle ENDED;
     private static final VarHandle RECV_BYTES;
     private static final VarHandle RECV_PACKETS;
     private static final VarHandle SENT_BYTES;
@@ -84,7 +84,7 @@ public final class SessionImpl implements Session {
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
-            OPEN = l.findVarHandle(SessionImpl.class, "open", boolean.class);
+            ENDED = l.findVarHandle(SessionImpl.class, "endedBy", SessionEnd.class);
             RECV_BYTES = l.findVarHandle(SessionImpl.class, "recvBytes", long.class);
             RECV_PACKETS = l.findVarHandle(SessionImpl.class, "recvPackets", long.class);
             SENT_BYTES = l.findVarHandle(SessionImpl.class, "sentBytes", long.class);
@@ -113,7 +113,6 @@ public final class SessionImpl implements Session {
 
     /** The peer as a Java address, made on first use (most sessions never need it). */
     private SocketAddress remote;
-    private SocketAddress arrivalAddress;
 
     private Object state;
     private Object endReason;
@@ -123,7 +122,9 @@ public final class SessionImpl implements Session {
     private boolean rescheduled;
     /** A byte, 0 for the socket's default: it packs beside the flags, where a short would cost every session 8 bytes. */
     private byte trafficClass;
-    private volatile SessionEnd endedBy;
+    /** Null while open; how it ended once it has (set once, by CAS: the open flag and the cause in one field). */
+    @SuppressWarnings("unused") // via ENDED
+    private SessionEnd endedBy;
     private Object jfr;
 
     /** The timer wheel's tick this session is filed under, -1 when not filed ({@link TimerWheel}). */
@@ -133,8 +134,6 @@ public final class SessionImpl implements Session {
     SessionImpl idlePrev;
     SessionImpl idleNext;
 
-    @SuppressWarnings("unused") // via OPEN
-    private boolean open = true;
     @SuppressWarnings("unused")
     private long recvBytes;
     @SuppressWarnings("unused")
@@ -274,21 +273,17 @@ public final class SessionImpl implements Session {
 
     /** Marks the session ended as {@code how}; true for the one caller that ended it. */
     public boolean markClosed(SessionEnd how) {
-        if (!OPEN.compareAndSet(this, true, false)) {
-            return false;
-        }
-        endedBy = how;
-        return true;
+        return ENDED.compareAndSet(this, null, how);
     }
 
     /** How the session ended, null while open. */
     public SessionEnd endedBy() {
-        return endedBy;
+        return (SessionEnd) ENDED.getAcquire(this);
     }
 
     /** Owner thread: a plain read of the open flag. */
     public boolean isOpenLocal() {
-        return (boolean) OPEN.get(this);
+        return ENDED.get(this) == null;
     }
 
     public void countReceived(int bytes) {
@@ -327,12 +322,7 @@ public final class SessionImpl implements Session {
         if (arrival == null) {
             return outbound.localAddress();
         }
-        SocketAddress a = arrivalAddress;
-        if (a == null) {
-            a = arrival.toSocketAddress(); // racing threads make equal values
-            arrivalAddress = a;
-        }
-        return a;
+        return arrival.toSocketAddress(); // made on each call: not kept per session (heap is what a million sessions cost)
     }
 
     @Override
@@ -440,7 +430,7 @@ public final class SessionImpl implements Session {
 
     @Override
     public boolean isOpen() {
-        return (boolean) OPEN.getOpaque(this);
+        return ENDED.getOpaque(this) == null;
     }
 
     @Override
