@@ -15,17 +15,12 @@ import java.lang.foreign.MemorySegment;
  * What the kernel did with each datagram, told by the transport at the end of a turn (never inside
  * a handler's send): the server's and the session's counters, telemetry's send events, and a
  * counted drop for each refusal. Acceptor thread only.
+ *
+ * @param counters     the acceptor's counters
+ * @param drops        where a refused datagram is counted
+ * @param acceptorSpan the telemetry span of sends without a session
  */
-public final class SendResults implements Transport.SendSink {
-    private final Counters counters;
-    private final Drops drops;
-    private final long acceptorSpan;
-
-    public SendResults(Counters counters, Drops drops, long acceptorSpan) {
-        this.counters = counters;
-        this.drops = drops;
-        this.acceptorSpan = acceptorSpan;
-    }
+public record SendResults(Counters counters, Drops drops, long acceptorSpan) implements Transport.SendSink {
 
     @Override
     public void sent(Object tag, MemorySegment buffer, long offset, int bytes) {
