@@ -77,7 +77,8 @@ public final class ServerStats {
         RECEIVE_ERRORS,
         /**
          * The transport stopped reading for a moment and resumed by itself (io_uring: its provided
-         * buffers ran out, {@code -ENOBUFS}, and the receive was re-armed). No datagram lost: they
+         * buffers ran out, {@code -ENOBUFS}, and the receive was re-armed; or its completion queue was
+         * full and the kernel kept the completions until they were fetched). No datagram lost: they
          * wait in the socket; what the socket drops meanwhile is in {@link #KERNEL_DROPS}.
          */
         RECEIVE_PAUSES,

@@ -43,7 +43,8 @@ public interface Transport extends AutoCloseable {
 
         /**
          * Receiving paused because the transport's receive buffers were all in use (io_uring: the
-         * provided buffer ring ran dry, {@code -ENOBUFS} ended the multishot receive). Nothing was
+         * provided buffer ring ran dry, {@code -ENOBUFS} ended the multishot receive; or its CQ was
+         * full and the kernel held the completions back, IORING_SQ_CQ_OVERFLOW). Nothing was
          * lost: the datagrams wait in the socket, and the transport resumes by itself once buffers
          * are back (before its next wait). Not an error; frequent pauses say the handlers are slower
          * than the traffic, or the ring is small for it.

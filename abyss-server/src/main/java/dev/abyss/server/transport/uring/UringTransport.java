@@ -217,8 +217,8 @@ public final class UringTransport extends NativeTransport {
             }
             work = handleCompletions();
             if ((ring.sqFlags() & IORING_SQ_CQ_OVERFLOW) != 0) {
-                // completions the CQ had no room for wait in the kernel (NODROP): fetch them now
-                receiver.onReceiveError(Errno.EBUSY);
+                // completions the CQ had no room for wait in the kernel (NODROP): nothing lost, a pause; fetch them now
+                receiver.onReceivePaused();
                 unsubmittedSends = 0;
                 submitted(); // replies queued by the handlers just now go with this enter
                 ring.submitAndGetEvents();
