@@ -82,6 +82,9 @@ public final class Main implements Callable<Integer> {
     @ArgGroup(validate = false, heading = "%nDispatch:%n", order = 4)
     Dispatch dispatch = new Dispatch();
 
+    @ArgGroup(validate = false, heading = "%nCPU placement:%n", order = 6)
+    Placement placement = new Placement();
+
     @Option(names = "--log", paramLabel = "LEVEL", order = 5, description = "${COMPLETION-CANDIDATES}; trace logs every datagram's events (default: ${DEFAULT-VALUE})")
     LogLevel log = LogLevel.info;
 
@@ -132,6 +135,17 @@ public final class Main implements Callable<Integer> {
     static final class Dispatch {
         @Option(names = "--dispatch", paramLabel = "MODE", description = "inline: callbacks on the acceptor threads; virtual: a virtual thread per session, session handlers only (default: inline)")
         DispatchName mode = DispatchName.inline;
+    }
+
+    /** {@link ServerConfig.CpuPlacement}. */
+    static final class Placement {
+        @Option(names = "--pin-acceptors", arity = "0..1", fallbackValue = "", paramLabel = "CPUS",
+                description = "pin acceptor i to one CPU: the i-th this process may run on, or the i-th of a comma-separated list (--pin-acceptors=0,2) (default: off)")
+        String pinAcceptors;
+
+        @Option(names = "--steer-by-cpu",
+                description = "hand each datagram to acceptor (receiving CPU %% acceptors), a BPF program on the SO_REUSEPORT group; with --pin-acceptors and NIC queues aligned to the acceptors; not with --transport nio nor one acceptor (default: off)")
+        boolean steerByCpu;
     }
 
     /** Runs the command; exits with its status unless it stopped normally. */
@@ -194,6 +208,23 @@ public final class Main implements Callable<Integer> {
         }
         if (timeouts.readTimeout != null) {
             option("--read-timeout", () -> b.readTimeout(timeouts.readTimeout));
+        }
+        if (placement.pinAcceptors != null) {
+            option("--pin-acceptors", () -> {
+                if (placement.pinAcceptors.isBlank()) {
+                    b.pinAcceptors(true);
+                } else {
+                    try {
+                        b.pinAcceptors(java.util.Arrays.stream(placement.pinAcceptors.split(","))
+                                .mapToInt(c -> Integer.parseInt(c.strip())).toArray());
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException("pinAcceptors must be a comma-separated list of CPU numbers, was '" + placement.pinAcceptors + "'");
+                    }
+                }
+            });
+        }
+        if (placement.steerByCpu) {
+            b.steerByCpu(true);
         }
         b.shutdownTimeout(Duration.ofSeconds(5));
         b.dispatchMode(dispatch.mode == DispatchName.virtual ? DispatchMode.VIRTUAL_THREADS : DispatchMode.INLINE);

@@ -78,6 +78,11 @@ public final class LibC {
     private static final MethodHandle MMAP =
             errnoCall("mmap", ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG);
     private static final MethodHandle MUNMAP = errnoCall("munmap", JAVA_INT, ADDRESS, JAVA_LONG);
+    private static final MethodHandle SCHED_SETAFFINITY =
+            errnoCall("sched_setaffinity", JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
+    private static final MethodHandle SCHED_GETAFFINITY =
+            errnoCall("sched_getaffinity", JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
+    private static final MethodHandle SCHED_GETCPU = errnoCall("sched_getcpu", JAVA_INT);
     private static final MethodHandle SYSCALL_2 = variadicSyscall(JAVA_LONG, ADDRESS);
     private static final MethodHandle SYSCALL_4 = variadicSyscall(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG);
     private static final MethodHandle SYSCALL_6 =
@@ -514,6 +519,56 @@ public final class LibC {
         MemorySegment st = CALL_STATE.get();
         try {
             return orErrno((int) MUNMAP.invokeExact(st, MemorySegment.ofAddress(addr), length), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---- CPU affinity --------------------------------------------------------------------------
+
+    /**
+     * {@code sched_setaffinity(2)}: the CPUs thread {@code tid} may run on.
+     *
+     * @param tid     a thread id; 0 for the calling thread
+     * @param setSize the size of {@code mask} in bytes ({@code sizeof(cpu_set_t)}, see {@link CpuSet})
+     * @param mask    a {@code cpu_set_t}
+     * @return 0, or {@code -errno} (EINVAL: no CPU of the mask is allowed; EPERM)
+     */
+    public static int schedSetaffinity(int tid, long setSize, MemorySegment mask) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) SCHED_SETAFFINITY.invokeExact(st, tid, setSize, mask), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code sched_getaffinity(2)}: the CPUs thread {@code tid} may run on.
+     *
+     * @param tid     a thread id (the process id names its first thread); 0 for the calling thread
+     * @param setSize the size of {@code mask} in bytes
+     * @param mask    receives a {@code cpu_set_t}
+     * @return 0 (the glibc wrapper's result), or {@code -errno}
+     */
+    public static int schedGetaffinity(int tid, long setSize, MemorySegment mask) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) SCHED_GETAFFINITY.invokeExact(st, tid, setSize, mask), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code sched_getcpu(3)}: the CPU the calling thread runs on (at the moment of the call).
+     *
+     * @return the CPU index, or {@code -errno}
+     */
+    public static int schedGetcpu() {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) SCHED_GETCPU.invokeExact(st), st);
         } catch (Throwable t) {
             throw rethrow(t);
         }

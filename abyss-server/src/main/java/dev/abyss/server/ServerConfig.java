@@ -11,6 +11,8 @@ import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 import java.util.function.Supplier;
 
@@ -41,14 +43,16 @@ public final class ServerConfig {
     private final Limits limits;
     private final Timeouts timeouts;
     private final DispatchOptions dispatch;
+    private final CpuPlacement placement;
 
     private ServerConfig(HandlerChoice handler, SocketOptions socket, Limits limits, Timeouts timeouts,
-                         DispatchOptions dispatch) {
+                         DispatchOptions dispatch, CpuPlacement placement) {
         this.handler = handler;
         this.socket = socket;
         this.limits = limits;
         this.timeouts = timeouts;
         this.dispatch = dispatch;
+        this.placement = placement;
     }
 
     /** {@return a builder with every option at its default} */
@@ -81,9 +85,35 @@ public final class ServerConfig {
         return dispatch;
     }
 
+    /** {@return which CPU each acceptor thread runs on, and whether the kernel steers datagrams by CPU} */
+    public CpuPlacement placement() {
+        return placement;
+    }
+
     @Override
     public String toString() {
-        return "ServerConfig[" + handler + ", " + socket + ", " + limits + ", " + timeouts + ", " + dispatch + "]";
+        return "ServerConfig[" + handler + ", " + socket + ", " + limits + ", " + timeouts + ", " + dispatch + ", "
+                + placement + "]";
+    }
+
+    /**
+     * Where acceptor threads run and which acceptor the kernel hands each datagram to. Both off by
+     * default. Each component is documented on the {@link Builder} method that sets it.
+     *
+     * @param acceptorCpus the CPU of each acceptor, by acceptor index ({@link Builder#pinAcceptors(boolean)},
+     *                     {@link Builder#pinAcceptors(int...)}); empty when acceptors are not pinned
+     * @param steerByCpu   {@link Builder#steerByCpu(boolean)}
+     */
+    public record CpuPlacement(List<Integer> acceptorCpus, boolean steerByCpu) {
+        /** Copies the list (unmodifiable). */
+        public CpuPlacement {
+            acceptorCpus = List.copyOf(acceptorCpus);
+        }
+
+        /** {@return whether acceptor threads are pinned} */
+        public boolean pinned() {
+            return !acceptorCpus.isEmpty();
+        }
     }
 
     /**
@@ -187,6 +217,9 @@ public final class ServerConfig {
         private DispatchMode dispatchMode;
         private Boolean checkViews;
         private Boolean silentTerminateOnError;
+        private boolean pinAcceptors;
+        private int[] pinCpus; // null: acceptor i on the i-th allowed CPU (modulo)
+        private Boolean steerByCpu;
 
         private Builder() {
         }
@@ -497,6 +530,66 @@ public final class ServerConfig {
             return this;
         }
 
+        // ---- CPU placement
+
+        /**
+         * Pins each acceptor thread to one CPU ({@code sched_setaffinity}, at the start of the
+         * thread): acceptor {@code i} to the {@code i}-th CPU (modulo their number) of those the
+         * process may run on ({@code sched_getaffinity} of the process, read by {@link #build()}).
+         * Default false. A thread the kernel refuses to pin (the process's CPU set changed since)
+         * logs a warning and runs unpinned: the server works, only placement is lost. Works on every
+         * transport (it is the thread, not the socket). Worth it with {@link #steerByCpu(boolean)}
+         * and NIC queues whose interrupts land on the same CPUs: see the README's "CPU placement".
+         *
+         * @param on whether to pin
+         * @return this builder
+         */
+        public Builder pinAcceptors(boolean on) {
+            this.pinAcceptors = on;
+            this.pinCpus = null;
+            return this;
+        }
+
+        /**
+         * Pins acceptor {@code i} to CPU {@code cpus[i % cpus.length]}; as {@link #pinAcceptors(boolean)}
+         * otherwise. {@link #build()} refuses a CPU the process may not run on.
+         *
+         * @param cpus CPU indexes, at least one
+         * @return this builder
+         */
+        public Builder pinAcceptors(int... cpus) {
+            if (cpus.length == 0) {
+                throw new IllegalArgumentException("pinAcceptors: no CPU given");
+            }
+            for (int cpu : cpus) {
+                if (cpu < 0) {
+                    throw new IllegalArgumentException("pinAcceptors: CPU must be >= 0, was " + cpu);
+                }
+            }
+            this.pinAcceptors = true;
+            this.pinCpus = cpus.clone();
+            return this;
+        }
+
+        /**
+         * Reuseport steering by CPU: a classic BPF program attached to the acceptors' SO_REUSEPORT
+         * group ({@code SO_ATTACH_REUSEPORT_CBPF}) hands each datagram to acceptor
+         * {@code (receiving CPU) % numAcceptors} instead of the kernel's hash of the 4-tuple, so the
+         * acceptor that reads a datagram is the one on the CPU that received it (with
+         * {@link #pinAcceptors(boolean)}). A peer whose datagrams arrive on several CPUs then meets
+         * several acceptors, each with its own session for it: steer only where one peer's traffic
+         * arrives on one CPU (a NIC's RSS hashes the 4-tuple to one queue). Default false. Refused
+         * with an AF_UNIX address, transport NIO (the JDK gives no descriptor) and one acceptor; a
+         * server whose AUTO transport lands on NIO fails to start.
+         *
+         * @param on whether to steer by CPU
+         * @return this builder
+         */
+        public Builder steerByCpu(boolean on) {
+            this.steerByCpu = on;
+            return this;
+        }
+
         /**
          * Cap on live sessions (0 refuses every new peer), or {@link #UNLIMITED}; default 16,384.
          *
@@ -708,7 +801,8 @@ public final class ServerConfig {
                     or(shutdownTimeout, Duration.ofSeconds(15)), or(inlineCallbackLimit, Duration.ofSeconds(1)));
             DispatchOptions dispatch = new DispatchOptions(or(dispatchMode, DispatchMode.INLINE), or(checkViews, false),
                     or(silentTerminateOnError, false));
-            return new ServerConfig(handler, socket, limits, timeouts, dispatch);
+            CpuPlacement placement = new CpuPlacement(acceptorCpus(limits.numAcceptors()), or(steerByCpu, false));
+            return new ServerConfig(handler, socket, limits, timeouts, dispatch, placement);
         }
 
         /** Refuses what was set and cannot hold together; a default never takes part. */
@@ -763,6 +857,48 @@ public final class ServerConfig {
                 refuse(maxConnectionsRetryWait != null, "maxConnectionsRetryWait " + maxConnectionsRetryWait, none, "nothing is retried");
                 refuse(retryBufferBytes != null, "retryBufferBytes " + retryBufferBytes, none, "nothing waits for a retry");
             }
+            checkPlacement();
+        }
+
+        /** Steering and pinning against the rest: what was set explicitly only. */
+        private void checkPlacement() {
+            if (Boolean.TRUE.equals(steerByCpu)) {
+                String steer = "steerByCpu true";
+                if (unixPath != null) {
+                    refuse(true, steer, "bindUnix '" + unixPath + "'", "SO_REUSEPORT does not apply to AF_UNIX: one socket, nothing to steer");
+                }
+                refuse(transport == TransportKind.NIO, steer, "transport NIO",
+                        "the JDK's DatagramChannel gives no descriptor to attach the BPF program to");
+                refuse(numAcceptors != null && numAcceptors == 1, steer, "numAcceptors 1", "one socket, nothing to steer between");
+            }
+        }
+
+        /** The CPU of each acceptor, from the process's allowed CPUs; empty when not pinned. */
+        private List<Integer> acceptorCpus(int acceptors) {
+            if (!pinAcceptors) {
+                return List.of();
+            }
+            int[] allowed;
+            try {
+                allowed = dev.abyss.ffi.CpuSet.allowed();
+            } catch (java.io.IOException | RuntimeException | LinkageError e) {
+                throw new IllegalArgumentException("pinAcceptors: the CPUs this process may run on cannot be read ("
+                        + e + "); pinning needs native access (--enable-native-access)", e);
+            }
+            int[] from = pinCpus != null ? pinCpus : allowed;
+            if (pinCpus != null) {
+                for (int cpu : pinCpus) {
+                    if (Arrays.binarySearch(allowed, cpu) < 0) {
+                        throw new IllegalArgumentException("pinAcceptors " + Arrays.toString(pinCpus) + " names CPU " + cpu
+                                + ", which this process may not run on (sched_getaffinity: " + Arrays.toString(allowed) + ")");
+                    }
+                }
+            }
+            Integer[] cpus = new Integer[acceptors];
+            for (int i = 0; i < acceptors; i++) {
+                cpus[i] = from[i % from.length];
+            }
+            return List.of(cpus);
         }
 
         /** The per-datagram facts and offloads asked for on {@code where}, which has none of them. */

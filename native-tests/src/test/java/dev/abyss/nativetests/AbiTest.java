@@ -1,8 +1,10 @@
 package dev.abyss.nativetests;
 
+import dev.abyss.ffi.CpuSet;
 import dev.abyss.ffi.Errno;
 import dev.abyss.ffi.LibC;
 import dev.abyss.ffi.epoll.Epoll;
+import dev.abyss.ffi.net.Bpf;
 import dev.abyss.ffi.net.MsgLayouts;
 import dev.abyss.ffi.net.Net;
 import dev.abyss.ffi.net.SockAddr;
@@ -51,16 +53,20 @@ class AbiTest {
                 IoUringLayouts.PROBE_OP, IoUring.GETEVENTS_ARG, IoUring.KERNEL_TIMESPEC)) {
             STRUCTS.put(s, "struct " + s.name().orElseThrow());
         }
+        STRUCTS.put(Bpf.SOCK_FILTER, "struct sock_filter");
+        STRUCTS.put(Bpf.SOCK_FPROG, "struct sock_fprog");
+        STRUCTS.put(CpuSet.CPU_SET_T, "cpu_set_t"); // a typedef of an unnamed struct
     }
 
     /** Classes whose public static final int/long fields are C constants of the same name. */
     private static final List<Class<?>> CONSTANT_CLASSES =
-            List.of(Net.class, Errno.class, Epoll.class, IoUringConstants.class);
+            List.of(Net.class, Errno.class, Epoll.class, IoUringConstants.class, Bpf.class, CpuSet.class);
 
     private static final String HEADERS = """
             #define _GNU_SOURCE
             #include <stdio.h>
             #include <stddef.h>
+            #include <sched.h>
             #include <errno.h>
             #include <sys/socket.h>
             #include <sys/un.h>
@@ -72,6 +78,7 @@ class AbiTest {
             #include <netinet/udp.h>
             #include <linux/io_uring.h>
             #include <linux/errqueue.h>
+            #include <linux/filter.h>
             #include <linux/time_types.h>
             #define MSIZE(t, m) sizeof(((t *) 0)->m)
             """;

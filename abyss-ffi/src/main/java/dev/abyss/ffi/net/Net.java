@@ -55,6 +55,13 @@ public final class Net {
     public static final int SO_RCVBUF = 8;
     /** {@code SO_REUSEPORT}: several sockets on one port, the kernel spreads peers by hash. */
     public static final int SO_REUSEPORT = 15;
+    /**
+     * {@code SO_ATTACH_REUSEPORT_CBPF}: a classic BPF program ({@code struct sock_fprog}, see {@link Bpf})
+     * that picks the socket of a SO_REUSEPORT group by its index, for the whole group.
+     */
+    public static final int SO_ATTACH_REUSEPORT_CBPF = 51;
+    /** {@code SO_DETACH_REUSEPORT_BPF}: removes a group's program; the kernel hashes the 4-tuple again. */
+    public static final int SO_DETACH_REUSEPORT_BPF = 68;
     /** {@code SO_RCVBUFFORCE}: receive buffer size beyond {@code rmem_max} (needs CAP_NET_ADMIN). */
     public static final int SO_RCVBUFFORCE = 33;
     /** {@code SCM_RIGHTS}: control message type (level SOL_SOCKET) of file descriptors passed over AF_UNIX. */

@@ -45,6 +45,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.PortUnreachableException;
 import java.net.SocketAddress;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -76,6 +77,8 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
     final SessionTable sessions = new SessionTable();
 
     private final ServerEngine engine;
+    /** The CPU this acceptor's thread is pinned to, -1 for none. */
+    private final int cpu;
     private final TruncationPolicy truncation;
     private final int maxDatagramSize;
     private final Arena arena = Arena.ofShared();
@@ -106,6 +109,8 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
              boolean reusePort, boolean probeFirst, SessionCap cap, ErrorLog errorLog, SessionLayer.Factory layers) throws IOException {
         this.engine = engine;
         this.index = index;
+        List<Integer> cpus = config.placement().acceptorCpus();
+        this.cpu = cpus.isEmpty() ? -1 : cpus.get(index % cpus.size());
         ServerConfig.SocketOptions socket = config.socket();
         ServerConfig.Limits limits = config.limits();
         this.truncation = socket.truncationPolicy();
@@ -152,6 +157,28 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
         return transport.localAddress();
     }
 
+    /** Attaches reuseport steering by CPU over {@code sockets} acceptors to this acceptor's socket group. */
+    void steerByCpu(int sockets) throws IOException {
+        transport.steerByCpu(sockets);
+    }
+
+    /**
+     * Pins this thread to its CPU when the config says so. A refusal (the process's CPUs changed
+     * since build(), no native access) is a warning: the acceptor serves unpinned.
+     */
+    private void pin() {
+        if (cpu < 0) {
+            return;
+        }
+        try {
+            dev.abyss.ffi.CpuSet.pinCurrentThread(cpu);
+            LOG.debug("acceptor {} pinned to CPU {}", index, cpu);
+        } catch (IOException | RuntimeException | LinkageError e) {
+            LOG.warn("acceptor {}: could not be pinned to CPU {} ({}); it runs on any CPU the process may use", index, cpu,
+                    e.toString());
+        }
+    }
+
     void requestStop(long deadlineNanos) {
         stopDeadline = deadlineNanos;
         stopRequested = true;
@@ -175,6 +202,7 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
     @Override
     public void run() {
         Thread self = Thread.currentThread();
+        pin();
         clock.owner(self);
         outbox.ownedBy(self);
         long started = System.nanoTime();

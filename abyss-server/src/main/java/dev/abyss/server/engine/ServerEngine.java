@@ -66,6 +66,9 @@ public final class ServerEngine {
                     bindTo = a.localAddress(); // the other acceptors join the port the kernel chose
                 }
             }
+            if (config.placement().steerByCpu() && n > 1) { // every socket bound: group index i is acceptor i
+                acceptors.getFirst().steerByCpu(n);
+            }
         } catch (IOException | RuntimeException e) {
             for (Acceptor a : acceptors) {
                 a.closeUnstarted(); // no thread runs them yet: free their sockets here

@@ -91,6 +91,11 @@ public abstract class NativeTransport implements Transport {
     }
 
     @Override
+    public final void steerByCpu(int sockets) throws dev.abyss.ffi.NativeException {
+        io.socket().steerByCpu(sockets);
+    }
+
+    @Override
     public final void wakeup() {
         io.wake().signal();
     }

@@ -183,4 +183,18 @@ public interface Transport extends AutoCloseable {
 
     /** True once {@link #close()} freed the socket and its buffers; any thread. */
     boolean isClosed();
+
+    /**
+     * Attaches reuseport steering by CPU to this transport's SO_REUSEPORT group: each datagram goes
+     * to the socket whose index in the group is its receiving CPU modulo {@code sockets}. Called once,
+     * on the first acceptor's transport, before any thread runs. A transport without a socket
+     * descriptor (NIO) cannot.
+     *
+     * @param sockets the sockets of the group (the acceptors)
+     * @throws java.io.IOException when the kernel refuses, or the transport cannot steer
+     */
+    default void steerByCpu(int sockets) throws java.io.IOException {
+        throw new java.io.IOException("steerByCpu: " + getClass().getSimpleName()
+                + " has no socket descriptor to attach the BPF program to (use transport EPOLL or IO_URING)");
+    }
 }

@@ -218,6 +218,21 @@ public final class UdpSocket implements AutoCloseable {
         return fd;
     }
 
+    /**
+     * Attaches the reuseport program that returns the receiving CPU modulo {@code sockets}
+     * ({@link dev.abyss.ffi.net.Bpf#attachReuseportCpu}) to this socket's SO_REUSEPORT group. The
+     * program belongs to the group, not to this socket: once, on any member; called on the first
+     * socket after every acceptor's socket is bound, so the group's indexes are the acceptors'
+     * (each socket takes the next index when it binds).
+     *
+     * @param sockets the sockets of the group
+     * @throws NativeException when the kernel refuses
+     */
+    public void steerByCpu(int sockets) throws NativeException {
+        dev.abyss.ffi.net.Bpf.attachReuseportCpu(fd, sockets);
+        LOG.debug("{}: reuseport steering by CPU over {} sockets", local, sockets);
+    }
+
     public SocketAddress localAddress() {
         return local;
     }
