@@ -4,7 +4,9 @@ import dev.abyss.server.Abyss;
 import dev.abyss.server.DispatchMode;
 import dev.abyss.server.Handler;
 import dev.abyss.server.Server;
+import dev.abyss.server.InheritedSocket;
 import dev.abyss.server.ServerConfig;
+import dev.abyss.server.SystemdSockets;
 import dev.abyss.server.ServerStats;
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.examples.Echo;
@@ -93,6 +95,9 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--bind", paramLabel = "ADDRESS", description = "IPv4 or IPv6 address to listen on (default: 0.0.0.0; :: for every address, dual stack)")
         String bind = "0.0.0.0";
 
+        @Option(names = "--systemd", description = "serve on the datagram sockets systemd passed (socket activation: LISTEN_FDS, a .socket unit with ListenDatagram=, or systemd-socket-activate --datagram), one acceptor each; not with --port, --bind, --acceptors")
+        boolean systemd;
+
         @Option(names = "--transport", paramLabel = "NAME", description = "${COMPLETION-CANDIDATES}; auto takes the best that works here and says which (default: auto)")
         TransportName transport = TransportName.auto;
 
@@ -162,11 +167,15 @@ public final class Main implements Callable<Integer> {
      */
     ServerConfig config() {
         ServerConfig.Builder b = ServerConfig.builder();
-        option("--port", () -> b.port(socket.port));
-        try {
-            b.bindAddress(InetAddress.getByName(socket.bind));
-        } catch (UnknownHostException e) {
-            throw new ParameterException(spec.commandLine(), "--bind: not an address: '" + socket.bind + "'");
+        if (socket.systemd) {
+            systemdSockets(b);
+        } else {
+            option("--port", () -> b.port(socket.port));
+            try {
+                b.bindAddress(InetAddress.getByName(socket.bind));
+            } catch (UnknownHostException e) {
+                throw new ParameterException(spec.commandLine(), "--bind: not an address: '" + socket.bind + "'");
+            }
         }
         b.transport(switch (socket.transport) {
             case auto -> TransportKind.AUTO;
@@ -217,6 +226,21 @@ public final class Main implements Callable<Integer> {
         }
     }
 
+    /** --systemd: the sockets systemd passed, instead of --port and --bind, which it refuses when given. */
+    private void systemdSockets(ServerConfig.Builder b) {
+        for (String flag : new String[] {"--port", "--bind", "--acceptors"}) {
+            if (spec.commandLine().getParseResult() != null && spec.commandLine().getParseResult().hasMatchedOption(flag)) {
+                throw new ParameterException(spec.commandLine(), flag + " contradicts --systemd: systemd binds the sockets,"
+                        + " one acceptor serves each (ListenDatagram= in the .socket unit says where)");
+            }
+        }
+        try {
+            b.inheritedSockets(SystemdSockets.listenFds());
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new ParameterException(spec.commandLine(), "--systemd: " + e.getMessage());
+        }
+    }
+
     /** Applies one option to the builder; its refusal names the flag instead of the config option. */
     private void option(String flag, Runnable set) {
         try {
@@ -256,6 +280,10 @@ public final class Main implements Callable<Integer> {
             return 1;
         }
         int n = config.limits().numAcceptors();
+        for (InheritedSocket s : config.inheritedSockets()) {
+            out.println("abyss: systemd socket fd " + s.fd() + (s.name() != null ? " '" + s.name() + "'" : "")
+                    + " on udp " + Addresses.format(s.localAddress()));
+        }
         out.println("abyss: " + handler + " listening on udp " + Addresses.format(server.localAddress()) + " ("
                 + server.transport().name().toLowerCase(Locale.ROOT) + " transport, " + count(n, "acceptor") + ", "
                 + (dispatch.mode == DispatchName.virtual ? "virtual-thread" : "inline") + " dispatch)");

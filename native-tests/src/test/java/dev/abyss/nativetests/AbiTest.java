@@ -62,6 +62,7 @@ class AbiTest {
             #include <stdio.h>
             #include <stddef.h>
             #include <errno.h>
+            #include <fcntl.h>
             #include <sys/socket.h>
             #include <sys/un.h>
             #include <sys/epoll.h>
