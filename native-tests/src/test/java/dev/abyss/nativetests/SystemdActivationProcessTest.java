@@ -129,6 +129,37 @@ class SystemdActivationProcessTest {
         }
     }
 
+    /** ListenDatagram=/path: an AF_UNIX datagram socket; python3 is the client (the JDK has no AF_UNIX datagram channel). */
+    @Test
+    @Timeout(90)
+    void anActivatedUnixDatagramSocketEchoes(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        requireTool();
+        Skip.unless(new ProcessBuilder("sh", "-c", "command -v python3").start().waitFor() == 0, "python3 is not installed");
+        String path = dir.resolve("abyss.sock").toString();
+        Process p = activate(List.of(TOOL, "--datagram", "-l", path), "--systemd");
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            readUntil(out, "as 3.");
+            String script = "import socket\n"
+                    + "s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); s.bind('" + dir.resolve("client.sock") + "'); s.settimeout(30)\n"
+                    + "for m in [b'over AF_UNIX', b'again']:\n"
+                    + "    s.sendto(m,'" + path + "')\n"
+                    + "    d,a=s.recvfrom(100)\n"
+                    + "    assert d==m, d\n"
+                    + "print('ok')\n";
+            Process py = new ProcessBuilder("python3", "-c", script).redirectErrorStream(true).start();
+            String pyOut = new String(py.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(py.waitFor(60, TimeUnit.SECONDS));
+            assertEquals("ok", pyOut.strip(), "python3 client: " + pyOut);
+            List<String> lines = readUntil(out, "listening on udp");
+            assertTrue(lines.stream().anyMatch(l -> l.contains("systemd socket fd 3 on udp " + path)), "" + lines);
+            p.toHandle().destroy();
+            assertTrue(p.waitFor(15, TimeUnit.SECONDS), "server exits after SIGTERM");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     @Test
     @Timeout(90)
     void aStreamSocketOrNoActivationIsRefusedNamingWhatIsWrong() throws Exception {
