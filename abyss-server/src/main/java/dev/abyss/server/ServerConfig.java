@@ -46,11 +46,6 @@ public final class ServerConfig {
     private final List<InheritedSocket> inheritedSockets;
 
     private ServerConfig(HandlerChoice handler, SocketOptions socket, Limits limits, Timeouts timeouts,
-                         DispatchOptions dispatch) {
-        this(handler, socket, limits, timeouts, dispatch, List.of());
-    }
-
-    private ServerConfig(HandlerChoice handler, SocketOptions socket, Limits limits, Timeouts timeouts,
                          DispatchOptions dispatch, List<InheritedSocket> inheritedSockets) {
         this.inheritedSockets = inheritedSockets;
         this.handler = handler;
