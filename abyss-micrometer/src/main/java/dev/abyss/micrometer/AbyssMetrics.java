@@ -62,6 +62,8 @@ public final class AbyssMetrics implements MeterBinder, AutoCloseable {
     public static final Duration SNAPSHOT_MAX_AGE = Duration.ofSeconds(1);
     /** How often the server is looked at to remove the meters once it stopped (it has no stop callback). */
     private static final Duration STOP_POLL = Duration.ofMillis(100);
+    /** The live-sessions gauge's place in {@link #readFromSnapshot}, after the counters' ordinals. */
+    private static final int LIVE_SESSIONS_INDEX = Counter.values().length;
 
     /** What a counter is exposed as: a meter name, and the cause tag of a drop (or null). */
     record MeterId(String name, String cause, String baseUnit, String description) {
@@ -76,7 +78,7 @@ public final class AbyssMetrics implements MeterBinder, AutoCloseable {
     // the snapshot of the current scrape, and which meters read it already (by Counter ordinal; the gauge last)
     private ServerStats snapshot;
     private long snapshotNanos;
-    private final boolean[] readFromSnapshot = new boolean[Counter.values().length + 1];
+    private final boolean[] readFromSnapshot = new boolean[LIVE_SESSIONS_INDEX + 1];
 
     private record Bound(MeterRegistry registry, List<Meter> meters) {
     }
@@ -167,7 +169,7 @@ public final class AbyssMetrics implements MeterBinder, AutoCloseable {
             meters.add(FunctionCounter.builder(id.name(), this, m -> m.read(c.ordinal()).get(c))
                     .tags(meterTags).baseUnit(id.baseUnit()).description(id.description()).register(registry));
         }
-        meters.add(Gauge.builder("abyss.sessions.live", this, m -> m.read(Counter.values().length).sessionsLive())
+        meters.add(Gauge.builder("abyss.sessions.live", this, m -> m.read(LIVE_SESSIONS_INDEX).sessionsLive())
                 .tags(tags).baseUnit(BaseUnits.SESSIONS).description("Sessions alive: opened minus closed").register(registry));
         bound.add(new Bound(registry, meters));
         if (stopWatch == null) {
@@ -198,18 +200,24 @@ public final class AbyssMetrics implements MeterBinder, AutoCloseable {
                 Thread.sleep(STOP_POLL);
             }
         } catch (InterruptedException e) {
-            return; // closed: close() removes the meters
+            Thread.currentThread().interrupt();
+            return; // nobody interrupts it; if something does, close() still removes the meters
         }
         close();
     }
 
     /** Removes the meters from every registry they were bound to. Idempotent. */
     @Override
-    public synchronized void close() {
-        closed = true;
-        for (Bound b : bound) {
+    public void close() {
+        List<Bound> unbind;
+        synchronized (this) {
+            closed = true;
+            unbind = List.copyOf(bound);
+            bound.clear();
+        }
+        // outside this binder's lock, which a scrape takes while the registry may hold its own
+        for (Bound b : unbind) {
             b.meters().forEach(b.registry()::remove);
         }
-        bound.clear();
     }
 }
