@@ -46,7 +46,7 @@ final class MetricsEndpoint implements AutoCloseable {
             String unhealthy = unhealthyBecause();
             respond(ex, unhealthy == null ? 200 : 503, "text/plain; charset=utf-8", (unhealthy == null ? "ok" : unhealthy) + "\n");
         });
-        http.createContext("/", ex -> respond(ex, 404, "text/plain; charset=utf-8", "not found: try /metrics or /health\n"));
+        http.createContext("/", MetricsEndpoint::notFound);
         http.start(); // one dispatcher thread: scrapes are rare and short
     }
 
@@ -81,7 +81,16 @@ final class MetricsEndpoint implements AutoCloseable {
         return stopping ? "stopping" : null;
     }
 
+    private static void notFound(HttpExchange ex) throws IOException {
+        respond(ex, 404, "text/plain; charset=utf-8", "not found: try /metrics or /health\n");
+    }
+
     private static void respond(HttpExchange ex, int status, String contentType, String body) throws IOException {
+        // a context matches by prefix: /metricsfoo and /health/x are not ours
+        if (status != 404 && !ex.getRequestURI().getPath().equals(ex.getHttpContext().getPath())) {
+            notFound(ex);
+            return;
+        }
         try (ex) {
             String method = ex.getRequestMethod();
             if (!method.equals("GET") && !method.equals("HEAD")) {

@@ -53,6 +53,7 @@ class MetricsEndpointTest {
             assertEquals(200, health.statusCode());
             assertEquals("ok\n", health.body());
             assertEquals(404, get(base + "/other").statusCode());
+            assertEquals(404, get(base + "/metricsfoo").statusCode());
             assertEquals(405, http.send(HttpRequest.newBuilder(URI.create(base + "/health")).POST(HttpRequest.BodyPublishers.noBody()).build(),
                     HttpResponse.BodyHandlers.ofString()).statusCode());
 
