@@ -28,6 +28,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Locale;
@@ -84,7 +85,10 @@ public final class Main implements Callable<Integer> {
     @ArgGroup(validate = false, heading = "%nDispatch:%n", order = 4)
     Dispatch dispatch = new Dispatch();
 
-    @Option(names = "--log", paramLabel = "LEVEL", order = 5, description = "${COMPLETION-CANDIDATES}; trace logs every datagram's events (default: ${DEFAULT-VALUE})")
+    @ArgGroup(validate = false, heading = "%nMetrics and health:%n", order = 5)
+    Metrics metrics = new Metrics();
+
+    @Option(names = "--log", paramLabel = "LEVEL", order = 6, description = "${COMPLETION-CANDIDATES}; trace logs every datagram's events (default: ${DEFAULT-VALUE})")
     LogLevel log = LogLevel.info;
 
     /** {@link ServerConfig.SocketOptions}: an option left out keeps the config's default. */
@@ -137,6 +141,16 @@ public final class Main implements Callable<Integer> {
     static final class Dispatch {
         @Option(names = "--dispatch", paramLabel = "MODE", description = "inline: callbacks on the acceptor threads; virtual: a virtual thread per session, session handlers only (default: inline)")
         DispatchName mode = DispatchName.inline;
+    }
+
+    /** {@link MetricsEndpoint}: off unless a port is given. */
+    static final class Metrics {
+        @Option(names = "--metrics-port", paramLabel = "N",
+                description = "serve /metrics (Prometheus text) and /health (200 ok, 503 failed or stopping) over HTTP on this TCP port, 0..65535 (default: off)")
+        Integer port;
+
+        @Option(names = "--metrics-bind", paramLabel = "ADDRESS", description = "address of the metrics HTTP server (default: ${DEFAULT-VALUE}, this host only)")
+        String bind = "127.0.0.1";
     }
 
     /** Runs the command; exits with its status unless it stopped normally. */
@@ -204,6 +218,7 @@ public final class Main implements Callable<Integer> {
         if (timeouts.readTimeout != null) {
             option("--read-timeout", () -> b.readTimeout(timeouts.readTimeout));
         }
+        metricsAddress(); // a bad --metrics-port or --metrics-bind fails before the server starts
         b.shutdownTimeout(Duration.ofSeconds(5));
         b.dispatchMode(dispatch.mode == DispatchName.virtual ? DispatchMode.VIRTUAL_THREADS : DispatchMode.INLINE);
         if (handler == HandlerName.echo || handler == HandlerName.reflector) {
@@ -238,6 +253,21 @@ public final class Main implements Callable<Integer> {
             b.inheritedSockets(SystemdSockets.listenFds());
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new ParameterException(spec.commandLine(), "--systemd: " + e.getMessage());
+        }
+    }
+
+    /** {@return where {@code --metrics-port} serves, or null without it} */
+    InetSocketAddress metricsAddress() {
+        if (metrics.port == null) {
+            return null;
+        }
+        if (metrics.port < 0 || metrics.port > 65535) {
+            throw new ParameterException(spec.commandLine(), "--metrics-port must be 0..65535, was " + metrics.port);
+        }
+        try {
+            return new InetSocketAddress(InetAddress.getByName(metrics.bind), metrics.port);
+        } catch (UnknownHostException e) {
+            throw new ParameterException(spec.commandLine(), "--metrics-bind: not an address: '" + metrics.bind + "'");
         }
     }
 
@@ -279,6 +309,19 @@ public final class Main implements Callable<Integer> {
             err.flush();
             return 1;
         }
+        MetricsEndpoint endpoint = null;
+        InetSocketAddress metricsAddress = metricsAddress();
+        if (metricsAddress != null) {
+            try {
+                endpoint = MetricsEndpoint.start(server, metricsAddress);
+            } catch (IOException e) {
+                server.close();
+                PrintWriter err = spec.commandLine().getErr();
+                err.println("abyss: cannot serve metrics on tcp " + Addresses.format(metricsAddress) + ": " + e.getMessage());
+                err.flush();
+                return 1;
+            }
+        }
         int n = config.limits().numAcceptors();
         for (InheritedSocket s : config.inheritedSockets()) {
             out.println("abyss: systemd socket fd " + s.fd() + (s.name() != null ? " '" + s.name() + "'" : "")
@@ -287,10 +330,21 @@ public final class Main implements Callable<Integer> {
         out.println("abyss: " + handler + " listening on udp " + Addresses.format(server.localAddress()) + " ("
                 + server.transport().name().toLowerCase(Locale.ROOT) + " transport, " + count(n, "acceptor") + ", "
                 + (dispatch.mode == DispatchName.virtual ? "virtual-thread" : "inline") + " dispatch)");
+        if (endpoint != null) {
+            String http = "http://" + Addresses.format(endpoint.address());
+            out.println("abyss: metrics on " + http + "/metrics, health on " + http + "/health");
+        }
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
+        MetricsEndpoint metricsEndpoint = endpoint;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (metricsEndpoint != null) {
+                metricsEndpoint.stopping(); // /health says so while the sessions finish
+            }
             server.close();
+            if (metricsEndpoint != null) {
+                metricsEndpoint.close();
+            }
             ServerStats st = server.stats();
             out.println("abyss: stopped after " + st.datagramsIn() + " datagrams in, " + st.datagramsOut() + " out");
             out.flush();
