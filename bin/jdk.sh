@@ -68,7 +68,7 @@ abyss_require_maven() {
 abyss_build_if_stale() {
   local jar=$1 module=$2 dirs
   case $module in
-    abyss-cli) dirs="abyss-ffi abyss-server abyss-cli" ;;
+    abyss-cli) dirs="abyss-ffi abyss-server abyss-micrometer abyss-cli" ;;
     abyss-bench) dirs="abyss-ffi abyss-loopback abyss-server abyss-bench" ;;
     *) dirs=$module ;;
   esac

@@ -4,7 +4,9 @@ import dev.abyss.server.Abyss;
 import dev.abyss.server.DispatchMode;
 import dev.abyss.server.Handler;
 import dev.abyss.server.Server;
+import dev.abyss.server.InheritedSocket;
 import dev.abyss.server.ServerConfig;
+import dev.abyss.server.SystemdSockets;
 import dev.abyss.server.ServerStats;
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.examples.Echo;
@@ -26,6 +28,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Locale;
@@ -82,10 +85,13 @@ public final class Main implements Callable<Integer> {
     @ArgGroup(validate = false, heading = "%nDispatch:%n", order = 4)
     Dispatch dispatch = new Dispatch();
 
-    @ArgGroup(validate = false, heading = "%nCPU placement:%n", order = 6)
+    @ArgGroup(validate = false, heading = "%nMetrics and health:%n", order = 5)
+    Metrics metrics = new Metrics();
+
+    @ArgGroup(validate = false, heading = "%nCPU placement:%n", order = 7)
     Placement placement = new Placement();
 
-    @Option(names = "--log", paramLabel = "LEVEL", order = 5, description = "${COMPLETION-CANDIDATES}; trace logs every datagram's events (default: ${DEFAULT-VALUE})")
+    @Option(names = "--log", paramLabel = "LEVEL", order = 6, description = "${COMPLETION-CANDIDATES}; trace logs every datagram's events (default: ${DEFAULT-VALUE})")
     LogLevel log = LogLevel.info;
 
     /** {@link ServerConfig.SocketOptions}: an option left out keeps the config's default. */
@@ -95,6 +101,9 @@ public final class Main implements Callable<Integer> {
 
         @Option(names = "--bind", paramLabel = "ADDRESS", description = "IPv4 or IPv6 address to listen on (default: 0.0.0.0; :: for every address, dual stack)")
         String bind = "0.0.0.0";
+
+        @Option(names = "--systemd", description = "serve on the datagram sockets systemd passed (socket activation: LISTEN_FDS, a .socket unit with ListenDatagram=, or systemd-socket-activate --datagram), one acceptor each; not with --port, --bind, --acceptors")
+        boolean systemd;
 
         @Option(names = "--transport", paramLabel = "NAME", description = "${COMPLETION-CANDIDATES}; auto takes the best that works here and says which (default: auto)")
         TransportName transport = TransportName.auto;
@@ -137,6 +146,16 @@ public final class Main implements Callable<Integer> {
         DispatchName mode = DispatchName.inline;
     }
 
+    /** {@link MetricsEndpoint}: off unless a port is given. */
+    static final class Metrics {
+        @Option(names = "--metrics-port", paramLabel = "N",
+                description = "serve /metrics (Prometheus text) and /health (200 ok, 503 failed or stopping) over HTTP on this TCP port, 0..65535 (default: off)")
+        Integer port;
+
+        @Option(names = "--metrics-bind", paramLabel = "ADDRESS", description = "address of the metrics HTTP server (default: ${DEFAULT-VALUE}, this host only)")
+        String bind = "127.0.0.1";
+    }
+
     /** {@link ServerConfig.CpuPlacement}. */
     static final class Placement {
         @Option(names = "--pin-acceptors", arity = "0..1", fallbackValue = "", paramLabel = "CPUS",
@@ -176,11 +195,15 @@ public final class Main implements Callable<Integer> {
      */
     ServerConfig config() {
         ServerConfig.Builder b = ServerConfig.builder();
-        option("--port", () -> b.port(socket.port));
-        try {
-            b.bindAddress(InetAddress.getByName(socket.bind));
-        } catch (UnknownHostException e) {
-            throw new ParameterException(spec.commandLine(), "--bind: not an address: '" + socket.bind + "'");
+        if (socket.systemd) {
+            systemdSockets(b);
+        } else {
+            option("--port", () -> b.port(socket.port));
+            try {
+                b.bindAddress(InetAddress.getByName(socket.bind));
+            } catch (UnknownHostException e) {
+                throw new ParameterException(spec.commandLine(), "--bind: not an address: '" + socket.bind + "'");
+            }
         }
         b.transport(switch (socket.transport) {
             case auto -> TransportKind.AUTO;
@@ -226,6 +249,7 @@ public final class Main implements Callable<Integer> {
         if (placement.steerByCpu) {
             b.steerByCpu(true);
         }
+        metricsAddress(); // a bad --metrics-port or --metrics-bind fails before the server starts
         b.shutdownTimeout(Duration.ofSeconds(5));
         b.dispatchMode(dispatch.mode == DispatchName.virtual ? DispatchMode.VIRTUAL_THREADS : DispatchMode.INLINE);
         if (handler == HandlerName.echo || handler == HandlerName.reflector) {
@@ -245,6 +269,36 @@ public final class Main implements Callable<Integer> {
             return b.build();
         } catch (IllegalArgumentException e) { // options that contradict each other: the config's words
             throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    /** --systemd: the sockets systemd passed, instead of --port and --bind, which it refuses when given. */
+    private void systemdSockets(ServerConfig.Builder b) {
+        for (String flag : new String[] {"--port", "--bind", "--acceptors"}) {
+            if (spec.commandLine().getParseResult() != null && spec.commandLine().getParseResult().hasMatchedOption(flag)) {
+                throw new ParameterException(spec.commandLine(), flag + " contradicts --systemd: systemd binds the sockets,"
+                        + " one acceptor serves each (ListenDatagram= in the .socket unit says where)");
+            }
+        }
+        try {
+            b.inheritedSockets(SystemdSockets.listenFds());
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new ParameterException(spec.commandLine(), "--systemd: " + e.getMessage());
+        }
+    }
+
+    /** {@return where {@code --metrics-port} serves, or null without it} */
+    InetSocketAddress metricsAddress() {
+        if (metrics.port == null) {
+            return null;
+        }
+        if (metrics.port < 0 || metrics.port > 65535) {
+            throw new ParameterException(spec.commandLine(), "--metrics-port must be 0..65535, was " + metrics.port);
+        }
+        try {
+            return new InetSocketAddress(InetAddress.getByName(metrics.bind), metrics.port);
+        } catch (UnknownHostException e) {
+            throw new ParameterException(spec.commandLine(), "--metrics-bind: not an address: '" + metrics.bind + "'");
         }
     }
 
@@ -286,14 +340,42 @@ public final class Main implements Callable<Integer> {
             err.flush();
             return 1;
         }
+        MetricsEndpoint endpoint = null;
+        InetSocketAddress metricsAddress = metricsAddress();
+        if (metricsAddress != null) {
+            try {
+                endpoint = MetricsEndpoint.start(server, metricsAddress);
+            } catch (IOException e) {
+                server.close();
+                PrintWriter err = spec.commandLine().getErr();
+                err.println("abyss: cannot serve metrics on tcp " + Addresses.format(metricsAddress) + ": " + e.getMessage());
+                err.flush();
+                return 1;
+            }
+        }
         int n = config.limits().numAcceptors();
+        for (InheritedSocket s : config.inheritedSockets()) {
+            out.println("abyss: systemd socket fd " + s.fd() + (s.name() != null ? " '" + s.name() + "'" : "")
+                    + " on udp " + Addresses.format(s.localAddress()));
+        }
         out.println("abyss: " + handler + " listening on udp " + Addresses.format(server.localAddress()) + " ("
                 + server.transport().name().toLowerCase(Locale.ROOT) + " transport, " + count(n, "acceptor") + ", "
                 + (dispatch.mode == DispatchName.virtual ? "virtual-thread" : "inline") + " dispatch)");
+        if (endpoint != null) {
+            String http = "http://" + Addresses.format(endpoint.address());
+            out.println("abyss: metrics on " + http + "/metrics, health on " + http + "/health");
+        }
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
+        MetricsEndpoint metricsEndpoint = endpoint;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (metricsEndpoint != null) {
+                metricsEndpoint.stopping(); // /health says so while the sessions finish
+            }
             server.close();
+            if (metricsEndpoint != null) {
+                metricsEndpoint.close();
+            }
             ServerStats st = server.stats();
             out.println("abyss: stopped after " + st.datagramsIn() + " datagrams in, " + st.datagramsOut() + " out");
             out.flush();

@@ -64,7 +64,8 @@ class MainTest {
                 List.of("--handler", "nope", "--handler"),
                 List.of("--log", "loud", "--log"),
                 List.of("--bind", "no.such.host.invalid", "--bind: not an address: 'no.such.host.invalid'"),
-                List.of("--acceptors", "two", "--acceptors"))) {
+                List.of("--acceptors", "two", "--acceptors"),
+                List.of("--metrics-port", "70000", "--metrics-port must be 0..65535, was 70000"))) {
             Run r = run(c.get(0), c.get(1));
             assertEquals(2, r.status(), c + ": " + r);
             assertTrue(r.err().startsWith("abyss: "), r.err());
@@ -72,6 +73,9 @@ class MainTest {
             assertTrue(r.err().contains("--help"), r.err());
             assertTrue(r.out().isEmpty(), r.out());
         }
+        Run badMetricsBind = run("--metrics-port", "0", "--metrics-bind", "no.such.host.invalid");
+        assertEquals(2, badMetricsBind.status(), badMetricsBind.toString());
+        assertTrue(badMetricsBind.err().contains("--metrics-bind: not an address: 'no.such.host.invalid'"), badMetricsBind.err());
         Run unknown = run("--frobnicate");
         assertEquals(2, unknown.status());
         assertTrue(unknown.err().contains("--frobnicate"), unknown.err());
@@ -84,11 +88,24 @@ class MainTest {
         Run r = run("--help");
         assertEquals(0, r.status());
         for (String flag : List.of("--port", "--bind", "--handler", "--acceptors", "--transport", "--dispatch", "--connections",
-                "--read-timeout", "--receive-buffer", "--batch", "--[no-]gso", "--[no-]gro", "--log", "--help", "--version")) {
+                "--read-timeout", "--receive-buffer", "--batch", "--[no-]gso", "--[no-]gro", "--metrics-port", "--metrics-bind",
+                "--log", "--help", "--version")) {
             assertTrue(r.out().contains(flag), flag + " in --help: " + r.out());
         }
         assertTrue(r.out().contains("echo, session_echo, hello, messenger, reflector"), r.out());
         assertTrue(r.out().contains("auto, io_uring, epoll, nio"), r.out());
+    }
+
+    @Test
+    void aMetricsPortInUseStopsTheServerAndExitsWith1() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Run r = run("--port", "0", "--bind", "127.0.0.1", "--acceptors", "1", "--metrics-port", Integer.toString(taken.getLocalPort()));
+            assertEquals(1, r.status(), r.toString());
+            assertTrue(r.err().contains("abyss: cannot serve metrics on tcp 127.0.0.1:" + taken.getLocalPort()), r.err());
+        } finally {
+            // call() attached the CLI's logger (--log info) to this JVM: the other tests run without it
+            dev.abyss.server.telemetry.AbyssLogger.detach(dev.abyss.server.telemetry.AbyssLogger.Level.INFO);
+        }
     }
 
     @Test

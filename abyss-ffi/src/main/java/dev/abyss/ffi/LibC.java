@@ -57,6 +57,9 @@ public final class LibC {
     private static final MethodHandle BIND = errnoCall("bind", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle CONNECT = errnoCall("connect", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle CLOSE = errnoCall("close", JAVA_INT, JAVA_INT);
+    /** {@code int fcntl(int fd, int cmd, ...)}: the one int argument the F_GETFL/F_SETFL/F_GETFD/F_SETFD commands take is variadic. */
+    private static final MethodHandle FCNTL = LINKER.downcallHandle(symbol("fcntl"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
     private static final MethodHandle SETSOCKOPT =
             errnoCall("setsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle GETSOCKOPT =
@@ -223,6 +226,24 @@ public final class LibC {
         MemorySegment st = CALL_STATE.get();
         try {
             return orErrno((int) CLOSE.invokeExact(st, fd), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code fcntl(2)} with an {@code int} argument (F_GETFL, F_SETFL, F_GETFD, F_SETFD; the GET
+     * commands ignore it).
+     *
+     * @param fd  the file descriptor
+     * @param cmd e.g. {@code F_SETFL}
+     * @param arg the command's argument
+     * @return the C function's result, or {@code -errno}
+     */
+    public static int fcntl(int fd, int cmd, int arg) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) FCNTL.invokeExact(st, fd, cmd, arg), st);
         } catch (Throwable t) {
             throw rethrow(t);
         }

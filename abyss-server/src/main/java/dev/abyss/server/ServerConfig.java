@@ -43,16 +43,18 @@ public final class ServerConfig {
     private final Limits limits;
     private final Timeouts timeouts;
     private final DispatchOptions dispatch;
+    private final List<InheritedSocket> inheritedSockets;
     private final CpuPlacement placement;
 
     private ServerConfig(HandlerChoice handler, SocketOptions socket, Limits limits, Timeouts timeouts,
-                         DispatchOptions dispatch, CpuPlacement placement) {
+                         DispatchOptions dispatch, List<InheritedSocket> inheritedSockets, CpuPlacement placement) {
+        this.inheritedSockets = inheritedSockets;
+        this.placement = placement;
         this.handler = handler;
         this.socket = socket;
         this.limits = limits;
         this.timeouts = timeouts;
         this.dispatch = dispatch;
-        this.placement = placement;
     }
 
     /** {@return a builder with every option at its default} */
@@ -88,6 +90,14 @@ public final class ServerConfig {
     /** {@return which CPU each acceptor thread runs on, and whether the kernel steers datagrams by CPU} */
     public CpuPlacement placement() {
         return placement;
+    }
+
+    /**
+     * {@return the sockets the acceptors adopt, one each ({@link Builder#inheritedSockets(List)}),
+     * or an empty list when the server creates and binds its own at {@link SocketOptions#bindAddress()}}
+     */
+    public List<InheritedSocket> inheritedSockets() {
+        return inheritedSockets;
     }
 
     @Override
@@ -217,6 +227,8 @@ public final class ServerConfig {
         private DispatchMode dispatchMode;
         private Boolean checkViews;
         private Boolean silentTerminateOnError;
+        private boolean addressSet; // bindAddress(...) called: refused with inherited sockets
+        private List<InheritedSocket> inheritedSockets;
         private boolean pinAcceptors;
         private int[] pinCpus; // null: acceptor i on the i-th allowed CPU (modulo)
         private Boolean steerByCpu;
@@ -319,6 +331,7 @@ public final class ServerConfig {
         public Builder bindAddress(InetAddress address) {
             this.ip = Objects.requireNonNull(address, "bindAddress");
             this.unixPath = null;
+            this.addressSet = true;
             return this;
         }
 
@@ -360,6 +373,47 @@ public final class ServerConfig {
             }
             this.unixPath = path;
             return this;
+        }
+
+        /**
+         * Serve on sockets this process was given, already bound (systemd socket activation:
+         * {@link SystemdSockets#listenFds()}), instead of creating and binding one per acceptor: one
+         * acceptor per socket, each adopting its descriptor. Each is checked with the kernel
+         * ({@link InheritedSocket#inspect}): a bound {@code SOCK_DGRAM} socket of AF_INET, AF_INET6 or
+         * AF_UNIX, all of one family.
+         *
+         * <p>What only applies when binding is refused by {@link #build()} with inherited sockets:
+         * {@link #port(int)}, {@link #bindAddress(InetAddress)} (and bindAny, bindLoopback),
+         * {@link #bindUnix(String)}, {@link #reuseAddress(boolean)}, {@link #ipv6Only(boolean)}, and
+         * a {@link #numAcceptors(int)} other than the number of sockets. The other options (buffer
+         * sizes, control messages, offloads, timestamps) are applied to each adopted socket as to one
+         * the server creates. Native transports only: the JDK's DatagramChannel cannot wrap a
+         * descriptor, so {@link TransportKind#NIO} is refused by build(), and {@link TransportKind#AUTO}
+         * fails at start rather than fall back to NIO.
+         *
+         * <p>The server owns the descriptors once started: it closes them when it stops.
+         *
+         * @param sockets the sockets, e.g. {@link SystemdSockets#listenFds()}; at least one
+         * @return this builder
+         * @throws IllegalArgumentException no socket, one fd twice, or sockets of different families
+         */
+        public Builder inheritedSockets(List<InheritedSocket> sockets) {
+            this.inheritedSockets = InheritedSocket.checkTogether(Objects.requireNonNull(sockets, "inheritedSockets"));
+            return this;
+        }
+
+        /**
+         * {@link #inheritedSockets(List)} for descriptors given by number, each checked with the
+         * kernel now ({@link InheritedSocket#inspect}).
+         *
+         * @param fds open descriptors of bound datagram sockets, at least one
+         * @return this builder
+         * @throws IllegalArgumentException naming the fd and what is wrong with it (not open, not a
+         *                                  socket, not a datagram socket, not bound, another family)
+         */
+        public Builder inheritedSockets(int... fds) {
+            Objects.requireNonNull(fds, "inheritedSockets");
+            return inheritedSockets(Arrays.stream(fds).mapToObj(fd -> InheritedSocket.inspect(fd, null)).toList());
         }
 
         /**
@@ -579,7 +633,8 @@ public final class ServerConfig {
          * {@link #pinAcceptors(boolean)}). A peer whose datagrams arrive on several CPUs then meets
          * several acceptors, each with its own session for it: steer only where one peer's traffic
          * arrives on one CPU (a NIC's RSS hashes the 4-tuple to one queue). Default false. Refused
-         * with an AF_UNIX address, transport NIO (the JDK gives no descriptor) and one acceptor; a
+         * with an AF_UNIX address, transport NIO (the JDK gives no descriptor), one acceptor and
+         * {@link #inheritedSockets(List) inherited sockets} (bound elsewhere, in an unknown order); a
          * server whose AUTO transport lands on NIO fails to start.
          *
          * @param on whether to steer by CPU
@@ -783,17 +838,21 @@ public final class ServerConfig {
                 throw new IllegalArgumentException("handler: none set (call handler(...), segmentHandler(...) or datagramHandler(...))");
             }
             checkTogether();
-            boolean unix = unixPath != null;
+            boolean inherited = inheritedSockets != null;
+            boolean unix = unixPath != null
+                    || inherited && inheritedSockets.getFirst().localAddress() instanceof UnixDomainSocketAddress;
             // control messages and offloads need UDP over IP on a native transport
             boolean datagramControl = !unix && transport != TransportKind.NIO;
             int maxDatagram = or(maxDatagramSize, MAX_RECEIVE_SIZE);
             SocketOptions socket = new SocketOptions(
-                    unix ? UnixDomainSocketAddress.of(unixPath) : new InetSocketAddress(ip, port), transport,
-                    or(receiveBufferSize, 0), or(sendBufferSize, 0), or(reuseAddress, !unix), or(ipv6Only, false),
+                    inherited ? inheritedSockets.getFirst().localAddress()
+                            : unix ? UnixDomainSocketAddress.of(unixPath) : new InetSocketAddress(ip, port), transport,
+                    or(receiveBufferSize, 0), or(sendBufferSize, 0), or(reuseAddress, !unix && !inherited), or(ipv6Only, false),
                     or(receiveBatchSize, 64), maxDatagram, or(truncationPolicy, TruncationPolicy.DROP),
                     or(gso, datagramControl), or(gro, datagramControl && maxDatagram == MAX_RECEIVE_SIZE),
                     or(receiveTrafficClass, false), or(receiveTimestamps, false));
-            Limits limits = new Limits(unix ? 1 : or(numAcceptors, Runtime.getRuntime().availableProcessors()),
+            Limits limits = new Limits(inherited ? inheritedSockets.size()
+                    : unix ? 1 : or(numAcceptors, Runtime.getRuntime().availableProcessors()),
                     or(numConnections, 16_384), or(fullTablePolicy, FullTablePolicy.EVICT),
                     or(maxConnectionsRetryCount, 5), or(maxConnectionsRetryWait, Duration.ofSeconds(1)),
                     or(retryBufferBytes, 1 << 20), or(sendQueueBytes, 4 << 20), or(mailboxCapacity, 1024));
@@ -802,7 +861,8 @@ public final class ServerConfig {
             DispatchOptions dispatch = new DispatchOptions(or(dispatchMode, DispatchMode.INLINE), or(checkViews, false),
                     or(silentTerminateOnError, false));
             CpuPlacement placement = new CpuPlacement(acceptorCpus(limits.numAcceptors()), or(steerByCpu, false));
-            return new ServerConfig(handler, socket, limits, timeouts, dispatch, placement);
+            return new ServerConfig(handler, socket, limits, timeouts, dispatch,
+                    inherited ? inheritedSockets : List.of(), placement);
         }
 
         /** Refuses what was set and cannot hold together; a default never takes part. */
@@ -813,6 +873,9 @@ public final class ServerConfig {
                 case Stateless s -> "datagramHandler";
             };
             String handlerValue = handlerKind + " " + handlerInstance().getClass().getSimpleName();
+            if (inheritedSockets != null) {
+                checkInherited();
+            }
             if (unixPath != null) {
                 String unix = "bindUnix '" + unixPath + "'";
                 refuse(port != 0, "port " + port, unix, "an AF_UNIX address has no port");
@@ -870,6 +933,8 @@ public final class ServerConfig {
                 refuse(transport == TransportKind.NIO, steer, "transport NIO",
                         "the JDK's DatagramChannel gives no descriptor to attach the BPF program to");
                 refuse(numAcceptors != null && numAcceptors == 1, steer, "numAcceptors 1", "one socket, nothing to steer between");
+                refuse(inheritedSockets != null, steer, "inheritedSockets (" + (inheritedSockets == null ? 0 : inheritedSockets.size())
+                        + ")", "another process bound them, in an order the server does not know: the group's socket indexes need not be the acceptors'");
             }
         }
 
@@ -899,6 +964,26 @@ public final class ServerConfig {
                 cpus[i] = from[i % from.length];
             }
             return List.of(cpus);
+        }
+
+        /** Refuses what only applies when the server binds its own sockets, and what cannot adopt a descriptor. */
+        private void checkInherited() {
+            int n = inheritedSockets.size();
+            String given = "inheritedSockets fd " + inheritedSockets.stream().map(s -> String.valueOf(s.fd()))
+                    .collect(java.util.stream.Collectors.joining(",")) + " (already bound)";
+            String bound = "the sockets are already bound; this option only applies when binding";
+            refuse(port != 0, "port " + port, given, bound);
+            refuse(addressSet, "bindAddress " + ip.getHostAddress(), given, bound);
+            refuse(unixPath != null, "bindUnix '" + unixPath + "'", given, bound);
+            refuse(reuseAddress != null, "reuseAddress " + reuseAddress, given, "SO_REUSEADDR is set before bind");
+            refuse(ipv6Only != null, "ipv6Only " + ipv6Only, given, "IPV6_V6ONLY is set before bind");
+            refuse(numAcceptors != null && numAcceptors != n, "numAcceptors " + numAcceptors, given,
+                    "one acceptor serves each inherited socket: " + n);
+            refuse(transport == TransportKind.NIO, "transport NIO", given,
+                    "the JDK's DatagramChannel cannot adopt a descriptor (System.inheritedChannel covers fd 0 only); use EPOLL or IO_URING");
+            if (inheritedSockets.getFirst().localAddress() instanceof UnixDomainSocketAddress) {
+                refuseDatagramControl(given, "AF_UNIX datagrams carry no IP control messages and have no UDP offloads");
+            }
         }
 
         /** The per-datagram facts and offloads asked for on {@code where}, which has none of them. */

@@ -58,10 +58,17 @@ class CpuPlacementConfigTest {
     }
 
     @Test
-    void steeringIsRefusedWhereThereIsNothingToSteer() {
+    void steeringIsRefusedWhereThereIsNothingToSteer() throws Exception {
         assertRefused(builder().steerByCpu(true).bindUnix("/tmp/abyss-cpu-test.sock"), "steerByCpu true", "bindUnix");
         assertRefused(builder().steerByCpu(true).transport(TransportKind.NIO), "steerByCpu true", "transport NIO");
         assertRefused(builder().steerByCpu(true).numAcceptors(1), "steerByCpu true", "numAcceptors 1");
+        int fd = dev.abyss.ffi.net.Sockets.openDatagram(dev.abyss.ffi.net.Net.AF_INET, true);
+        try {
+            dev.abyss.ffi.net.Sockets.bind(fd, new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+            assertRefused(builder().steerByCpu(true).inheritedSockets(fd), "steerByCpu true", "inheritedSockets");
+        } finally {
+            dev.abyss.ffi.LibC.close(fd);
+        }
         assertTrue(builder().steerByCpu(true).numAcceptors(2).build().placement().steerByCpu());
         // pinning is the thread: it works on NIO
         assertTrue(builder().transport(TransportKind.NIO).pinAcceptors(true).build().placement().pinned());

@@ -68,6 +68,7 @@ class AbiTest {
             #include <stddef.h>
             #include <sched.h>
             #include <errno.h>
+            #include <fcntl.h>
             #include <sys/socket.h>
             #include <sys/un.h>
             #include <sys/epoll.h>

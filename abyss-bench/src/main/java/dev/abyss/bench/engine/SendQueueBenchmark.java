@@ -48,7 +48,7 @@ public class SendQueueBenchmark {
     private MemorySegment payload;
     private final PeerKey peer = new PeerKey().set(new InetSocketAddress("127.0.0.1", 4242));
     private long drained;
-    private final SendQueue.Consumer consumer = (ring, nameAt, nameLength, trafficClass, dataAt, dataLength) -> drained += dataLength;
+    private final SendQueue.Consumer consumer = (ring, nameAt, nameLength, fromAt, fromLength, trafficClass, dataAt, dataLength) -> drained += dataLength;
 
     @Setup(Level.Trial)
     public void setUp() {

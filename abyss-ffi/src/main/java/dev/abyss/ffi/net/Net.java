@@ -55,6 +55,10 @@ public final class Net {
     public static final int SO_RCVBUF = 8;
     /** {@code SO_REUSEPORT}: several sockets on one port, the kernel spreads peers by hash. */
     public static final int SO_REUSEPORT = 15;
+    /** {@code SO_PROTOCOL}: the socket's protocol, e.g. IPPROTO_UDP (read only). */
+    public static final int SO_PROTOCOL = 38;
+    /** {@code SO_DOMAIN}: the socket's address family (read only). */
+    public static final int SO_DOMAIN = 39;
     /**
      * {@code SO_ATTACH_REUSEPORT_CBPF}: a classic BPF program ({@code struct sock_fprog}, see {@link Bpf})
      * that picks the socket of a SO_REUSEPORT group by its index, for the whole group.
@@ -120,6 +124,19 @@ public final class Net {
     public static final int MSG_ERRQUEUE = 0x2000;
     /** {@code MSG_WAITFORONE}: recvmmsg: block for the first datagram only. */
     public static final int MSG_WAITFORONE = 0x10000;
+
+    /** {@code F_GETFD}: fcntl command: read the descriptor flags. */
+    public static final int F_GETFD = 1;
+    /** {@code F_SETFD}: fcntl command: set the descriptor flags. */
+    public static final int F_SETFD = 2;
+    /** {@code F_GETFL}: fcntl command: read the file status flags. */
+    public static final int F_GETFL = 3;
+    /** {@code F_SETFL}: fcntl command: set the file status flags. */
+    public static final int F_SETFL = 4;
+    /** {@code FD_CLOEXEC}: descriptor flag: closed on exec. */
+    public static final int FD_CLOEXEC = 1;
+    /** {@code O_NONBLOCK}: file status flag: non-blocking. */
+    public static final int O_NONBLOCK = 0x800;
 
     /** {@code EFD_NONBLOCK}: eventfd flag: non-blocking. */
     public static final int EFD_NONBLOCK = 0x800;

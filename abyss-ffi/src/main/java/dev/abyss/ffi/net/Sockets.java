@@ -129,6 +129,52 @@ public final class Sockets {
     }
 
     /**
+     * Makes {@code fd} blocking or non-blocking ({@code O_NONBLOCK}, a flag of the open file
+     * description: shared with every copy of the descriptor, e.g. one inherited from systemd).
+     *
+     * @param fd          the descriptor
+     * @param nonBlocking whether it is to be non-blocking
+     * @throws NativeException when {@code fcntl} fails (EBADF: {@code fd} is not open)
+     */
+    public static void setNonBlocking(int fd, boolean nonBlocking) throws NativeException {
+        int flags = LibC.check(LibC.fcntl(fd, Net.F_GETFL, 0), "fcntl(" + fd + ", F_GETFL)");
+        int wanted = nonBlocking ? flags | Net.O_NONBLOCK : flags & ~Net.O_NONBLOCK;
+        if (wanted != flags) {
+            LibC.check(LibC.fcntl(fd, Net.F_SETFL, wanted), "fcntl(" + fd + ", F_SETFL, " + (nonBlocking ? "O_NONBLOCK" : "~O_NONBLOCK") + ")");
+        }
+    }
+
+    /**
+     * Marks {@code fd} close-on-exec ({@code FD_CLOEXEC}), as {@link #openDatagram} opens its sockets:
+     * a process this one starts does not inherit it.
+     *
+     * @param fd the descriptor
+     * @throws NativeException when {@code fcntl} fails
+     */
+    public static void setCloseOnExec(int fd) throws NativeException {
+        int flags = LibC.check(LibC.fcntl(fd, Net.F_GETFD, 0), "fcntl(" + fd + ", F_GETFD)");
+        if ((flags & Net.FD_CLOEXEC) == 0) {
+            LibC.check(LibC.fcntl(fd, Net.F_SETFD, flags | Net.FD_CLOEXEC), "fcntl(" + fd + ", F_SETFD, FD_CLOEXEC)");
+        }
+    }
+
+    /**
+     * The C name of a socket type.
+     *
+     * @param type a {@code SOCK_*} value, as {@code SO_TYPE} reads it
+     * @return {@code "SOCK_DGRAM"}, {@code "SOCK_STREAM"}, or {@code "type <n>"}
+     */
+    public static String typeName(int type) {
+        return switch (type) {
+            case Net.SOCK_DGRAM -> "SOCK_DGRAM";
+            case Net.SOCK_STREAM -> "SOCK_STREAM";
+            case 5 -> "SOCK_SEQPACKET";
+            case 3 -> "SOCK_RAW";
+            default -> "type " + type;
+        };
+    }
+
+    /**
      * The C name of an address family.
      *
      * @param family an {@code AF_*} value

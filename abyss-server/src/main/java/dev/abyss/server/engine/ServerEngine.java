@@ -3,6 +3,7 @@ package dev.abyss.server.engine;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.DispatchMode;
 import dev.abyss.server.SendResult;
+import dev.abyss.server.InheritedSocket;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.Session;
 import dev.abyss.server.TransportKind;
@@ -15,6 +16,7 @@ import dev.abyss.server.engine.telemetry.Counters;
 import dev.abyss.server.engine.telemetry.Drops;
 import dev.abyss.server.engine.telemetry.ErrorLog;
 import dev.abyss.server.engine.telemetry.Spans;
+import dev.abyss.server.transport.AdoptedSocket;
 import dev.abyss.server.transport.TransportFactory;
 import dev.abyss.server.transport.Transports;
 import org.slf4j.Logger;
@@ -58,9 +60,13 @@ public final class ServerEngine {
         SocketAddress bindTo = config.socket().bindAddress();
         boolean unix = bindTo instanceof UnixDomainSocketAddress; // no SO_REUSEPORT: the config says one acceptor
         int n = config.limits().numAcceptors();
+        List<InheritedSocket> inherited = config.inheritedSockets(); // one each: adopted, not bound
         try {
             for (int i = 0; i < n; i++) {
-                Acceptor a = new Acceptor(this, i, config, factory, bindTo, !unix, !unix && i == 0, cap, errorLog, layers);
+                Acceptor a = inherited.isEmpty()
+                        ? new Acceptor(this, i, config, factory, bindTo, !unix, !unix && i == 0, cap, errorLog, layers)
+                        : new Acceptor(this, i, config, factory,
+                        new AdoptedSocket(inherited.get(i).fd(), inherited.get(i).localAddress()), false, false, cap, errorLog, layers);
                 acceptors.add(a);
                 if (i == 0 && bindTo instanceof InetSocketAddress inet && inet.getPort() == 0) {
                     bindTo = a.localAddress(); // the other acceptors join the port the kernel chose
@@ -90,6 +96,12 @@ public final class ServerEngine {
      */
     public static ServerEngine start(ServerConfig config, TransportFactory factory, SessionLayer.Factory layers) throws IOException {
         TransportKind kind = factory.kind();
+        if (kind == TransportKind.NIO && !config.inheritedSockets().isEmpty()) {
+            throw new IllegalStateException("transport " + config.socket().transport() + " landed on NIO, which cannot adopt"
+                    + " the inherited sockets (the JDK's DatagramChannel cannot wrap a descriptor): EPOLL or IO_URING is needed"
+                    + (config.socket().transport() == TransportKind.AUTO ? "; epoll: " + Transports.unavailableReason(TransportKind.EPOLL)
+                    + "; io_uring: " + Transports.unavailableReason(TransportKind.IO_URING) : ""));
+        }
         logIgnored(config.socket(), effective(config.socket(), kind), kind);
         ServerEngine engine = new ServerEngine(config, factory, layers);
         for (Acceptor a : engine.acceptors) {

@@ -46,12 +46,13 @@ public final class UdpSocket implements AutoCloseable {
     private final TransportSettings settings;
     private final boolean gro;
 
-    private UdpSocket(int fd, SocketAddress local, TransportSettings settings, boolean gro) {
+    private UdpSocket(int fd, SocketAddress local, TransportSettings settings, boolean gro, boolean adopted) {
         this.fd = fd;
         this.local = local;
         this.settings = settings;
         this.gro = gro;
-        this.unixPath = local instanceof UnixDomainSocketAddress u && !u.getPath().toString().startsWith("@")
+        // an adopted AF_UNIX socket's path belongs to whoever bound it (systemd): not ours to unlink
+        this.unixPath = !adopted && local instanceof UnixDomainSocketAddress u && !u.getPath().toString().startsWith("@")
                 ? u.getPath().toString() : null;
     }
 
@@ -64,9 +65,15 @@ public final class UdpSocket implements AutoCloseable {
         return open(settings, address, reusePort, probeFirst, true);
     }
 
-    /** As {@link #open(TransportSettings, SocketAddress, boolean, boolean)}, blocking unless {@code nonBlocking}. */
+    /**
+     * As {@link #open(TransportSettings, SocketAddress, boolean, boolean)}, blocking unless
+     * {@code nonBlocking}. An {@link AdoptedSocket} address is adopted instead ({@link #adopt}).
+     */
     public static UdpSocket open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
                                  boolean nonBlocking) throws NativeException {
+        if (address instanceof AdoptedSocket adopted) {
+            return adopt(settings, adopted.fd(), nonBlocking);
+        }
         if (probeFirst) {
             address = probe(address);
         }
@@ -84,46 +91,79 @@ public final class UdpSocket implements AutoCloseable {
                         && inet.getAddress() instanceof Inet6Address) {
                     Sockets.setInt(fd, Net.IPPROTO_IPV6, Net.IPV6_V6ONLY, settings.ipv6Only() ? 1 : 0, "IPV6_V6ONLY");
                 }
-                if (isWildcard(address)) { // replies must leave from the address each request came to
-                    optional(fd, Net.SOL_IP, Net.IP_PKTINFO, "IP_PKTINFO");
-                    if (family == Net.AF_INET6) {
-                        optional(fd, Net.SOL_IPV6, Net.IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO");
-                    }
-                }
-                // ICMP errors about our peers onto the error queue; a dual-stack socket's IPv4 peers report through IP_RECVERR
-                optional(fd, Net.SOL_IP, Net.IP_RECVERR, "IP_RECVERR");
-                if (family == Net.AF_INET6) {
-                    optional(fd, Net.SOL_IPV6, Net.IPV6_RECVERR, "IPV6_RECVERR");
-                }
             }
-            optional(fd, Net.SOL_SOCKET, Net.SO_RXQ_OVFL, "SO_RXQ_OVFL");
-            boolean gro = false;
-            if (family != Net.AF_UNIX) {
-                if (settings.receiveTrafficClass()) { // a dual-stack socket's IPv4 datagrams report through IP_RECVTOS
-                    optional(fd, Net.SOL_IP, Net.IP_RECVTOS, "IP_RECVTOS");
-                    if (family == Net.AF_INET6) {
-                        optional(fd, Net.SOL_IPV6, Net.IPV6_RECVTCLASS, "IPV6_RECVTCLASS");
-                    }
-                }
-                if (settings.receiveTimestamps()) {
-                    optional(fd, Net.SOL_SOCKET, Net.SO_TIMESTAMPNS, "SO_TIMESTAMPNS");
-                }
-                gro = settings.gro() && optional(fd, Net.SOL_UDP, Net.UDP_GRO, "UDP_GRO");
-            }
-            if (settings.receiveBufferSize() > 0) {
-                Sockets.setInt(fd, Net.SOL_SOCKET, Net.SO_RCVBUF, settings.receiveBufferSize(), "SO_RCVBUF");
-            } else if (family != Net.AF_UNIX) { // an AF_UNIX receiver's queue is bounded by count and the sender's buffer
-                sizeReceiveBuffer(fd, ReceiveBuffer.DEFAULT);
-            }
-            if (settings.sendBufferSize() > 0) {
-                Sockets.setInt(fd, Net.SOL_SOCKET, Net.SO_SNDBUF, settings.sendBufferSize(), "SO_SNDBUF");
-            }
+            boolean gro = configure(fd, family, address, settings);
             Sockets.bind(fd, address);
-            return new UdpSocket(fd, family == Net.AF_UNIX ? address : Sockets.localAddress(fd), settings, gro);
+            return new UdpSocket(fd, family == Net.AF_UNIX ? address : Sockets.localAddress(fd), settings, gro, false);
         } catch (NativeException | RuntimeException e) {
             LibC.close(fd);
             throw e;
         }
+    }
+
+    /**
+     * Adopts {@code fd}, a bound datagram socket this process was given (systemd socket activation):
+     * made close-on-exec, blocking or not as the transport needs ({@code O_NONBLOCK} is shared with
+     * the giver's copy), and given the runtime options a created socket gets (buffers, control
+     * messages, offloads); the bind-time ones (SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY) are the
+     * giver's. The returned socket owns {@code fd}; on a failure {@code fd} is closed.
+     */
+    public static UdpSocket adopt(TransportSettings settings, int fd, boolean nonBlocking) throws NativeException {
+        try {
+            Sockets.setCloseOnExec(fd);
+            Sockets.setNonBlocking(fd, nonBlocking);
+            int family = Sockets.getInt(fd, Net.SOL_SOCKET, Net.SO_DOMAIN, "SO_DOMAIN");
+            SocketAddress local = Sockets.localAddress(fd);
+            boolean gro = configure(fd, family, local, settings);
+            return new UdpSocket(fd, local, settings, gro, true);
+        } catch (NativeException | RuntimeException e) {
+            LibC.close(fd);
+            throw e;
+        }
+    }
+
+    /**
+     * The options that take effect at any time, on a socket bound (adopted) or about to be: what
+     * each datagram reports, the offloads, the buffers. Returns whether UDP_GRO was granted.
+     */
+    private static boolean configure(int fd, int family, SocketAddress address, TransportSettings settings)
+            throws NativeException {
+        if (family != Net.AF_UNIX) {
+            if (isWildcard(address)) { // replies must leave from the address each request came to
+                optional(fd, Net.SOL_IP, Net.IP_PKTINFO, "IP_PKTINFO");
+                if (family == Net.AF_INET6) {
+                    optional(fd, Net.SOL_IPV6, Net.IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO");
+                }
+            }
+            // ICMP errors about our peers onto the error queue; a dual-stack socket's IPv4 peers report through IP_RECVERR
+            optional(fd, Net.SOL_IP, Net.IP_RECVERR, "IP_RECVERR");
+            if (family == Net.AF_INET6) {
+                optional(fd, Net.SOL_IPV6, Net.IPV6_RECVERR, "IPV6_RECVERR");
+            }
+        }
+        optional(fd, Net.SOL_SOCKET, Net.SO_RXQ_OVFL, "SO_RXQ_OVFL");
+        boolean gro = false;
+        if (family != Net.AF_UNIX) {
+            if (settings.receiveTrafficClass()) { // a dual-stack socket's IPv4 datagrams report through IP_RECVTOS
+                optional(fd, Net.SOL_IP, Net.IP_RECVTOS, "IP_RECVTOS");
+                if (family == Net.AF_INET6) {
+                    optional(fd, Net.SOL_IPV6, Net.IPV6_RECVTCLASS, "IPV6_RECVTCLASS");
+                }
+            }
+            if (settings.receiveTimestamps()) {
+                optional(fd, Net.SOL_SOCKET, Net.SO_TIMESTAMPNS, "SO_TIMESTAMPNS");
+            }
+            gro = settings.gro() && optional(fd, Net.SOL_UDP, Net.UDP_GRO, "UDP_GRO");
+        }
+        if (settings.receiveBufferSize() > 0) {
+            Sockets.setInt(fd, Net.SOL_SOCKET, Net.SO_RCVBUF, settings.receiveBufferSize(), "SO_RCVBUF");
+        } else if (family != Net.AF_UNIX) { // an AF_UNIX receiver's queue is bounded by count and the sender's buffer
+            sizeReceiveBuffer(fd, ReceiveBuffer.DEFAULT);
+        }
+        if (settings.sendBufferSize() > 0) {
+            Sockets.setInt(fd, Net.SOL_SOCKET, Net.SO_SNDBUF, settings.sendBufferSize(), "SO_SNDBUF");
+        }
+        return gro;
     }
 
     private static boolean isWildcard(SocketAddress address) {

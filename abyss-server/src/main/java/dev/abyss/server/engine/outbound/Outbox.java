@@ -37,6 +37,7 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
     private final MemorySegment staging;
     private final ByteBuffer stagingView;
     private final PeerKey queued = new PeerKey();
+    private final PeerKey queuedFrom = new PeerKey();
     private volatile Thread owner;
     private boolean more;
 
@@ -160,7 +161,7 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
             return SendResult.FULL;
         }
         try {
-            if (!queue.offer(to, trafficClass, data, offset, length)) {
+            if (!queue.offer(to, from, trafficClass, data, offset, length)) {
                 refused(to, length);
                 return SendResult.FULL;
             }
@@ -252,14 +253,17 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
     }
 
     @Override
-    public void onSend(MemorySegment ring, long nameAt, int nameLength, int trafficClass, long dataAt, int dataLength) {
-        if (!queued.readFrom(ring, nameAt, nameLength)) {
+    public void onSend(MemorySegment ring, long nameAt, int nameLength, long fromAt, int fromLength, int trafficClass, long dataAt,
+                       int dataLength) {
+        if (!queued.readFrom(ring, nameAt, nameLength) || fromLength > 0 && !queuedFrom.readFrom(ring, fromAt, fromLength)) {
             drops.drop(Drop.SEND_ERROR, null, dataLength, "unreadable queued address"); // cannot happen: the queue holds what PeerKey wrote
             return;
         }
-        // the session may have ended since: the datagram still goes out, unattributed
+        // the session may have ended since: the datagram still goes out, from the source it was sent
+        // with (taken when it was queued), unattributed
         SessionImpl s = sessions.get(queued);
-        if (!transport.send(s, queued, s == null ? null : s.arrival, trafficClass, ring, dataAt, dataLength)) {
+        PeerKey from = fromLength > 0 ? queuedFrom : s != null ? s.arrival : null;
+        if (!transport.send(s, queued, from, trafficClass, ring, dataAt, dataLength)) {
             drops.drop(Drop.SEND_BATCH_FULL, queued, dataLength); // the room was asked for: cannot happen
         }
     }

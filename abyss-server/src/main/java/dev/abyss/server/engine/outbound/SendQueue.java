@@ -15,7 +15,9 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * acceptor: a ring of bytes in off-heap memory, so a send from another thread costs one copy and no
  * Java object.
  *
- * <p>A record is {@code [int length][int nameLength | (trafficClass + 1) << 16][sockaddr][payload]}, 8-aligned. A producer
+ * <p>A record is {@code [int length][int toLength | fromLength << 8 | (trafficClass + 1) << 16][to sockaddr]
+ * [from sockaddr, 8-aligned][payload]}, 8-aligned: where it goes, where it leaves from (empty: the route's source)
+ * and its traffic class are taken when the send is made, not when the acceptor drains it. A producer
  * claims space by advancing {@code tail} with a CAS, writes the body with plain stores and publishes
  * the record by storing its length last (release). The consumer reads the length (acquire); 0 means
  * "not yet published". It zeroes what it consumed before moving {@code head} (release), so a
@@ -28,7 +30,12 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 public final class SendQueue {
     /** Told each queued datagram, in order; the segments are valid during the call only. */
     public interface Consumer {
-        void onSend(MemorySegment ring, long nameAt, int nameLength, int trafficClass, long dataAt, int dataLength);
+        /**
+         * One datagram: its destination's sockaddr at {@code nameAt}, its source's at {@code fromAt}
+         * ({@code fromLength} 0: none), its traffic class (-1: the socket's) and its payload.
+         */
+        void onSend(MemorySegment ring, long nameAt, int nameLength, long fromAt, int fromLength, int trafficClass, long dataAt,
+                    int dataLength);
     }
 
     static final int HEADER = 8;
@@ -76,16 +83,19 @@ public final class SendQueue {
      * @return false when the ring has no room (the caller counts the drop)
      */
     public boolean offer(PeerKey peer, MemorySegment data, long offset, int length) {
-        return offer(peer, -1, data, offset, length);
+        return offer(peer, null, -1, data, offset, length);
     }
 
     /**
-     * {@link #offer(PeerKey, MemorySegment, long, int)} with the traffic class the datagram leaves
-     * with (-1: the socket's), taken now rather than when the acceptor drains it.
+     * {@link #offer(PeerKey, MemorySegment, long, int)} from the source address {@code from} (null:
+     * the route's) with the traffic class the datagram leaves with (-1: the socket's), both taken now
+     * rather than when the acceptor drains it.
      */
-    boolean offer(PeerKey peer, int trafficClass, MemorySegment data, long offset, int length) {
+    boolean offer(PeerKey peer, PeerKey from, int trafficClass, MemorySegment data, long offset, int length) {
         int nameLength = peer.encodedLength();
-        int recordLength = HEADER + nameLength + length;
+        int fromLength = from == null ? 0 : from.encodedLength();
+        int fromOffset = fromOffset(nameLength, fromLength);
+        int recordLength = fromOffset + fromLength + length;
         long aligned = align(recordLength);
         long at;
         long claimed;
@@ -111,10 +121,13 @@ public final class SendQueue {
             at += capacity - index;
         }
         long index = at & mask;
-        ring.set(JAVA_INT, index + 4, nameLength | (trafficClass + 1) << 16); // a name is < 2^16 bytes
-        peer.writeTo(ring, index + HEADER);
         try {
-            MemorySegment.copy(data, offset, ring, index + HEADER + nameLength, length);
+            ring.set(JAVA_INT, index + 4, nameLength | fromLength << 8 | (trafficClass + 1) << 16); // a sockaddr is < 256 bytes
+            peer.writeTo(ring, index + HEADER);
+            if (from != null) {
+                from.writeTo(ring, index + fromOffset); // aligned: sockaddr fields are read with aligned layouts
+            }
+            MemorySegment.copy(data, offset, ring, index + fromOffset + fromLength, length);
         } catch (RuntimeException e) {
             // the caller's segment is closed or confined to another thread: the claimed space is
             // published as padding, or every record behind it would wait forever
@@ -156,9 +169,11 @@ public final class SendQueue {
                 aligned = length;
             } else {
                 aligned = align(length);
-                int nameLength = nameAndClass & 0xFFFF;
-                consumer.onSend(ring, index + HEADER, nameLength, (nameAndClass >>> 16) - 1, index + HEADER + nameLength,
-                        length - HEADER - nameLength);
+                int nameLength = nameAndClass & 0xFF;
+                int fromLength = (nameAndClass >>> 8) & 0xFF;
+                int fromOffset = fromOffset(nameLength, fromLength);
+                consumer.onSend(ring, index + HEADER, nameLength, index + fromOffset, fromLength, (nameAndClass >>> 16) - 1,
+                        index + fromOffset + fromLength, length - fromOffset - fromLength);
                 n++;
             }
             MemorySegment.copy(zeros, 0, ring, index, aligned);
@@ -166,6 +181,11 @@ public final class SendQueue {
             HEAD.setRelease(this, h);
         }
         return n;
+    }
+
+    /** Where the source address starts in a record: after the destination, 8-aligned (none: right after it). */
+    private static int fromOffset(int nameLength, int fromLength) {
+        return fromLength == 0 ? HEADER + nameLength : (int) align(HEADER + nameLength);
     }
 
     private static long align(long n) {

@@ -38,7 +38,7 @@ class SendQueueTest {
             MemorySegment ok = arena.allocate(10);
             for (int i = 0; i < 1_000; i++) {
                 assertTrue(q.offer(peer(2), ok, 0, 10));
-                assertEquals(1, q.drain((ring, nameAt, nameLength, trafficClass, dataAt, dataLength) -> assertEquals(10, dataLength), 10),
+                assertEquals(1, q.drain((ring, nameAt, nameLength, fromAt, fromLength, trafficClass, dataAt, dataLength) -> assertEquals(10, dataLength), 10),
                         "the datagram behind the failed one is drained");
             }
             assertTrue(q.isEmpty());
@@ -66,7 +66,7 @@ class SendQueueTest {
             // half out, then more in: the new records wrap around the end of the ring
             List<Integer> seen = new ArrayList<>();
             PeerKey key = new PeerKey();
-            SendQueue.Consumer c = (ring, nameAt, nameLength, trafficClass, dataAt, dataLength) -> {
+            SendQueue.Consumer c = (ring, nameAt, nameLength, fromAt, fromLength, trafficClass, dataAt, dataLength) -> {
                 assertTrue(key.readFrom(ring, nameAt, nameLength));
                 int seq = ring.get(JAVA_INT_UNALIGNED, dataAt);
                 assertEquals(1000 + (seq % 50), key.port(), "the address travels with its datagram");
@@ -96,18 +96,36 @@ class SendQueueTest {
             SendQueue q = new SendQueue(arena, 1);
             MemorySegment payload = arena.allocate(10);
             int[] classes = {-1, 0, 2, 0xB8, 255};
-            for (int tc : classes) {
-                assertTrue(q.offer(peer(7), tc, payload, 0, 10));
+            PeerKey source = new PeerKey().set(new InetSocketAddress("198.18.0.5", 53));
+            for (int i = 0; i < classes.length; i++) {
+                assertTrue(q.offer(peer(7), i % 2 == 0 ? source : null, classes[i], payload, 0, 10));
             }
             java.util.List<Integer> seen = new java.util.ArrayList<>();
+            java.util.List<String> sources = new java.util.ArrayList<>();
             PeerKey key = new PeerKey();
-            assertEquals(classes.length, q.drain((ring, nameAt, nameLength, trafficClass, dataAt, dataLength) -> {
+            PeerKey from = new PeerKey();
+            assertEquals(classes.length, q.drain((ring, nameAt, nameLength, fromAt, fromLength, trafficClass, dataAt, dataLength) -> {
                 assertTrue(key.readFrom(ring, nameAt, nameLength), "the address is intact beside the class");
                 assertEquals(7, key.port());
                 assertEquals(10, dataLength);
                 seen.add(trafficClass);
+                sources.add(fromLength == 0 ? "route" : from.readFrom(ring, fromAt, fromLength) ? from.toString() : "unreadable");
             }, 100));
             assertEquals(java.util.Arrays.stream(classes).boxed().toList(), seen);
+            assertEquals(java.util.List.of(source.toString(), "route", source.toString(), "route", source.toString()), sources,
+                    "the source travels with its datagram, taken when it was queued");
+            // a 28-byte IPv6 destination: the source after it starts 8-aligned (its fields are read aligned)
+            PeerKey v6 = new PeerKey().set(new InetSocketAddress("fd00::2", 9));
+            PeerKey v6Source = new PeerKey().set(new InetSocketAddress("fd00::1", 0));
+            assertTrue(q.offer(v6, v6Source, 0xB8, payload, 0, 10));
+            assertEquals(1, q.drain((ring, nameAt, nameLength, fromAt, fromLength, trafficClass, dataAt, dataLength) -> {
+                assertTrue(key.readFrom(ring, nameAt, nameLength));
+                assertTrue(from.readFrom(ring, fromAt, fromLength));
+                assertEquals(v6, key);
+                assertEquals(v6Source, from);
+                assertEquals(0xB8, trafficClass);
+                assertEquals(10, dataLength);
+            }, 10));
         }
     }
 
@@ -143,7 +161,7 @@ class SendQueueTest {
             int[] nextSeq = new int[producers];
             long[] total = new long[1];
             PeerKey key = new PeerKey();
-            SendQueue.Consumer c = (ring, nameAt, nameLength, trafficClass, dataAt, dataLength) -> {
+            SendQueue.Consumer c = (ring, nameAt, nameLength, fromAt, fromLength, trafficClass, dataAt, dataLength) -> {
                 key.readFrom(ring, nameAt, nameLength);
                 int id = key.port() - 2000;
                 assertEquals(64 + id * 8, dataLength);
