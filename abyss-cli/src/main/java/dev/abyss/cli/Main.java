@@ -2,7 +2,9 @@ package dev.abyss.cli;
 
 import dev.abyss.server.Abyss;
 import dev.abyss.server.DispatchMode;
+import dev.abyss.server.DatagramHandler;
 import dev.abyss.server.Handler;
+import dev.abyss.server.Handoff;
 import dev.abyss.server.Server;
 import dev.abyss.server.InheritedSocket;
 import dev.abyss.server.ServerConfig;
@@ -27,6 +29,9 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -91,6 +96,12 @@ public final class Main implements Callable<Integer> {
     @ArgGroup(validate = false, heading = "%nCPU placement:%n", order = 7)
     Placement placement = new Placement();
 
+    @Option(names = "--reply-prefix", paramLabel = "TEXT", order = 0, description = "--handler echo only: each reply is TEXT followed by the request, so a client sees which process answered (e.g. across a --handoff)")
+    String replyPrefix;
+
+    /** --takeover: the sockets received, answered once the server started or failed to. */
+    private Handoff.Takeover takeover;
+
     @Option(names = "--log", paramLabel = "LEVEL", order = 6, description = "${COMPLETION-CANDIDATES}; trace logs every datagram's events (default: ${DEFAULT-VALUE})")
     LogLevel log = LogLevel.info;
 
@@ -104,6 +115,12 @@ public final class Main implements Callable<Integer> {
 
         @Option(names = "--systemd", description = "serve on the datagram sockets systemd passed (socket activation: LISTEN_FDS, a .socket unit with ListenDatagram=, or systemd-socket-activate --datagram), one acceptor each; not with --port, --bind, --acceptors")
         boolean systemd;
+
+        @Option(names = "--handoff", paramLabel = "PATH", description = "restart without loss, the running side: wait on this Unix-domain socket for a successor (--takeover PATH), hand it the sockets, stop once it serves, exit 0; if it fails to start, keep serving and wait again")
+        java.nio.file.Path handoff;
+
+        @Option(names = "--takeover", paramLabel = "PATH", description = "restart without loss, the successor's side: take the sockets of the server offering them at PATH (--handoff PATH) and serve on them, one acceptor each; not with --port, --bind, --acceptors, --systemd")
+        java.nio.file.Path takeover;
 
         @Option(names = "--transport", paramLabel = "NAME", description = "${COMPLETION-CANDIDATES}; auto takes the best that works here and says which (default: auto)")
         TransportName transport = TransportName.auto;
@@ -197,6 +214,16 @@ public final class Main implements Callable<Integer> {
         ServerConfig.Builder b = ServerConfig.builder();
         if (socket.systemd) {
             systemdSockets(b);
+        } else if (socket.takeover != null) {
+            for (String flag : new String[] {"--port", "--bind", "--acceptors"}) {
+                if (spec.commandLine().getParseResult() != null && spec.commandLine().getParseResult().hasMatchedOption(flag)) {
+                    throw new ParameterException(spec.commandLine(), flag + " contradicts --takeover: the old process's sockets are"
+                            + " taken as they are, one acceptor each");
+                }
+            }
+            if (takeover != null) {
+                b.inheritedSockets(takeover.sockets());
+            }
         } else {
             option("--port", () -> b.port(socket.port));
             try {
@@ -257,7 +284,9 @@ public final class Main implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--handler " + handler
                         + " is stateless and runs inline; use --handler session_echo with --dispatch virtual");
             }
-            if (handler == HandlerName.echo) {
+            if (handler == HandlerName.echo && replyPrefix != null) {
+                b.datagramHandler(prefixedEcho(replyPrefix));
+            } else if (handler == HandlerName.echo) {
                 b.datagramHandler(new StatelessEcho()); // echo keeps nothing per peer: no sessions at all
             } else {
                 b.datagramHandler(new Reflector()).receiveTrafficClass(true).receiveTimestamps(true);
@@ -270,6 +299,19 @@ public final class Main implements Callable<Integer> {
         } catch (IllegalArgumentException e) { // options that contradict each other: the config's words
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+    }
+
+    /** --reply-prefix: echo with the prefix in front, from a per-thread buffer. */
+    private static DatagramHandler prefixedEcho(String prefix) {
+        byte[] head = prefix.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ThreadLocal<MemorySegment> buffers = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(head.length + 65536L));
+        return (peer, data) -> {
+            MemorySegment out = buffers.get();
+            MemorySegment.copy(head, 0, out, ValueLayout.JAVA_BYTE, 0, head.length);
+            long n = Math.min(data.byteSize(), out.byteSize() - head.length);
+            MemorySegment.copy(data, 0, out, head.length, n);
+            peer.send(out.asSlice(0, head.length + n));
+        };
     }
 
     /** --systemd: the sockets systemd passed, instead of --port and --bind, which it refuses when given. */
@@ -325,6 +367,24 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        if (socket.handoff != null && socket.takeover != null && socket.handoff.equals(socket.takeover)) {
+            throw new ParameterException(spec.commandLine(), "--handoff and --takeover name the same path " + socket.handoff
+                    + ": the successor offers its own handoff at another path (or the same one after the old process removed it)");
+        }
+        if (socket.takeover != null && socket.systemd) {
+            throw new ParameterException(spec.commandLine(), "--takeover contradicts --systemd: the sockets come from one of them");
+        }
+        config(); // options checked before the old process is asked for anything
+        if (socket.takeover != null) {
+            try {
+                takeover = Handoff.takeOver(socket.takeover, Duration.ofSeconds(30));
+            } catch (IOException e) {
+                PrintWriter err = spec.commandLine().getErr();
+                err.println("abyss: " + e.getMessage());
+                err.flush();
+                return 1;
+            }
+        }
         ServerConfig config = config();
         // before the first logger is created: slf4j-simple reads its level once
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", log.name());
@@ -335,6 +395,14 @@ public final class Main implements Callable<Integer> {
         try {
             server = Abyss.start(config);
         } catch (IOException | IllegalStateException e) {
+            if (takeover != null) {
+                try {
+                    takeover.failed(e); // the old process resumes
+                } catch (IOException ignored) {
+                    // it times out and resumes anyway
+                }
+                takeover.close();
+            }
             PrintWriter err = spec.commandLine().getErr();
             err.println("abyss: cannot start on udp " + Addresses.format(config.socket().bindAddress()) + ": " + e.getMessage());
             err.flush();
@@ -354,8 +422,16 @@ public final class Main implements Callable<Integer> {
             }
         }
         int n = config.limits().numAcceptors();
+        if (takeover != null) {
+            try {
+                takeover.started(); // the old process stops receiving now
+            } catch (IOException e) {
+                spec.commandLine().getErr().println("abyss: " + e.getMessage());
+            }
+            takeover.close();
+        }
         for (InheritedSocket s : config.inheritedSockets()) {
-            out.println("abyss: systemd socket fd " + s.fd() + (s.name() != null ? " '" + s.name() + "'" : "")
+            out.println("abyss: " + (socket.takeover != null ? "taken over" : "systemd") + " socket fd " + s.fd() + (s.name() != null ? " '" + s.name() + "'" : "")
                     + " on udp " + Addresses.format(s.localAddress()));
         }
         out.println("abyss: " + handler + " listening on udp " + Addresses.format(server.localAddress()) + " ("
@@ -381,6 +457,13 @@ public final class Main implements Callable<Integer> {
             out.flush();
             stopped.countDown();
         }, "abyss-shutdown"));
+        if (socket.handoff != null) {
+            Thread offer = new Thread(() -> offerUntilHandedOff(server, socket.handoff, metricsEndpoint, stopped, out), "abyss-handoff");
+            offer.setDaemon(true);
+            offer.start();
+            out.println("abyss: offering the sockets at " + socket.handoff + " (a successor: --takeover " + socket.handoff + ")");
+            out.flush();
+        }
         if (handler == HandlerName.messenger) {
             Thread input = new Thread(() -> postStdin(server), "abyss-stdin");
             input.setDaemon(true);
@@ -388,6 +471,31 @@ public final class Main implements Callable<Integer> {
         }
         printStatsUntilStopped(server, stopped, out);
         return 0;
+    }
+
+    /** --handoff: offers until a successor serves (then the process ends, 0), again after each failed attempt. */
+    private void offerUntilHandedOff(Server server, java.nio.file.Path path, MetricsEndpoint endpoint, CountDownLatch stopped, PrintWriter out) {
+        PrintWriter err = spec.commandLine().getErr();
+        while (!server.isStopped()) {
+            try {
+                server.handOff(path, null, Duration.ofSeconds(30), Duration.ofSeconds(5));
+                ServerStats st = server.stats();
+                out.println("abyss: handed off to the successor at " + path + " after " + st.datagramsIn() + " datagrams in, "
+                        + st.datagramsOut() + " out");
+                out.flush();
+                if (endpoint != null) {
+                    endpoint.close();
+                }
+                stopped.countDown();
+                return;
+            } catch (IOException | RuntimeException e) {
+                err.println("abyss: " + e.getMessage());
+                err.flush();
+                if (e instanceof IOException && e.getMessage().contains("cannot listen there") || e instanceof IllegalStateException) {
+                    return; // a file in the way, or NIO: offering again would fail the same way
+                }
+            }
+        }
     }
 
     private static void postStdin(Server server) {

@@ -56,6 +56,38 @@ public final class Server implements AutoCloseable {
     }
 
     /**
+     * Restart without loss, the old process's side: waits at {@code path} (a Unix-domain socket it
+     * creates, mode 0600, removed after) for one successor ({@link Handoff#takeOver}), sends it every
+     * acceptor's socket (SCM_RIGHTS), keeps serving while the successor starts on them, and once it
+     * says it started, stops like {@link #stop(Duration)}: receiving ends at once (what the kernel
+     * queues from then on is the successor's), callbacks in flight finish, live sessions may go on
+     * until {@code shutdownTimeout}, the rest end with {@link Handler#handleShutdown}. If no successor
+     * comes within {@code offerTimeout}, the sockets cannot be sent, or the successor fails to start
+     * (or says nothing within {@code startTimeout}), this server keeps serving and the call throws.
+     * See {@link Handoff}.
+     *
+     * @param path            where to wait, e.g. {@code /run/abyss/handoff.sock}
+     * @param offerTimeout    how long to wait for a successor; null: until one comes
+     * @param startTimeout    how long the successor may take to start once it has the sockets
+     * @param shutdownTimeout as {@link #stop(Duration)}'s {@code connectionWait}
+     * @throws IOException naming {@code path} and the reason; the server still serves then
+     * @throws IllegalStateException when the server has stopped, or runs on NIO (no descriptors to hand)
+     */
+    public void handOff(java.nio.file.Path path, Duration offerTimeout, Duration startTimeout, Duration shutdownTimeout)
+            throws java.io.IOException {
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(startTimeout, "startTimeout");
+        Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
+        int[] fds = engine.socketFds();
+        java.util.List<String> names = new java.util.ArrayList<>();
+        java.util.List<InheritedSocket> inherited = config.inheritedSockets();
+        for (int i = 0; i < fds.length; i++) {
+            names.add(i < inherited.size() ? inherited.get(i).name() : null);
+        }
+        Handoff.offer(this, fds, names, path, offerTimeout, startTimeout, shutdownTimeout);
+    }
+
+    /**
      * Stops accepting new peers: their datagrams are refused (dropped and counted in
      * {@link ServerStats#droppedSuspended()}). Live sessions keep running: they receive, send and
      * time out as before. The socket stays bound, so the port does not change across

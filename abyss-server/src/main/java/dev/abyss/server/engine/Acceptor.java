@@ -157,6 +157,11 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
         return transport.localAddress();
     }
 
+    /** {@return the socket's fd, or -1 (NIO)} */
+    int socketFd() {
+        return transport.socketFd();
+    }
+
     /** Attaches reuseport steering by CPU over {@code sockets} acceptors to this acceptor's socket group. */
     void steerByCpu(int sockets) throws IOException {
         transport.steerByCpu(sockets);

@@ -306,6 +306,26 @@ public final class ServerEngine {
         }
     }
 
+    /**
+     * The acceptors' socket fds, in acceptor order, for a handoff.
+     *
+     * @throws IllegalStateException when the server stopped, or a transport has no fd (NIO)
+     */
+    public synchronized int[] socketFds() {
+        if (stopped) {
+            throw new IllegalStateException("the server on " + localAddress + " stopped: no sockets to hand off");
+        }
+        int[] fds = new int[acceptors.size()];
+        for (int i = 0; i < fds.length; i++) {
+            fds[i] = acceptors.get(i).socketFd();
+            if (fds[i] < 0) {
+                throw new IllegalStateException("the " + transport + " transport cannot hand its sockets off"
+                        + " (the JDK's DatagramChannel shows no descriptor): EPOLL or IO_URING is needed");
+            }
+        }
+        return fds;
+    }
+
     /** True when every acceptor freed its socket and native memory (after a stop). */
     public boolean nativeResourcesReleased() {
         return acceptors.stream().allMatch(Acceptor::released);

@@ -91,6 +91,11 @@ public abstract class NativeTransport implements Transport {
     }
 
     @Override
+    public int socketFd() {
+        return io.socket().fd();
+    }
+
+    @Override
     public final void steerByCpu(int sockets) throws dev.abyss.ffi.NativeException {
         io.socket().steerByCpu(sockets);
     }

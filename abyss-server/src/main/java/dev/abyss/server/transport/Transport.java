@@ -118,6 +118,14 @@ public interface Transport extends AutoCloseable {
     SocketAddress localAddress();
 
     /**
+     * {@return the socket's file descriptor, for handing it to another process; -1 where there is
+     * none (NIO, test transports)} Any thread.
+     */
+    default int socketFd() {
+        return -1;
+    }
+
+    /**
      * One turn of I/O: sends what is queued, waits up to {@code timeoutNanos} (0: not at all,
      * negative: until something happens) for datagrams, send results or a {@link #wakeup()}, and
      * hands what came to the sinks. Returns the work done: datagrams delivered plus sends

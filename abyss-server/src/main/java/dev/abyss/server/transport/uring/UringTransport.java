@@ -354,9 +354,8 @@ public final class UringTransport extends NativeTransport {
             int payload = RecvmsgOut.payloadLength(all, at);
             boolean truncated = payload > maxDatagramSize || (RecvmsgOut.flags(all, at) & Net.MSG_TRUNC) != 0;
             received.read(all, at + CONTROL_OFFSET, Math.min(control, controlSpace), truncated);
-            if (!receiving) {
-                return 0; // raced with stopReceiving: not delivered, as on epoll
-            }
+            // completed before stopReceiving's cancel took effect: the kernel handed it over, so it is
+            // delivered (dropping it would lose it; a handoff's successor can no longer read it)
             int nameLength = RecvmsgOut.nameLength(all, at);
             if (nameLength > NAME_SPACE || !peer.readFrom(all, at + RecvmsgOut.nameOffset(), nameLength)) {
                 return 0; // unreadable sender address: cannot answer or key it
