@@ -99,6 +99,9 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--reply-prefix", paramLabel = "TEXT", order = 0, description = "--handler echo only: each reply is TEXT followed by the request, so a client sees which process answered (e.g. across a --handoff)")
     String replyPrefix;
 
+    /** --handoff: true once handed off (the path is then the successor's business). */
+    private volatile boolean handedOff;
+
     /** --takeover: the sockets received, answered once the server started or failed to. */
     private Handoff.Takeover takeover;
 
@@ -367,10 +370,6 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (socket.handoff != null && socket.takeover != null && socket.handoff.equals(socket.takeover)) {
-            throw new ParameterException(spec.commandLine(), "--handoff and --takeover name the same path " + socket.handoff
-                    + ": the successor offers its own handoff at another path (or the same one after the old process removed it)");
-        }
         if (socket.takeover != null && socket.systemd) {
             throw new ParameterException(spec.commandLine(), "--takeover contradicts --systemd: the sockets come from one of them");
         }
@@ -385,7 +384,15 @@ public final class Main implements Callable<Integer> {
                 return 1;
             }
         }
-        ServerConfig config = config();
+        ServerConfig config;
+        try {
+            config = config();
+        } catch (ParameterException e) {
+            if (takeover != null) {
+                takeover.close(); // tells the old process this one failed: it keeps serving
+            }
+            throw e;
+        }
         // before the first logger is created: slf4j-simple reads its level once
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", log.name());
         // the original's attach_logger(level): --log trace shows every datagram's connection events
@@ -449,6 +456,13 @@ public final class Main implements Callable<Integer> {
                 metricsEndpoint.stopping(); // /health says so while the sessions finish
             }
             server.close();
+            if (socket.handoff != null && !handedOff) {
+                try {
+                    java.nio.file.Files.deleteIfExists(socket.handoff); // our offer's socket; after a handoff it may be the successor's
+                } catch (IOException ignored) {
+                    // left for the next release's offer to report
+                }
+            }
             if (metricsEndpoint != null) {
                 metricsEndpoint.close();
             }
@@ -476,9 +490,11 @@ public final class Main implements Callable<Integer> {
     /** --handoff: offers until a successor serves (then the process ends, 0), again after each failed attempt. */
     private void offerUntilHandedOff(Server server, java.nio.file.Path path, MetricsEndpoint endpoint, CountDownLatch stopped, PrintWriter out) {
         PrintWriter err = spec.commandLine().getErr();
+        int inTheWay = 0;
         while (!server.isStopped()) {
             try {
                 server.handOff(path, null, Duration.ofSeconds(30), Duration.ofSeconds(5));
+                handedOff = true;
                 ServerStats st = server.stats();
                 out.println("abyss: handed off to the successor at " + path + " after " + st.datagramsIn() + " datagrams in, "
                         + st.datagramsOut() + " out");
@@ -491,8 +507,18 @@ public final class Main implements Callable<Integer> {
             } catch (IOException | RuntimeException e) {
                 err.println("abyss: " + e.getMessage());
                 err.flush();
-                if (e instanceof IOException && e.getMessage().contains("cannot listen there") || e instanceof IllegalStateException) {
-                    return; // a file in the way, or NIO: offering again would fail the same way
+                if (e instanceof IllegalStateException) {
+                    return; // stopped, or NIO: offering again would fail the same way
+                }
+                if (e.getMessage().contains("cannot listen there")) {
+                    if (++inTheWay > 10) {
+                        return; // a stale file: the README says to remove it
+                    }
+                    try {
+                        Thread.sleep(1000); // the previous release may not have removed it yet
+                    } catch (InterruptedException ie) {
+                        return;
+                    }
                 }
             }
         }

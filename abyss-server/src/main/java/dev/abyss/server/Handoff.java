@@ -119,7 +119,7 @@ public final class Handoff {
             }
             answered = true;
             try {
-                send(fd, path, what, new int[0]);
+                sendTo(fd, new byte[0], what, new int[0]); // to the connected peer
             } catch (NativeException e) {
                 throw new IOException("handoff " + path + ": cannot answer the old process: " + e.getMessage(), e);
             }
@@ -158,7 +158,9 @@ public final class Handoff {
         try {
             autobind(fd);
             try {
-                send(fd, path, TAKE, new int[0]);
+                // connected: the answers reach the old process's socket even once its path is unlinked
+                Sockets.connect(fd, UnixDomainSocketAddress.of(path));
+                sendTo(fd, new byte[0], TAKE, new int[0]);
             } catch (NativeException e) {
                 throw new IOException("takeover " + path + ": no server offers its sockets there (" + e.getMessage()
                         + "): start the running one with --handoff " + path + " / Server.handOff", e);
@@ -220,6 +222,9 @@ public final class Handoff {
                     throw new IOException("handoff " + path + ": the server stopped meanwhile");
                 }
             } while (!TAKE.equals(take.text()) || take.from().length == 0);
+            // one successor per offer: the path is free again at once, for the successor's own offer
+            Files.deleteIfExists(path);
+            bound = false;
             StringBuilder text = new StringBuilder();
             for (int i = 0; i < names.size(); i++) {
                 text.append(i > 0 ? "\n" : "").append(names.get(i) == null ? "" : names.get(i));
@@ -257,27 +262,21 @@ public final class Handoff {
         }
     }
 
-    private static void send(int fd, Path to, String text, int[] fds) throws NativeException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sa = arena.allocate(SockAddr.SOCKADDR_STORAGE);
-            int len = SockAddr.write(UnixDomainSocketAddress.of(to), sa);
-            sendTo(fd, sa.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), text, fds);
-        }
-    }
-
     private static void sendTo(int fd, byte[] to, String text, int[] fds) throws NativeException {
         try (Arena arena = Arena.ofConfined()) {
             byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
             MemorySegment payload = arena.allocate(Math.max(1, bytes.length));
             MemorySegment.copy(bytes, 0, payload, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
-            MemorySegment name = arena.allocate(to.length);
+            MemorySegment name = arena.allocate(Math.max(1, to.length));
             MemorySegment.copy(to, 0, name, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, to.length);
             MemorySegment iov = arena.allocate(MsgLayouts.IOVEC);
             iov.set(JAVA_LONG, MsgLayouts.IOV_BASE, payload.address());
             iov.set(JAVA_LONG, MsgLayouts.IOV_LEN, bytes.length);
             MemorySegment msg = arena.allocate(MsgLayouts.MSGHDR);
-            msg.set(JAVA_LONG, MsgLayouts.MSG_NAME, name.address());
-            msg.set(JAVA_INT, MsgLayouts.MSG_NAMELEN, to.length);
+            if (to.length > 0) { // else the connected peer
+                msg.set(JAVA_LONG, MsgLayouts.MSG_NAME, name.address());
+                msg.set(JAVA_INT, MsgLayouts.MSG_NAMELEN, to.length);
+            }
             msg.set(JAVA_LONG, MsgLayouts.MSG_IOV, iov.address());
             msg.set(JAVA_LONG, MsgLayouts.MSG_IOVLEN, 1);
             if (fds.length > 0) {

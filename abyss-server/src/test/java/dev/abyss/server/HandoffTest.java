@@ -82,7 +82,7 @@ class HandoffTest {
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
-            });
+            }, r -> Thread.ofPlatform().daemon().start(r));
             awaitFile(path);
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(path)), "0600");
             try (Handoff.Takeover t = Handoff.takeOver(path, Duration.ofSeconds(10))) {
@@ -121,7 +121,7 @@ class HandoffTest {
                 } catch (IOException e) {
                     return e;
                 }
-            });
+            }, r -> Thread.ofPlatform().daemon().start(r));
             awaitFile(path);
             try (Handoff.Takeover t = Handoff.takeOver(path, Duration.ofSeconds(10))) {
                 t.failed(new IllegalStateException("boom"));

@@ -171,13 +171,17 @@ class HandoffProcessTest {
 
             Thread.sleep(1500); // A alone
             b = new ProcessBuilder(javaBin(), "-jar", serverJar().toString(), "--transport", transport,
-                    "--reply-prefix", "B:", "--takeover", path.toString()).redirectErrorStream(true).start();
+                    "--reply-prefix", "B:", "--takeover", path.toString(), "--handoff", path.toString())
+                    .redirectErrorStream(true).start(); // and offers at the same path in turn, for the next release
             List<String> bOut = drain(b, "B");
             assertEquals(String.valueOf(port), await(bOut, LISTENING, 60, "B's listening line"), "B serves A's port: " + bOut);
             assertTrue(a.waitFor(30, TimeUnit.SECONDS), "A exits once B serves: " + aOut);
             assertEquals(0, a.exitValue(), "A's exit status: " + aOut);
             assertTrue(aOut.stream().anyMatch(l -> l.contains("handed off to the successor")), "A says so: " + aOut);
-            assertTrue(Files.notExists(path), "the handoff socket is removed after");
+            for (int i = 0; i < 200 && Files.notExists(path); i++) {
+                Thread.sleep(50);
+            }
+            assertTrue(Files.exists(path), "B offers at the same path in turn, once A removed its socket: " + bOut);
             Thread.sleep(1500); // B alone
             sending.set(false);
             sender.join(5000);
@@ -215,6 +219,7 @@ class HandoffProcessTest {
             assertTrue(fromA > 0 && fromB > 0, "some answered by each");
             b.toHandle().destroy();
             assertTrue(b.waitFor(20, TimeUnit.SECONDS), "B stops on SIGTERM: " + bOut);
+            assertTrue(Files.notExists(path), "B removes its offer's socket when it stops");
         } finally {
             for (DatagramSocket s : sockets) {
                 s.close();

@@ -307,8 +307,9 @@ public final class ServerEngine {
     }
 
     /**
-     * The acceptors' socket fds, in acceptor order, for a handoff.
+     * The acceptors' socket fds, for a handoff.
      *
+     * @return one fd per acceptor, in acceptor order
      * @throws IllegalStateException when the server stopped, or a transport has no fd (NIO)
      */
     public synchronized int[] socketFds() {
