@@ -70,7 +70,7 @@ public final class Server implements AutoCloseable {
      * @param offerTimeout    how long to wait for a successor; null: until one comes
      * @param startTimeout    how long the successor may take to start once it has the sockets
      * @param shutdownTimeout as {@link #stop(Duration)}'s {@code connectionWait}
-     * @throws IOException naming {@code path} and the reason; the server still serves then
+     * @throws java.io.IOException naming {@code path} and the reason; the server still serves then
      * @throws IllegalStateException when the server has stopped, or runs on NIO (no descriptors to hand)
      */
     public void handOff(java.nio.file.Path path, Duration offerTimeout, Duration startTimeout, Duration shutdownTimeout)
