@@ -34,9 +34,9 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * every datagram is read (and answered) by exactly one of them, and nothing the kernel queued is lost.
  *
  * <p>The exchange, all AF_UNIX datagrams to and from {@code path}, which the old process binds
- * (mode 0600, removed after):
+ * (mode 0600; removed as soon as a successor asks, so that the successor may offer there in turn):
  * <ol>
- * <li>the successor ({@link #takeOver}) sends {@code TAKE} from an autobound address;</li>
+ * <li>the successor ({@link #takeOver}) connects to it from an autobound address and sends {@code TAKE};</li>
  * <li>the old process ({@link Server#handOff}) answers with every acceptor's socket (SCM_RIGHTS)
  *     and their names, one line each;</li>
  * <li>the successor starts its server on them ({@link ServerConfig.Builder#inheritedSockets(List)})
