@@ -203,13 +203,24 @@ public final class Handoff {
         }
         boolean bound = false;
         try {
+            // bound under a private name, made 0600, then linked to the path: the path never exists
+            // with the umask's permissions, not even for a moment (link, unlike rename, never replaces)
+            Path hidden = path.resolveSibling("." + path.getFileName() + "." + ProcessHandle.current().pid() + ".offer");
             try {
-                Sockets.bind(fd, UnixDomainSocketAddress.of(path));
-                bound = true;
-                Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+                Files.deleteIfExists(hidden); // our own leftover: the pid is ours
+                Sockets.bind(fd, UnixDomainSocketAddress.of(hidden));
+                try {
+                    Files.setPosixFilePermissions(hidden, PosixFilePermissions.fromString("rw-------"));
+                    Files.createLink(path, hidden);
+                    bound = true;
+                } finally {
+                    Files.deleteIfExists(hidden);
+                }
             } catch (NativeException e) {
-                throw new IOException("handoff " + path + ": cannot listen there: " + e.getMessage()
-                        + (e.errno() == 98 ? " (a file is in the way: another offer, or a stale socket to remove)" : ""), e);
+                throw new IOException("handoff " + path + ": cannot listen there: " + e.getMessage(), e);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw new IOException("handoff " + path + ": cannot listen there: a file is in the way (another offer, "
+                        + "or a stale socket to remove)", e);
             }
             long deadline = System.nanoTime() + (offerTimeout == null ? Duration.ofDays(3650) : offerTimeout).toNanos();
             Message take;
