@@ -104,7 +104,7 @@ public final class Server implements AutoCloseable {
 
     /** {@return the counters summed over the acceptors; cheap, callable any time} */
     public ServerStats stats() {
-        return new ServerStats(engine.counters());
+        return new ServerStats(engine.counters(), engine.liveSessions());
     }
 
     /**

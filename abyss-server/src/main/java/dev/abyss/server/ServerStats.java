@@ -114,12 +114,16 @@ public final class ServerStats {
     private final long[] values;
 
     /** @param values one value per {@link Counter}, in declaration order */
-    ServerStats(long[] values) {
+    ServerStats(long[] values, long sessionsLive) {
         if (values.length != Counter.ALL.length) {
             throw new IllegalArgumentException("expected " + Counter.ALL.length + " counters, got " + values.length);
         }
         this.values = values.clone();
+        this.sessionsLive = sessionsLive;
     }
+
+    /** The places taken under the session cap when the snapshot was taken: one consistent count. */
+    private final long sessionsLive;
 
     /**
      * The value of {@code counter}.
@@ -171,12 +175,14 @@ public final class ServerStats {
     }
 
     /**
-     * {@return sessions alive when the snapshot was taken: opened minus closed} Never negative: the
-     * snapshot reads closed before opened, and a session is counted closed only after it was
-     * counted opened.
+     * {@return sessions alive when the snapshot was taken} Read as one count (the places taken under
+     * the server's session cap), not as opened minus closed: the acceptors open and close sessions
+     * while a snapshot reads its counters one by one, so that difference can be off by the sessions
+     * that came or went meanwhile. This one is never negative and never above numConnections; opened
+     * minus closed catches up with it once the server is quiet.
      */
     public long sessionsLive() {
-        return sessionsOpened() - sessionsClosed();
+        return sessionsLive;
     }
 
     /** {@return the value of {@link Counter#DROPPED_TABLE_FULL}} */

@@ -209,6 +209,11 @@ public final class ServerEngine {
         exited.countDown();
     }
 
+    /** The sessions alive now, as the session cap counts them: one consistent figure for the stats. */
+    public int liveSessions() {
+        return cap.live();
+    }
+
     public int sessions() {
         int n = 0;
         for (Acceptor a : acceptors) {

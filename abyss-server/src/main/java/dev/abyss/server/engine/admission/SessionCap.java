@@ -35,6 +35,11 @@ public final class SessionCap {
         }
     }
 
+    /** {@return the places taken now (any thread): never negative, never above the cap} */
+    public int live() {
+        return live.get();
+    }
+
     /** Gives a place back. */
     public void release() {
         live.decrementAndGet();
