@@ -1,9 +1,13 @@
 package dev.abyss.server;
 
 import dev.abyss.server.transport.Transports;
+import dev.abyss.testsupport.Await;
 import dev.abyss.testsupport.Skip;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -26,7 +30,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@link Server#handOff} and {@link Handoff#takeOver} within one process: the exchange, and its failures. */
+@ParameterizedClass(name = "{0}")
+@EnumSource(value = TransportKind.class, mode = EnumSource.Mode.EXCLUDE, names = "AUTO")
 class HandoffTest {
+    /** The transport this class invocation runs on: EPOLL and IO_URING hand off, NIO refuses to. */
+    @Parameter
+    TransportKind transport;
+
 
     private static DatagramHandler named(String name) {
         byte[] head = name.getBytes(StandardCharsets.US_ASCII);
@@ -40,9 +50,10 @@ class HandoffTest {
         };
     }
 
-    private static Server start(String name, ServerConfig.Builder b) throws IOException {
-        Skip.ifUnavailable("transport EPOLL", Transports.unavailableReason(TransportKind.EPOLL));
-        return Abyss.start(b.datagramHandler(named(name)).transport(TransportKind.EPOLL).build());
+    private Server start(String name, ServerConfig.Builder b) throws IOException {
+        Skip.ifUnavailable("transport " + transport, Transports.unavailableReason(transport));
+        Skip.unless(transport != TransportKind.NIO, "NIO has no descriptors to hand off (see nioRefusesToHandOff)");
+        return Abyss.start(b.datagramHandler(named(name)).transport(transport).build());
     }
 
     private static String ask(InetSocketAddress server, String what) throws IOException {
@@ -60,11 +71,23 @@ class HandoffTest {
         return new InetSocketAddress("127.0.0.1", ((InetSocketAddress) s.localAddress()).getPort());
     }
 
-    private static void awaitFile(Path p) throws InterruptedException {
-        for (int i = 0; i < 500 && Files.notExists(p); i++) {
-            Thread.sleep(10);
+    private static void awaitFile(Path p) {
+        Await.await(p + " appears", () -> Files.exists(p), exists -> exists);
+    }
+
+    @Test
+    void nioRefusesToHandOff() throws Exception {
+        Skip.unless(transport == TransportKind.NIO, "EPOLL and IO_URING hand off: the other cases cover them");
+        Path dir = Files.createTempDirectory("handoff");
+        try (Server nio = Abyss.start(ServerConfig.builder().datagramHandler(named("N")).transport(TransportKind.NIO)
+                .bindAddress(InetAddress.getLoopbackAddress()).port(0).build())) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> nio.handOff(dir.resolve("h.sock"), Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ZERO));
+            assertTrue(e.getMessage().contains("NIO"), e.getMessage());
+            assertEquals("Nstill", ask(address(nio), "still"), "it goes on serving");
+        } finally {
+            Files.deleteIfExists(dir);
         }
-        assertTrue(Files.exists(p), p + " appears");
     }
 
     @Test

@@ -206,8 +206,10 @@ class SeamsTest {
         }
     }
 
-    @Test
-    void aLayerThatRefusesAPeerGivesItsPlaceBackAndIsToldOfEveryEnd() throws Exception {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("transportsAndModes")
+    void aLayerThatRefusesAPeerGivesItsPlaceBackAndIsToldOfEveryEnd(TransportKind kind, DispatchMode mode) throws Exception {
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         AtomicInteger refused = new AtomicInteger();
         List<XorLayer> opened = new CopyOnWriteArrayList<>();
         AtomicInteger asked = new AtomicInteger();
@@ -220,8 +222,9 @@ class SeamsTest {
             return l;
         };
         ServerConfig config = ServerConfig.builder().handler(new Handler<>() {
-                }).bindLoopback().port(0).numAcceptors(1).numConnections(1).shutdownTimeout(QUICK_STOP).build();
-        ServerEngine engine = ServerEngine.start(config, Transports.select(TransportKind.AUTO), layers);
+                }).bindLoopback().port(0).transport(kind).dispatchMode(mode).numAcceptors(1).numConnections(1)
+                .shutdownTimeout(QUICK_STOP).build();
+        ServerEngine engine = ServerEngine.start(config, Transports.select(kind), layers);
         try (DatagramSocket first = new DatagramSocket(0, InetAddress.getLoopbackAddress());
              DatagramSocket second = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
             first.setSoTimeout(5_000);

@@ -383,6 +383,9 @@ public final class SessionImpl implements Session {
 
     /** {@code length} bytes to {@code to}: returned as an int, else IllegalArgumentException naming the size and the limit. */
     public static int checkPayload(PeerKey to, long length, String what) {
+        if (length <= MAX_PAYLOAD_IPV4) {
+            return (int) length; // fits every family: no need to look at the peer (the common case, every send)
+        }
         int max = maxPayload(to);
         if (length > max) {
             throw new IllegalArgumentException(what + " of " + length + " bytes is larger than one UDP datagram to " + to
