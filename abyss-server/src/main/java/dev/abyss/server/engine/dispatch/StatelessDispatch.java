@@ -67,6 +67,16 @@ public final class StatelessDispatch implements Peer {
         }
     }
 
+    /**
+     * {@return the sender of the datagram being handled, the transport's own key (no copy): for
+     * {@code AddressTokens}, which reads its address without allocating}
+     *
+     * @throws IllegalStateException outside the handler's call
+     */
+    public PeerKey peerKey() {
+        return current();
+    }
+
     private PeerKey current() {
         if (!valid) {
             throw new IllegalStateException("a DatagramHandler's Peer is valid only during its call; keep remoteAddress() "
