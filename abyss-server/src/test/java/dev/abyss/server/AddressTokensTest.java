@@ -63,9 +63,21 @@ class AddressTokensTest {
         for (long[] v : vectors) {
             assertEquals(v[1], SipHash24.hash(k0, k1, msg, 0, (int) v[0]), "SipHash-2-4 of " + v[0] + " bytes");
         }
-        // The same message split between the prefix and the packed tail hashes the same.
-        long t0 = msg.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 5);
-        assertEquals(0x93f5f5799a932462L, SipHash24.hash(k0, k1, msg, 0, 5, t0, 0, 0, 0, 3));
+        // The same message split anywhere between the prefix and the packed tail hashes the same.
+        java.lang.foreign.ValueLayout.OfLong le = java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+        MemorySegment padded = MemorySegment.ofArray(new byte[64 + 32]);
+        MemorySegment.copy(msg, 0, padded, 0, 64);
+        for (int p = 0; p <= 31; p++) {
+            for (int t = 0; t <= 32 && p + t <= 63; t++) {
+                long[] w = new long[4];
+                for (int j = 0; j < t; j++) {
+                    w[j >>> 3] |= (long) (p + j) << ((j & 7) << 3);
+                }
+                assertEquals(SipHash24.hash(k0, k1, msg, 0, p + t), SipHash24.hash(k0, k1, padded, 0, p, w[0], w[1], w[2], w[3], t),
+                        "prefix " + p + " + tail " + t);
+            }
+        }
+        assertEquals(0x93f5f5799a932462L, SipHash24.hash(k0, k1, msg, 0, 5, padded.get(le, 5), 0, 0, 0, 3));
     }
 
     /** RFC 9018 Appendix A: the server cookies its examples show, byte for byte, and the ones it accepts. */

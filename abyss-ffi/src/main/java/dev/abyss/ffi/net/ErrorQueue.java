@@ -20,8 +20,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@code struct sock_extended_err} (level SOL_IP type IP_RECVERR, or SOL_IPV6 IPV6_RECVERR, also for
  * an IPv4 error read from a dual-stack IPv6 socket).
  *
- * <p>The payload (the start of the datagram the error is about) is not read: no data buffer, the
- * entry is consumed whole. Reading allocates nothing. One owner thread; the memory lives as long as
+ * <p>The entry's payload is the quote the ICMP error carried of the datagram it answers, from the
+ * byte after its UDP header: as much of the UDP payload as the error quoted (Linux quotes up to 576
+ * bytes of IPv4 packet, up to 1280 of IPv6; an old router may quote 8 bytes of UDP header, no payload
+ * at all). Its first {@link #QUOTE_CAPACITY} bytes are read into {@link #quote()}; the rest of the
+ * entry is consumed with it. Reading allocates nothing. One owner thread; the memory lives as long as
  * the owner's arena.
  */
 public final class ErrorQueue {
@@ -29,10 +32,15 @@ public final class ErrorQueue {
     public static final int CONTROL_SPACE =
             (int) MsgLayouts.cmsgSpace(MsgLayouts.SOCK_EXTENDED_ERR.byteSize() + SockAddr.SOCKADDR_IN6.byteSize()) + 64;
     private static final long EE_SIZE = MsgLayouts.SOCK_EXTENDED_ERR.byteSize();
+    /** Bytes of the quoted datagram read per entry: more than anyone compares. */
+    public static final int QUOTE_CAPACITY = 64;
 
     private final MemorySegment msghdr;
     private final MemorySegment name;
     private final MemorySegment control;
+    private final MemorySegment quote;
+    private int quoteLength;
+    private boolean quoteTruncated;
     private int errno;
     private int origin;
     private int type;
@@ -48,9 +56,13 @@ public final class ErrorQueue {
         msghdr = arena.allocate(MsgLayouts.MSGHDR);
         name = arena.allocate(SockAddr.SOCKADDR_STORAGE);
         control = arena.allocate(CONTROL_SPACE, 8);
+        quote = arena.allocate(QUOTE_CAPACITY, 8);
+        MemorySegment iov = arena.allocate(MsgLayouts.IOVEC);
+        iov.set(ADDRESS, MsgLayouts.IOV_BASE, quote);
+        iov.set(JAVA_LONG, MsgLayouts.IOV_LEN, QUOTE_CAPACITY);
         msghdr.set(ADDRESS, MsgLayouts.MSG_NAME, name);
-        msghdr.set(ADDRESS, MsgLayouts.MSG_IOV, MemorySegment.NULL);
-        msghdr.set(JAVA_LONG, MsgLayouts.MSG_IOVLEN, 0);
+        msghdr.set(ADDRESS, MsgLayouts.MSG_IOV, iov);
+        msghdr.set(JAVA_LONG, MsgLayouts.MSG_IOVLEN, 1);
         msghdr.set(ADDRESS, MsgLayouts.MSG_CONTROL, control);
     }
 
@@ -69,6 +81,8 @@ public final class ErrorQueue {
         if (rc < 0) {
             return rc == -Errno.EAGAIN ? 0 : (int) rc;
         }
+        quoteLength = (int) Math.min(rc, QUOTE_CAPACITY);
+        quoteTruncated = (msghdr.get(JAVA_INT, MsgLayouts.MSG_FLAGS) & Net.MSG_TRUNC) != 0;
         nameLength = msghdr.get(JAVA_INT, MsgLayouts.MSG_NAMELEN);
         long controlLength = Math.min(msghdr.get(JAVA_LONG, MsgLayouts.MSG_CONTROLLEN), CONTROL_SPACE);
         long ee = ControlMessages.find(control, 0, controlLength, Net.SOL_IP, Net.IP_RECVERR);
@@ -112,6 +126,25 @@ public final class ErrorQueue {
     /** {@return the ICMP code of the last entry read ({@code ee_code})} */
     public int icmpCode() {
         return code;
+    }
+
+    /**
+     * {@return the quote of the last entry read: the first {@link #quoteLength()} bytes of the UDP
+     * payload of the datagram the error is about, as the error quoted it} Valid until the next read;
+     * the segment is {@link #QUOTE_CAPACITY} bytes long, only the first {@code quoteLength()} are the quote.
+     */
+    public MemorySegment quote() {
+        return quote;
+    }
+
+    /** {@return how many bytes of the last entry's quote were read (0..{@link #QUOTE_CAPACITY})} */
+    public int quoteLength() {
+        return quoteLength;
+    }
+
+    /** {@return true when the last entry's quote was longer than {@link #QUOTE_CAPACITY} (only that much was read)} */
+    public boolean quoteTruncated() {
+        return quoteTruncated;
     }
 
     /**

@@ -60,8 +60,26 @@ class ErrorQueueTest {
             PeerKey got = new PeerKey();
             assertTrue(queue.peer(got));
             assertEquals(expected, got, "the entry names the peer the datagram went to");
+            assertEquals(1, queue.quoteLength(), "the quote: the datagram's payload, after its UDP header");
+            assertEquals('x', queue.quote().get(JAVA_BYTE, 0));
+            assertTrue(!queue.quoteTruncated());
             assertEquals(0, queue.read(fd), "one entry");
             assertEquals(1, LibC.sendmsg(fd, msg, Net.MSG_DONTWAIT), "the pending error was cleared by reading the queue");
+            // a longer datagram: the kernel quotes more than the reader keeps (it keeps the first QUOTE_CAPACITY bytes)
+            assertEquals(1, await("the second entry", () -> queue.read(fd), n -> n != 0));
+            MemorySegment longer = arena.allocate(300);
+            for (int i = 0; i < 300; i++) {
+                longer.set(JAVA_BYTE, i, (byte) i);
+            }
+            iov.set(java.lang.foreign.ValueLayout.ADDRESS, MsgLayouts.IOV_BASE, longer);
+            iov.set(java.lang.foreign.ValueLayout.JAVA_LONG, MsgLayouts.IOV_LEN, 300);
+            assertEquals(300, LibC.sendmsg(fd, msg, Net.MSG_DONTWAIT));
+            assertEquals(1, await("an entry for the long datagram", () -> queue.read(fd), n -> n != 0));
+            assertEquals(ErrorQueue.QUOTE_CAPACITY, queue.quoteLength());
+            assertTrue(queue.quoteTruncated(), "300 bytes quoted, 64 read");
+            for (int i = 0; i < ErrorQueue.QUOTE_CAPACITY; i++) {
+                assertEquals((byte) i, queue.quote().get(JAVA_BYTE, i), "quoted byte " + i);
+            }
         } finally {
             LibC.close(fd);
         }
