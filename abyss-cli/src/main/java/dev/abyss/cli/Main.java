@@ -572,9 +572,10 @@ public final class Main implements Callable<Integer> {
     /** "0 drops", or "5 drops (truncated 2, send queue full 3)": the total and each cause that has any. */
     static String drops(ServerStats st) {
         long[] counts = {st.droppedTableFull(), st.droppedMailboxFull(), st.postQueueFull(), st.droppedSuspended(),
-                st.droppedSessionEnded(), st.truncated(), st.sendQueueFull(), st.sendBatchFull(), st.sendErrors()};
+                st.droppedSessionEnded(), st.truncated(), st.sendQueueFull(), st.sendBatchFull(), st.sendErrors(),
+                st.unreachableForged()};
         String[] causes = {"table full", "mailbox full", "post queue full", "suspended", "session ended", "truncated",
-                "send queue full", "send batch full", "send errors"};
+                "send queue full", "send batch full", "send errors", "forged ICMP"};
         long total = 0;
         StringBuilder each = new StringBuilder();
         for (int i = 0; i < counts.length; i++) {

@@ -44,7 +44,7 @@ import java.util.Objects;
  * <li>{@code abyss.sessions.opened}, {@code abyss.sessions.closed}, {@code abyss.sessions.evicted},
  *     {@code abyss.sessions.unreachable}, and the gauge {@code abyss.sessions.live};</li>
  * <li>{@code abyss.receive.errors}, {@code abyss.receive.pauses}, {@code abyss.handler.errors},
- *     {@code abyss.acceptor.failures}, {@code abyss.icmp.unreachable};</li>
+ *     {@code abyss.acceptor.failures}, {@code abyss.icmp.unreachable}, {@code abyss.icmp.unreachable.forged};</li>
  * <li>{@code abyss.gso.sends}, {@code abyss.gso.segments}, {@code abyss.gro.receives},
  *     {@code abyss.gro.segments}: the offloads at work.</li>
  * </ul>
@@ -134,6 +134,8 @@ public final class AbyssMetrics implements MeterBinder, AutoCloseable {
             case ACCEPTOR_FAILURES -> counter("abyss.acceptor.failures", null, "Acceptor duty-cycle failures it survived");
             case UNREACHABLE -> counter("abyss.icmp.unreachable", null, "ICMP unreachable errors about peers");
             case SESSIONS_UNREACHABLE -> counter("abyss.sessions.unreachable", null, "Sessions ended because their peer's port was unreachable");
+            case UNREACHABLE_FORGED -> counter("abyss.icmp.unreachable.forged", null,
+                    "ICMP port unreachable errors not believed: their quote matched nothing sent to the peer");
             case EVICTED -> counter("abyss.sessions.evicted", null, "Sessions ended to make room for a new peer in a full table");
             case GSO_SENDS -> counter("abyss.gso.sends", null, "Kernel sends that carried several datagrams as UDP_SEGMENT segments");
             case GSO_SEGMENTS -> counter("abyss.gso.segments", null, "Datagrams sent as segments of a GSO send");

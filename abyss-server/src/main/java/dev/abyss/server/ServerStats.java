@@ -97,6 +97,12 @@ public final class ServerStats {
         UNREACHABLE,
         /** Sessions ended because their peer's port was reported unreachable (handleError with a PortUnreachableException). */
         SESSIONS_UNREACHABLE,
+        /**
+         * ICMP port unreachable errors about a peer with a session that were not believed: their quote
+         * of the datagram they answer matched none of the last datagrams sent to that peer (forged by
+         * an off-path host, or quoting too little to tell). The session went on. Part of {@link #UNREACHABLE}.
+         */
+        UNREACHABLE_FORGED,
         /** Sessions ended to make room for a new peer in a full table ({@link FullTablePolicy#EVICT}). */
         EVICTED,
         /** Kernel sends that carried several datagrams to one peer as UDP_SEGMENT (GSO) segments. */
@@ -263,6 +269,11 @@ public final class ServerStats {
     /** {@return the value of {@link Counter#EVICTED}} */
     public long evicted() {
         return get(Counter.EVICTED);
+    }
+
+    /** {@return the value of {@link Counter#UNREACHABLE_FORGED}} */
+    public long unreachableForged() {
+        return get(Counter.UNREACHABLE_FORGED);
     }
 
     /** {@return the value of {@link Counter#SESSIONS_UNREACHABLE}} */

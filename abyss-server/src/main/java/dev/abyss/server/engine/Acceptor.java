@@ -395,18 +395,25 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
     }
 
     /**
-     * An ICMP error about {@code peer}: counted; when its port is unreachable (ECONNREFUSED) its
+     * An ICMP error about {@code peer}: counted; when its port is unreachable (ECONNREFUSED) and its
+     * quote matches one of the last datagrams sent to the peer ({@link SessionImpl#sentMatches}), its
      * session ends at once with handleError(PortUnreachableException), so a vanished peer frees its
-     * place in the table instead of holding it for the whole readTimeout.
+     * place in the table instead of holding it for the whole readTimeout. A quote that matches none
+     * is a forgery (any host can send an ICMP error naming any peer) or too short to tell: counted as
+     * {@link Drop#UNREACHABLE_FORGED}, and the session goes on.
      */
     @Override
-    public void onUnreachable(PeerKey peer, int errno) {
+    public void onUnreachable(PeerKey peer, int errno, MemorySegment quote, int quoteLength) {
         counters.increment(Counters.UNREACHABLE);
         if (errno != Errno.ECONNREFUSED) {
             return; // host or network unreachable can be transient: the idle timeout decides
         }
         SessionImpl s = sessions.get(peer);
         if (s != null && s.isOpen()) {
+            if (!s.sentMatches(quote, quoteLength)) {
+                drops.drop(Drop.UNREACHABLE_FORGED, peer, quoteLength);
+                return;
+            }
             counters.increment(Counters.SESSIONS_UNREACHABLE);
             dispatcher.unreachable(s, new PortUnreachableException("peer " + s.remoteAddress()
                     + " is unreachable: ICMP port unreachable"));

@@ -68,7 +68,7 @@ public final class SocketErrors {
                 sink.beginBatch();
             }
             if (queue.fromIcmp() && queue.errno() != 0 && queue.peer(peer)) {
-                sink.onUnreachable(peer, queue.errno());
+                sink.onUnreachable(peer, queue.errno(), queue.quote(), queue.quoteLength());
             }
         }
         more = true;

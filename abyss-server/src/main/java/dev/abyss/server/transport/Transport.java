@@ -62,9 +62,11 @@ public interface Transport extends AutoCloseable {
         /**
          * The kernel reported that {@code peer} cannot be reached (an ICMP error read from the
          * socket's error queue: port or host unreachable, ...), with the errno it maps to
-         * (ECONNREFUSED for port unreachable, EHOSTUNREACH, ENETUNREACH, ...).
+         * (ECONNREFUSED for port unreachable, EHOSTUNREACH, ENETUNREACH, ...) and the error's quote
+         * of the datagram it answers: the first {@code quoteLength} bytes of {@code quote}, from the
+         * start of that datagram's UDP payload (valid during this call only).
          */
-        default void onUnreachable(PeerKey peer, int errno) {
+        default void onUnreachable(PeerKey peer, int errno, MemorySegment quote, int quoteLength) {
         }
 
         /**

@@ -155,6 +155,9 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
                              int length) {
         if (onOwnerThread()) {
             if (transport.send(s, to, from, trafficClass, data, offset, length)) {
+                if (s != null) {
+                    s.recordSent(data, offset, length); // what a true ICMP error about the peer will quote
+                }
                 return SendResult.OK;
             }
             refused(to, length);
@@ -265,6 +268,8 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
         PeerKey from = fromLength > 0 ? queuedFrom : s != null ? s.arrival : null;
         if (!transport.send(s, queued, from, trafficClass, ring, dataAt, dataLength)) {
             drops.drop(Drop.SEND_BATCH_FULL, queued, dataLength); // the room was asked for: cannot happen
+        } else if (s != null) {
+            s.recordSent(ring, dataAt, dataLength);
         }
     }
 }

@@ -143,6 +143,14 @@ public final class SessionImpl implements Session {
     @SuppressWarnings("unused")
     private long sentPackets;
 
+    // Fingerprints of the last SentFingerprints.SLOTS datagrams sent to the peer, 0 for none: what an
+    // ICMP error's quote must match to end the session. The acceptor thread writes and reads them.
+    private long sent0;
+    private long sent1;
+    private long sent2;
+    private long sent3;
+    private byte sentNext;
+
     /**
      * @param key          the peer (kept: pass a copy)
      * @param arrival      where the peer's first datagram arrived on a wildcard socket (kept), or null
@@ -289,6 +297,31 @@ public final class SessionImpl implements Session {
     public void countReceived(int bytes) {
         RECV_BYTES.setOpaque(this, (long) RECV_BYTES.get(this) + bytes);
         RECV_PACKETS.setOpaque(this, (long) RECV_PACKETS.get(this) + 1);
+    }
+
+    /**
+     * Acceptor thread, on the one send path: {@code length} bytes from {@code offset} of {@code data}
+     * went to the transport for this peer; remembers their fingerprint ({@link SentFingerprints}),
+     * forgetting the oldest of the last {@link SentFingerprints#SLOTS}.
+     */
+    public void recordSent(MemorySegment data, long offset, int length) {
+        long f = SentFingerprints.of(data, offset, length);
+        switch (sentNext) {
+            case 0 -> sent0 = f;
+            case 1 -> sent1 = f;
+            case 2 -> sent2 = f;
+            default -> sent3 = f;
+        }
+        sentNext = (byte) ((sentNext + 1) & (SentFingerprints.SLOTS - 1));
+    }
+
+    /**
+     * Acceptor thread: whether an ICMP error's quote of {@code length} bytes (the start of the UDP
+     * payload it answers) matches one of the last datagrams sent to this peer.
+     */
+    public boolean sentMatches(MemorySegment quote, int length) {
+        long f = SentFingerprints.of(quote, 0, length);
+        return f == sent0 | f == sent1 | f == sent2 | f == sent3;
     }
 
     public void countSent(int bytes) {

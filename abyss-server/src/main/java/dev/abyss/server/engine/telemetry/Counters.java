@@ -18,39 +18,40 @@ import java.util.List;
  * segment is a datagram in, ...) is written after its whole, with release, and placed before it,
  * read with acquire: whoever sees the part sees the whole that preceded it. So a snapshot never
  * shows more closed sessions than opened ones, nor more GSO/GRO segments than datagrams, nor more
- * sessions ended unreachable than ICMP errors, nor a dropped datagram that is not in datagrams in.
+ * sessions ended unreachable (or forged reports) than ICMP errors, nor a dropped datagram that is not in datagrams in.
  */
 public final class Counters {
     // ---- parts: written after their whole, read before it -------------------------------------
     public static final int SESSIONS_CLOSED = 0;        // <= SESSIONS_OPENED
     public static final int SESSIONS_UNREACHABLE = 1;   // <= UNREACHABLE
-    public static final int GSO_SEGMENTS = 2;           // <= DATAGRAMS_OUT
-    public static final int GSO_SENDS = 3;
-    public static final int GRO_SEGMENTS = 4;           // <= DATAGRAMS_IN
-    public static final int GRO_RECEIVES = 5;
-    public static final int TRUNCATED = 6;              // drops of received datagrams: written after their DATAGRAMS_IN
-    public static final int DROPPED_TABLE_FULL = 7;
-    public static final int DROPPED_MAILBOX_FULL = 8;
-    public static final int DROPPED_SUSPENDED = 9;
-    public static final int DROPPED_SESSION_ENDED = 10;
+    public static final int UNREACHABLE_FORGED = 2;     // <= UNREACHABLE
+    public static final int GSO_SEGMENTS = 3;           // <= DATAGRAMS_OUT
+    public static final int GSO_SENDS = 4;
+    public static final int GRO_SEGMENTS = 5;           // <= DATAGRAMS_IN
+    public static final int GRO_RECEIVES = 6;
+    public static final int TRUNCATED = 7;              // drops of received datagrams: written after their DATAGRAMS_IN
+    public static final int DROPPED_TABLE_FULL = 8;
+    public static final int DROPPED_MAILBOX_FULL = 9;
+    public static final int DROPPED_SUSPENDED = 10;
+    public static final int DROPPED_SESSION_ENDED = 11;
     // ---- wholes, and counters no other is a part of --------------------------------------------
-    public static final int SESSIONS_OPENED = 11;
-    public static final int UNREACHABLE = 12;
-    public static final int DATAGRAMS_OUT = 13;
-    public static final int BYTES_OUT = 14;
-    public static final int DATAGRAMS_IN = 15;
-    public static final int BYTES_IN = 16;
-    public static final int HANDLER_ERRORS = 17;
-    public static final int EVICTED = 18;
-    public static final int SEND_QUEUE_FULL = 19;
-    public static final int SEND_BATCH_FULL = 20;
-    public static final int POST_QUEUE_FULL = 21;
-    public static final int SEND_ERRORS = 22;
-    public static final int RECEIVE_ERRORS = 23;
-    public static final int RECEIVE_PAUSES = 24;
-    public static final int KERNEL_DROPS = 25;
-    public static final int ACCEPTOR_FAILURES = 26;
-    public static final int COUNT = 27;
+    public static final int SESSIONS_OPENED = 12;
+    public static final int UNREACHABLE = 13;
+    public static final int DATAGRAMS_OUT = 14;
+    public static final int BYTES_OUT = 15;
+    public static final int DATAGRAMS_IN = 16;
+    public static final int BYTES_IN = 17;
+    public static final int HANDLER_ERRORS = 18;
+    public static final int EVICTED = 19;
+    public static final int SEND_QUEUE_FULL = 20;
+    public static final int SEND_BATCH_FULL = 21;
+    public static final int POST_QUEUE_FULL = 22;
+    public static final int SEND_ERRORS = 23;
+    public static final int RECEIVE_ERRORS = 24;
+    public static final int RECEIVE_PAUSES = 25;
+    public static final int KERNEL_DROPS = 26;
+    public static final int ACCEPTOR_FAILURES = 27;
+    public static final int COUNT = 28;
 
     /** The public counter of each slot, by index: the one mapping from this layout to {@link Counter}. */
     static final Counter[] PUBLIC = new Counter[COUNT];
@@ -58,6 +59,7 @@ public final class Counters {
     static {
         PUBLIC[SESSIONS_CLOSED] = Counter.SESSIONS_CLOSED;
         PUBLIC[SESSIONS_UNREACHABLE] = Counter.SESSIONS_UNREACHABLE;
+        PUBLIC[UNREACHABLE_FORGED] = Counter.UNREACHABLE_FORGED;
         PUBLIC[GSO_SEGMENTS] = Counter.GSO_SEGMENTS;
         PUBLIC[GSO_SENDS] = Counter.GSO_SENDS;
         PUBLIC[GRO_SEGMENTS] = Counter.GRO_SEGMENTS;

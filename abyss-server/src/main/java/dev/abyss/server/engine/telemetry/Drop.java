@@ -22,7 +22,12 @@ public enum Drop {
     /** A send on the acceptor thread: the transport's batch and the socket's send buffer were full. */
     SEND_BATCH_FULL("send_batch_full", Counters.SEND_BATCH_FULL),
     /** A datagram the kernel refused to send. */
-    SEND_ERROR("send_error", Counters.SEND_ERRORS);
+    SEND_ERROR("send_error", Counters.SEND_ERRORS),
+    /**
+     * An ICMP port unreachable about a peer with a session whose quote matches none of the last
+     * datagrams sent to that peer: forged (or too short to tell), ignored; the session goes on.
+     */
+    UNREACHABLE_FORGED("unreachable_forged", Counters.UNREACHABLE_FORGED);
 
     /** The cause as the {@code dev.abyss.Drop} JFR event names it. */
     public final String cause;
