@@ -50,14 +50,14 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * an old secret) is {@code false}: never an exception, whatever the bytes. Both secrets are always
  * tried and the hashes compared as whole 64-bit words, so the time taken does not tell how much of a
  * guess was right. A verify allocates nothing (for a {@link Peer} handed to a handler by the server;
- * another {@code Peer} implementation is asked for its {@link Peer#remoteAddress()}) and takes about
- * 50 ns (see the README's figures).
+ * another {@code Peer} implementation is asked for its {@link Peer#remoteAddress()}) and takes 50-80 ns
+ * of CPU (see the README's figures).
  *
  * <h2>Secrets and rotation</h2>
  * Two secrets are held: the current one signs and verifies, the previous one only verifies. {@link
  * #rotate()} makes a fresh random secret current (and the current one previous), {@link
  * #rotate(byte[])} installs a given one (servers of one anycast set rotate to the same secrets, as
- * RFC 9018 §5 describes); {@link Builder#rotateEvery} rotates by itself. A token lives across one
+ * RFC 9018 describes); {@link Builder#rotateEvery} rotates by itself. A token lives across one
  * rotation, not two: keep {@code lifetime} at most the rotation period, or tokens issued just before a
  * rotation die early. Thread-safe: issue, verify and rotate from any thread.
  *
@@ -137,6 +137,12 @@ public final class AddressTokens {
      * from {@code contextOffset}, at {@code outOffset} of {@code out} ({@value #TOKEN_LENGTH} bytes).
      * Allocates nothing for a peer handed out by the server.
      *
+     * @param peer          the peer, as the server handed it to the handler
+     * @param context       the bytes the token is bound to (a DNS client cookie, a connection ID)
+     * @param contextOffset where they start in {@code context}
+     * @param contextLength how many, 0..{@value #MAX_CONTEXT_LENGTH}
+     * @param out           where the token is written
+     * @param outOffset     where in {@code out}
      * @return {@value #TOKEN_LENGTH}, the bytes written
      * @throws IllegalArgumentException  when the peer has no IP address (AF_UNIX) or the context is longer
      *                                   than {@value #MAX_CONTEXT_LENGTH} bytes
@@ -150,7 +156,16 @@ public final class AddressTokens {
         return issue(inet(peer.remoteAddress()), context, contextOffset, contextLength, out, outOffset);
     }
 
-    /** {@link #issue(Peer, MemorySegment, long, long, MemorySegment, long)} without a context. */
+    /**
+     * {@link #issue(Peer, MemorySegment, long, long, MemorySegment, long)} without a context.
+     *
+     * @param peer          the peer, as the server handed it to the handler
+     * @param out           where the token is written
+     * @param outOffset     where in {@code out}
+     * @return {@value #TOKEN_LENGTH}, the bytes written
+     * @throws IllegalArgumentException  when the peer has no IP address (AF_UNIX)
+     * @throws IndexOutOfBoundsException when the token does not fit in {@code out}
+     */
     public int issue(Peer peer, MemorySegment out, long outOffset) {
         return issue(peer, NO_CONTEXT, 0, 0, out, outOffset);
     }
@@ -159,6 +174,12 @@ public final class AddressTokens {
      * {@link #issue(Peer, MemorySegment, long, long, MemorySegment, long)} for an address (e.g. one
      * kept from {@link Peer#remoteAddress()}).
      *
+     * @param peer          the peer's address
+     * @param context       the bytes the token is bound to (a DNS client cookie, a connection ID)
+     * @param contextOffset where they start in {@code context}
+     * @param contextLength how many, 0..{@value #MAX_CONTEXT_LENGTH}
+     * @param out           where the token is written
+     * @param outOffset     where in {@code out}
      * @return {@value #TOKEN_LENGTH}
      * @throws IllegalArgumentException  when the address is unresolved or the context too long
      * @throws IndexOutOfBoundsException when a range is not inside its segment
@@ -171,6 +192,8 @@ public final class AddressTokens {
     /**
      * Issues a token for {@code peer} bound to all of {@code context} (may be empty).
      *
+     * @param peer    the peer's address
+     * @param context the bytes the token is bound to, 0..{@value #MAX_CONTEXT_LENGTH}
      * @return a new array of {@value #TOKEN_LENGTH} bytes
      * @throws IllegalArgumentException when the address is unresolved or the context too long
      */
@@ -209,6 +232,13 @@ public final class AddressTokens {
      * bytes, lengths or ranges (a range outside its segment is {@code false}); allocates nothing for a
      * peer handed out by the server.
      *
+     * @param peer          the peer, as the server handed it to the handler
+     * @param token         the bytes holding the token (as received)
+     * @param tokenOffset   where it starts in {@code token}
+     * @param tokenLength   its length (anything but {@value #TOKEN_LENGTH} is refused)
+     * @param context       the bytes the token must be bound to
+     * @param contextOffset where they start in {@code context}
+     * @param contextLength how many
      * @return true when the token is valid
      */
     public boolean verify(Peer peer, MemorySegment token, long tokenOffset, long tokenLength,
@@ -224,12 +254,31 @@ public final class AddressTokens {
         return verify(key, token, tokenOffset, tokenLength, context, contextOffset, contextLength);
     }
 
-    /** {@link #verify(Peer, MemorySegment, long, long, MemorySegment, long, long)} without a context. */
+    /**
+     * {@link #verify(Peer, MemorySegment, long, long, MemorySegment, long, long)} without a context.
+     *
+     * @param peer          the peer, as the server handed it to the handler
+     * @param token         the bytes holding the token (as received)
+     * @param tokenOffset   where it starts in {@code token}
+     * @param tokenLength   its length (anything but {@value #TOKEN_LENGTH} is refused)
+     * @return true when the token is valid
+     */
     public boolean verify(Peer peer, MemorySegment token, long tokenOffset, long tokenLength) {
         return verify(peer, token, tokenOffset, tokenLength, NO_CONTEXT, 0, 0);
     }
 
-    /** {@link #verify(Peer, MemorySegment, long, long, MemorySegment, long, long)} for an address. */
+    /**
+     * {@link #verify(Peer, MemorySegment, long, long, MemorySegment, long, long)} for an address.
+     *
+     * @param peer          the peer's address (null or unresolved: {@code false})
+     * @param token         the bytes holding the token (as received)
+     * @param tokenOffset   where it starts in {@code token}
+     * @param tokenLength   its length (anything but {@value #TOKEN_LENGTH} is refused)
+     * @param context       the bytes the token must be bound to
+     * @param contextOffset where they start in {@code context}
+     * @param contextLength how many
+     * @return true when the token is valid
+     */
     public boolean verify(InetSocketAddress peer, MemorySegment token, long tokenOffset, long tokenLength,
                           MemorySegment context, long contextOffset, long contextLength) {
         if (peer == null || peer.isUnresolved()) {
@@ -238,7 +287,14 @@ public final class AddressTokens {
         return verify(keyOf(peer), token, tokenOffset, tokenLength, context, contextOffset, contextLength);
     }
 
-    /** Whether all of {@code token} is a valid token for {@code peer} and all of {@code context}. */
+    /**
+     * Whether all of {@code token} is a valid token for {@code peer} and all of {@code context}.
+     *
+     * @param peer    the peer's address (null or unresolved: {@code false})
+     * @param token   the token as received
+     * @param context the bytes it must be bound to
+     * @return true when the token is valid
+     */
     public boolean verify(InetSocketAddress peer, byte[] token, byte[] context) {
         return verify(peer, MemorySegment.ofArray(token), 0, token.length, MemorySegment.ofArray(context), 0, context.length);
     }
@@ -259,7 +315,7 @@ public final class AddressTokens {
             return false;
         }
         Secrets s = current(now);
-        long header = token.get(LE_LONG, tokenOffset); // hashed as received: reserved bytes included (RFC 9018 §4.4)
+        long header = token.get(LE_LONG, tokenOffset); // hashed as received: reserved bytes included (RFC 9018)
         long given = token.get(LE_LONG, tokenOffset + 8);
         long diff = mac(s.k0, s.k1, key, context, contextOffset, (int) contextLength, header) ^ given;
         // Both secrets, always, and no early exit: the time does not depend on which matched, or how closely.
@@ -272,8 +328,10 @@ public final class AddressTokens {
     /**
      * {@return the age in seconds of the token at {@code offset} of {@code token} (negative when it claims to
      * come from the future), by serial-number arithmetic on its timestamp; says nothing of its validity}
-     * A DNS server re-issues a cookie older than half its lifetime (RFC 9018 §4.3).
+     * A DNS server re-issues a cookie older than half its lifetime (RFC 9018).
      *
+     * @param token  the bytes holding the token
+     * @param offset where it starts
      * @throws IndexOutOfBoundsException when the token is not inside {@code token}
      */
     public int ageSeconds(MemorySegment token, long offset) {
@@ -441,7 +499,7 @@ public final class AddressTokens {
          */
         public Builder lifetime(Duration lifetime) {
             long s = lifetime.toSeconds();
-            if (s < 1 || s > Integer.MAX_VALUE / 100) {
+            if (s < 1 || s > Duration.ofDays(24).toSeconds()) {
                 throw new IllegalArgumentException("lifetime must be 1 s .. 24 days, was " + lifetime);
             }
             this.lifetime = lifetime;
