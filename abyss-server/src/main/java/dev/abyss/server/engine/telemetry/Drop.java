@@ -22,7 +22,13 @@ public enum Drop {
     /** A send on the acceptor thread: the transport's batch and the socket's send buffer were full. */
     SEND_BATCH_FULL("send_batch_full", Counters.SEND_BATCH_FULL),
     /** A datagram the kernel refused to send. */
-    SEND_ERROR("send_error", Counters.SEND_ERRORS);
+    SEND_ERROR("send_error", Counters.SEND_ERRORS),
+    /** A reply held back: its peer's source prefix was over its reply rate. */
+    RATE_LIMITED("rate_limited", Counters.RATE_LIMITED),
+    /** A reply held back: it would have sent an unvalidated peer more than F times what it sent. */
+    AMPLIFICATION_LIMITED("amplification_limited", Counters.AMPLIFICATION_LIMITED),
+    /** A new peer's datagram: its source prefix was at its session quota and no session of its own could make room. */
+    PREFIX_QUOTA("prefix_quota", Counters.PREFIX_QUOTA);
 
     /** The cause as the {@code dev.abyss.Drop} JFR event names it. */
     public final String cause;
