@@ -43,6 +43,8 @@ public final class Admission implements Retries.Host {
     private volatile boolean suspended;
     private volatile boolean stopping;
     private long now;
+    /** The quota bucket whose place {@link #admit} holds for the new peer it is admitting, -1 for none. */
+    private int heldBucket = -1;
 
     /**
      * @param sessions         the acceptor's table (read here; {@link SessionPlaces} writes it)
@@ -110,12 +112,16 @@ public final class Admission implements Retries.Host {
             drops.drop(Drop.SUSPENDED, peer, data.byteSize());
             return;
         }
-        if (places.quota() != null && !prefixRoom(peer, data.byteSize())) {
+        if (places.quota() != null && !prefixPlace(peer, data.byteSize())) {
             return; // its prefix is at its quota and no session of its own made room: dropped, counted
         }
         PeerKey arrivedAt = facts.destinationKey();
         if (open(peer, data, facts, arrivedAt) == null && !(evictOne() && openReserved(peer, data, facts, arrivedAt) != null)) {
             retries.add(peer, arrivedAt, data, truncated, now, stopping);
+        }
+        if (heldBucket >= 0) { // no session took the prefix place held for it (it waits for a retry, or was refused)
+            places.quota().release(heldBucket);
+            heldBucket = -1;
         }
     }
 
@@ -155,25 +161,30 @@ public final class Admission implements Retries.Host {
     }
 
     /**
-     * The per-prefix quota, before a new peer takes a place: true when its prefix has room, or made
-     * room by displacing its own oldest session on this acceptor (EVICT; never another prefix's);
-     * else the datagram is dropped and counted ({@link Drop#PREFIX_QUOTA}).
+     * The per-prefix quota, before a new peer takes a place: true when a place of its prefix is held
+     * for it ({@link #heldBucket}), or it has no prefix; a prefix at its quota makes room by
+     * displacing its own oldest session on this acceptor (EVICT; never another prefix's), counted
+     * in {@link Counters#PREFIX_QUOTA} (and {@link Counters#EVICTED}); else false: the datagram is
+     * dropped and counted ({@link Drop#PREFIX_QUOTA}).
      */
-    private boolean prefixRoom(PeerKey peer, long bytes) {
+    private boolean prefixPlace(PeerKey peer, long bytes) {
         PrefixQuota quota = places.quota();
         long prefix = quota.prefixes().prefix(peer);
         if (prefix == Prefixes.NONE) {
             return true;
         }
         int bucket = quota.prefixes().bucket(prefix);
-        if (!quota.full(bucket)) {
+        if (quota.tryReserve(bucket)) {
+            heldBucket = bucket;
             return true;
         }
         SessionImpl own = places.evicts() ? places.oldestOfPrefix(prefix, bucket) : null;
         if (own != null) {
             counters.increment(Counters.EVICTED);
-            // INLINE: it ends now and gives its place back; VIRTUAL_THREADS: later, on its own thread
-            if (dispatcher.evict(own) && !quota.full(bucket)) {
+            // INLINE: it ends now and gives its place back, which is taken at once (another acceptor
+            // may be quicker); VIRTUAL_THREADS: it ends later, on its own thread
+            if (dispatcher.evict(own) && quota.tryReserve(bucket)) {
+                heldBucket = bucket;
                 counters.increment(Counters.PREFIX_QUOTA); // met the quota, admitted in its own prefix's place
                 return true;
             }
@@ -205,7 +216,9 @@ public final class Admission implements Retries.Host {
         int bucket = -1;
         if (quota != null && (prefix = quota.prefixes().prefix(peer)) != Prefixes.NONE) {
             bucket = quota.prefixes().bucket(prefix);
-            if (!quota.tryReserve(bucket)) { // another acceptor took the prefix's last place meanwhile
+            if (heldBucket == bucket) {
+                heldBucket = -1; // held by admit: this session takes it
+            } else if (!quota.tryReserve(bucket)) { // a waiting peer retried: its prefix is at its quota now
                 places.giveBack();
                 drops.drop(Drop.PREFIX_QUOTA, peer, first.byteSize());
                 return REFUSED;
