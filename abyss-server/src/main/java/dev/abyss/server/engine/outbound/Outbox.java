@@ -110,6 +110,11 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
     }
 
     @Override
+    public void countLimited(SessionImpl s, long bytes) {
+        drops.drop(limits.lastRefusal(), s.key, bytes); // LIMITED is only ever returned on the owner thread, with limits
+    }
+
+    @Override
     public MemorySegment scratch() {
         if (!onOwnerThread()) {
             throw new IllegalStateException("scratch() is the acceptor's buffer: use it in a callback on the acceptor thread, not from "

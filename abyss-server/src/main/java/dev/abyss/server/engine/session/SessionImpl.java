@@ -56,6 +56,9 @@ public final class SessionImpl implements Session {
         /** A datagram of {@code bytes} to {@code s}'s peer that was not tried after a refusal: counted as refused (sendSegments). */
         void countRefused(SessionImpl s, long bytes);
 
+        /** Datagrams of {@code bytes} to {@code s}'s peer not tried after one was held back by a reply limit: counted under its cause. */
+        void countLimited(SessionImpl s, long bytes);
+
         /** The acceptor's scratch buffer; throws off the acceptor thread. */
         MemorySegment scratch();
 
@@ -414,6 +417,10 @@ public final class SessionImpl implements Session {
         if (last == SendResult.FULL) {
             for (at += segmentSize; at < length; at += segmentSize) { // not tried: after a refusal they would leave a gap
                 outbound.countRefused(this, Math.min(segmentSize, length - at));
+            }
+        } else if (last == SendResult.LIMITED) {
+            for (at += segmentSize; at < length; at += segmentSize) { // held back with the one before them
+                outbound.countLimited(this, Math.min(segmentSize, length - at));
             }
         }
         return sent;
