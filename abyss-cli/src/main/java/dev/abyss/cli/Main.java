@@ -96,6 +96,9 @@ public final class Main implements Callable<Integer> {
     @ArgGroup(validate = false, heading = "%nCPU placement:%n", order = 7)
     Placement placement = new Placement();
 
+    @ArgGroup(validate = false, heading = "%nOn the open internet:%n  echo and reflector start with --rate-limit 200 --amplification-limit 3%n  (a server put on the internet must not be a weapon); 0 turns either off.%n", order = 8)
+    OpenInternet openInternet = new OpenInternet();
+
     @Option(names = "--reply-prefix", paramLabel = "TEXT", order = 0, description = "--handler echo only: each reply is TEXT followed by the request, so a client sees which process answered (e.g. across a --handoff)")
     String replyPrefix;
 
@@ -185,6 +188,57 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--steer-by-cpu",
                 description = "hand each datagram to acceptor (receiving CPU %% acceptors), a BPF program on the SO_REUSEPORT group; with --pin-acceptors and NIC queues aligned to the acceptors; not with --transport nio nor one acceptor (default: off)")
         boolean steerByCpu;
+    }
+
+    /** {@link ServerConfig.Defences}: an option left out keeps the config's default (off), except for echo and reflector. */
+    static final class OpenInternet {
+        /** What the stateless echo and reflector start with: NSD's rate, QUIC's factor. */
+        static final int STATELESS_RATE_LIMIT = 200;
+        static final int STATELESS_AMPLIFICATION_LIMIT = 3;
+
+        @Option(names = "--rate-limit", paramLabel = "N",
+                description = "replies per second to each source prefix (IPv4 /24, IPv6 /56) not validated, as DNS servers' RRL; 0 = off (default: 200 for echo and reflector, else off)")
+        Integer rateLimit;
+
+        @Option(names = "--rate-limit-burst", paramLabel = "N",
+                description = "replies a quiet prefix may get at once (default: one second's worth, N of --rate-limit)")
+        Integer rateLimitBurst;
+
+        @Option(names = "--rate-limit-slip", paramLabel = "K",
+                description = "one in K answers over the limit may be a minimal one (a handler asks Peer.rateLimit()); 0 = never (default: 2)")
+        Integer rateLimitSlip;
+
+        @Option(names = "--amplification-limit", paramLabel = "F",
+                description = "bytes sent to a peer not validated stay within F x the bytes it sent (a stateless reply: F x its request), QUIC's rule; 0 = off (default: 3 for echo and reflector, else off)")
+        Integer amplificationLimit;
+
+        @Option(names = "--sessions-per-prefix", paramLabel = "N",
+                description = "at most N live sessions per source prefix; a newcomer at the quota takes its own prefix's oldest session's place, never another's; 0 = off, session handlers only (default: off)")
+        Integer sessionsPerPrefix;
+    }
+
+    /** The open-internet options into {@code b}; echo and reflector get their rate and amplification limits unless told otherwise. */
+    private void openInternet(ServerConfig.Builder b) {
+        boolean stateless = handler == HandlerName.echo || handler == HandlerName.reflector;
+        Integer rate = openInternet.rateLimit != null ? openInternet.rateLimit
+                : stateless ? Integer.valueOf(OpenInternet.STATELESS_RATE_LIMIT) : null;
+        Integer factor = openInternet.amplificationLimit != null ? openInternet.amplificationLimit
+                : stateless ? Integer.valueOf(OpenInternet.STATELESS_AMPLIFICATION_LIMIT) : null;
+        if (rate != null) {
+            option("--rate-limit", () -> b.rateLimit(rate));
+        }
+        if (openInternet.rateLimitBurst != null) {
+            option("--rate-limit-burst", () -> b.rateLimitBurst(openInternet.rateLimitBurst));
+        }
+        if (openInternet.rateLimitSlip != null) {
+            option("--rate-limit-slip", () -> b.rateLimitSlip(openInternet.rateLimitSlip));
+        }
+        if (factor != null) {
+            option("--amplification-limit", () -> b.amplificationLimit(factor));
+        }
+        if (openInternet.sessionsPerPrefix != null) {
+            option("--sessions-per-prefix", () -> b.sessionsPerPrefix(openInternet.sessionsPerPrefix));
+        }
     }
 
     /** Runs the command; exits with its status unless it stopped normally. */
@@ -297,6 +351,7 @@ public final class Main implements Callable<Integer> {
         } else {
             b.handler(handler());
         }
+        openInternet(b);
         try {
             return b.build();
         } catch (IllegalArgumentException e) { // options that contradict each other: the config's words
@@ -564,18 +619,20 @@ public final class Main implements Callable<Integer> {
         }
         double seconds = STATS_PERIOD_SECONDS;
         return String.format(Locale.ROOT, "abyss: %,.1f in/s, %,.1f out/s, %s, %s, kernel drops %d, receive errors %d, "
-                        + "receive pauses %d, %s",
+                        + "receive pauses %d, %s%s",
                 in / seconds, out / seconds, count(now.sessionsLive(), "session"), drops(now), now.kernelDrops(),
-                now.receiveErrors(), now.receivePauses(), count(now.handlerErrors(), "handler error"));
+                now.receiveErrors(), now.receivePauses(), count(now.handlerErrors(), "handler error"),
+                now.prefixQuota() == 0 ? "" : ", prefix quota met " + now.prefixQuota());
     }
 
     /** "0 drops", or "5 drops (truncated 2, send queue full 3)": the total and each cause that has any. */
     static String drops(ServerStats st) {
         long[] counts = {st.droppedTableFull(), st.droppedMailboxFull(), st.postQueueFull(), st.droppedSuspended(),
                 st.droppedSessionEnded(), st.truncated(), st.sendQueueFull(), st.sendBatchFull(), st.sendErrors(),
-                st.unreachableForged()};
+                st.unreachableForged(), st.rateLimited(), st.amplificationLimited()};
         String[] causes = {"table full", "mailbox full", "post queue full", "suspended", "session ended", "truncated",
-                "send queue full", "send batch full", "send errors", "forged ICMP"};
+                "send queue full", "send batch full", "send errors", "forged ICMP", "rate limited",
+                "amplification limited"};
         long total = 0;
         StringBuilder each = new StringBuilder();
         for (int i = 0; i < counts.length; i++) {

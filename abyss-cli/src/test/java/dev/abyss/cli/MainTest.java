@@ -89,7 +89,8 @@ class MainTest {
         assertEquals(0, r.status());
         for (String flag : List.of("--port", "--bind", "--handler", "--acceptors", "--transport", "--dispatch", "--connections",
                 "--read-timeout", "--receive-buffer", "--batch", "--[no-]gso", "--[no-]gro", "--metrics-port", "--metrics-bind",
-                "--log", "--help", "--version")) {
+                "--log", "--help", "--version", "--rate-limit", "--rate-limit-burst", "--rate-limit-slip",
+                "--amplification-limit", "--sessions-per-prefix")) {
             assertTrue(r.out().contains(flag), flag + " in --help: " + r.out());
         }
         assertTrue(r.out().contains("echo, session_echo, hello, messenger, reflector"), r.out());
@@ -146,6 +147,35 @@ class MainTest {
         Run virtual = run("--handler", "reflector", "--dispatch", "virtual");
         assertEquals(2, virtual.status());
         assertTrue(virtual.err().contains("--handler reflector is stateless"), virtual.err());
+    }
+
+    @Test
+    void echoAndReflectorStartWithTheirOpenInternetLimits() {
+        for (String h : List.of("echo", "reflector")) {
+            ServerConfig.Defences d = config("--handler", h).defences();
+            assertEquals(200, d.rateLimit(), h);
+            assertEquals(3, d.amplificationLimit(), h);
+            assertEquals(200, d.rateLimitBurst(), h + ": a second's worth");
+        }
+        ServerConfig.Defences off = config("--handler", "echo", "--rate-limit", "0", "--amplification-limit", "0").defences();
+        assertEquals(0, off.rateLimit());
+        assertEquals(0, off.amplificationLimit());
+        ServerConfig.Defences session = config("--handler", "session_echo").defences();
+        assertEquals(0, session.rateLimit(), "the library's default for session handlers: off");
+        assertEquals(0, session.sessionsPerPrefix());
+        ServerConfig.Defences set = config("--handler", "session_echo", "--rate-limit", "50", "--rate-limit-burst", "10",
+                "--rate-limit-slip", "1", "--amplification-limit", "5", "--sessions-per-prefix", "20").defences();
+        assertEquals(new ServerConfig.Defences(50, 10, 1, 24, 56, 5, 20, 1 << 20), set);
+        Run bad = run("--rate-limit", "-1");
+        assertEquals(2, bad.status());
+        assertTrue(bad.err().contains("--rate-limit must be 0..1000000000, was -1"), bad.err());
+        Run burstWithoutRate = run("--handler", "session_echo", "--rate-limit-burst", "5");
+        assertEquals(2, burstWithoutRate.status());
+        assertTrue(burstWithoutRate.err().contains("rateLimitBurst 5 contradicts rateLimit"), burstWithoutRate.err());
+        Run quotaStateless = run("--sessions-per-prefix", "5");
+        assertTrue(quotaStateless.err().contains("sessionsPerPrefix 5 contradicts datagramHandler StatelessEcho"), quotaStateless.err());
+        Run help = run("--help");
+        assertTrue(help.out().contains("--rate-limit 200 --amplification-limit 3"), help.out());
     }
 
     @Test

@@ -141,6 +141,10 @@ public final class AbyssMetrics implements MeterBinder, AutoCloseable {
             case GSO_SEGMENTS -> counter("abyss.gso.segments", null, "Datagrams sent as segments of a GSO send");
             case GRO_RECEIVES -> counter("abyss.gro.receives", null, "Coalesced receives (UDP_GRO) split into their datagrams");
             case GRO_SEGMENTS -> counter("abyss.gro.segments", null, "Datagrams delivered from a GRO receive");
+            case RATE_LIMITED -> drop("rate_limited");
+            case AMPLIFICATION_LIMITED -> drop("amplification_limited");
+            case PREFIX_QUOTA -> counter("abyss.sessions.prefix_quota", null,
+                    "New peers that met their source prefix's session quota (dropped, or in place of the prefix's oldest session)");
         };
     }
 

@@ -144,4 +144,45 @@ public interface Peer {
      * @throws IllegalStateException when called off the acceptor thread (e.g. from a virtual-thread session)
      */
     MemorySegment scratch();
+
+    // ---- on the open internet: validation and the reply limits (ServerConfig.Builder#rateLimit) ----
+
+    /**
+     * Says that this peer's address is genuine: the protocol proved it (a token or cookie it could
+     * only have received at that address came back, a handshake completed). A validated peer is
+     * exempt from {@link ServerConfig.Builder#rateLimit reply rate limiting} and from the
+     * {@link ServerConfig.Builder#amplificationLimit amplification limit}. For a {@link Session}
+     * this lasts for the session's life; for a {@link DatagramHandler}'s peer, for the current
+     * callback only (the next datagram may come from anyone). Any thread; idempotent.
+     */
+    void markValidated();
+
+    /** {@return true once {@link #markValidated()} was called (a {@code DatagramHandler}'s peer: in this callback)} */
+    boolean validated();
+
+    /**
+     * {@return true when a reply to this peer now would be suppressed by the reply rate limit of its
+     * source prefix: its budget is spent} Takes nothing from the budget and counts nothing; false
+     * when no rate limit is configured, the peer is {@link #validated() validated}, or on AF_UNIX.
+     * {@link #rateLimit()} is the same question with slips.
+     */
+    boolean overRateLimit();
+
+    /**
+     * Asks, before building a reply, what the reply rate limit allows now: {@link RateLimitVerdict#UNDER}
+     * (reply), {@link RateLimitVerdict#SLIP} (over the limit, but send one minimal reply: the next
+     * datagram to this peer passes) or {@link RateLimitVerdict#OVER} (send nothing: anything sent is
+     * suppressed and counted). Of the calls that find the prefix over its limit, one in
+     * {@code rateLimitSlip} is a SLIP (0: none). A DNS server, as NSD, Knot and BIND do:
+     * <pre>{@code
+     * switch (peer.rateLimit()) {
+     *     case UNDER -> peer.send(answer(query));             // the full answer
+     *     case SLIP -> peer.send(truncated(query));           // TC=1, no records: a real client retries over TCP
+     *     case OVER -> { }                                    // nothing: a forged source gets nothing
+     * }
+     * }</pre>
+     *
+     * @return the verdict; always {@link RateLimitVerdict#UNDER} when no rate limit applies
+     */
+    RateLimitVerdict rateLimit();
 }

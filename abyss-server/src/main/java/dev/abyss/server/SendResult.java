@@ -21,7 +21,15 @@ public enum SendResult {
      * Refused because there is nobody to send it for: the session has ended, the callback that
      * owned a {@link Peer} has returned, or the server is stopping. Not counted as a drop.
      */
-    CLOSED;
+    CLOSED,
+    /**
+     * Not sent: a defence for the open internet held it back, the reply rate limit of the peer's
+     * source prefix ({@link ServerStats#rateLimited()}) or the amplification limit of a peer not yet
+     * validated ({@link ServerStats#amplificationLimited()}); counted there. Only when those limits
+     * are configured; a send from another thread is checked when the acceptor takes it, and reads
+     * {@link #OK} to its sender.
+     */
+    LIMITED;
 
     /** {@return true for {@link #OK}} */
     public boolean ok() {

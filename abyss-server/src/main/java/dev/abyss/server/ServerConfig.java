@@ -45,9 +45,12 @@ public final class ServerConfig {
     private final DispatchOptions dispatch;
     private final List<InheritedSocket> inheritedSockets;
     private final CpuPlacement placement;
+    private final Defences defences;
 
     private ServerConfig(HandlerChoice handler, SocketOptions socket, Limits limits, Timeouts timeouts,
-                         DispatchOptions dispatch, List<InheritedSocket> inheritedSockets, CpuPlacement placement) {
+                         DispatchOptions dispatch, List<InheritedSocket> inheritedSockets, CpuPlacement placement,
+                         Defences defences) {
+        this.defences = defences;
         this.inheritedSockets = inheritedSockets;
         this.placement = placement;
         this.handler = handler;
@@ -100,10 +103,39 @@ public final class ServerConfig {
         return inheritedSockets;
     }
 
+    /** {@return the defences for the open internet: reply rate limits, the amplification limit, per-prefix quotas (all off by default)} */
+    public Defences defences() {
+        return defences;
+    }
+
     @Override
     public String toString() {
         return "ServerConfig[" + handler + ", " + socket + ", " + limits + ", " + timeouts + ", " + dispatch + ", "
-                + placement + "]";
+                + placement + ", " + defences + "]";
+    }
+
+    /**
+     * Defences for a server on the open internet, where a datagram's source address is whatever its
+     * sender wrote: reply rate limiting per source prefix, the amplification limit for peers not
+     * validated, and the per-prefix session quota. All off by default in the library (the CLI's
+     * {@code echo} and {@code reflector} turn the first two on). Each component is documented on
+     * the {@link Builder} method that sets it; the README's "On the open internet" says how to size them.
+     *
+     * @param rateLimit          {@link Builder#rateLimit(int)}, 0: off
+     * @param rateLimitBurst     {@link Builder#rateLimitBurst(int)}
+     * @param rateLimitSlip      {@link Builder#rateLimitSlip(int)}, 0: no slips
+     * @param ipv4PrefixLength   {@link Builder#sourcePrefixLengths(int, int)}
+     * @param ipv6PrefixLength   {@link Builder#sourcePrefixLengths(int, int)}
+     * @param amplificationLimit {@link Builder#amplificationLimit(int)}, 0: off
+     * @param sessionsPerPrefix  {@link Builder#sessionsPerPrefix(int)}, 0: off
+     * @param prefixTableSize    {@link Builder#prefixTableSize(int)}
+     */
+    public record Defences(int rateLimit, int rateLimitBurst, int rateLimitSlip, int ipv4PrefixLength, int ipv6PrefixLength,
+                           int amplificationLimit, int sessionsPerPrefix, int prefixTableSize) {
+        /** {@return true when a reply limit (rate or amplification) is on} */
+        public boolean limitsReplies() {
+            return rateLimit > 0 || amplificationLimit > 0;
+        }
     }
 
     /**
@@ -232,6 +264,15 @@ public final class ServerConfig {
         private boolean pinAcceptors;
         private int[] pinCpus; // null: acceptor i on the i-th allowed CPU (modulo)
         private Boolean steerByCpu;
+        // the defences for the open internet (null: not set)
+        private Integer rateLimit;
+        private Integer rateLimitBurst;
+        private Integer rateLimitSlip;
+        private Integer ipv4PrefixLength;
+        private Integer ipv6PrefixLength;
+        private Integer amplificationLimit;
+        private Integer sessionsPerPrefix;
+        private Integer prefixTableSize;
 
         private Builder() {
         }
@@ -645,6 +686,119 @@ public final class ServerConfig {
             return this;
         }
 
+        // ---- the defences for the open internet (ServerConfig.Defences) ----
+
+        /**
+         * Reply rate limiting per source prefix (RRL, as NSD, Knot and BIND do it): at most
+         * {@code repliesPerSecond} datagrams per second, after a burst of {@link #rateLimitBurst},
+         * go to the peers of one source prefix ({@link #sourcePrefixLengths}: IPv4 /24 and IPv6 /56
+         * by default) that are not {@link Peer#markValidated() validated}: every stateless reply
+         * ({@link DatagramHandler}, {@link Server#send}) and every send of a session whose peer is
+         * not validated. A datagram over the limit is not sent ({@link SendResult#LIMITED}), counted
+         * in {@link ServerStats#rateLimited()}; a handler may ask first ({@link Peer#rateLimit()}).
+         * The budgets live in a table of {@link #prefixTableSize} buckets shared by the acceptors,
+         * keyed by a per-process secret. Default 0: off. 200 is NSD's default and the CLI's for
+         * {@code echo} and {@code reflector}.
+         *
+         * @param repliesPerSecond 0 (off) to 1,000,000,000
+         * @return this builder
+         */
+        public Builder rateLimit(int repliesPerSecond) {
+            this.rateLimit = inRange("rateLimit", repliesPerSecond, 0, 1_000_000_000);
+            return this;
+        }
+
+        /**
+         * Replies a source prefix may get at once, after it was quiet for as long as the burst takes
+         * to refill (burst / rate seconds); the budget refills continuously at {@link #rateLimit}.
+         * Default: one second's worth ({@code rateLimit}). Needs a rate limit.
+         *
+         * @param replies 1 or more
+         * @return this builder
+         */
+        public Builder rateLimitBurst(int replies) {
+            this.rateLimitBurst = inRange("rateLimitBurst", replies, 1, Integer.MAX_VALUE);
+            return this;
+        }
+
+        /**
+         * Of the handler's {@link Peer#rateLimit()} questions that find a prefix over its limit, one in
+         * {@code k} is answered {@link RateLimitVerdict#SLIP}: the handler may send one minimal reply
+         * (DNS: TC=1) so a real client behind a forged flood can still get through another way.
+         * 0: never; default 2 (NSD's and BIND's). Needs a rate limit.
+         *
+         * @param k 0 or more
+         * @return this builder
+         */
+        public Builder rateLimitSlip(int k) {
+            this.rateLimitSlip = nonNegative("rateLimitSlip", k);
+            return this;
+        }
+
+        /**
+         * How source addresses are grouped for the rate limit and the session quota: the first
+         * {@code ipv4Bits} of an IPv4 (or v4-mapped) address, the first {@code ipv6Bits} of an IPv6
+         * one. Default 24 and 56 (one customer's network: an IPv4 /24, an IPv6 site's /56).
+         *
+         * @param ipv4Bits 1..32
+         * @param ipv6Bits 1..64
+         * @return this builder
+         */
+        public Builder sourcePrefixLengths(int ipv4Bits, int ipv6Bits) {
+            this.ipv4PrefixLength = inRange("sourcePrefixLengths ipv4Bits", ipv4Bits, 1, 32);
+            this.ipv6PrefixLength = inRange("sourcePrefixLengths ipv6Bits", ipv6Bits, 1, 64);
+            return this;
+        }
+
+        /**
+         * The amplification limit (QUIC's rule, RFC 9000 §8): until a peer is
+         * {@link Peer#markValidated() validated}, the bytes sent to it are at most {@code factor} times
+         * the bytes received from it (a session: over its life; a stateless reply: its request). A
+         * datagram past it is not sent ({@link SendResult#LIMITED}), counted in
+         * {@link ServerStats#amplificationLimited()}. Default 0: off; QUIC's and the CLI's is 3.
+         *
+         * @param factor 0 (off) to 1,000
+         * @return this builder
+         */
+        public Builder amplificationLimit(int factor) {
+            this.amplificationLimit = inRange("amplificationLimit", factor, 0, 1_000);
+            return this;
+        }
+
+        /**
+         * At most {@code n} live sessions per source prefix ({@link #sourcePrefixLengths}), across
+         * the acceptors. A new peer of a prefix at its quota takes the place of that prefix's own
+         * oldest session on its acceptor ({@link FullTablePolicy#EVICT}, never another prefix's), or
+         * is dropped (REFUSE, or none on its acceptor); counted in {@link ServerStats#prefixQuota()}.
+         * So one network flooding the table cannot push the others' sessions out. Default 0: off.
+         * Session handlers only.
+         *
+         * @param n 0 (off) or more
+         * @return this builder
+         */
+        public Builder sessionsPerPrefix(int n) {
+            this.sessionsPerPrefix = nonNegative("sessionsPerPrefix", n);
+            return this;
+        }
+
+        /**
+         * Buckets of the prefix tables: the rate limit's (8 bytes each) and the session quota's (4
+         * bytes each), made only when that defence is on and shared by the acceptors. Prefixes that
+         * share a bucket share its budget (stricter, never looser); their placement is a keyed hash
+         * an outsider cannot aim. Default 2^20 (1,048,576, NSD's size: 8 MiB for rates).
+         *
+         * @param buckets a power of two, 1,024..16,777,216
+         * @return this builder
+         */
+        public Builder prefixTableSize(int buckets) {
+            inRange("prefixTableSize", buckets, 1 << 10, 1 << 24);
+            if (Integer.bitCount(buckets) != 1) {
+                throw new IllegalArgumentException("prefixTableSize must be a power of two, was " + buckets);
+            }
+            this.prefixTableSize = buckets;
+            return this;
+        }
+
         /**
          * Cap on live sessions (0 refuses every new peer), or {@link #UNLIMITED}; default 16,384.
          *
@@ -861,8 +1015,12 @@ public final class ServerConfig {
             DispatchOptions dispatch = new DispatchOptions(or(dispatchMode, DispatchMode.INLINE), or(checkViews, false),
                     or(silentTerminateOnError, false));
             CpuPlacement placement = new CpuPlacement(acceptorCpus(limits.numAcceptors()), or(steerByCpu, false));
+            int rate = or(rateLimit, 0);
+            Defences defences = new Defences(rate, or(rateLimitBurst, Math.max(1, rate)), or(rateLimitSlip, 2),
+                    or(ipv4PrefixLength, 24), or(ipv6PrefixLength, 56), or(amplificationLimit, 0), or(sessionsPerPrefix, 0),
+                    or(prefixTableSize, 1 << 20));
             return new ServerConfig(handler, socket, limits, timeouts, dispatch,
-                    inherited ? inheritedSockets : List.of(), placement);
+                    inherited ? inheritedSockets : List.of(), placement, defences);
         }
 
         /** Refuses what was set and cannot hold together; a default never takes part. */
@@ -921,6 +1079,17 @@ public final class ServerConfig {
                 refuse(retryBufferBytes != null, "retryBufferBytes " + retryBufferBytes, none, "nothing waits for a retry");
             }
             checkPlacement();
+            checkDefences(handlerValue);
+        }
+
+        /** The open-internet defences against the rest: what was set explicitly only. */
+        private void checkDefences(String handlerValue) {
+            boolean noRate = rateLimit == null || rateLimit == 0;
+            String off = "rateLimit " + (rateLimit == null ? "unset (off)" : rateLimit);
+            refuse(noRate && rateLimitBurst != null, "rateLimitBurst " + rateLimitBurst, off, "a burst needs a rate limit");
+            refuse(noRate && rateLimitSlip != null, "rateLimitSlip " + rateLimitSlip, off, "slips are answers over a rate limit");
+            refuse(sessionsPerPrefix != null && sessionsPerPrefix > 0 && handler instanceof Stateless,
+                    "sessionsPerPrefix " + sessionsPerPrefix, handlerValue, "a DatagramHandler keeps no sessions");
         }
 
         /** Steering and pinning against the rest: what was set explicitly only. */

@@ -112,7 +112,25 @@ public final class ServerStats {
         /** Coalesced receives (UDP_GRO) split into their datagrams. */
         GRO_RECEIVES,
         /** Datagrams delivered from a {@link #GRO_RECEIVES} receive (also counted in {@link #DATAGRAMS_IN}). */
-        GRO_SEGMENTS;
+        GRO_SEGMENTS,
+        // ---- on the open internet (ServerConfig.Builder#rateLimit and the options beside it)
+        /**
+         * Replies not sent because their peer's source prefix was over its reply rate
+         * ({@link ServerConfig.Builder#rateLimit}); the sender saw {@link SendResult#LIMITED}.
+         */
+        RATE_LIMITED,
+        /**
+         * Replies not sent because they would have taken the bytes sent to a peer not yet validated past
+         * {@link ServerConfig.Builder#amplificationLimit F} × the bytes received from it (a stateless
+         * reply: F × its request); the sender saw {@link SendResult#LIMITED}.
+         */
+        AMPLIFICATION_LIMITED,
+        /**
+         * New peers that met their source prefix's session quota ({@link ServerConfig.Builder#sessionsPerPrefix}):
+         * dropped, or, with {@link FullTablePolicy#EVICT}, admitted in place of that prefix's own oldest
+         * session (also counted in {@link #EVICTED}).
+         */
+        PREFIX_QUOTA;
 
         private static final Counter[] ALL = values();
     }
@@ -299,6 +317,21 @@ public final class ServerStats {
     /** {@return the value of {@link Counter#GRO_SEGMENTS}} */
     public long groSegments() {
         return get(Counter.GRO_SEGMENTS);
+    }
+
+    /** {@return the value of {@link Counter#RATE_LIMITED}} */
+    public long rateLimited() {
+        return get(Counter.RATE_LIMITED);
+    }
+
+    /** {@return the value of {@link Counter#AMPLIFICATION_LIMITED}} */
+    public long amplificationLimited() {
+        return get(Counter.AMPLIFICATION_LIMITED);
+    }
+
+    /** {@return the value of {@link Counter#PREFIX_QUOTA}} */
+    public long prefixQuota() {
+        return get(Counter.PREFIX_QUOTA);
     }
 
     @Override

@@ -91,7 +91,9 @@ class HandoffProcessTest {
         Path dir = Files.createTempDirectory("abyss-handoff");
         Path path = dir.resolve("handoff.sock");
         Process a = new ProcessBuilder(javaBin(), "-jar", serverJar().toString(), "--port", "0", "--bind", "127.0.0.1",
-                "--transport", transport, "--reply-prefix", "A:", "--handoff", path.toString()).redirectErrorStream(true).start();
+                "--transport", transport, "--reply-prefix", "A:", "--handoff", path.toString(),
+                "--rate-limit", "0") // 16 peers of one /24 at 200/s each: over echo's default rate limit, by design
+                .redirectErrorStream(true).start();
         Process b = null;
         List<DatagramSocket> sockets = new ArrayList<>();
         try {
@@ -171,7 +173,7 @@ class HandoffProcessTest {
 
             Thread.sleep(1500); // A alone
             b = new ProcessBuilder(javaBin(), "-jar", serverJar().toString(), "--transport", transport,
-                    "--reply-prefix", "B:", "--takeover", path.toString(), "--handoff", path.toString())
+                    "--reply-prefix", "B:", "--takeover", path.toString(), "--handoff", path.toString(), "--rate-limit", "0")
                     .redirectErrorStream(true).start(); // and offers at the same path in turn, for the next release
             List<String> bOut = drain(b, "B");
             assertEquals(String.valueOf(port), await(bOut, LISTENING, 60, "B's listening line"), "B serves A's port: " + bOut);

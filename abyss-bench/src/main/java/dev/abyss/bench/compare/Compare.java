@@ -43,7 +43,9 @@ import java.util.function.Function;
  *     The C references are compiled into that same {@code compare/} directory in every case.</li>
  * <li>{@code --only}: the servers to run, by id (they keep the table's order): c-ref, c-iouring,
  *     netty-epoll, netty-iouring, netty-nio, jdk, abyss-segment, abyss-handler, abyss-segment-x2 (all
- *     three on EPOLL), abyss-uring, abyss-nio (SegmentHandler echo on IO_URING / NIO).</li>
+ *     three on EPOLL), abyss-uring, abyss-nio (SegmentHandler echo on IO_URING / NIO), abyss-stateless and
+ *     abyss-stateless-limited (the DatagramHandler echo on EPOLL, reply limits off / on at 10M replies/s per
+ *     prefix and 3x: the cost of the limits below them; {@code --only abyss-stateless,abyss-stateless-limited}).</li>
  * <li>{@code --only} also takes the bulk scenario's servers: c-ref-bulk (C, sendmmsg, no GSO), netty-bulk,
  *     netty-bulk-gso (Netty epoll, N DatagramPackets / SegmentedDatagramPackets), abyss-bulk,
  *     abyss-bulk-gso (Abyss EPOLL, gso off / on), abyss-uring-bulk-gso (IO_URING, gso on).</li>
@@ -77,6 +79,9 @@ public final class Compare {
             Contender.abyss("abyss-segment", "abyss-segment", 2, "EPOLL"),
             Contender.abyss("abyss-uring", "abyss-segment", 1, "IO_URING"),
             Contender.abyss("abyss-nio", "abyss-segment", 1, "NIO"),
+            // the stateless echo without and with the open-internet reply limits (on, at a rate below them)
+            Contender.abyss("abyss-stateless", "abyss-stateless", 1, "EPOLL"),
+            Contender.abyss("abyss-stateless-limited", "abyss-stateless-limited", 1, "EPOLL"),
             // the bulk scenario's servers (run against the bulk scenarios only)
             Contender.of("c-ref-bulk", 1),
             Contender.of("netty-bulk", 1),

@@ -37,7 +37,7 @@ import java.util.Locale;
 /**
  * The Java echo servers of the comparison, each run in its own JVM:
  * {@code java -cp benchmarks.jar dev.abyss.bench.peers.EchoServers SERVER PORT THREADS [TRANSPORT]}, where
- * SERVER is abyss-segment, abyss-handler, netty-epoll, netty-iouring, netty-nio or jdk, and TRANSPORT
+ * SERVER is abyss-segment, abyss-handler, abyss-stateless, abyss-stateless-limited, netty-epoll, netty-iouring, netty-nio or jdk, and TRANSPORT
  * (abyss-* only) a {@link TransportKind}: EPOLL (the default), IO_URING, NIO or AUTO; or one of the
  * bulk scenario's servers ({@link BulkServers}): abyss-bulk, abyss-bulk-gso, netty-bulk,
  * netty-bulk-gso (Netty on epoll), which answer requests instead of echoing. It prints
@@ -63,6 +63,8 @@ public final class EchoServers {
         AutoCloseable running = switch (kind) {
             case "abyss-segment" -> abyss(at, threads, transport, true);
             case "abyss-handler" -> abyss(at, threads, transport, false);
+            case "abyss-stateless" -> abyssStateless(at, threads, transport, false);
+            case "abyss-stateless-limited" -> abyssStateless(at, threads, transport, true);
             case "netty-epoll" -> netty(at, threads, "epoll", new NettyEcho());
             case "netty-iouring" -> netty(at, threads, "iouring", new NettyEcho());
             case "netty-nio" -> netty(at, 1, "nio", new NettyEcho()); // NIO datagram channels have no SO_REUSEPORT: one socket
@@ -97,6 +99,22 @@ public final class EchoServers {
                 .transport(transport).receiveBufferSize(RCVBUF).shutdownTimeout(Duration.ZERO);
         Server s = Abyss.start(segment ? b.segmentHandler((session, data) -> session.send(data)).build() : b.handler(new Echo()).build());
         return s;
+    }
+
+    /**
+     * The stateless echo ({@code DatagramHandler}), with the open-internet reply limits off, or on
+     * ({@code limited}) at a rate no run reaches: 10,000,000 replies/s per prefix and the
+     * amplification limit 3 (an echo answers 1x). What the limits cost when they let everything through.
+     */
+    private static AutoCloseable abyssStateless(InetSocketAddress at, int threads, TransportKind transport, boolean limited)
+            throws Exception {
+        ServerConfig.Builder b = ServerConfig.builder().bindAddress(at.getAddress()).port(at.getPort()).numAcceptors(threads)
+                .transport(transport).receiveBufferSize(RCVBUF).shutdownTimeout(Duration.ZERO)
+                .datagramHandler((peer, data) -> peer.send(data));
+        if (limited) {
+            b.rateLimit(10_000_000).amplificationLimit(3);
+        }
+        return Abyss.start(b.build());
     }
 
     @ChannelHandler.Sharable

@@ -19,6 +19,7 @@ import dev.abyss.server.engine.dispatch.InlineDispatcher;
 import dev.abyss.server.engine.dispatch.StatelessDispatch;
 import dev.abyss.server.engine.dispatch.VirtualDispatcher;
 import dev.abyss.server.engine.outbound.Outbox;
+import dev.abyss.server.engine.outbound.ReplyLimits;
 import dev.abyss.server.engine.outbound.SendResults;
 import dev.abyss.server.engine.session.IdleOrder;
 import dev.abyss.server.engine.session.SessionImpl;
@@ -87,6 +88,8 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
     private final Dispatcher dispatcher;
     private final Transport transport;
     final Outbox outbox;
+    /** The outbox's reply limits, whose clock the loop sets; null when none is on. */
+    private final ReplyLimits replyLimits;
     final Admission admission;
     private final SessionPlaces places;
     /** Non-null for a DatagramHandler: no sessions at all. */
@@ -106,7 +109,8 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
      * rooms behind it.
      */
     Acceptor(ServerEngine engine, int index, ServerConfig config, TransportFactory factory, SocketAddress address,
-             boolean reusePort, boolean probeFirst, SessionCap cap, ErrorLog errorLog, SessionLayer.Factory layers) throws IOException {
+             boolean reusePort, boolean probeFirst, SessionCap cap, Defences defences, ErrorLog errorLog,
+             SessionLayer.Factory layers) throws IOException {
         this.engine = engine;
         this.index = index;
         List<Integer> cpus = config.placement().acceptorCpus();
@@ -123,10 +127,11 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
             arena.close();
             throw e;
         }
-        this.outbox = new Outbox(transport, sessions, drops, arena, limits.sendQueueBytes());
+        this.outbox = new Outbox(transport, sessions, drops, arena, limits.sendQueueBytes(), defences.replyLimits());
+        this.replyLimits = outbox.limits();
         this.inbox = new Inbox(limits.mailboxCapacity(), transport::wakeup);
         IdleOrder idle = limits.fullTablePolicy() == FullTablePolicy.EVICT ? new IdleOrder() : null;
-        this.places = new SessionPlaces(sessions, cap, idle, counters, stops);
+        this.places = new SessionPlaces(sessions, cap, idle, counters, stops, defences.quota());
         HandlerChoice choice = config.handler();
         Callbacks callbacks = new Callbacks(choice instanceof HandlerChoice.Sessions<?> s ? untyped(s.handler()) : null,
                 config.dispatch().silentTerminateOnError(), errorLog);
@@ -294,6 +299,9 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
             clock.clearLateInterrupt();
             transport.poll(waitNanos());
             now = System.nanoTime();
+            if (replyLimits != null) {
+                replyLimits.tick(now); // the replies of this turn (queued sends, timers) are counted now
+            }
             dispatcher.turn(now);
             outbox.drain();
             admission.retry(now);
@@ -345,6 +353,9 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
     @Override
     public void beginBatch() {
         now = System.nanoTime();
+        if (replyLimits != null) {
+            replyLimits.tick(now);
+        }
         groLeft = 0; // a coalesced receive never spans batches
     }
 

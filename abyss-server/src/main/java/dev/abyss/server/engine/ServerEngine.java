@@ -61,12 +61,13 @@ public final class ServerEngine {
         boolean unix = bindTo instanceof UnixDomainSocketAddress; // no SO_REUSEPORT: the config says one acceptor
         int n = config.limits().numAcceptors();
         List<InheritedSocket> inherited = config.inheritedSockets(); // one each: adopted, not bound
+        Defences defences = Defences.of(config);
         try {
             for (int i = 0; i < n; i++) {
                 Acceptor a = inherited.isEmpty()
-                        ? new Acceptor(this, i, config, factory, bindTo, !unix, !unix && i == 0, cap, errorLog, layers)
+                        ? new Acceptor(this, i, config, factory, bindTo, !unix, !unix && i == 0, cap, defences, errorLog, layers)
                         : new Acceptor(this, i, config, factory,
-                        new AdoptedSocket(inherited.get(i).fd(), inherited.get(i).localAddress()), false, false, cap, errorLog, layers);
+                        new AdoptedSocket(inherited.get(i).fd(), inherited.get(i).localAddress()), false, false, cap, defences, errorLog, layers);
                 acceptors.add(a);
                 if (i == 0 && bindTo instanceof InetSocketAddress inet && inet.getPort() == 0) {
                     bindTo = a.localAddress(); // the other acceptors join the port the kernel chose

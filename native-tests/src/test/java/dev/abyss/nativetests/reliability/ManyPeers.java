@@ -55,6 +55,11 @@ final class ManyPeers implements AutoCloseable {
         return peers.receive(in, Net.MSG_DONTWAIT) >= 4 ? in.get(JAVA_INT, 0) : -1;
     }
 
+    /** {@return the port every peer sends from} */
+    int port() {
+        return peers.port();
+    }
+
     @Override
     public void close() {
         peers.close();

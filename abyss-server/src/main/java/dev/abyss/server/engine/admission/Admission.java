@@ -3,6 +3,7 @@ package dev.abyss.server.engine.admission;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.DatagramInfo;
 import dev.abyss.server.engine.dispatch.Dispatcher;
+import dev.abyss.server.engine.prefix.Prefixes;
 import dev.abyss.server.engine.session.SessionImpl;
 import dev.abyss.server.engine.session.SessionLayer;
 import dev.abyss.server.engine.session.SessionTable;
@@ -21,7 +22,8 @@ import java.util.function.Supplier;
  * Where new peers are admitted: a datagram from a peer without a live session opens one when the
  * server-wide cap allows, else makes room by evicting the acceptor's best candidate
  * (FullTablePolicy.EVICT), else waits in the bounded {@link Retries} ring and is retried, then
- * dropped and counted. Refused while suspended or stopping. A peer with datagrams waiting keeps
+ * dropped and counted. With a per-prefix quota ({@link PrefixQuota}) a peer whose source prefix is
+ * at its quota takes the place of that prefix's own oldest session (EVICT) or is dropped, counted. Refused while suspended or stopping. A peer with datagrams waiting keeps
  * them in order: its later ones wait behind them. Acceptor thread only.
  */
 public final class Admission implements Retries.Host {
@@ -41,6 +43,8 @@ public final class Admission implements Retries.Host {
     private volatile boolean suspended;
     private volatile boolean stopping;
     private long now;
+    /** The quota bucket whose place {@link #admit} holds for the new peer it is admitting, -1 for none. */
+    private int heldBucket = -1;
 
     /**
      * @param sessions         the acceptor's table (read here; {@link SessionPlaces} writes it)
@@ -108,9 +112,16 @@ public final class Admission implements Retries.Host {
             drops.drop(Drop.SUSPENDED, peer, data.byteSize());
             return;
         }
+        if (places.quota() != null && !prefixPlace(peer, data.byteSize())) {
+            return; // its prefix is at its quota and no session of its own made room: dropped, counted
+        }
         PeerKey arrivedAt = facts.destinationKey();
         if (open(peer, data, facts, arrivedAt) == null && !(evictOne() && openReserved(peer, data, facts, arrivedAt) != null)) {
             retries.add(peer, arrivedAt, data, truncated, now, stopping);
+        }
+        if (heldBucket >= 0) { // no session took the prefix place held for it (it waits for a retry, or was refused)
+            places.quota().release(heldBucket);
+            heldBucket = -1;
         }
     }
 
@@ -149,6 +160,39 @@ public final class Admission implements Retries.Host {
         return places.handedOver() && endedNow;
     }
 
+    /**
+     * The per-prefix quota, before a new peer takes a place: true when a place of its prefix is held
+     * for it ({@link #heldBucket}), or it has no prefix; a prefix at its quota makes room by
+     * displacing its own oldest session on this acceptor (EVICT; never another prefix's), counted
+     * in {@link Counters#PREFIX_QUOTA} (and {@link Counters#EVICTED}); else false: the datagram is
+     * dropped and counted ({@link Drop#PREFIX_QUOTA}).
+     */
+    private boolean prefixPlace(PeerKey peer, long bytes) {
+        PrefixQuota quota = places.quota();
+        long prefix = quota.prefixes().prefix(peer);
+        if (prefix == Prefixes.NONE) {
+            return true;
+        }
+        int bucket = quota.prefixes().bucket(prefix);
+        if (quota.tryReserve(bucket)) {
+            heldBucket = bucket;
+            return true;
+        }
+        SessionImpl own = places.evicts() ? places.oldestOfPrefix(prefix, bucket) : null;
+        if (own != null) {
+            counters.increment(Counters.EVICTED);
+            // INLINE: it ends now and gives its place back, which is taken at once (another acceptor
+            // may be quicker); VIRTUAL_THREADS: it ends later, on its own thread
+            if (dispatcher.evict(own) && quota.tryReserve(bucket)) {
+                heldBucket = bucket;
+                counters.increment(Counters.PREFIX_QUOTA); // met the quota, admitted in its own prefix's place
+                return true;
+            }
+        }
+        drops.drop(Drop.PREFIX_QUOTA, peer, bytes);
+        return false;
+    }
+
     /** Opens a session when the cap has room; {@code arrivedAt}: where its replies leave from (null: the route's). */
     private SessionImpl open(PeerKey peer, MemorySegment first, DatagramInfo info, PeerKey arrivedAt) {
         if (!places.reserve()) {
@@ -167,6 +211,19 @@ public final class Admission implements Retries.Host {
      * logged at a bounded rate.
      */
     private SessionImpl openReserved(PeerKey peer, MemorySegment first, DatagramInfo info, PeerKey arrivedAt) {
+        PrefixQuota quota = places.quota();
+        long prefix = Prefixes.NONE;
+        int bucket = -1;
+        if (quota != null && (prefix = quota.prefixes().prefix(peer)) != Prefixes.NONE) {
+            bucket = quota.prefixes().bucket(prefix);
+            if (heldBucket == bucket) {
+                heldBucket = -1; // held by admit: this session takes it
+            } else if (!quota.tryReserve(bucket)) { // a waiting peer retried: its prefix is at its quota now
+                places.giveBack();
+                drops.drop(Drop.PREFIX_QUOTA, peer, first.byteSize());
+                return REFUSED;
+            }
+        }
         SessionImpl s;
         try {
             s = new SessionImpl(peer.copy(), arrivedAt == null ? null : arrivedAt.copy(), outbound, initialState.get(),
@@ -176,12 +233,18 @@ public final class Admission implements Retries.Host {
             }
         } catch (RuntimeException e) {
             places.giveBack();
+            if (bucket >= 0) {
+                quota.release(bucket);
+            }
             counters.increment(Counters.HANDLER_ERRORS);
             errors.error("no session for {}: its initial state or session layer could not be made", peer.toSocketAddress(), e);
             return REFUSED;
         }
         dispatcher.attach(s);
         places.add(s);
+        if (bucket >= 0) {
+            places.addToPrefix(s, prefix, bucket);
+        }
         counters.increment(Counters.SESSIONS_OPENED);
         Spans.connectionStart(s, acceptorSpan);
         JfrEvents.sessionOpened(s);

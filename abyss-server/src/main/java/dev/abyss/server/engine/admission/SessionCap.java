@@ -35,6 +35,11 @@ public final class SessionCap {
         }
     }
 
+    /** {@return the most places, or {@link #UNLIMITED}} */
+    public int max() {
+        return cap;
+    }
+
     /** {@return the places taken now (any thread): never negative, never above the cap} */
     public int live() {
         return live.get();

@@ -2,6 +2,7 @@ package dev.abyss.server.engine.admission;
 
 import dev.abyss.server.engine.dispatch.Callbacks;
 import dev.abyss.server.engine.session.IdleOrder;
+import dev.abyss.server.engine.session.PrefixOrder;
 import dev.abyss.server.engine.session.SessionEnd;
 import dev.abyss.server.engine.session.SessionImpl;
 import dev.abyss.server.engine.session.SessionTable;
@@ -25,8 +26,17 @@ public final class SessionPlaces implements Callbacks.Closer {
     private final SessionStops stops;
     /** The session being evicted whose place goes straight to the new peer (see {@link Admission}). */
     private SessionImpl handOver;
+    /** The per-prefix quota (shared) and this acceptor's sessions by prefix, or both null: no quota. */
+    private final PrefixQuota quota;
+    private final PrefixOrder byPrefix;
 
-    public SessionPlaces(SessionTable table, SessionCap cap, IdleOrder idle, Counters counters, SessionStops stops) {
+    /**
+     * @param quota the per-prefix session quota shared by the acceptors, or null for none
+     */
+    public SessionPlaces(SessionTable table, SessionCap cap, IdleOrder idle, Counters counters, SessionStops stops,
+                         PrefixQuota quota) {
+        this.quota = quota;
+        this.byPrefix = quota == null ? null : new PrefixOrder(orderSlots(cap));
         this.table = table;
         this.cap = cap;
         this.idle = idle;
@@ -44,6 +54,12 @@ public final class SessionPlaces implements Callbacks.Closer {
             handOver = null; // kept for the peer the eviction made room for
         } else {
             cap.release();
+        }
+        if (byPrefix != null) {
+            int bucket = byPrefix.removed(s);
+            if (bucket >= 0) {
+                quota.release(bucket);
+            }
         }
         counters.increment(Counters.SESSIONS_CLOSED);
         if (how == SessionEnd.ERROR) {
@@ -68,6 +84,34 @@ public final class SessionPlaces implements Callbacks.Closer {
         if (idle != null) {
             idle.touched(s);
         }
+    }
+
+    // ---- the per-prefix quota ----------------------------------------------------------------------
+
+    /** Slots of this acceptor's prefix lists: about one per session the cap allows, 64..65,536. */
+    private static int orderSlots(SessionCap cap) {
+        int want = cap.max() == SessionCap.UNLIMITED ? 1 << 16 : Math.clamp(cap.max(), 64, 1 << 16);
+        return Integer.highestOneBit(want - 1) << 1;
+    }
+
+    /** {@return true with FullTablePolicy.EVICT} */
+    boolean evicts() {
+        return idle != null;
+    }
+
+    /** {@return the quota, or null when there is none} */
+    PrefixQuota quota() {
+        return quota;
+    }
+
+    /** {@code s} of {@code prefix} took a place reserved in quota bucket {@code bucket}. */
+    void addToPrefix(SessionImpl s, long prefix, int bucket) {
+        byPrefix.added(s, prefix, bucket);
+    }
+
+    /** {@return the oldest open session of {@code prefix} (quota bucket {@code bucket}) on this acceptor, or null} */
+    SessionImpl oldestOfPrefix(long prefix, int bucket) {
+        return byPrefix.oldest(prefix, bucket);
     }
 
     /** A place reserved (or handed over) that no session took after all: back under the cap. */

@@ -4,8 +4,10 @@ import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.DatagramHandler;
 import dev.abyss.server.DatagramInfo;
 import dev.abyss.server.Peer;
+import dev.abyss.server.RateLimitVerdict;
 import dev.abyss.server.SendResult;
 import dev.abyss.server.engine.outbound.Outbox;
+import dev.abyss.server.engine.outbound.ReplyLimits;
 import dev.abyss.server.engine.session.SessionImpl;
 import dev.abyss.server.engine.telemetry.Counters;
 import dev.abyss.server.engine.telemetry.ErrorLog;
@@ -27,12 +29,16 @@ public final class StatelessDispatch implements Peer {
     private final CallbackClock clock;
     private final ErrorLog errors;
     private final Counters counters;
+    /** The outbox's reply limits, or null: none configured. */
+    private final ReplyLimits limits;
     private PeerKey peer;
     /** Where the datagram arrived (wildcard sockets), the source of the replies; else null. */
     private PeerKey arrival;
     private DatagramFacts facts;
     private int trafficClass;
     private boolean valid;
+    /** {@link #markValidated()} in this callback. */
+    private boolean validated;
 
     public StatelessDispatch(DatagramHandler handler, Outbox outbox, CallbackClock clock, ErrorLog errors, Counters counters) {
         this.handler = handler;
@@ -40,6 +46,7 @@ public final class StatelessDispatch implements Peer {
         this.clock = clock;
         this.errors = errors;
         this.counters = counters;
+        this.limits = outbox.limits();
     }
 
     /** Hands one datagram to the handler; a throw or an overrun is counted and logged (bounded), never fatal. */
@@ -49,6 +56,10 @@ public final class StatelessDispatch implements Peer {
         this.facts = facts;
         this.trafficClass = -1;
         this.valid = true;
+        this.validated = false;
+        if (limits != null) {
+            limits.beginRequest(data.byteSize()); // its replies are held to F × this request
+        }
         clock.enter();
         Throwable failure = null;
         try {
@@ -57,6 +68,9 @@ public final class StatelessDispatch implements Peer {
             failure = t;
         } finally {
             valid = false;
+            if (limits != null) {
+                limits.endRequest();
+            }
         }
         if (clock.exitOverran() && failure == null) {
             failure = new TimeoutException("DatagramHandler ran longer than inlineCallbackLimit");
@@ -134,6 +148,31 @@ public final class StatelessDispatch implements Peer {
     public DatagramInfo datagram() {
         current();
         return facts;
+    }
+
+    @Override
+    public void markValidated() {
+        current();
+        validated = true;
+        if (limits != null) {
+            limits.validateRequest();
+        }
+    }
+
+    @Override
+    public boolean validated() {
+        current();
+        return validated;
+    }
+
+    @Override
+    public boolean overRateLimit() {
+        return limits != null && limits.over(current(), validated);
+    }
+
+    @Override
+    public RateLimitVerdict rateLimit() {
+        return limits == null ? RateLimitVerdict.UNDER : limits.verdict(null, current(), validated);
     }
 
     @Override

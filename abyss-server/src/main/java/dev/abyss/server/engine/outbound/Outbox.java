@@ -2,6 +2,7 @@ package dev.abyss.server.engine.outbound;
 
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.Peer;
+import dev.abyss.server.RateLimitVerdict;
 import dev.abyss.server.SendResult;
 import dev.abyss.server.engine.session.SessionImpl;
 import dev.abyss.server.engine.session.SessionTable;
@@ -22,6 +23,12 @@ import java.util.Objects;
  * {@link SendQueue}, which the acceptor drains into the batch each turn ({@link #drain}). The owner
  * check is here, so callers never ask. What the kernel then does with each datagram comes back
  * later, at the end of the turn, to {@link SendResults}.
+ *
+ * <p>When the server limits replies ({@link ReplyLimits}: a rate per source prefix, an
+ * amplification budget for peers not validated), each datagram is checked as it enters the
+ * transport on the owner thread (from another thread: when {@link #drain} takes it); one held back
+ * is counted by cause ({@link Drop#RATE_LIMITED}, {@link Drop#AMPLIFICATION_LIMITED}) and the
+ * sender on the owner thread sees {@link SendResult#LIMITED}.
  */
 public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
     private static final int DRAIN_ROUNDS = 8;
@@ -38,6 +45,8 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
     private final ByteBuffer stagingView;
     private final PeerKey queued = new PeerKey();
     private final PeerKey queuedFrom = new PeerKey();
+    /** The reply limits (rate, amplification), or null when none is configured: one null check per send. */
+    private final ReplyLimits limits;
     private volatile Thread owner;
     private boolean more;
 
@@ -47,8 +56,10 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
      * @param drops      where refused sends are counted
      * @param arena      the acceptor's memory
      * @param queueBytes the cross-thread queue's size
+     * @param limits     the reply limits, checked as each datagram enters the transport, or null for none
      */
-    public Outbox(Transport transport, SessionTable sessions, Drops drops, Arena arena, int queueBytes) {
+    public Outbox(Transport transport, SessionTable sessions, Drops drops, Arena arena, int queueBytes, ReplyLimits limits) {
+        this.limits = limits;
         this.transport = transport;
         this.sessions = sessions;
         this.drops = drops;
@@ -99,6 +110,11 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
     }
 
     @Override
+    public void countLimited(SessionImpl s, long bytes) {
+        drops.drop(limits.lastRefusal(), s.key, bytes); // LIMITED is only ever returned on the owner thread, with limits
+    }
+
+    @Override
     public MemorySegment scratch() {
         if (!onOwnerThread()) {
             throw new IllegalStateException("scratch() is the acceptor's buffer: use it in a callback on the acceptor thread, not from "
@@ -110,6 +126,21 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
     @Override
     public SocketAddress localAddress() {
         return transport.localAddress();
+    }
+
+    @Override
+    public RateLimitVerdict rateLimit(SessionImpl s) {
+        return limits == null ? RateLimitVerdict.UNDER : limits.verdict(s, s.key, s.validated());
+    }
+
+    @Override
+    public boolean overRateLimit(SessionImpl s) {
+        return limits != null && limits.over(s.key, s.validated());
+    }
+
+    /** {@return the reply limits, or null when none is configured} */
+    public ReplyLimits limits() {
+        return limits;
     }
 
     // ---- peers without a session ---------------------------------------------------------------
@@ -154,6 +185,9 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
     private SendResult queue(SessionImpl s, PeerKey to, PeerKey from, int trafficClass, MemorySegment data, long offset,
                              int length) {
         if (onOwnerThread()) {
+            if (limits != null && limited(s, to, length)) {
+                return SendResult.LIMITED;
+            }
             if (transport.send(s, to, from, trafficClass, data, offset, length)) {
                 if (s != null) {
                     s.recordSent(data, offset, length); // what a true ICMP error about the peer will quote
@@ -207,8 +241,26 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
             for (at += segmentSize; at < length; at += segmentSize) { // not tried: after a refusal they would leave a gap
                 refused(to, Math.min(segmentSize, length - at));
             }
+        } else if (last == SendResult.LIMITED) {
+            Drop why = limits.lastRefusal();
+            for (at += segmentSize; at < length; at += segmentSize) { // held back with the one before them
+                drops.drop(why, to, Math.min(segmentSize, length - at));
+            }
         }
         return queued;
+    }
+
+    /**
+     * Owner thread: true when the reply limits hold this datagram back; it is then counted, by
+     * cause, through the one drop path.
+     */
+    private boolean limited(SessionImpl s, PeerKey to, int length) {
+        Drop why = limits.check(s, to, length);
+        if (why == null) {
+            return false;
+        }
+        drops.drop(why, to, length);
+        return true;
     }
 
     /**
@@ -266,6 +318,9 @@ public final class Outbox implements SessionImpl.Outbound, SendQueue.Consumer {
         // with (taken when it was queued), unattributed
         SessionImpl s = sessions.get(queued);
         PeerKey from = fromLength > 0 ? queuedFrom : s != null ? s.arrival : null;
+        if (limits != null && limited(s, queued, dataLength)) {
+            return;
+        }
         if (!transport.send(s, queued, from, trafficClass, ring, dataAt, dataLength)) {
             drops.drop(Drop.SEND_BATCH_FULL, queued, dataLength); // the room was asked for: cannot happen
         } else if (s != null) {

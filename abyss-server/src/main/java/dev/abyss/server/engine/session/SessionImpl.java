@@ -3,6 +3,7 @@ package dev.abyss.server.engine.session;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.server.DatagramInfo;
 import dev.abyss.server.HandlerResult;
+import dev.abyss.server.RateLimitVerdict;
 import dev.abyss.server.SendResult;
 import dev.abyss.server.Session;
 import dev.abyss.server.transport.DatagramFacts;
@@ -33,6 +34,8 @@ import java.time.Duration;
  * <tr><td>open flag and how it ended ({@link #markClosed})</td><td>whoever ends it first (CAS)</td><td>any thread</td></tr>
  * <tr><td>received and sent counters</td><td>the acceptor thread (opaque stores)</td><td>any thread (opaque loads)</td></tr>
  * <tr><td>wheel tick, idle-order links</td><td>the acceptor: {@link TimerWheel}, {@link IdleOrder}</td><td>the same</td></tr>
+ * <tr><td>validated, slip granted</td><td>any thread (volatile)</td><td>any thread</td></tr>
+ * <tr><td>bytes sent unvalidated, prefix-quota links</td><td>the acceptor: {@code ReplyLimits}, {@link PrefixOrder}</td><td>the same</td></tr>
  * <tr><td>traffic class</td><td>{@link #setTrafficClass}, any thread (a byte: torn reads cannot happen)</td><td>the senders</td></tr>
  * <tr><td>JFR event</td><td>the acceptor thread, at open and after the end</td><td>the same</td></tr>
  * </table>
@@ -53,11 +56,20 @@ public final class SessionImpl implements Session {
         /** A datagram of {@code bytes} to {@code s}'s peer that was not tried after a refusal: counted as refused (sendSegments). */
         void countRefused(SessionImpl s, long bytes);
 
+        /** Datagrams of {@code bytes} to {@code s}'s peer not tried after one was held back by a reply limit: counted under its cause. */
+        void countLimited(SessionImpl s, long bytes);
+
         /** The acceptor's scratch buffer; throws off the acceptor thread. */
         MemorySegment scratch();
 
         /** The address the acceptor's socket is bound to. */
         SocketAddress localAddress();
+
+        /** {@link Session#rateLimit()}: the verdict for {@code s}'s prefix now, a slip granted to {@code s}. */
+        RateLimitVerdict rateLimit(SessionImpl s);
+
+        /** {@link Session#overRateLimit()}: whether a reply to {@code s} now would be suppressed (takes nothing). */
+        boolean overRateLimit(SessionImpl s);
     }
 
     /** What runs a session's callbacks, as the session sees it: the INLINE dispatcher, or the session's own virtual thread. */
@@ -134,6 +146,19 @@ public final class SessionImpl implements Session {
     SessionImpl idlePrev;
     SessionImpl idleNext;
 
+    // ---- open-internet defences: validation, amplification budget, prefix quota --------------
+    /** Set once the protocol vouched for the peer's address ({@link #markValidated()}); any thread. */
+    private volatile boolean validated;
+    /** A slip reply granted by {@link #rateLimit()}: the next datagram passes the rate limit once. */
+    private volatile boolean slipPass;
+    /** Bytes queued to the peer while it was not validated: held to F × received (acceptor thread). */
+    private long unvalidatedSent;
+    /** {@link PrefixOrder}: the session's source prefix, its quota bucket (-1: not counted), its neighbours. */
+    long prefix;
+    int prefixBucket = -1;
+    SessionImpl prefixPrev;
+    SessionImpl prefixNext;
+
     @SuppressWarnings("unused")
     private long recvBytes;
     @SuppressWarnings("unused")
@@ -205,6 +230,37 @@ public final class SessionImpl implements Session {
     /** The raw outbound path, below any layer: what a layer sends through. */
     public SendResult sendRaw(MemorySegment data, long offset, long length) {
         return outbound.send(this, data, offset, length);
+    }
+
+    // ---- the outbound path's side: amplification budget, slip --------------------------------
+
+    /** Acceptor thread: bytes queued to the peer while it was not validated. */
+    public long unvalidatedSent() {
+        return unvalidatedSent;
+    }
+
+    /** Acceptor thread: {@code bytes} more queued to the peer while not validated. */
+    public void addUnvalidatedSent(int bytes) {
+        unvalidatedSent += bytes;
+    }
+
+    /** Grants one datagram past the rate limit (a slip). */
+    public void grantSlip() {
+        slipPass = true;
+    }
+
+    /** Takes the slip granted, if any: true once per grant. */
+    public boolean takeSlip() {
+        if (!slipPass) {
+            return false;
+        }
+        slipPass = false;
+        return true;
+    }
+
+    /** {@return the quota bucket this session is counted in, -1 for none} */
+    public int prefixBucket() {
+        return prefixBucket;
     }
 
     /** The handler's state, for the next callback. */
@@ -395,6 +451,10 @@ public final class SessionImpl implements Session {
             for (at += segmentSize; at < length; at += segmentSize) { // not tried: after a refusal they would leave a gap
                 outbound.countRefused(this, Math.min(segmentSize, length - at));
             }
+        } else if (last == SendResult.LIMITED) {
+            for (at += segmentSize; at < length; at += segmentSize) { // held back with the one before them
+                outbound.countLimited(this, Math.min(segmentSize, length - at));
+            }
         }
         return sent;
     }
@@ -467,6 +527,26 @@ public final class SessionImpl implements Session {
     @Override
     public boolean isOpen() {
         return ENDED.getOpaque(this) == null;
+    }
+
+    @Override
+    public void markValidated() {
+        validated = true;
+    }
+
+    @Override
+    public boolean validated() {
+        return validated;
+    }
+
+    @Override
+    public boolean overRateLimit() {
+        return outbound.overRateLimit(this);
+    }
+
+    @Override
+    public RateLimitVerdict rateLimit() {
+        return outbound.rateLimit(this);
     }
 
     @Override

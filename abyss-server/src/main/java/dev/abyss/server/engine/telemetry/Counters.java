@@ -51,7 +51,11 @@ public final class Counters {
     public static final int RECEIVE_PAUSES = 25;
     public static final int KERNEL_DROPS = 26;
     public static final int ACCEPTOR_FAILURES = 27;
-    public static final int COUNT = 28;
+    // on the open internet (issue 19)
+    public static final int RATE_LIMITED = 28;
+    public static final int AMPLIFICATION_LIMITED = 29;
+    public static final int PREFIX_QUOTA = 30;
+    public static final int COUNT = 31;
 
     /** The public counter of each slot, by index: the one mapping from this layout to {@link Counter}. */
     static final Counter[] PUBLIC = new Counter[COUNT];
@@ -85,6 +89,9 @@ public final class Counters {
         PUBLIC[RECEIVE_PAUSES] = Counter.RECEIVE_PAUSES;
         PUBLIC[KERNEL_DROPS] = Counter.KERNEL_DROPS;
         PUBLIC[ACCEPTOR_FAILURES] = Counter.ACCEPTOR_FAILURES;
+        PUBLIC[RATE_LIMITED] = Counter.RATE_LIMITED;
+        PUBLIC[AMPLIFICATION_LIMITED] = Counter.AMPLIFICATION_LIMITED;
+        PUBLIC[PREFIX_QUOTA] = Counter.PREFIX_QUOTA;
     }
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);

@@ -27,7 +27,13 @@ public enum Drop {
      * An ICMP port unreachable about a peer with a session whose quote matches none of the last
      * datagrams sent to that peer: forged (or too short to tell), ignored; the session goes on.
      */
-    UNREACHABLE_FORGED("unreachable_forged", Counters.UNREACHABLE_FORGED);
+    UNREACHABLE_FORGED("unreachable_forged", Counters.UNREACHABLE_FORGED),
+    /** A reply held back: its peer's source prefix was over its reply rate. */
+    RATE_LIMITED("rate_limited", Counters.RATE_LIMITED),
+    /** A reply held back: it would have sent an unvalidated peer more than F times what it sent. */
+    AMPLIFICATION_LIMITED("amplification_limited", Counters.AMPLIFICATION_LIMITED),
+    /** A new peer's datagram: its source prefix was at its session quota and no session of its own could make room. */
+    PREFIX_QUOTA("prefix_quota", Counters.PREFIX_QUOTA);
 
     /** The cause as the {@code dev.abyss.Drop} JFR event names it. */
     public final String cause;
