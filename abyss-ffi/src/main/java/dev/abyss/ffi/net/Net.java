@@ -230,6 +230,10 @@ public final class Net {
     public static final int IPV6_PMTUDISC_INTERFACE = 4;
     /** {@code IPV6_PMTUDISC_OMIT}. */
     public static final int IPV6_PMTUDISC_OMIT = 5;
+    /** {@code IP_MULTICAST_ALL}: 1 (the default): a wildcard socket receives every group any socket of the host joined on its port; 0: only its own. */
+    public static final int IP_MULTICAST_ALL = 49;
+    /** {@code IPV6_MULTICAST_ALL}: {@link #IP_MULTICAST_ALL} for IPv6 (Linux 4.20). */
+    public static final int IPV6_MULTICAST_ALL = 29;
     /** {@code SIOCGIFINDEX}: ioctl: an interface's index by name ({@code struct ifreq}), in the socket's namespace. */
     public static final int SIOCGIFINDEX = 0x8933;
     /** {@code IFNAMSIZ}: bytes of an interface name, with its terminating NUL. */

@@ -131,7 +131,7 @@ public final class ReceivedDatagram implements DatagramFacts {
 
     @Override
     public SocketAddress destination() {
-        PeerKey d = arrival.destination();
+        PeerKey d = arrival.headerDestination();
         return d == null ? null : d.toSocketAddress();
     }
 

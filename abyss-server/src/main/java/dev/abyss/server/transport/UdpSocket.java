@@ -90,7 +90,7 @@ public final class UdpSocket implements AutoCloseable, SocketControl {
     private static UdpSocket openHere(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
                                       boolean nonBlocking) throws NativeException {
         if (probeFirst) {
-            address = probe(address);
+            address = probe(address, settings);
         }
         int family = SockAddr.familyOf(address);
         int fd = Sockets.openDatagram(family, nonBlocking);
@@ -155,6 +155,12 @@ public final class UdpSocket implements AutoCloseable, SocketControl {
                 if (family == Net.AF_INET6) {
                     optional(fd, Net.SOL_IPV6, Net.IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO");
                 }
+            }
+            // only the groups this socket joined: by default Linux hands a wildcard socket the datagrams of every
+            // group any other socket of the host joined on its port (IP_MULTICAST_ALL), a server that never joined included
+            clear(fd, Net.SOL_IP, Net.IP_MULTICAST_ALL, "IP_MULTICAST_ALL");
+            if (family == Net.AF_INET6) {
+                clear(fd, Net.SOL_IPV6, Net.IPV6_MULTICAST_ALL, "IPV6_MULTICAST_ALL");
             }
             // ICMP errors about our peers onto the error queue; a dual-stack socket's IPv4 peers report through IP_RECVERR
             optional(fd, Net.SOL_IP, Net.IP_RECVERR, "IP_RECVERR");
@@ -227,6 +233,15 @@ public final class UdpSocket implements AutoCloseable, SocketControl {
                 String.valueOf(local));
     }
 
+    /** Turns a boolean option off; a kernel without it keeps its default. */
+    private static void clear(int fd, int level, int option, String name) {
+        try {
+            Sockets.setInt(fd, level, option, 0, name);
+        } catch (NativeException e) {
+            LOG.debug("{} unavailable: {}", name, e.getMessage());
+        }
+    }
+
     /** Turns a boolean option on; a kernel that refuses it leaves the socket without it (false). */
     private static boolean optional(int fd, int level, int option, String name) {
         try {
@@ -265,9 +280,20 @@ public final class UdpSocket implements AutoCloseable, SocketControl {
      * traffic. A bind with no sharing options first proves the port is free (EADDRINUSE otherwise)
      * and, for port 0, picks the port every acceptor then shares.
      */
-    private static SocketAddress probe(SocketAddress address) throws NativeException {
+    private static SocketAddress probe(SocketAddress address, TransportSettings settings) throws NativeException {
         int probe = Sockets.openDatagram(SockAddr.familyOf(address), true);
         try {
+            for (dev.abyss.server.UdpOption<?> o : java.util.List.of(dev.abyss.server.UdpOption.FREEBIND,
+                    dev.abyss.server.UdpOption.BIND_TO_DEVICE)) { // what decides whether and where the address binds
+                Object v = settings.listen().options().get(o);
+                if (v != null) {
+                    try {
+                        NativeOptions.set(probe, SockAddr.familyOf(address) == Net.AF_INET6, o, v);
+                    } catch (java.io.IOException io) {
+                        throw asNative(io);
+                    }
+                }
+            }
             Sockets.bind(probe, address);
             return Sockets.localAddress(probe);
         } finally {
