@@ -362,6 +362,26 @@ class ListenOptionsNamespaceTest {
         assertTrue(missing.getMessage().contains("/run/netns/a21-no-such-ns") && missing.getMessage().contains("ENOENT"), missing.getMessage());
     }
 
+    @ParameterizedTest
+    @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING"})
+    void theMulticastListenerExamplePrintsWhatArrivesAndAnswersByUnicast(TransportKind kind) throws Exception {
+        skipUnless(kind);
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        dev.abyss.server.examples.MulticastListener listener =
+                new dev.abyss.server.examples.MulticastListener(new java.io.PrintStream(printed, true, StandardCharsets.UTF_8));
+        ServerConfig example = dev.abyss.server.examples.MulticastListener.config(MulticastGroup.parse("239.1.2.4@vs"), 0, listener);
+        ServerConfig.Builder b = ServerConfig.builder().bindAddress(InetAddress.getByName("0.0.0.0")).port(0).numAcceptors(1)
+                .joinGroup(example.listen().groups().getFirst()).socketOption(UdpOption.RECEIVE_TTL, true)
+                .datagramHandler(listener).transport(kind).netns(S);
+        try (Server server = Abyss.start(b.build()); DatagramChannel c = channel(C, new InetSocketAddress("198.18.21.2", 0))) {
+            send(c, "tick 1", new InetSocketAddress("239.1.2.4", port(server)));
+            assertEquals("ack 1", receive(c, 5000), "answered by unicast");
+            String line = printed.toString(StandardCharsets.UTF_8);
+            assertTrue(line.contains("to /239.1.2.4:") && line.contains("from /198.18.21.2:") && line.contains("ttl 1")
+                    && line.contains("'tick 1'"), line);
+        }
+    }
+
     static List<String> names() {
         return new ArrayList<>(ALL);
     }
