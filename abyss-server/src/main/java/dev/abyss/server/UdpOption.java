@@ -172,7 +172,11 @@ public final class UdpOption<T> {
         }
     }
 
-    /** {@return {@code value} as text for messages and logs: hex for bytes} */
+    /**
+     * {@return {@code value} as text for messages and logs: hex for bytes}
+     *
+     * @param value an option's value
+     */
     public static String describe(Object value) {
         return value instanceof byte[] b ? "0x" + HexFormat.of().formatHex(b) : String.valueOf(value);
     }

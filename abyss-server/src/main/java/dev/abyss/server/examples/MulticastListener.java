@@ -45,7 +45,11 @@ public final class MulticastListener implements DatagramHandler {
     private int lines;
     private long suppressed;
 
-    /** @param out where each datagram is described */
+    /**
+     * A listener that describes each datagram on {@code out}.
+     *
+     * @param out where each datagram is described
+     */
     public MulticastListener(PrintStream out) {
         this.out = out;
     }
