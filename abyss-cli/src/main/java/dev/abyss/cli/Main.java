@@ -93,6 +93,9 @@ public final class Main implements Callable<Integer> {
     @ArgGroup(validate = false, heading = "%nMetrics and health:%n", order = 5)
     Metrics metrics = new Metrics();
 
+    @ArgGroup(validate = false, heading = "%nSocket options (the reference's transport_options):%n", order = 8)
+    ListenFlags listen = new ListenFlags();
+
     @ArgGroup(validate = false, heading = "%nCPU placement:%n", order = 7)
     Placement placement = new Placement();
 
@@ -333,6 +336,13 @@ public final class Main implements Callable<Integer> {
         if (placement.steerByCpu) {
             b.steerByCpu(true);
         }
+        listen.apply(b, (flag, value, set) -> { // a refusal names the flag and the value
+            try {
+                set.run();
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), flag + " " + value + ": " + e.getMessage());
+            }
+        });
         metricsAddress(); // a bad --metrics-port or --metrics-bind fails before the server starts
         b.shutdownTimeout(Duration.ofSeconds(5));
         b.dispatchMode(dispatch.mode == DispatchName.virtual ? DispatchMode.VIRTUAL_THREADS : DispatchMode.INLINE);
@@ -456,7 +466,7 @@ public final class Main implements Callable<Integer> {
         Server server;
         try {
             server = Abyss.start(config);
-        } catch (IOException | IllegalStateException e) {
+        } catch (IOException | IllegalStateException | IllegalArgumentException e) { // IAE: an option's value the kernel refused
             if (takeover != null) {
                 try {
                     takeover.failed(e); // the old process resumes
@@ -499,6 +509,10 @@ public final class Main implements Callable<Integer> {
         out.println("abyss: " + handler + " listening on udp " + Addresses.format(server.localAddress()) + " ("
                 + server.transport().name().toLowerCase(Locale.ROOT) + " transport, " + count(n, "acceptor") + ", "
                 + (dispatch.mode == DispatchName.virtual ? "virtual-thread" : "inline") + " dispatch)");
+        String listening = ListenFlags.describe(server, config);
+        if (!listening.isEmpty()) {
+            out.println("abyss: socket options: " + listening);
+        }
         if (endpoint != null) {
             String http = "http://" + Addresses.format(endpoint.address());
             out.println("abyss: metrics on " + http + "/metrics, health on " + http + "/health");

@@ -62,6 +62,8 @@ public final class Errno {
     public static final int EOPNOTSUPP = 95;
     /** {@code EAFNOSUPPORT}: address family not supported by protocol. */
     public static final int EAFNOSUPPORT = 97;
+    /** {@code ENODEV}: no such device (an unknown interface name). */
+    public static final int ENODEV = 19;
     /** {@code EADDRINUSE}: address already in use. */
     public static final int EADDRINUSE = 98;
     /** {@code EADDRNOTAVAIL}: cannot assign requested address. */
@@ -100,6 +102,7 @@ public final class Errno {
     public static String name(int errno) {
         return switch (errno) {
             case EPERM -> "EPERM";
+            case ENODEV -> "ENODEV";
             case ENOENT -> "ENOENT";
             case EINTR -> "EINTR";
             case EIO -> "EIO";

@@ -86,6 +86,13 @@ public final class LibC {
     private static final MethodHandle SCHED_GETAFFINITY =
             errnoCall("sched_getaffinity", JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
     private static final MethodHandle SCHED_GETCPU = errnoCall("sched_getcpu", JAVA_INT);
+    /** {@code int open(const char *path, int flags, ...)}: the mode is variadic (unused without O_CREAT). */
+    private static final MethodHandle OPEN = LINKER.downcallHandle(symbol("open"),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle SETNS = errnoCall("setns", JAVA_INT, JAVA_INT, JAVA_INT);
+    /** {@code int ioctl(int fd, unsigned long request, ...)}: the argument pointer is variadic. */
+    private static final MethodHandle IOCTL = LINKER.downcallHandle(symbol("ioctl"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
     private static final MethodHandle SYSCALL_2 = variadicSyscall(JAVA_LONG, ADDRESS);
     private static final MethodHandle SYSCALL_4 = variadicSyscall(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG);
     private static final MethodHandle SYSCALL_6 =
@@ -650,6 +657,57 @@ public final class LibC {
         try {
             return (int) orErrno((long) SYSCALL_4.invokeExact(st, SYS_IO_URING_REGISTER, (long) fd,
                     Integer.toUnsignedLong(opcode), arg, Integer.toUnsignedLong(nrArgs)), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---- namespaces and interfaces ----------------------------------------------------------
+
+    /**
+     * {@code open(2)} without O_CREAT.
+     *
+     * @param path  a NUL-terminated path
+     * @param flags e.g. {@code O_RDONLY | O_CLOEXEC}
+     * @return the new file descriptor, or {@code -errno}
+     */
+    public static int open(MemorySegment path, int flags) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) OPEN.invokeExact(st, path, flags, 0), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code setns(2)}: moves the calling thread (only it) into the namespace {@code fd} refers to.
+     *
+     * @param fd     a namespace file ({@code /run/netns/NAME}, {@code /proc/PID/ns/net})
+     * @param nstype e.g. {@code CLONE_NEWNET}, or 0 for any
+     * @return 0, or {@code -errno}
+     */
+    public static int setns(int fd, int nstype) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) SETNS.invokeExact(st, fd, nstype), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code ioctl(2)} with a pointer argument.
+     *
+     * @param fd      the descriptor
+     * @param request e.g. {@code SIOCGIFINDEX}
+     * @param arg     the request's argument, e.g. a {@code struct ifreq}
+     * @return the request's result, or {@code -errno}
+     */
+    public static int ioctl(int fd, long request, MemorySegment arg) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) IOCTL.invokeExact(st, fd, request, arg), st);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -33,6 +33,8 @@ public final class Abyss {
      * @throws IOException   when a socket or the transport cannot be set up; the message names the
      *                       call and the errno
      * @throws IllegalStateException when the requested transport cannot work on this machine, with the reason
+     * @throws IllegalArgumentException when the kernel refuses a socket option's value, a multicast group or
+     *                       an interface name ({@link ServerConfig.Builder#socketOption}), naming it
      */
     public static Server start(ServerConfig config) throws IOException {
         try {

@@ -66,4 +66,14 @@ public interface DatagramInfo {
 
     /** {@return true when it was cut to maxDatagramSize (delivered because the policy is DELIVER)} */
     boolean truncated();
+
+    /**
+     * {@return the TTL (IPv4) or hop limit (IPv6) it arrived with, 0..255, -1 unless the server
+     * receives it ({@link UdpOption#RECEIVE_TTL}: IP_RECVTTL / IPV6_RECVHOPLIMIT) on EPOLL or
+     * IO_URING}: for GTSM-style checks (RFC 5082), where a neighbour sends with 255 and anything
+     * less came from further away
+     */
+    default int ttl() {
+        return -1;
+    }
 }

@@ -125,6 +125,131 @@ public final class Server implements AutoCloseable {
         return engine.send(peer, data, 0, data.byteSize());
     }
 
+    // ---- socket options and multicast at run time (the reference's getopts / setopts)
+
+    /**
+     * Reads {@code option} from the live socket (the first acceptor's: every acceptor's socket has
+     * the same options), as the reference's {@code getopts}. An option never set reads as the
+     * kernel's default. {@link UdpOption#MULTICAST_INTERFACE} reads as what was last set (null if
+     * never), {@link UdpOption#BIND_TO_DEVICE} as {@code ""} when unbound.
+     *
+     * @param option the option
+     * @param <T>    its type
+     * @return its value
+     * @throws java.io.IOException           when the kernel refuses to say
+     * @throws UnsupportedOperationException when the transport has no such option (NIO: see {@link UdpOption#onNio()})
+     * @throws IllegalStateException         when the server stopped
+     */
+    public <T> T option(UdpOption<T> option) throws java.io.IOException {
+        Objects.requireNonNull(option, "option");
+        return engine.option(option);
+    }
+
+    /**
+     * Sets {@code option} on every acceptor's live socket, as the reference's {@code setopts}: safe
+     * while the acceptors run, and against a concurrent {@link #stop}. Options that decide how a
+     * socket binds ({@link UdpOption#changeableAfterBind()} false: FREEBIND, BIND_TO_DEVICE; and the
+     * network namespace) are refused. Should one socket refuse, the ones before it keep the value.
+     *
+     * @param option the option
+     * @param value  its value
+     * @param <T>    its type
+     * @throws IllegalArgumentException      naming option and value when the value is invalid
+     * @throws IllegalStateException         when the option cannot change after bind, or the server stopped
+     * @throws UnsupportedOperationException when the transport has no such option (NIO)
+     * @throws java.io.IOException           when the kernel refuses (EPERM: a capability is missing)
+     */
+    public <T> void setOption(UdpOption<T> option, T value) throws java.io.IOException {
+        Objects.requireNonNull(option, "option");
+        engine.setOption(option, value);
+    }
+
+    /**
+     * {@return the socket options set, in the order first set: those of the config
+     * ({@link ServerConfig.ListenOptions#options()}) with what {@link #setOption} changed since}
+     */
+    public java.util.Map<UdpOption<?>, Object> options() {
+        return engine.optionsInForce();
+    }
+
+    /**
+     * Every acceptor's socket joins {@code group} (the reference's {@code add_membership}). A
+     * multicast datagram reaches the sockets of a SO_REUSEPORT group as README "Socket options"
+     * describes. On a failure, the sockets that joined leave again.
+     *
+     * @param group the membership
+     * @throws IllegalStateException    when it is joined already, or the server stopped
+     * @throws IllegalArgumentException naming it for an unknown interface or a group the socket cannot join
+     * @throws java.io.IOException      when the kernel refuses otherwise
+     */
+    public void joinGroup(MulticastGroup group) throws java.io.IOException {
+        Objects.requireNonNull(group, "group");
+        engine.joinGroup(group);
+    }
+
+    /**
+     * {@link #joinGroup(MulticastGroup)} for every source.
+     *
+     * @param group         a multicast address
+     * @param interfaceName the interface, or null for the one the route to the group names
+     * @throws java.io.IOException when the kernel refuses
+     */
+    public void joinGroup(java.net.InetAddress group, String interfaceName) throws java.io.IOException {
+        joinGroup(new MulticastGroup(group, interfaceName, null));
+    }
+
+    /**
+     * {@link #joinGroup(MulticastGroup)} for one source only (source-specific multicast).
+     *
+     * @param group         a multicast address
+     * @param interfaceName the interface, or null for the route's
+     * @param source        the one source accepted
+     * @throws java.io.IOException when the kernel refuses
+     */
+    public void joinGroup(java.net.InetAddress group, String interfaceName, java.net.InetAddress source) throws java.io.IOException {
+        joinGroup(new MulticastGroup(group, interfaceName, Objects.requireNonNull(source, "source")));
+    }
+
+    /**
+     * Every acceptor's socket leaves {@code group} (the reference's {@code drop_membership}).
+     *
+     * @param group a membership joined before, as it was joined
+     * @throws IllegalStateException when it is not joined, or the server stopped
+     * @throws java.io.IOException   when the kernel refuses
+     */
+    public void leaveGroup(MulticastGroup group) throws java.io.IOException {
+        Objects.requireNonNull(group, "group");
+        engine.leaveGroup(group);
+    }
+
+    /**
+     * {@link #leaveGroup(MulticastGroup)} of an any-source membership.
+     *
+     * @param group         the group
+     * @param interfaceName the interface it was joined on, or null
+     * @throws java.io.IOException when the kernel refuses
+     */
+    public void leaveGroup(java.net.InetAddress group, String interfaceName) throws java.io.IOException {
+        leaveGroup(new MulticastGroup(group, interfaceName, null));
+    }
+
+    /**
+     * {@link #leaveGroup(MulticastGroup)} of a source-specific membership.
+     *
+     * @param group         the group
+     * @param interfaceName the interface it was joined on, or null
+     * @param source        its source
+     * @throws java.io.IOException when the kernel refuses
+     */
+    public void leaveGroup(java.net.InetAddress group, String interfaceName, java.net.InetAddress source) throws java.io.IOException {
+        leaveGroup(new MulticastGroup(group, interfaceName, Objects.requireNonNull(source, "source")));
+    }
+
+    /** {@return the multicast groups every acceptor's socket is a member of now} */
+    public java.util.List<MulticastGroup> groups() {
+        return engine.groups();
+    }
+
     /** {@return the number of live sessions} */
     public int sessions() {
         return engine.sessions();
@@ -173,6 +298,16 @@ public final class Server implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Server[" + localAddress() + ", " + transport() + ", sessions=" + sessions() + "]";
+        java.util.Map<UdpOption<?>, Object> options = options();
+        java.util.List<MulticastGroup> groups = groups();
+        StringBuilder listen = new StringBuilder();
+        options.forEach((k, v) -> listen.append(", ").append(k).append('=').append(UdpOption.describe(v)));
+        if (!groups.isEmpty()) {
+            listen.append(", groups=").append(groups);
+        }
+        if (config.listen().netns() != null) {
+            listen.append(", netns=").append(config.listen().netns());
+        }
+        return "Server[" + localAddress() + ", " + transport() + ", sessions=" + sessions() + listen + "]";
     }
 }

@@ -46,11 +46,13 @@ public final class ServerConfig {
     private final List<InheritedSocket> inheritedSockets;
     private final CpuPlacement placement;
     private final Defences defences;
+    private final ListenOptions listen;
 
     private ServerConfig(HandlerChoice handler, SocketOptions socket, Limits limits, Timeouts timeouts,
                          DispatchOptions dispatch, List<InheritedSocket> inheritedSockets, CpuPlacement placement,
-                         Defences defences) {
+                         Defences defences, ListenOptions listen) {
         this.defences = defences;
+        this.listen = listen;
         this.inheritedSockets = inheritedSockets;
         this.placement = placement;
         this.handler = handler;
@@ -108,10 +110,18 @@ public final class ServerConfig {
         return defences;
     }
 
+    /**
+     * {@return the options of the reference's {@code transport_options} beyond the basics: typed
+     * socket options, multicast groups, the network namespace}
+     */
+    public ListenOptions listen() {
+        return listen;
+    }
+
     @Override
     public String toString() {
         return "ServerConfig[" + handler + ", " + socket + ", " + limits + ", " + timeouts + ", " + dispatch + ", "
-                + placement + ", " + defences + "]";
+                + placement + ", " + defences + ", " + listen + "]";
     }
 
     /**
@@ -135,6 +145,52 @@ public final class ServerConfig {
         /** {@return true when a reply limit (rate or amplification) is on} */
         public boolean limitsReplies() {
             return rateLimit > 0 || amplificationLimit > 0;
+        }
+    }
+
+    /**
+     * The socket options of {@code :gen_udp}'s open options that the server sets on every acceptor's
+     * socket before it binds, the multicast groups each joins, and the network namespace the sockets
+     * are opened in. Each component is documented on the {@link Builder} method that sets it.
+     *
+     * @param options {@link Builder#socketOption}: option to value, in the order set (unmodifiable)
+     * @param groups  {@link Builder#joinGroup(MulticastGroup)}, in the order joined (unmodifiable)
+     * @param netns   {@link Builder#netns(String)}: a namespace name or path, or null for the process's own
+     */
+    public record ListenOptions(java.util.Map<UdpOption<?>, Object> options, List<MulticastGroup> groups, String netns) {
+        /** No options, no groups, the process's namespace. */
+        public static final ListenOptions NONE = new ListenOptions(java.util.Map.of(), List.of(), null);
+
+        /** Copies the map (keeping its order) and the list, unmodifiable. */
+        public ListenOptions {
+            options = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(options));
+            groups = List.copyOf(groups);
+        }
+
+        /**
+         * {@return the value set for {@code option}, or null when it was not set (the kernel's default applies)}
+         *
+         * @param option an option
+         * @param <T>    its type
+         */
+        public <T> T get(UdpOption<T> option) {
+            return option.type().cast(options.get(option));
+        }
+
+        /** {@return true when nothing was set} */
+        public boolean isEmpty() {
+            return options.isEmpty() && groups.isEmpty() && netns == null;
+        }
+
+        @Override
+        public String toString() {
+            StringBuilder b = new StringBuilder("ListenOptions[");
+            options.forEach((k, v) -> b.append(k.name()).append('=').append(UdpOption.describe(v)).append(", "));
+            b.append("groups=").append(groups);
+            if (netns != null) {
+                b.append(", netns=").append(netns);
+            }
+            return b.append(']').toString();
         }
     }
 
@@ -273,6 +329,9 @@ public final class ServerConfig {
         private Integer amplificationLimit;
         private Integer sessionsPerPrefix;
         private Integer prefixTableSize;
+        private final java.util.LinkedHashMap<UdpOption<?>, Object> listenOptions = new java.util.LinkedHashMap<>();
+        private final java.util.LinkedHashSet<MulticastGroup> groups = new java.util.LinkedHashSet<>();
+        private String netns;
 
         private Builder() {
         }
@@ -980,6 +1039,125 @@ public final class ServerConfig {
             return this;
         }
 
+        // ---- listen options (the reference's transport_options): socket options, multicast, namespace
+
+        /**
+         * Sets a socket option on every acceptor's socket before it binds ({@link UdpOption}: the
+         * reference's {@code broadcast}, {@code ttl}, {@code multicast_ttl}, {@code bind_to_device},
+         * {@code {raw, L, O, V}}, ...). Not set, the kernel's default applies. Setting one twice keeps
+         * the last value. A running server reads and changes them with {@link Server#option} and
+         * {@link Server#setOption}.
+         *
+         * @param option the option
+         * @param value  its value, checked now
+         * @param <T>    its type
+         * @return this builder
+         * @throws IllegalArgumentException naming the option and the value when the value is out of range
+         */
+        public <T> Builder socketOption(UdpOption<T> option, T value) {
+            Objects.requireNonNull(option, "option");
+            listenOptions.put(option, option.check(value));
+            return this;
+        }
+
+        /**
+         * Every acceptor's socket joins {@code group} once bound (the reference's
+         * {@code add_membership}); a running server joins and leaves with {@link Server#joinGroup}
+         * and {@link Server#leaveGroup}. Bind a wildcard address ({@link #bindAny()}, or
+         * {@code 0.0.0.0} / {@code ::}) on the group's port: a socket bound to a unicast address
+         * receives no multicast. {@link DatagramInfo#destination()} then names the group a datagram
+         * was sent to.
+         *
+         * @param group the membership
+         * @return this builder
+         * @throws IllegalArgumentException when it was joined already
+         */
+        public Builder joinGroup(MulticastGroup group) {
+            Objects.requireNonNull(group, "group");
+            if (!groups.add(group)) {
+                throw new IllegalArgumentException("joinGroup " + group + ": joined twice");
+            }
+            return this;
+        }
+
+        /**
+         * {@link #joinGroup(MulticastGroup)} of {@code group} on {@code interfaceName} for every source.
+         *
+         * @param group         a multicast address
+         * @param interfaceName an interface name, or null for the route's
+         * @return this builder
+         */
+        public Builder joinGroup(InetAddress group, String interfaceName) {
+            return joinGroup(new MulticastGroup(group, interfaceName, null));
+        }
+
+        /**
+         * {@link #joinGroup(MulticastGroup)} of {@code group} on {@code interfaceName} for {@code source}
+         * only (source-specific multicast).
+         *
+         * @param group         a multicast address
+         * @param interfaceName an interface name, or null for the route's
+         * @param source        the one source accepted
+         * @return this builder
+         */
+        public Builder joinGroup(InetAddress group, String interfaceName, InetAddress source) {
+            return joinGroup(new MulticastGroup(group, interfaceName, Objects.requireNonNull(source, "source")));
+        }
+
+        /**
+         * Opens the server's sockets inside the network namespace {@code name} (the reference's
+         * {@code netns}): a name under {@code /run/netns} (as {@code ip netns add} makes) or a path
+         * ({@code /proc/PID/ns/net}). The rest of the process stays in its own namespace: each socket
+         * is created by a short-lived thread that enters the namespace ({@code setns}) and leaves
+         * again; the socket keeps that namespace (its addresses, routes and interfaces) for life.
+         * Needs CAP_SYS_ADMIN; EPOLL or IO_URING (NIO refused).
+         *
+         * @param name a namespace name or path
+         * @return this builder
+         * @throws IllegalArgumentException when it is blank
+         */
+        public Builder netns(String name) {
+            Objects.requireNonNull(name, "netns");
+            if (name.isBlank() || name.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("netns '" + name + "': a namespace name or path");
+            }
+            this.netns = name;
+            return this;
+        }
+
+        /** The listen options against the rest: what was set only. */
+        private void checkListen() {
+            boolean unix = unixPath != null || inheritedSockets != null
+                    && inheritedSockets.getFirst().localAddress() instanceof UnixDomainSocketAddress;
+            String where = unix ? "an AF_UNIX socket" : null;
+            for (UdpOption<?> o : listenOptions.keySet()) {
+                String option = "socketOption " + o.name() + " " + UdpOption.describe(listenOptions.get(o));
+                refuse(unix && o.rawLevel() < 0, option, "bindUnix", "an IP socket option does not apply to " + where);
+                refuse(transport == TransportKind.NIO && !o.onNio(), option, "transport NIO",
+                        "the JDK's DatagramChannel has no such option (EPOLL or IO_URING have)");
+                refuse(inheritedSockets != null && !o.changeableAfterBind(), option, "inheritedSockets",
+                        "it decides how a socket binds, and these are bound already");
+            }
+            for (MulticastGroup g : groups) {
+                refuse(unix, "joinGroup " + g, "bindUnix", "multicast is IP");
+                if (!unix && inheritedSockets == null) {
+                    refuse(ip instanceof Inet4Address && !(g.group() instanceof Inet4Address), "joinGroup " + g,
+                            "bindAddress " + ip.getHostAddress(), "an IPv4 socket cannot join an IPv6 group");
+                }
+                refuse(transport == TransportKind.NIO && g.interfaceName() == null, "joinGroup " + g, "transport NIO",
+                        "the JDK's DatagramChannel.join needs an interface (GROUP@INTERFACE)");
+            }
+            if (netns != null) {
+                refuse(transport == TransportKind.NIO, "netns " + netns, "transport NIO",
+                        "the NIO transport makes no native call; EPOLL or IO_URING open their sockets in the namespace");
+                refuse(inheritedSockets != null, "netns " + netns, "inheritedSockets", "the sockets exist already, in their own namespace");
+            }
+        }
+
+        private ListenOptions listenOptions() {
+            return new ListenOptions(listenOptions, List.copyOf(groups), netns);
+        }
+
         /**
          * Checks the options together, resolves the defaults, and returns the config.
          *
@@ -992,6 +1170,7 @@ public final class ServerConfig {
                 throw new IllegalArgumentException("handler: none set (call handler(...), segmentHandler(...) or datagramHandler(...))");
             }
             checkTogether();
+            checkListen();
             boolean inherited = inheritedSockets != null;
             boolean unix = unixPath != null
                     || inherited && inheritedSockets.getFirst().localAddress() instanceof UnixDomainSocketAddress;
@@ -1020,7 +1199,7 @@ public final class ServerConfig {
                     or(ipv4PrefixLength, 24), or(ipv6PrefixLength, 56), or(amplificationLimit, 0), or(sessionsPerPrefix, 0),
                     or(prefixTableSize, 1 << 20));
             return new ServerConfig(handler, socket, limits, timeouts, dispatch,
-                    inherited ? inheritedSockets : List.of(), placement, defences);
+                    inherited ? inheritedSockets : List.of(), placement, defences, listenOptions());
         }
 
         /** Refuses what was set and cannot hold together; a default never takes part. */

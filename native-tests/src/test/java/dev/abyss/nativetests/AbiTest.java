@@ -5,6 +5,8 @@ import dev.abyss.ffi.Errno;
 import dev.abyss.ffi.LibC;
 import dev.abyss.ffi.epoll.Epoll;
 import dev.abyss.ffi.net.Bpf;
+import dev.abyss.ffi.net.Interfaces;
+import dev.abyss.ffi.net.Membership;
 import dev.abyss.ffi.net.MsgLayouts;
 import dev.abyss.ffi.net.Net;
 import dev.abyss.ffi.net.SockAddr;
@@ -50,7 +52,9 @@ class AbiTest {
                 Epoll.EPOLL_EVENT, IoUringLayouts.PARAMS,
                 IoUringLayouts.SQRING_OFFSETS, IoUringLayouts.CQRING_OFFSETS, IoUringLayouts.SQE, IoUringLayouts.CQE, IoUringLayouts.BUF,
                 IoUringLayouts.BUF_RING, IoUringLayouts.BUF_REG, IoUringLayouts.RECVMSG_OUT, IoUringLayouts.PROBE,
-                IoUringLayouts.PROBE_OP, IoUring.GETEVENTS_ARG, IoUring.KERNEL_TIMESPEC)) {
+                IoUringLayouts.PROBE_OP, IoUring.GETEVENTS_ARG, IoUring.KERNEL_TIMESPEC,
+                Membership.GROUP_REQ, Membership.GROUP_SOURCE_REQ, Membership.IP_MREQN, Membership.IP_MREQ_SOURCE,
+                Membership.IPV6_MREQ, Interfaces.IFREQ)) {
             STRUCTS.put(s, "struct " + s.name().orElseThrow());
         }
         STRUCTS.put(Bpf.SOCK_FILTER, "struct sock_filter");
@@ -75,6 +79,8 @@ class AbiTest {
             #include <sys/eventfd.h>
             #include <sys/mman.h>
             #include <sys/syscall.h>
+            #include <sys/ioctl.h>
+            #include <net/if.h>
             #include <netinet/in.h>
             #include <netinet/udp.h>
             #include <linux/io_uring.h>

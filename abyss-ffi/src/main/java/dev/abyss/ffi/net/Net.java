@@ -155,4 +155,93 @@ public final class Net {
     public static final int MAP_ANONYMOUS = 0x20;
     /** {@code MAP_POPULATE}: mmap: fault the pages in now. */
     public static final int MAP_POPULATE = 0x8000;
+
+    // ---- listen options (issue 21): what a server may ask of its sockets besides the defaults ----
+
+    /** {@code SO_DONTROUTE}: send only to directly connected hosts, bypassing the routing table. */
+    public static final int SO_DONTROUTE = 5;
+    /** {@code SO_BROADCAST}: allow sending to a broadcast address. */
+    public static final int SO_BROADCAST = 6;
+    /** {@code SO_PRIORITY}: the queueing priority of sent packets (0..6 without CAP_NET_ADMIN). */
+    public static final int SO_PRIORITY = 12;
+    /** {@code SO_BINDTODEVICE}: receive and send through one interface only (a name, up to 15 bytes). */
+    public static final int SO_BINDTODEVICE = 25;
+    /** {@code SO_MARK}: the packet mark of sent packets, for policy routing (needs CAP_NET_ADMIN). */
+    public static final int SO_MARK = 36;
+    /** {@code IP_TTL}: the TTL of unicast IPv4 packets sent. */
+    public static final int IP_TTL = 2;
+    /** {@code IP_MTU_DISCOVER}: path-MTU discovery policy of IPv4 sends ({@code IP_PMTUDISC_*}). */
+    public static final int IP_MTU_DISCOVER = 10;
+    /** {@code IP_RECVTTL}: ask for the TTL of each IPv4 datagram (an {@link #IP_TTL} control message, an {@code int}). */
+    public static final int IP_RECVTTL = 12;
+    /** {@code IP_FREEBIND}: bind to an address not (yet) configured on the host. */
+    public static final int IP_FREEBIND = 15;
+    /** {@code IP_MULTICAST_IF}: the interface of multicast sends ({@code struct ip_mreqn}). */
+    public static final int IP_MULTICAST_IF = 32;
+    /** {@code IP_MULTICAST_TTL}: the TTL of multicast sends. */
+    public static final int IP_MULTICAST_TTL = 33;
+    /** {@code IP_MULTICAST_LOOP}: multicast sends are looped back to local members. */
+    public static final int IP_MULTICAST_LOOP = 34;
+    /** {@code IP_PMTUDISC_DONT}: never set DF; fragment locally. */
+    public static final int IP_PMTUDISC_DONT = 0;
+    /** {@code IP_PMTUDISC_WANT}: per-route discovery (the kernel's default). */
+    public static final int IP_PMTUDISC_WANT = 1;
+    /** {@code IP_PMTUDISC_DO}: always set DF; a send larger than the path MTU fails with EMSGSIZE. */
+    public static final int IP_PMTUDISC_DO = 2;
+    /** {@code IP_PMTUDISC_PROBE}: set DF, ignore the path MTU (send up to the interface MTU). */
+    public static final int IP_PMTUDISC_PROBE = 3;
+    /** {@code IP_PMTUDISC_INTERFACE}: use the interface MTU, never the learnt path MTU; no DF for larger. */
+    public static final int IP_PMTUDISC_INTERFACE = 4;
+    /** {@code IP_PMTUDISC_OMIT}: as INTERFACE, and fragment beyond it, but ignore forged ICMP "fragmentation needed". */
+    public static final int IP_PMTUDISC_OMIT = 5;
+    /** {@code MCAST_JOIN_GROUP}: join a group ({@code struct group_req}), IPv4 or IPv6. */
+    public static final int MCAST_JOIN_GROUP = 42;
+    /** {@code MCAST_LEAVE_GROUP}: leave a group ({@code struct group_req}). */
+    public static final int MCAST_LEAVE_GROUP = 45;
+    /** {@code MCAST_JOIN_SOURCE_GROUP}: join a group for one source ({@code struct group_source_req}). */
+    public static final int MCAST_JOIN_SOURCE_GROUP = 46;
+    /** {@code MCAST_LEAVE_SOURCE_GROUP}: leave a source of a group ({@code struct group_source_req}). */
+    public static final int MCAST_LEAVE_SOURCE_GROUP = 47;
+    /** {@code IPV6_UNICAST_HOPS}: the hop limit of unicast IPv6 packets sent. */
+    public static final int IPV6_UNICAST_HOPS = 16;
+    /** {@code IPV6_MULTICAST_IF}: the interface index of multicast IPv6 sends. */
+    public static final int IPV6_MULTICAST_IF = 17;
+    /** {@code IPV6_MULTICAST_HOPS}: the hop limit of multicast IPv6 sends. */
+    public static final int IPV6_MULTICAST_HOPS = 18;
+    /** {@code IPV6_MULTICAST_LOOP}: multicast IPv6 sends are looped back to local members. */
+    public static final int IPV6_MULTICAST_LOOP = 19;
+    /** {@code IPV6_MTU_DISCOVER}: path-MTU discovery policy of IPv6 sends ({@code IPV6_PMTUDISC_*}). */
+    public static final int IPV6_MTU_DISCOVER = 23;
+    /** {@code IPV6_RECVHOPLIMIT}: ask for the hop limit of each IPv6 datagram. */
+    public static final int IPV6_RECVHOPLIMIT = 51;
+    /** {@code IPV6_HOPLIMIT}: the control message type of a received hop limit (an {@code int}). */
+    public static final int IPV6_HOPLIMIT = 52;
+    /** {@code IPV6_FREEBIND}: {@link #IP_FREEBIND} at the IPv6 level. */
+    public static final int IPV6_FREEBIND = 78;
+    /** {@code IPV6_PMTUDISC_DONT}. */
+    public static final int IPV6_PMTUDISC_DONT = 0;
+    /** {@code IPV6_PMTUDISC_WANT}. */
+    public static final int IPV6_PMTUDISC_WANT = 1;
+    /** {@code IPV6_PMTUDISC_DO}. */
+    public static final int IPV6_PMTUDISC_DO = 2;
+    /** {@code IPV6_PMTUDISC_PROBE}. */
+    public static final int IPV6_PMTUDISC_PROBE = 3;
+    /** {@code IPV6_PMTUDISC_INTERFACE}. */
+    public static final int IPV6_PMTUDISC_INTERFACE = 4;
+    /** {@code IPV6_PMTUDISC_OMIT}. */
+    public static final int IPV6_PMTUDISC_OMIT = 5;
+    /** {@code IP_MULTICAST_ALL}: 1 (the default): a wildcard socket receives every group any socket of the host joined on its port; 0: only its own. */
+    public static final int IP_MULTICAST_ALL = 49;
+    /** {@code IPV6_MULTICAST_ALL}: {@link #IP_MULTICAST_ALL} for IPv6 (Linux 4.20). */
+    public static final int IPV6_MULTICAST_ALL = 29;
+    /** {@code SIOCGIFINDEX}: ioctl: an interface's index by name ({@code struct ifreq}), in the socket's namespace. */
+    public static final int SIOCGIFINDEX = 0x8933;
+    /** {@code IFNAMSIZ}: bytes of an interface name, with its terminating NUL. */
+    public static final int IFNAMSIZ = 16;
+    /** {@code CLONE_NEWNET}: {@code setns} type: a network namespace. */
+    public static final int CLONE_NEWNET = 0x40000000;
+    /** {@code O_RDONLY}: open for reading. */
+    public static final int O_RDONLY = 0;
+    /** {@code O_CLOEXEC}: open close-on-exec. */
+    public static final int O_CLOEXEC = 0x80000;
 }

@@ -67,6 +67,44 @@ public final class Sockets {
     }
 
     /**
+     * Sets a socket option from raw bytes (a struct, a string, or an {@code int} in host byte order).
+     *
+     * @param fd         the socket
+     * @param level      the option's level
+     * @param option     the option
+     * @param value      its bytes
+     * @param optionName the option's name for the exception message
+     * @throws NativeException when {@code setsockopt} fails
+     */
+    public static void setBytes(int fd, int level, int option, byte[] value, String optionName) throws NativeException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(Math.max(1, value.length));
+            MemorySegment.copy(value, 0, v, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, value.length);
+            LibC.check(LibC.setsockopt(fd, level, option, v, value.length), "setsockopt(" + optionName + ")");
+        }
+    }
+
+    /**
+     * Reads a socket option as raw bytes.
+     *
+     * @param fd         the socket
+     * @param level      the option's level
+     * @param option     the option
+     * @param capacity   the most bytes to read
+     * @param optionName the option's name for the exception message
+     * @return the bytes the kernel wrote
+     * @throws NativeException when {@code getsockopt} fails
+     */
+    public static byte[] getBytes(int fd, int level, int option, int capacity, String optionName) throws NativeException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(Math.max(1, capacity));
+            MemorySegment len = arena.allocateFrom(JAVA_INT, capacity);
+            LibC.check(LibC.getsockopt(fd, level, option, v, len), "getsockopt(" + optionName + ")");
+            return v.asSlice(0, Math.min(capacity, len.get(JAVA_INT, 0))).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    /**
      * Binds {@code fd} to {@code address}; a failure names the address (e.g. EADDRINUSE on 127.0.0.1:53).
      *
      * @param fd      the socket

@@ -167,6 +167,11 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
         return transport.socketFd();
     }
 
+    /** The socket's options and memberships, from any thread. */
+    dev.abyss.server.transport.SocketControl control() {
+        return transport.control();
+    }
+
     /** Attaches reuseport steering by CPU over {@code sockets} acceptors to this acceptor's socket group. */
     void steerByCpu(int sockets) throws IOException {
         transport.steerByCpu(sockets);

@@ -54,6 +54,7 @@ public final class ServerEngine {
 
     private ServerEngine(ServerConfig config, TransportFactory factory, SessionLayer.Factory layers) throws IOException {
         this.config = config;
+        initListen();
         this.transport = factory.kind();
         int connections = config.limits().numConnections();
         this.cap = new SessionCap(connections == ServerConfig.UNLIMITED ? SessionCap.UNLIMITED : connections);
@@ -173,11 +174,124 @@ public final class ServerEngine {
         o.put("receive_traffic_class", socket.receiveTrafficClass());
         o.put("receive_timestamps", socket.receiveTimestamps());
         o.put("num_acceptors", acceptors.size());
+        synchronized (this) { // the listen options in force: as configured, then as changed at run time
+            optionsInForce.forEach((k, v) -> o.put(k.name().toLowerCase(java.util.Locale.ROOT),
+                    v instanceof byte[] b ? dev.abyss.server.UdpOption.describe(b) : v instanceof Enum<?> e ? e.name() : v));
+            if (!groups.isEmpty()) {
+                o.put("multicast_groups", groups.stream().map(String::valueOf).toList());
+            }
+        }
+        if (config.listen().netns() != null) {
+            o.put("netns", config.listen().netns());
+        }
         return o;
     }
 
     public SocketAddress localAddress() {
         return localAddress;
+    }
+
+    // ---- listen options at run time: every acceptor's socket, one change at a time (this lock)
+
+    /** Options as configured, then as set at run time; guarded by this. */
+    private final Map<dev.abyss.server.UdpOption<?>, Object> optionsInForce = new LinkedHashMap<>();
+    /** Groups every acceptor's socket is a member of; guarded by this. */
+    private final java.util.LinkedHashSet<dev.abyss.server.MulticastGroup> groups = new java.util.LinkedHashSet<>();
+
+    private void initListen() {
+        optionsInForce.putAll(config.listen().options());
+        groups.addAll(config.listen().groups());
+    }
+
+    /**
+     * Sets {@code option} on every acceptor's socket. The socket lock of each
+     * ({@link dev.abyss.server.transport.SocketControl}) keeps a stopping acceptor from closing it
+     * underneath; after a stop this refuses.
+     */
+    public synchronized <T> void setOption(dev.abyss.server.UdpOption<T> option, T value) throws IOException {
+        T v = option.check(value);
+        String what = "socketOption " + option + " " + dev.abyss.server.UdpOption.describe(v);
+        if (!option.changeableAfterBind()) {
+            throw new IllegalStateException(what + ": cannot change once the sockets are bound (it decides how a socket"
+                    + " binds); set it with ServerConfig.Builder.socketOption");
+        }
+        checkRunning(what);
+        for (Acceptor a : acceptors) {
+            a.control().set(option, v);
+        }
+        optionsInForce.put(option, v);
+    }
+
+    /** Reads {@code option} from the first acceptor's socket (every socket has the same options). */
+    public synchronized <T> T option(dev.abyss.server.UdpOption<T> option) throws IOException {
+        checkRunning("socketOption " + option);
+        return acceptors.getFirst().control().get(option);
+    }
+
+    /** Every acceptor's socket joins {@code group}; on a failure the ones that joined leave again. */
+    public synchronized void joinGroup(dev.abyss.server.MulticastGroup group) throws IOException {
+        String what = "joinGroup " + group;
+        checkRunning(what);
+        if (groups.contains(group)) {
+            throw new IllegalStateException(what + ": joined already");
+        }
+        int joined = 0;
+        try {
+            for (Acceptor a : acceptors) {
+                a.control().membership(group, true);
+                joined++;
+            }
+        } catch (IOException | RuntimeException e) {
+            for (int i = 0; i < joined; i++) {
+                try {
+                    acceptors.get(i).control().membership(group, false);
+                } catch (IOException | RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+            }
+            throw e;
+        }
+        groups.add(group);
+    }
+
+    /** Every acceptor's socket leaves {@code group}. */
+    public synchronized void leaveGroup(dev.abyss.server.MulticastGroup group) throws IOException {
+        String what = "leaveGroup " + group;
+        checkRunning(what);
+        if (!groups.remove(group)) {
+            throw new IllegalStateException(what + ": not joined (joined: " + groups + ")");
+        }
+        IOException first = null;
+        for (Acceptor a : acceptors) {
+            try {
+                a.control().membership(group, false);
+            } catch (IOException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /** The groups joined now. */
+    public synchronized List<dev.abyss.server.MulticastGroup> groups() {
+        return List.copyOf(groups);
+    }
+
+    /** The options set (configured or at run time), in the order first set. */
+    public synchronized Map<dev.abyss.server.UdpOption<?>, Object> optionsInForce() {
+        return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(optionsInForce));
+    }
+
+    private void checkRunning(String what) {
+        if (stopped) {
+            throw new IllegalStateException(what + ": the server on " + localAddress + " stopped");
+        }
     }
 
     public TransportKind transport() {

@@ -35,6 +35,9 @@ public final class ArrivalAddress {
     private final boolean ipv6Socket;
     private final int port;
     private final PeerKey destination = new PeerKey();
+    /** The destination in the IP header, when it is not the reply source: a multicast group, a broadcast address. */
+    private final PeerKey header = new PeerKey();
+    private boolean headerDiffers;
     private boolean known;
 
     /**
@@ -52,9 +55,20 @@ public final class ArrivalAddress {
         return enabled;
     }
 
-    /** Reads the destination from the IP_PKTINFO data at {@code data}. */
+    /**
+     * Reads the destination from the IP_PKTINFO data at {@code data}: {@code ipi_spec_dst} as the
+     * source of replies (the kernel's choice: the header's destination for unicast, an address of
+     * the receiving interface for a multicast group or a broadcast address, which cannot be a
+     * source), {@code ipi_addr} as the header's destination ({@link #headerDestination()}).
+     */
     void readInet4(MemorySegment control, long data) {
-        destination.setInet4(control.get(NET_INT, data + MsgLayouts.IPI_ADDR), port, ipv6Socket);
+        int specDst = control.get(NET_INT, data + MsgLayouts.IPI_SPEC_DST);
+        int addr = control.get(NET_INT, data + MsgLayouts.IPI_ADDR);
+        destination.setInet4(specDst, port, ipv6Socket);
+        headerDiffers = specDst != addr;
+        if (headerDiffers) {
+            header.setInet4(addr, port, ipv6Socket);
+        }
         known = true;
     }
 
@@ -62,6 +76,7 @@ public final class ArrivalAddress {
     void readInet6(MemorySegment control, long data) {
         destination.setInet6(control.get(NET_LONG, data + MsgLayouts.IPI6_ADDR),
                 control.get(NET_LONG, data + MsgLayouts.IPI6_ADDR + 8), 0, port);
+        headerDiffers = false;
         known = true;
     }
 
@@ -70,9 +85,17 @@ public final class ArrivalAddress {
         known = false;
     }
 
-    /** The destination last read, or null. Valid until the next datagram is read. */
+    /** The source replies to the datagram last read leave from, or null. Valid until the next datagram is read. */
     public PeerKey destination() {
         return known ? destination : null;
+    }
+
+    /**
+     * The destination in the header of the datagram last read (the group of a multicast datagram,
+     * the broadcast address of a broadcast), or null. Valid until the next datagram is read.
+     */
+    public PeerKey headerDestination() {
+        return !known ? null : headerDiffers ? header : destination;
     }
 
     /**
@@ -87,6 +110,9 @@ public final class ArrivalAddress {
         boolean v4 = from.family() == Net.AF_INET || from.isV4Mapped();
         if (!v4 && from.family() != Net.AF_INET6) {
             return 0;
+        }
+        if (!v4 && (from.hi() >>> 56) == 0xFF) {
+            return 0; // an IPv6 multicast group is no source: the kernel picks one of the interface's
         }
         long size = (v4 ? MsgLayouts.IN_PKTINFO : MsgLayouts.IN6_PKTINFO).byteSize();
         long d = ControlMessages.write(control, at, v4 ? Net.SOL_IP : Net.SOL_IPV6, v4 ? Net.IP_PKTINFO : Net.IPV6_PKTINFO, size);

@@ -96,6 +96,11 @@ public abstract class NativeTransport implements Transport {
     }
 
     @Override
+    public final SocketControl control() {
+        return io.socket();
+    }
+
+    @Override
     public final void steerByCpu(int sockets) throws dev.abyss.ffi.NativeException {
         io.socket().steerByCpu(sockets);
     }

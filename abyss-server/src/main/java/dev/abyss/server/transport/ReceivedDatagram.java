@@ -27,7 +27,8 @@ public final class ReceivedDatagram implements DatagramFacts {
      * drop count, both pktinfos, TOS and traffic class, a timespec, the GRO size.
      */
     public static final int CONTROL_SPACE = (int) (MsgLayouts.cmsgSpace(4) + ArrivalAddress.RECEIVE_SPACE
-            + MsgLayouts.cmsgSpace(4) + MsgLayouts.cmsgSpace(4) + MsgLayouts.cmsgSpace(16) + MsgLayouts.cmsgSpace(4));
+            + MsgLayouts.cmsgSpace(4) + MsgLayouts.cmsgSpace(4) + MsgLayouts.cmsgSpace(16) + MsgLayouts.cmsgSpace(4)
+            + MsgLayouts.cmsgSpace(4)); // the received TTL / hop limit (UdpOption.RECEIVE_TTL)
 
     private final ArrivalAddress arrival;
     private final DropCounter drops;
@@ -38,6 +39,7 @@ public final class ReceivedDatagram implements DatagramFacts {
     private long timestamp = -1;
     private int segmentSize;
     private boolean truncated;
+    private int ttl = -1;
 
     /**
      * @param arrival        reads destinations (enabled on wildcard binds)
@@ -80,6 +82,8 @@ public final class ReceivedDatagram implements DatagramFacts {
                     interfaceIndex = control.get(JAVA_INT_UNALIGNED, data); // ipi_ifindex
                 } else if (type == Net.IP_TOS) {
                     trafficClass = control.get(JAVA_BYTE, data) & 0xFF; // one byte on receive
+                } else if (type == Net.IP_TTL) { // IP_RECVTTL: an int
+                    ttl = control.get(JAVA_INT_UNALIGNED, data) & 0xFF;
                 }
             } else if (level == Net.SOL_IPV6) {
                 if (type == Net.IPV6_PKTINFO && arrival.enabled()) {
@@ -87,6 +91,8 @@ public final class ReceivedDatagram implements DatagramFacts {
                     interfaceIndex = control.get(JAVA_INT_UNALIGNED, data + MsgLayouts.IPI6_IFINDEX);
                 } else if (type == Net.IPV6_TCLASS) {
                     trafficClass = control.get(JAVA_INT_UNALIGNED, data) & 0xFF;
+                } else if (type == Net.IPV6_HOPLIMIT) { // IPV6_RECVHOPLIMIT: an int
+                    ttl = control.get(JAVA_INT_UNALIGNED, data) & 0xFF;
                 }
             } else if (level == Net.SOL_UDP && type == Net.UDP_GRO) {
                 segmentSize = control.get(JAVA_INT_UNALIGNED, data) & 0xFFFF;
@@ -101,6 +107,7 @@ public final class ReceivedDatagram implements DatagramFacts {
         interfaceIndex = 0;
         trafficClass = -1;
         timestamp = -1;
+        ttl = -1;
         arrival.clear();
     }
 
@@ -124,7 +131,7 @@ public final class ReceivedDatagram implements DatagramFacts {
 
     @Override
     public SocketAddress destination() {
-        PeerKey d = arrival.destination();
+        PeerKey d = arrival.headerDestination();
         return d == null ? null : d.toSocketAddress();
     }
 
@@ -144,6 +151,11 @@ public final class ReceivedDatagram implements DatagramFacts {
     }
 
     @Override
+    public int ttl() {
+        return ttl;
+    }
+
+    @Override
     public int segmentSize() {
         return segmentSize;
     }
@@ -156,7 +168,7 @@ public final class ReceivedDatagram implements DatagramFacts {
     @Override
     public String toString() {
         return "DatagramInfo[destination=" + arrival.destination() + ", interface=" + interfaceIndex + ", trafficClass="
-                + trafficClass() + ", timestampNanos=" + timestampNanos() + ", segmentSize=" + segmentSize
+                + trafficClass() + ", ttl=" + ttl + ", timestampNanos=" + timestampNanos() + ", segmentSize=" + segmentSize
                 + ", truncated=" + truncated + "]";
     }
 }

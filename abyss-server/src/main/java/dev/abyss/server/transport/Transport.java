@@ -178,6 +178,15 @@ public interface Transport extends AutoCloseable {
         flush();
     }
 
+    /**
+     * {@return the socket's options and multicast memberships, read and changed from any thread
+     * while the transport runs ({@link dev.abyss.server.Server#setOption}); {@link SocketControl#NONE}
+     * for a transport without a socket}
+     */
+    default SocketControl control() {
+        return SocketControl.NONE;
+    }
+
     /** Wakes a {@link #poll} in progress or the next one; any thread. */
     void wakeup();
 

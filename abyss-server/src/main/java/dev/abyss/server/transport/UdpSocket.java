@@ -35,7 +35,7 @@ import java.net.UnixDomainSocketAddress;
  * </ul>
  * These are best effort: a kernel that refuses one leaves the socket working without it.
  */
-public final class UdpSocket implements AutoCloseable {
+public final class UdpSocket implements AutoCloseable, SocketControl {
     private static final Logger LOG = LoggerFactory.getLogger(UdpSocket.class);
 
     private final int fd;
@@ -74,8 +74,23 @@ public final class UdpSocket implements AutoCloseable {
         if (address instanceof AdoptedSocket adopted) {
             return adopt(settings, adopted.fd(), nonBlocking);
         }
+        String netns = settings.listen().netns();
+        if (netns == null) {
+            return openHere(settings, address, reusePort, probeFirst, nonBlocking);
+        }
+        try { // setns is per thread: a thread of its own enters the namespace, creates the socket, and leaves
+            return dev.abyss.ffi.NetNamespace.run(netns, () -> openHere(settings, address, reusePort, probeFirst, nonBlocking));
+        } catch (NativeException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("opening a socket in network namespace " + netns + ": " + e, e);
+        }
+    }
+
+    private static UdpSocket openHere(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
+                                      boolean nonBlocking) throws NativeException {
         if (probeFirst) {
-            address = probe(address);
+            address = probe(address, settings);
         }
         int family = SockAddr.familyOf(address);
         int fd = Sockets.openDatagram(family, nonBlocking);
@@ -93,8 +108,11 @@ public final class UdpSocket implements AutoCloseable {
                 }
             }
             boolean gro = configure(fd, family, address, settings);
+            applyListenOptions(fd, family == Net.AF_INET6, settings.listen(), true);
             Sockets.bind(fd, address);
-            return new UdpSocket(fd, family == Net.AF_UNIX ? address : Sockets.localAddress(fd), settings, gro, false);
+            UdpSocket s = new UdpSocket(fd, family == Net.AF_UNIX ? address : Sockets.localAddress(fd), settings, gro, false);
+            s.joinConfiguredGroups();
+            return s;
         } catch (NativeException | RuntimeException e) {
             LibC.close(fd);
             throw e;
@@ -115,7 +133,10 @@ public final class UdpSocket implements AutoCloseable {
             int family = Sockets.getInt(fd, Net.SOL_SOCKET, Net.SO_DOMAIN, "SO_DOMAIN");
             SocketAddress local = Sockets.localAddress(fd);
             boolean gro = configure(fd, family, local, settings);
-            return new UdpSocket(fd, local, settings, gro, true);
+            applyListenOptions(fd, family == Net.AF_INET6, settings.listen(), false);
+            UdpSocket s = new UdpSocket(fd, local, settings, gro, true);
+            s.joinConfiguredGroups();
+            return s;
         } catch (NativeException | RuntimeException e) {
             LibC.close(fd);
             throw e;
@@ -134,6 +155,12 @@ public final class UdpSocket implements AutoCloseable {
                 if (family == Net.AF_INET6) {
                     optional(fd, Net.SOL_IPV6, Net.IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO");
                 }
+            }
+            // only the groups this socket joined: by default Linux hands a wildcard socket the datagrams of every
+            // group any other socket of the host joined on its port (IP_MULTICAST_ALL), a server that never joined included
+            clear(fd, Net.SOL_IP, Net.IP_MULTICAST_ALL, "IP_MULTICAST_ALL");
+            if (family == Net.AF_INET6) {
+                clear(fd, Net.SOL_IPV6, Net.IPV6_MULTICAST_ALL, "IPV6_MULTICAST_ALL");
             }
             // ICMP errors about our peers onto the error queue; a dual-stack socket's IPv4 peers report through IP_RECVERR
             optional(fd, Net.SOL_IP, Net.IP_RECVERR, "IP_RECVERR");
@@ -206,6 +233,15 @@ public final class UdpSocket implements AutoCloseable {
                 String.valueOf(local));
     }
 
+    /** Turns a boolean option off; a kernel without it keeps its default. */
+    private static void clear(int fd, int level, int option, String name) {
+        try {
+            Sockets.setInt(fd, level, option, 0, name);
+        } catch (NativeException e) {
+            LOG.debug("{} unavailable: {}", name, e.getMessage());
+        }
+    }
+
     /** Turns a boolean option on; a kernel that refuses it leaves the socket without it (false). */
     private static boolean optional(int fd, int level, int option, String name) {
         try {
@@ -244,9 +280,20 @@ public final class UdpSocket implements AutoCloseable {
      * traffic. A bind with no sharing options first proves the port is free (EADDRINUSE otherwise)
      * and, for port 0, picks the port every acceptor then shares.
      */
-    private static SocketAddress probe(SocketAddress address) throws NativeException {
+    private static SocketAddress probe(SocketAddress address, TransportSettings settings) throws NativeException {
         int probe = Sockets.openDatagram(SockAddr.familyOf(address), true);
         try {
+            for (dev.abyss.server.UdpOption<?> o : java.util.List.of(dev.abyss.server.UdpOption.FREEBIND,
+                    dev.abyss.server.UdpOption.BIND_TO_DEVICE)) { // what decides whether and where the address binds
+                Object v = settings.listen().options().get(o);
+                if (v != null) {
+                    try {
+                        NativeOptions.set(probe, SockAddr.familyOf(address) == Net.AF_INET6, o, v);
+                    } catch (java.io.IOException io) {
+                        throw asNative(io);
+                    }
+                }
+            }
             Sockets.bind(probe, address);
             return Sockets.localAddress(probe);
         } finally {
@@ -313,8 +360,94 @@ public final class UdpSocket implements AutoCloseable {
 
     private boolean lost;
 
+    // ---- listen options: at open, and from any thread on the live socket (SocketControl)
+
+    /**
+     * Sets the config's socket options on {@code fd}; the bind-time ones only when {@code beforeBind}
+     * (an adopted socket is bound already: build() refuses them there).
+     */
+    private static void applyListenOptions(int fd, boolean inet6, dev.abyss.server.ServerConfig.ListenOptions listen,
+                                           boolean beforeBind) throws NativeException {
+        for (java.util.Map.Entry<dev.abyss.server.UdpOption<?>, Object> e : listen.options().entrySet()) {
+            if (!beforeBind && !e.getKey().changeableAfterBind()) {
+                continue;
+            }
+            try {
+                NativeOptions.set(fd, inet6, e.getKey(), e.getValue());
+            } catch (NativeException ne) {
+                throw ne;
+            } catch (java.io.IOException io) {
+                throw asNative(io);
+            }
+        }
+    }
+
+    /** Joins the config's groups: every acceptor's socket is a member. */
+    private void joinConfiguredGroups() throws NativeException {
+        for (dev.abyss.server.MulticastGroup g : settings.listen().groups()) {
+            try {
+                NativeOptions.membership(fd, inet6(), g, true);
+            } catch (java.io.IOException io) {
+                throw asNative(io);
+            }
+        }
+        String mif = settings.listen().get(dev.abyss.server.UdpOption.MULTICAST_INTERFACE);
+        multicastInterface = mif;
+    }
+
+    /** An option's refusal, with its message (option, value, call, errno), as the NativeException open throws. */
+    private static NativeException asNative(java.io.IOException io) {
+        if (io instanceof NativeException ne) {
+            return ne;
+        }
+        if (io.getCause() instanceof NativeException ne) {
+            NativeException n = new NativeException(io.getMessage(), ne.errno());
+            n.initCause(io);
+            return n;
+        }
+        throw new IllegalStateException(io.getMessage(), io);
+    }
+
+    private boolean inet6() {
+        return local instanceof InetSocketAddress inet && inet.getAddress() instanceof Inet6Address;
+    }
+
+    /** What MULTICAST_INTERFACE was last set to (the kernel keeps an index or an address, not the name). */
+    private String multicastInterface;
+
     @Override
-    public void close() {
+    public synchronized <T> void set(dev.abyss.server.UdpOption<T> option, T value) throws java.io.IOException {
+        checkOpen("socketOption " + option);
+        NativeOptions.set(fd, inet6(), option, value);
+        if (option == dev.abyss.server.UdpOption.MULTICAST_INTERFACE) {
+            multicastInterface = (String) value;
+        }
+    }
+
+    @Override
+    public synchronized <T> T get(dev.abyss.server.UdpOption<T> option) throws java.io.IOException {
+        checkOpen("socketOption " + option);
+        return option.type().cast(NativeOptions.get(fd, inet6(), option, multicastInterface));
+    }
+
+    @Override
+    public synchronized void membership(dev.abyss.server.MulticastGroup group, boolean join) throws java.io.IOException {
+        checkOpen((join ? "joinGroup " : "leaveGroup ") + group);
+        NativeOptions.membership(fd, inet6(), group, join);
+    }
+
+    /** Under this socket's lock: the descriptor is ours until close(), which takes the same lock. */
+    private void checkOpen(String what) {
+        if (closed || lost) {
+            throw new IllegalStateException(what + ": the socket of " + local + " is closed");
+        }
+        if (local instanceof UnixDomainSocketAddress) {
+            throw new IllegalArgumentException(what + ": an AF_UNIX socket has no IP options");
+        }
+    }
+
+    @Override
+    public synchronized void close() {
         if (closed) {
             return;
         }

@@ -35,7 +35,7 @@ final class VirtualSession implements Runnable, SessionImpl.Driver {
      * session's peer talks to (the usual case: no copy), else a copy.
      */
     private record Data(byte[] bytes, SessionImpl session, PeerKey destinationKey, int interfaceIndex, int trafficClass,
-                        long timestampNanos, int segmentSize, boolean truncated) implements DatagramInfo {
+                        long timestampNanos, int segmentSize, boolean truncated, int ttl) implements DatagramInfo {
         @Override
         public java.net.SocketAddress destination() {
             if (destinationKey == null) {
@@ -100,7 +100,7 @@ final class VirtualSession implements Runnable, SessionImpl.Driver {
             destination = d.equals(session.arrival) ? SESSION_ADDRESS : d.copy(); // another of the host's addresses: rare
         }
         return offer(new Data(data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), session, destination, info.interfaceIndex(),
-                info.trafficClass(), info.timestampNanos(), info.segmentSize(), info.truncated()), true);
+                info.trafficClass(), info.timestampNanos(), info.segmentSize(), info.truncated(), info.ttl()), true);
     }
 
     Offer offerMessage(Object message) {

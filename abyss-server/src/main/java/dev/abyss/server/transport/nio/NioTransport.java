@@ -136,6 +136,8 @@ public final class NioTransport implements Transport {
     private final DeferredResults deferred;
     private final int maxDatagram;
     private final int receiveBatch;
+    /** The channel's options and memberships (any thread). */
+    private NioOptions options;
 
     private final MemorySegment inData;
     private final ByteBuffer inBuffer;
@@ -213,6 +215,10 @@ public final class NioTransport implements Transport {
         if (inet.isUnresolved()) {
             throw new IllegalArgumentException("unresolved address: " + inet);
         }
+        if (settings.listen().netns() != null) {
+            throw new IOException("netns " + settings.listen().netns() + ": transport NIO cannot open its socket in another"
+                    + " network namespace (it makes no native call); use transport EPOLL or IO_URING");
+        }
         ProtocolFamily family = inet.getAddress() instanceof Inet6Address
                 ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
         if (probeFirst) {
@@ -242,9 +248,19 @@ public final class NioTransport implements Transport {
             if (settings.sendBufferSize() > 0) {
                 ch.setOption(StandardSocketOptions.SO_SNDBUF, settings.sendBufferSize());
             }
+            NioOptions options = new NioOptions(ch);
+            for (java.util.Map.Entry<dev.abyss.server.UdpOption<?>, Object> o : settings.listen().options().entrySet()) {
+                @SuppressWarnings("unchecked") dev.abyss.server.UdpOption<Object> key = (dev.abyss.server.UdpOption<Object>) o.getKey();
+                options.set(key, o.getValue()); // what NIO has not is refused, naming it (AUTO landing on NIO)
+            }
             bind(ch, inet, reusePort && !shared);
+            for (dev.abyss.server.MulticastGroup g : settings.listen().groups()) {
+                options.membership(g, true);
+            }
             sel = Selector.open();
-            return new NioTransport(arena, ch, sel, settings, receiver, sender);
+            NioTransport t = new NioTransport(arena, ch, sel, settings, receiver, sender);
+            t.options = options;
+            return t;
         } catch (IOException | RuntimeException | Error e) {
             closeQuietly(sel);
             closeQuietly(ch);
@@ -566,6 +582,11 @@ public final class NioTransport implements Transport {
     @Override
     public boolean isClosed() {
         return closed;
+    }
+
+    @Override
+    public dev.abyss.server.transport.SocketControl control() {
+        return options;
     }
 
     @Override
