@@ -1,33 +1,39 @@
 package dev.abyss.server.engine;
 
 import dev.abyss.ffi.net.PeerKey;
-import dev.abyss.server.transport.DatagramFacts;
 import dev.abyss.server.transport.Transport;
+import dev.abyss.server.transport.xdp.FrameCheck;
+import dev.abyss.server.transport.xdp.FrameLayout;
+import dev.abyss.server.transport.xdp.FrameParser;
+import dev.abyss.server.transport.xdp.FrameWriter;
+import dev.abyss.server.transport.xdp.NextHop;
+import dev.abyss.server.transport.xdp.ReceivedFrame;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.UnknownHostException;
-import java.nio.ByteBuffer;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The test double of the frame-transport seam: a transport that owns Ethernet frames rather than a
  * socket, as an AF_XDP transport will (its rings here are two in-memory queues, nothing leaves the
- * JVM). It parses Ethernet / IPv4 / UDP in Java, hands the engine the payload as a read-only view of
- * its "UMEM" frame and the facts it read from the IP header, and writes replies as whole frames. It
+ * JVM). It parses Ethernet / IPv4 / UDP with the AF_XDP transport's codec ({@link FrameParser},
+ * {@link FrameWriter}), hands the engine the payload as a read-only view of its "UMEM" frame and
+ * the facts it read from the IP header, and writes replies as whole frames through the next hop it
+ * learned from the latest frame. It
  * follows the transport rules: send results reach the sink at the end of a turn, never inside send.
  */
 final class FrameTransportDouble implements Transport {
-    static final int ETH = 14;
-    static final int IPV4 = 20;
-    static final int UDP = 8;
-    static final int HEADERS = ETH + IPV4 + UDP;
+    static final int MAX_FRAME = 2048;
     private static final Object WAKE = new Object();
+    private static final long CLIENT_MAC = 0x02_00_00_00_00_02L;
+    private static final long SERVER_MAC = 0x02_00_00_00_00_01L;
+    private static final int INTERFACE = 7; // the double's "queue's interface"
 
     /** Frames arriving from the wire (byte[]), and wake-ups. */
     final LinkedBlockingQueue<Object> rx = new LinkedBlockingQueue<>();
@@ -37,13 +43,21 @@ final class FrameTransportDouble implements Transport {
     int foreignFrames;
 
     private final InetSocketAddress local;
+    private final PeerKey localKey;
     private final ReceiveSink receiver;
     private final SendSink sender;
     private final Arena arena = Arena.ofShared();
     /** The frame being delivered: the engine's view points into it, as into a UMEM chunk. */
-    private final MemorySegment umem = arena.allocate(2048);
-    private final Facts facts = new Facts();
-    private final PeerKey peer = new PeerKey();
+    private final MemorySegment umem = arena.allocate(MAX_FRAME);
+    /**
+     * The AF_XDP transport's codec. Bound to the wildcard of the local family so that it reports the
+     * destination it read (the double checks the address itself), as the double always did.
+     */
+    private final FrameParser parser;
+    private final FrameWriter writer = new FrameWriter(64, 64, true);
+    private final ReceivedFrame facts = new ReceivedFrame();
+    /** The next hop learned from the latest frame (the double has one peer at a time). */
+    private final NextHop hop = new NextHop();
     private final ArrayList<Object> settledTags = new ArrayList<>();
     private final ArrayList<byte[]> settledFrames = new ArrayList<>();
     private volatile boolean receiving = true;
@@ -51,82 +65,39 @@ final class FrameTransportDouble implements Transport {
 
     FrameTransportDouble(SocketAddress local, ReceiveSink receiver, SendSink sender) {
         this.local = (InetSocketAddress) local;
+        this.localKey = new PeerKey().set(local);
         this.receiver = receiver;
         this.sender = sender;
+        InetSocketAddress any = new InetSocketAddress(this.local.getAddress() instanceof java.net.Inet6Address ? "::" : "0.0.0.0",
+                this.local.getPort());
+        this.parser = new FrameParser(new PeerKey().set(any), false, INTERFACE, true, true, MAX_FRAME);
     }
 
-    /** What the IP and UDP headers said about the frame being delivered. */
-    private static final class Facts implements DatagramFacts {
-        final PeerKey destination = new PeerKey();
-        int tos;
-
-        @Override
-        public PeerKey destinationKey() {
-            return destination;
-        }
-
-        @Override
-        public SocketAddress destination() {
-            return destination.toSocketAddress();
-        }
-
-        @Override
-        public int interfaceIndex() {
-            return 7; // the double's "queue's interface"
-        }
-
-        @Override
-        public int trafficClass() {
-            return tos;
-        }
-
-        @Override
-        public long timestampNanos() {
-            return -1;
-        }
-
-        @Override
-        public int segmentSize() {
-            return 0;
-        }
-
-        @Override
-        public boolean truncated() {
-            return false;
-        }
-    }
-
-    /** An Ethernet frame carrying UDP over IPv4 from {@code from} to {@code to} with {@code tos}. */
+    /** An Ethernet frame carrying UDP over IPv4 from {@code from} to {@code to} with {@code tos}, built by the codec. */
     static byte[] frame(InetSocketAddress from, InetSocketAddress to, int tos, byte[] payload) {
-        ByteBuffer b = ByteBuffer.allocate(HEADERS + payload.length);
-        b.put(new byte[]{2, 0, 0, 0, 0, 2}).put(new byte[]{2, 0, 0, 0, 0, 1}).putShort((short) 0x0800);
-        int ipStart = b.position();
-        b.put((byte) 0x45).put((byte) tos).putShort((short) (IPV4 + UDP + payload.length)).putShort((short) 0).putShort((short) 0)
-                .put((byte) 64).put((byte) 17).putShort((short) 0)
-                .put(from.getAddress().getAddress()).put(to.getAddress().getAddress());
-        int sum = 0;
-        for (int i = ipStart; i < ipStart + IPV4; i += 2) {
-            sum += b.getShort(i) & 0xFFFF;
+        MemorySegment f = MemorySegment.ofArray(new byte[MAX_FRAME]);
+        int n = new FrameWriter(64, 64, true).write(f, 0, MAX_FRAME, new NextHop().set(SERVER_MAC, CLIENT_MAC, NextHop.UNTAGGED),
+                new PeerKey().set(to), new PeerKey().set(from), tos, MemorySegment.ofArray(payload), 0, payload.length);
+        if (n < 0) {
+            throw new IllegalArgumentException("cannot frame " + from + " -> " + to + ": " + n);
         }
-        sum = (sum & 0xFFFF) + (sum >>> 16);
-        b.putShort(ipStart + 10, (short) ~(sum + (sum >>> 16)));
-        b.putShort((short) from.getPort()).putShort((short) to.getPort()).putShort((short) (UDP + payload.length)).putShort((short) 0);
-        b.put(payload);
-        return b.array();
+        return f.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
     }
 
-    /** The parts of a frame a test checks: source, destination, TOS, payload. */
+    /** The parts of a frame a test checks: source, destination, TOS, payload; parsed by the codec. */
     record Parsed(InetSocketAddress from, InetSocketAddress to, int tos, byte[] payload) {
-        static Parsed of(byte[] f) throws UnknownHostException {
-            ByteBuffer b = ByteBuffer.wrap(f);
-            byte[] src = new byte[4];
-            byte[] dst = new byte[4];
-            b.get(ETH + 12, src).get(ETH + 16, dst);
-            int udp = ETH + IPV4;
-            byte[] payload = new byte[(b.getShort(udp + 4) & 0xFFFF) - UDP];
-            b.get(HEADERS, payload);
-            return new Parsed(new InetSocketAddress(InetAddress.getByAddress(src), b.getShort(udp) & 0xFFFF),
-                    new InetSocketAddress(InetAddress.getByAddress(dst), b.getShort(udp + 2) & 0xFFFF), b.get(ETH + 1) & 0xFF, payload);
+        static Parsed of(byte[] f) {
+            MemorySegment s = MemorySegment.ofArray(f);
+            int port = Short.toUnsignedInt(s.get(FrameLayout.NET_SHORT, FrameLayout.ETH_HEADER + FrameLayout.IP4_HEADER
+                    + FrameLayout.UDP_DESTINATION_PORT)); // the peer's parser is bound to it
+            ReceivedFrame r = new ReceivedFrame();
+            FrameCheck c = new FrameParser(new PeerKey().setInet4(0, port, false), false, 1, true, true, MAX_FRAME).parse(s, 0, f.length, r);
+            if (c != FrameCheck.OK) {
+                throw new AssertionError("the transport wrote a bad frame: " + c);
+            }
+            return new Parsed((InetSocketAddress) r.source().toSocketAddress(),
+                    (InetSocketAddress) r.destinationAddress().toSocketAddress(), r.receivedTrafficClass(),
+                    s.asSlice(r.payloadOffset(), r.payloadLength()).toArray(ValueLayout.JAVA_BYTE));
         }
     }
 
@@ -159,34 +130,30 @@ final class FrameTransportDouble implements Transport {
     }
 
     private void deliver(byte[] f) {
-        if (f.length < HEADERS || f.length > umem.byteSize()) {
+        if (f.length > umem.byteSize()) {
             foreignFrames++;
             return;
         }
         MemorySegment.copy(MemorySegment.ofArray(f), 0, umem, 0, f.length);
-        ByteBuffer b = umem.asByteBuffer();
-        int dstPort = b.getShort(ETH + IPV4 + 2) & 0xFFFF;
-        int dstIp = b.getInt(ETH + 16);
-        if (b.getShort(12) != 0x0800 || b.get(ETH) != 0x45 || b.get(ETH + 9) != 17 || dstPort != local.getPort()
-                || dstIp != ByteBuffer.wrap(local.getAddress().getAddress()).getInt()) {
+        if (parser.parse(umem, 0, f.length, facts) != FrameCheck.OK
+                || (!local.getAddress().isAnyLocalAddress() && !facts.destinationAddress().equals(localKey))) {
             foreignFrames++;
             return;
         }
-        int length = (b.getShort(ETH + IPV4 + 4) & 0xFFFF) - UDP;
-        peer.setInet4(b.getInt(ETH + 12), b.getShort(ETH + IPV4) & 0xFFFF, false);
-        facts.destination.setInet4(dstIp, dstPort, false);
-        facts.tos = b.get(ETH + 1) & 0xFF;
-        receiver.onDatagram(peer, umem.asSlice(HEADERS, length).asReadOnly(), facts);
+        hop.copyFrom(facts.hop());
+        receiver.onDatagram(facts.source(), umem.asSlice(facts.payloadOffset(), facts.payloadLength()).asReadOnly(), facts);
     }
 
     @Override
     public boolean send(Object tag, PeerKey to, PeerKey from, int trafficClass, MemorySegment src, long offset, int length) {
-        InetSocketAddress source = from != null ? (InetSocketAddress) from.toSocketAddress() : local;
-        byte[] payload = src.asSlice(offset, length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-        byte[] f = frame(new InetSocketAddress(source.getAddress(), local.getPort()), (InetSocketAddress) to.toSocketAddress(),
-                Math.max(0, trafficClass), payload);
+        byte[] f = new byte[MAX_FRAME];
+        int n = writer.write(MemorySegment.ofArray(f), 0, MAX_FRAME, hop, to, from != null ? from : localKey, trafficClass, src,
+                offset, length);
+        if (n < 0) {
+            throw new IllegalStateException("the double cannot frame a send to " + to + ": " + n);
+        }
         settledTags.add(tag); // reported at the end of the turn, not here
-        settledFrames.add(f);
+        settledFrames.add(Arrays.copyOf(f, n));
         return true;
     }
 
@@ -195,7 +162,8 @@ final class FrameTransportDouble implements Transport {
         int n = settledFrames.size();
         for (int i = 0; i < n; i++) {
             byte[] f = settledFrames.get(i);
-            sender.sent(settledTags.get(i), MemorySegment.ofArray(f), HEADERS, f.length - HEADERS);
+            int headers = FrameLayout.headerLength(false, false);
+            sender.sent(settledTags.get(i), MemorySegment.ofArray(f), headers, f.length - headers);
             tx.add(f); // after the report: a test that sees the frame sees it counted
         }
         settledTags.clear();
