@@ -218,9 +218,23 @@ class XdpTransportTest {
         }
     }
 
-    /** Last: kills the server. */
     @Test
     @Order(5)
+    void withoutCapBpfAndCapNetAdminTheStartSaysWhatIsMissing() {
+        Skip.unless(NetworkNamespace.sh("command -v setpriv", 10).code() == 0, "setpriv (util-linux) is not installed");
+        List<String> cmd = new java.util.ArrayList<>(List.of("ip", "netns", "exec", server, "setpriv",
+                "--bounding-set=-bpf,-sys_admin,-net_admin,-perfmon", "--inh-caps=-all",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+                XdpServerChild.class.getName(), "xs0", XdpEchoTest.SERVER_V4, "7310", "inline"));
+        NetworkNamespace.Run run = NetworkNamespace.run(cmd, 60);
+        assertTrue(run.code() != 0 && run.output().contains("needs CAP_NET_ADMIN and CAP_BPF"), run::describe);
+        assertTrue(run.output().contains("EPERM"), run::describe);
+    }
+
+    /** Last: kills the server. */
+    @Test
+    @Order(6)
     void kill9LeavesNoProgramOnTheInterface() {
         String link = NetworkNamespace.sh("ip -n " + server + " link show xs0", 10).output();
         assertTrue(link.contains("prog/xdp"), "the program is on the interface while the server runs:\n" + link);
