@@ -273,10 +273,9 @@ final class VethCompare {
                 default -> "xdp";
             };
             cmd.addAll(List.of(root.resolve("bin/abyss").toString(), "--handler", "echo", "--transport", transport, "--bind", SERVER,
-                    "--port", Integer.toString(port), "--acceptors", "1"));
-            if (transport.equals("xdp")) {
-                cmd.addAll(List.of("--xdp-interface", "veth-s"));
-            }
+                    "--port", Integer.toString(port)));
+            // one acceptor: XDP runs one per RX queue served (the pair has one)
+            cmd.addAll(transport.equals("xdp") ? List.of("--xdp-interface", "veth-s", "--xdp-queues", "1") : List.of("--acceptors", "1"));
             pb.environment().put("JAVA_OPTS", "-Xms256m -Xmx1g");
             ready = "listening on";
         }
