@@ -46,6 +46,10 @@ import java.util.regex.Pattern;
  * one acceptor, {@code --transport epoll / io_uring}) and {@code abyss-xdp} (the CLI with
  * {@code --transport xdp --xdp-interface veth-s}): a contender that does not start is reported in its
  * row and not tried again.
+ *
+ * <p>{@code --load kxdpgun}: Knot's AF_XDP load generator (Debian package knot-dnsutils) instead,
+ * far cheaper per datagram than a socket client, sending DNS queries at {@code --qps}; the echo
+ * servers answer each with the query itself, which kxdpgun counts as a NOERROR reply.
  */
 final class VethCompare {
     static final List<String> CONTENDERS = List.of("c-ref", "abyss-epoll", "abyss-uring", "abyss-xdp");
@@ -72,6 +76,8 @@ final class VethCompare {
         int serverCpu = cpus - 1;
         String clientCpus = null;
         Path out = null;
+        String load = "java";
+        long qps = 1_000_000;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -87,6 +93,8 @@ final class VethCompare {
                     case "--server-cpu" -> serverCpu = Integer.parseInt(value(args, ++i, a));
                     case "--client-cpus" -> clientCpus = value(args, ++i, a);
                     case "--out" -> out = Path.of(value(args, ++i, a));
+                    case "--load" -> load = value(args, ++i, a);
+                    case "--qps" -> qps = Long.parseLong(value(args, ++i, a));
                     case "-h", "--help" -> {
                         System.out.println(usage());
                         return;
@@ -96,6 +104,9 @@ final class VethCompare {
             }
             if (rounds < 1 || size < 16 || size > 1472 || peers < 1 || window < 1) {
                 throw new IllegalArgumentException("--rounds >= 1, --size 16..1472, --peers and --window >= 1");
+            }
+            if (!load.equals("java") && !load.equals("kxdpgun") || qps < 1) {
+                throw new IllegalArgumentException("--load is java or kxdpgun, --qps >= 1");
             }
             if (cpus < 2 || serverCpu < 0 || serverCpu >= cpus) {
                 throw new IllegalArgumentException("needs 2 CPUs or more and --server-cpu in 0.." + (cpus - 1) + " (" + cpus + " here)");
@@ -122,7 +133,7 @@ final class VethCompare {
             out = work;
         }
         Files.createDirectories(out);
-        String why = unavailable(script);
+        String why = unavailable(script, load);
         if (why != null) {
             System.err.println("compare --veth: cannot run here: " + why);
             System.exit(3);
@@ -160,7 +171,9 @@ final class VethCompare {
                         continue;
                     }
                     try {
-                        Run r = measure(name, port, clientCpus, jar, size, peers, window, warmup, measure, serverCpu, server.pid(),
+                        Run r = load.equals("kxdpgun")
+                                ? kxdpgun(name, port, clientCpus, work, qps, warmup, measure, serverCpu, server.pid(), serverNapi)
+                                : measure(name, port, clientCpus, jar, size, peers, window, warmup, measure, serverCpu, server.pid(),
                                 serverNapi);
                         runs.get(c).add(r);
                         System.err.printf(Locale.ROOT, "round %d  %-12s %,10.0f replies/s   server %,7.0f ns/reply (process %,7.0f)"
@@ -179,16 +192,22 @@ final class VethCompare {
         }
         double minutes = (System.nanoTime() - t0) / 60e9;
         String command = "bin/bench compare " + String.join(" ", args);
-        String table = markdown(runs, failed, rounds, measure, size, peers, window, serverCpu, clientCpus, command, minutes);
+        String shape = load.equals("kxdpgun")
+                ? String.format(Locale.ROOT, "kxdpgun (AF_XDP) offering %,d DNS queries/s (%d-byte payloads)", qps, KXDPGUN_QUERY_BYTES)
+                : String.format(Locale.ROOT, "the load generator, %d B, %d peers x %d in flight", size, peers, window);
+        String table = markdown(runs, failed, rounds, measure, shape, serverCpu, clientCpus, command, minutes);
         Files.writeString(out.resolve("veth.md"), table);
         System.out.println(table);
         System.out.println("written: " + out.resolve("veth.md"));
     }
 
     /** Why the scenario cannot run here, or null. */
-    private static String unavailable(Path script) {
+    private static String unavailable(Path script, String load) {
         if (!Files.isExecutable(script)) {
             return script + " not found (run from a checkout)";
+        }
+        if (load.equals("kxdpgun") && sh(List.of("sh", "-c", "command -v kxdpgun"), 10).code != 0) {
+            return "kxdpgun is not installed (apt-get install knot-dnsutils)";
         }
         for (String tool : List.of("ip", "ethtool", "taskset")) {
             if (sh(List.of("sh", "-c", "command -v " + tool), 10).code != 0) {
@@ -409,6 +428,60 @@ final class VethCompare {
                 (processB - processA) * tick / replies, busy(coreA, coreB) * tick / replies, lostCount);
     }
 
+    /** The bytes of each query kxdpgun sends: a DNS header and one question for "example.com A". */
+    static final int KXDPGUN_QUERY_BYTES = 29;
+    private static final Pattern KXDPGUN_REPLIES = Pattern.compile("total replies:\\s+(\\d+)");
+    private static final Pattern KXDPGUN_QUERIES = Pattern.compile("total queries:\\s+(\\d+)");
+
+    /**
+     * Knot's AF_XDP DNS load generator in the client namespace, on the client's first core: a warm-up
+     * run, then a measured one with the server's CPU read before and after it (the window includes
+     * kxdpgun's own start, a few milliseconds). It counts the replies it can parse as DNS messages; an
+     * echo server's reply is the query itself, a well-formed DNS message (NOERROR), so the echo
+     * servers serve as DNS responders here. Lost: queries sent minus replies (it offers more than a
+     * server takes).
+     */
+    private static Run kxdpgun(String ns, int port, String clientCpus, Path work, long qps, Duration warmup, Duration measure,
+                               int serverCpu, long serverPid, Set<Long> serverNapi) throws Exception {
+        Path queries = work.resolve("kxdpgun-queries.txt");
+        Files.writeString(queries, "example.com A\n");
+        String cpu = clientCpus.split("[,-]")[0];
+        long measureSeconds = Math.max(1, Math.round(measure.toMillis() / 1000.0));
+        List<String> base = List.of("ip", "netns", "exec", ns + "-c", "kxdpgun", "-Q", Long.toString(qps), "-F", cpu, "-p",
+                Integer.toString(port), "-i", queries.toString());
+        List<String> warm = new ArrayList<>(base);
+        warm.addAll(List.of("-t", Long.toString(Math.max(1, Math.round(warmup.toMillis() / 1000.0))), "198.18.0.1"));
+        Result w = sh(warm, 60);
+        if (w.code != 0) {
+            throw new IOException("kxdpgun failed (exit " + w.code + "): " + w.output.strip());
+        }
+        List<String> run = new ArrayList<>(base);
+        run.addAll(List.of("-t", Long.toString(measureSeconds), "198.18.0.1"));
+        long[] coreA = cpuTicks(serverCpu);
+        long processA = processTicks(serverPid);
+        long napiA = serverNapi.stream().mapToLong(VethCompare::processTicks).sum();
+        long t0 = System.nanoTime();
+        Result r = sh(run, 60 + measureSeconds);
+        long t1 = System.nanoTime();
+        long[] coreB = cpuTicks(serverCpu);
+        long processB = processTicks(serverPid);
+        long napiB = serverNapi.stream().mapToLong(VethCompare::processTicks).sum();
+        Matcher replies = KXDPGUN_REPLIES.matcher(r.output);
+        Matcher sent = KXDPGUN_QUERIES.matcher(r.output);
+        if (r.code != 0 || !replies.find() || !sent.find()) {
+            throw new IOException("kxdpgun measured nothing (exit " + r.code + "): " + r.output.strip());
+        }
+        long n = Long.parseLong(replies.group(1));
+        if (n == 0) {
+            throw new IOException("no replies: " + r.output.strip());
+        }
+        double tick = 1e9 / 100;
+        // kxdpgun's own duration, not the process's (its start and the XDP attach are not traffic)
+        double seconds = Math.min(measureSeconds, (t1 - t0) / 1e9);
+        return new Run(n / seconds, (processB - processA + napiB - napiA) * tick / n, (processB - processA) * tick / n,
+                busy(coreA, coreB) * tick / n, Long.parseLong(sent.group(1)) - n);
+    }
+
     /** The cpuN line of /proc/stat (cpu for -1): user nice system idle iowait irq softirq steal ... */
     private static long[] cpuTicks(int cpu) throws IOException {
         String prefix = cpu < 0 ? "cpu " : "cpu" + cpu + " ";
@@ -441,11 +514,11 @@ final class VethCompare {
         }
     }
 
-    static String markdown(Map<String, List<Run>> runs, Map<String, String> failed, int rounds, Duration measure, int size, int peers,
-                           int window, int serverCpu, String clientCpus, String command, double minutes) {
+    static String markdown(Map<String, List<Run>> runs, Map<String, String> failed, int rounds, Duration measure, String shape,
+                           int serverCpu, String clientCpus, String command, double minutes) {
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "Veth pair between two namespaces: %d B, %d peers x %d in flight; server on CPU %d, load on %s; "
-                + "medians of %d round(s) of %.1f s.%n%n", size, peers, window, serverCpu, clientCpus, rounds, measure.toMillis() / 1000.0));
+        b.append(String.format(Locale.ROOT, "Veth pair between two namespaces: %s; server on CPU %d, load on %s; "
+                + "medians of %d round(s) of %.1f s.%n%n", shape, serverCpu, clientCpus, rounds, measure.toMillis() / 1000.0));
         double base = median(runs.getOrDefault("abyss-epoll", List.of()), Run::repliesPerSecond);
         double baseCpu = median(runs.getOrDefault("abyss-epoll", List.of()), Run::serverNsPerReply);
         b.append("| server | replies/s | vs abyss-epoll | server CPU ns/reply | vs abyss-epoll | of which the process | server core ns/reply | lost |\n");
@@ -466,7 +539,8 @@ final class VethCompare {
         b.append(String.format(Locale.ROOT, "%n`%s` (%.1f min). Server CPU: user + system time of the server process and of the "
                 + "server end's NAPI thread (its receive path: GRO, XDP, IP, UDP), from /proc/PID/stat. Server core: user + system + irq "
                 + "+ softirq of the server's core from /proc/stat, whoever ran there (on a shared machine, other work too). Lost: "
-                + "datagrams the load generator never got back, over all rounds.%n", command, minutes));
+                + "datagrams the load generator never got back, over all rounds (kxdpgun: queries sent minus replies, as it offers "
+                + "more than a server takes).%n", command, minutes));
         return b.toString();
     }
 
@@ -539,6 +613,9 @@ final class VethCompare {
                   --size B           payload bytes (default 64); --peers P (default 16); --window W in flight per peer (default 8)
                   --server-cpu N     the core the servers and the server end's NAPI thread run on (default: the last)
                   --client-cpus L    the cores of the load generator and the client end's NAPI thread (default: the others)
+                  --load java|kxdpgun  the load: the load generator (default), or Knot's AF_XDP kxdpgun (package knot-dnsutils)
+                                     sending DNS queries, which the echo servers answer with the query itself
+                  --qps N            kxdpgun's offered queries per second (default 1,000,000)
                   --out DIR          where veth.md goes (default: abyss-bench/target/compare)""".formatted(String.join(",", CONTENDERS));
     }
 }
