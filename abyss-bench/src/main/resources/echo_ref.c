@@ -42,6 +42,11 @@ static int open_socket(int port) {
     }
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const char *at = getenv("ECHO_BIND"); /* the veth scenario binds the server namespace's address */
+    if (at != NULL && inet_pton(AF_INET, at, &a.sin_addr) != 1) {
+        fprintf(stderr, "ECHO_BIND is not an IPv4 address: %s\n", at);
+        exit(2);
+    }
     if (bind(fd, (struct sockaddr *) &a, sizeof a) != 0) {
         perror("bind");
         exit(1);

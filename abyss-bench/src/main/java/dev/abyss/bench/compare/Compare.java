@@ -58,6 +58,7 @@ import java.util.function.Function;
  * <li>{@code --bulk-peers}, {@code --bulk-window}: the bulk scenarios' peers (default 16) and requests
  *     in flight per peer (default 4).</li>
  * <li>{@code --no-syscalls}: do not count syscalls (see {@link SyscallCounter}; n/a without perf).</li>
+ * <li>{@code --veth} (first): the veth scenario instead, its own options ({@link VethCompare}).</li>
  * </ul>
  *
  * A quick A/B of the two C references: {@code Compare --quick --only c-ref,c-iouring --scenarios 64B-16}.
@@ -107,6 +108,10 @@ public final class Compare {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("--veth")) {
+            VethCompare.main(args); // the veth scenario: namespaces, pinned cores, CPU per reply (see VethCompare)
+            return;
+        }
         Integer rounds = null;
         Duration measure = null;
         boolean quick = false;
@@ -454,7 +459,8 @@ public final class Compare {
                   --rate PPS         offered rate of the latency scenario (default: half the C reference's 64 B, 16-peer peak)
                   --no-syscalls      do not count the servers' syscalls with perf
                   --bulk-peers P     peers of the bulk scenarios (default %d)
-                  --bulk-window W    requests in flight per peer in the bulk scenarios (default %d)""".formatted(
+                  --bulk-window W    requests in flight per peer in the bulk scenarios (default %d)
+                  --veth ...         (first) the veth scenario between two namespaces: bin/bench compare --veth --help""".formatted(
                 String.join(",", CONTENDERS.stream().map(Contender::id).toList()),
                 String.join(",", SCENARIOS.stream().map(Scenario::id).toList()), Scenario.BULK_PEERS, Scenario.BULK_WINDOW);
     }
