@@ -12,4 +12,5 @@ module dev.abyss.ffi {
     exports dev.abyss.ffi.epoll;
     exports dev.abyss.ffi.net;
     exports dev.abyss.ffi.uring;
+    exports dev.abyss.ffi.xdp;
 }

@@ -64,7 +64,15 @@ public final class Main implements Callable<Integer> {
     enum HandlerName { echo, session_echo, hello, messenger, reflector }
 
     /** {@link TransportKind}, as typed. */
-    enum TransportName { auto, io_uring, epoll, nio }
+    enum TransportName { auto, io_uring, epoll, nio, xdp }
+
+    /** {@link ServerConfig.XdpOptions.Attach}, as typed. */
+    enum XdpModeName { auto, native_, generic;
+        @Override
+        public String toString() {
+            return this == native_ ? "native" : name();
+        }
+    }
 
     /** {@link DispatchMode}, as typed. */
     enum DispatchName { inline, virtual }
@@ -147,6 +155,40 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--gro", negatable = true,
                 description = "take coalesced receives (UDP_GRO) and split them (--no-gro: off; default: on, off with --transport nio)")
         Boolean gro;
+
+        // ---- AF_XDP (--transport xdp)
+        @Option(names = "--xdp-interface", paramLabel = "IFACE",
+                description = "with --transport xdp: the network interface to serve (default: the one that has --bind)")
+        String xdpInterface;
+
+        @Option(names = "--xdp-queues", paramLabel = "N",
+                description = "with --transport xdp: RX queues served from queue 0, one acceptor each (default: all of the interface's)")
+        Integer xdpQueues;
+
+        @Option(names = "--xdp-mode", paramLabel = "MODE", converter = XdpModeConverter.class,
+                description = "with --transport xdp: native (in the driver), generic, or auto: native where the driver has it (default: auto)")
+        XdpModeName xdpMode;
+
+        @Option(names = "--xdp-copy", negatable = true,
+                description = "with --transport xdp: copy mode (--no-xdp-copy: zero-copy only; default: zero-copy where the driver has it, else copy)")
+        Boolean xdpCopy;
+
+        @Option(names = "--xdp-umem-frames", paramLabel = "N",
+                description = "with --transport xdp: UMEM frames of 2 KiB per queue, a power of two >= 256 (default: 4096)")
+        Integer xdpUmemFrames;
+    }
+
+    /** Reads native, generic, auto. */
+    static final class XdpModeConverter implements picocli.CommandLine.ITypeConverter<XdpModeName> {
+        @Override
+        public XdpModeName convert(String value) {
+            return switch (value) {
+                case "native" -> XdpModeName.native_;
+                case "generic" -> XdpModeName.generic;
+                case "auto" -> XdpModeName.auto;
+                default -> throw new picocli.CommandLine.TypeConversionException("native, generic or auto, was '" + value + "'");
+            };
+        }
     }
 
     /** {@link ServerConfig.Limits}. */
@@ -297,7 +339,27 @@ public final class Main implements Callable<Integer> {
             case io_uring -> TransportKind.IO_URING;
             case epoll -> TransportKind.EPOLL;
             case nio -> TransportKind.NIO;
+            case xdp -> TransportKind.XDP;
         });
+        if (socket.xdpInterface != null) {
+            option("--xdp-interface", () -> b.xdpInterface(socket.xdpInterface));
+        }
+        if (socket.xdpQueues != null) {
+            option("--xdp-queues", () -> b.xdpQueues(socket.xdpQueues));
+        }
+        if (socket.xdpMode != null) {
+            b.xdpAttach(switch (socket.xdpMode) {
+                case auto -> ServerConfig.XdpOptions.Attach.AUTO;
+                case native_ -> ServerConfig.XdpOptions.Attach.NATIVE;
+                case generic -> ServerConfig.XdpOptions.Attach.GENERIC;
+            });
+        }
+        if (socket.xdpCopy != null) {
+            b.xdpCopy(socket.xdpCopy ? ServerConfig.XdpOptions.Copy.COPY : ServerConfig.XdpOptions.Copy.ZERO_COPY);
+        }
+        if (socket.xdpUmemFrames != null) {
+            option("--xdp-umem-frames", () -> b.xdpUmemFrames(socket.xdpUmemFrames));
+        }
         if (socket.receiveBuffer != null) {
             option("--receive-buffer", () -> b.receiveBufferSize(socket.receiveBuffer));
         }
@@ -507,7 +569,8 @@ public final class Main implements Callable<Integer> {
                     + " on udp " + Addresses.format(s.localAddress()));
         }
         out.println("abyss: " + handler + " listening on udp " + Addresses.format(server.localAddress()) + " ("
-                + server.transport().name().toLowerCase(Locale.ROOT) + " transport, " + count(n, "acceptor") + ", "
+                + server.transport().name().toLowerCase(Locale.ROOT) + " transport, "
+                + (server.transportDetail().isEmpty() ? count(n, "acceptor") : server.transportDetail() + ", an acceptor a queue") + ", "
                 + (dispatch.mode == DispatchName.virtual ? "virtual-thread" : "inline") + " dispatch)");
         String listening = ListenFlags.describe(server, config);
         if (!listening.isEmpty()) {

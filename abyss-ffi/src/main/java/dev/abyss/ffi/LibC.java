@@ -97,6 +97,13 @@ public final class LibC {
     private static final MethodHandle SYSCALL_4 = variadicSyscall(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG);
     private static final MethodHandle SYSCALL_6 =
             variadicSyscall(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG);
+    // ---- AF_XDP and bpf(2) (issue 20) ----
+    static final long SYS_BPF = 321; // x86_64; aarch64 has 280 (see sysBpf)
+    private static final MethodHandle SYSCALL_3 = variadicSyscall(JAVA_LONG, ADDRESS, JAVA_LONG);
+    private static final MethodHandle IF_NAMETOINDEX = errnoCall("if_nametoindex", JAVA_INT, ADDRESS);
+    private static final MethodHandle POLL = errnoCall("poll", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
+    private static final MethodHandle SENDTO =
+            errnoCall("sendto", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
             symbol("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -708,6 +715,83 @@ public final class LibC {
         MemorySegment st = CALL_STATE.get();
         try {
             return orErrno((int) IOCTL.invokeExact(st, fd, request, arg), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---- bpf(2), interfaces, poll, sendto (AF_XDP, issue 20) ----------------------------------
+
+    /** The bpf(2) syscall number of this machine's architecture. */
+    static long sysBpf() {
+        return "aarch64".equals(System.getProperty("os.arch")) ? 280 : SYS_BPF;
+    }
+
+    /**
+     * {@code bpf(cmd, attr, size)}: one command of the BPF system call.
+     *
+     * @param cmd  a {@code BPF_*} command (e.g. {@code BPF_MAP_CREATE})
+     * @param attr the command's part of {@code union bpf_attr}, zero beyond what it sets
+     * @param size the bytes of {@code attr} the kernel reads
+     * @return the command's result (often a new file descriptor), or {@code -errno}
+     */
+    public static int bpf(int cmd, MemorySegment attr, long size) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return (int) orErrno((long) SYSCALL_3.invokeExact(st, sysBpf(), (long) cmd, attr, size), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code if_nametoindex(3)}.
+     *
+     * @param name a NUL-terminated interface name
+     * @return the interface index, or {@code -errno} (ENODEV: no such interface)
+     */
+    public static int ifNameToIndex(MemorySegment name) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            int index = (int) IF_NAMETOINDEX.invokeExact(st, name);
+            return index == 0 ? -(int) ERRNO.get(st, 0L) : index;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code poll(2)}.
+     *
+     * @param fds           an array of {@code struct pollfd}
+     * @param nfds          its entries
+     * @param timeoutMillis -1 to wait forever, 0 not to wait
+     * @return the number of ready entries, or {@code -errno}
+     */
+    public static int poll(MemorySegment fds, long nfds, int timeoutMillis) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((int) POLL.invokeExact(st, fds, nfds, timeoutMillis), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code sendto(2)}; with no buffer and no address it is the AF_XDP transmit kick.
+     *
+     * @param fd      the socket
+     * @param buf     the bytes, or {@link MemorySegment#NULL}
+     * @param len     their length
+     * @param flags   e.g. {@code MSG_DONTWAIT}
+     * @param addr    the destination, or {@link MemorySegment#NULL}
+     * @param addrLen its length
+     * @return the bytes sent, or {@code -errno}
+     */
+    public static long sendto(int fd, MemorySegment buf, long len, int flags, MemorySegment addr, int addrLen) {
+        MemorySegment st = CALL_STATE.get();
+        try {
+            return orErrno((long) SENDTO.invokeExact(st, fd, buf, len, flags, addr, addrLen), st);
         } catch (Throwable t) {
             throw rethrow(t);
         }

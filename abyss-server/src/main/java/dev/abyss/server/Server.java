@@ -35,6 +35,15 @@ public final class Server implements AutoCloseable {
         return engine.transport();
     }
 
+    /**
+     * {@return what the transport says of itself beyond its kind, for a start line: for
+     * {@link TransportKind#XDP} the mode (native or generic), copy or zero-copy, and the queues
+     * served; "" for the socket transports}
+     */
+    public String transportDetail() {
+        return engine.transportDetail();
+    }
+
     /** {@return the config the server was started with} */
     public ServerConfig config() {
         return config;

@@ -47,12 +47,14 @@ public final class ServerConfig {
     private final CpuPlacement placement;
     private final Defences defences;
     private final ListenOptions listen;
+    private final XdpOptions xdp;
 
     private ServerConfig(HandlerChoice handler, SocketOptions socket, Limits limits, Timeouts timeouts,
                          DispatchOptions dispatch, List<InheritedSocket> inheritedSockets, CpuPlacement placement,
-                         Defences defences, ListenOptions listen) {
+                         Defences defences, ListenOptions listen, XdpOptions xdp) {
         this.defences = defences;
         this.listen = listen;
+        this.xdp = xdp;
         this.inheritedSockets = inheritedSockets;
         this.placement = placement;
         this.handler = handler;
@@ -90,6 +92,46 @@ public final class ServerConfig {
     /** {@return where callbacks run, and how their errors and views are treated} */
     public DispatchOptions dispatch() {
         return dispatch;
+    }
+
+    /** {@return the AF_XDP transport's interface, queues, modes and UMEM (used by {@link TransportKind#XDP} only)} */
+    public XdpOptions xdp() {
+        return xdp;
+    }
+
+    /**
+     * The AF_XDP transport's options ({@link TransportKind#XDP}); meaningful only with that transport.
+     * Each component is documented on the {@link Builder} method that sets it.
+     *
+     * @param interfaceName     {@link Builder#xdpInterface(String)}; null: the interface that has the bind address
+     * @param queues            {@link Builder#xdpQueues(int)}; 0: every RX queue of the interface
+     * @param attach            {@link Builder#xdpAttach(XdpOptions.Attach)}
+     * @param copy              {@link Builder#xdpCopy(XdpOptions.Copy)}
+     * @param umemFrames        {@link Builder#xdpUmemFrames(int)}
+     * @param ipv4UdpChecksum   {@link Builder#xdpIpv4UdpChecksum(boolean)}
+     * @param verifyUdpChecksum {@link Builder#xdpVerifyUdpChecksum(boolean)}
+     */
+    public record XdpOptions(String interfaceName, int queues, Attach attach, Copy copy, int umemFrames,
+                             boolean ipv4UdpChecksum, boolean verifyUdpChecksum) {
+        /** Where the XDP program runs. */
+        public enum Attach {
+            /** In the driver where it has XDP (native mode), else generic. */
+            AUTO,
+            /** In the driver only: start fails where the driver has no XDP. */
+            NATIVE,
+            /** Generic (skb) mode: every interface, after the kernel has built its socket buffer. */
+            GENERIC
+        }
+
+        /** How frames reach the UMEM. */
+        public enum Copy {
+            /** Zero-copy where the driver has it for the queue, else copy. */
+            AUTO,
+            /** Copy mode. */
+            COPY,
+            /** Zero-copy only: start fails where the driver has none. */
+            ZERO_COPY
+        }
     }
 
     /** {@return which CPU each acceptor thread runs on, and whether the kernel steers datagrams by CPU} */
@@ -332,6 +374,14 @@ public final class ServerConfig {
         private final java.util.LinkedHashMap<UdpOption<?>, Object> listenOptions = new java.util.LinkedHashMap<>();
         private final java.util.LinkedHashSet<MulticastGroup> groups = new java.util.LinkedHashSet<>();
         private String netns;
+        // AF_XDP (transport XDP only)
+        private String xdpInterface;
+        private Integer xdpQueues;
+        private XdpOptions.Attach xdpAttach;
+        private XdpOptions.Copy xdpCopy;
+        private Integer xdpUmemFrames;
+        private Boolean xdpIpv4UdpChecksum;
+        private Boolean xdpVerifyUdpChecksum;
 
         private Builder() {
         }
@@ -516,9 +566,102 @@ public final class ServerConfig {
             return inheritedSockets(Arrays.stream(fds).mapToObj(fd -> InheritedSocket.inspect(fd, null)).toList());
         }
 
+        // ---- AF_XDP: options of transport XDP only
+
+        /**
+         * The network interface transport {@link TransportKind#XDP} serves, e.g. {@code "eth0"}.
+         * Default: the interface that has the bind address (a wildcard bind needs it named).
+         *
+         * @param name an interface of this network namespace
+         * @return this builder
+         */
+        public Builder xdpInterface(String name) {
+            this.xdpInterface = Objects.requireNonNull(name, "xdpInterface");
+            return this;
+        }
+
+        /**
+         * How many RX queues to serve, from queue 0: one acceptor (and one AF_XDP socket) each.
+         * Default 0: every RX queue of the interface. Frames on a queue not served go to the kernel,
+         * and so to the bound socket.
+         *
+         * @param queues 0 or more
+         * @return this builder
+         */
+        public Builder xdpQueues(int queues) {
+            if (queues < 0) {
+                throw new IllegalArgumentException("xdpQueues must be >= 0 (0: all), was " + queues);
+            }
+            this.xdpQueues = queues;
+            return this;
+        }
+
+        /**
+         * Where the XDP program runs. Default {@link XdpOptions.Attach#AUTO}: in the driver where
+         * it has XDP, else generic.
+         *
+         * @param attach the mode
+         * @return this builder
+         */
+        public Builder xdpAttach(XdpOptions.Attach attach) {
+            this.xdpAttach = Objects.requireNonNull(attach, "xdpAttach");
+            return this;
+        }
+
+        /**
+         * Copy or zero-copy. Default {@link XdpOptions.Copy#AUTO}: zero-copy where the driver has it.
+         *
+         * @param copy the mode
+         * @return this builder
+         */
+        public Builder xdpCopy(XdpOptions.Copy copy) {
+            this.xdpCopy = Objects.requireNonNull(copy, "xdpCopy");
+            return this;
+        }
+
+        /**
+         * UMEM frames per queue (2 KiB each), a power of two from 256. Default 4096 (8 MiB a queue):
+         * half for receiving, the rest for sending.
+         *
+         * @param frames the frames
+         * @return this builder
+         */
+        public Builder xdpUmemFrames(int frames) {
+            if (frames < 256 || Integer.bitCount(frames) != 1) {
+                throw new IllegalArgumentException("xdpUmemFrames must be a power of two >= 256, was " + frames);
+            }
+            this.xdpUmemFrames = frames;
+            return this;
+        }
+
+        /**
+         * Whether replies over IPv4 carry a UDP checksum (optional on IPv4; always on IPv6). Default true.
+         *
+         * @param on compute it
+         * @return this builder
+         */
+        public Builder xdpIpv4UdpChecksum(boolean on) {
+            this.xdpIpv4UdpChecksum = on;
+            return this;
+        }
+
+        /**
+         * Whether received UDP checksums are verified (a frame that fails is counted and dropped).
+         * Default false: over veth, and wherever the sender leaves its checksum to the device, the
+         * frame carries only the pseudo-header's partial sum, which XDP sees as it is.
+         *
+         * @param on verify
+         * @return this builder
+         */
+        public Builder xdpVerifyUdpChecksum(boolean on) {
+            this.xdpVerifyUdpChecksum = on;
+            return this;
+        }
+
         /**
          * The kernel interface: {@link TransportKind#AUTO} (default: the best that works here),
-         * {@link TransportKind#IO_URING}, {@link TransportKind#EPOLL} or {@link TransportKind#NIO}.
+         * {@link TransportKind#IO_URING}, {@link TransportKind#EPOLL}, {@link TransportKind#NIO}, or
+         * {@link TransportKind#XDP} (explicit only; see the {@code xdp*} options).
          *
          * @param transport the transport kind
          * @return this builder
@@ -1198,8 +1341,11 @@ public final class ServerConfig {
             Defences defences = new Defences(rate, or(rateLimitBurst, Math.max(1, rate)), or(rateLimitSlip, 2),
                     or(ipv4PrefixLength, 24), or(ipv6PrefixLength, 56), or(amplificationLimit, 0), or(sessionsPerPrefix, 0),
                     or(prefixTableSize, 1 << 20));
+            XdpOptions xdp = new XdpOptions(xdpInterface, or(xdpQueues, 0), or(xdpAttach, XdpOptions.Attach.AUTO),
+                    or(xdpCopy, XdpOptions.Copy.AUTO), or(xdpUmemFrames, 4096), or(xdpIpv4UdpChecksum, true),
+                    or(xdpVerifyUdpChecksum, false));
             return new ServerConfig(handler, socket, limits, timeouts, dispatch,
-                    inherited ? inheritedSockets : List.of(), placement, defences, listenOptions());
+                    inherited ? inheritedSockets : List.of(), placement, defences, listenOptions(), xdp);
         }
 
         /** Refuses what was set and cannot hold together; a default never takes part. */
@@ -1226,6 +1372,7 @@ public final class ServerConfig {
                 refuse(Boolean.TRUE.equals(ipv6Only) && ip instanceof Inet4Address, "ipv6Only true",
                         "bindAddress " + ip.getHostAddress(), "IPV6_V6ONLY applies to IPv6 sockets");
             }
+            checkXdp();
             if (transport == TransportKind.NIO) {
                 String nio = "transport NIO";
                 refuse(Boolean.TRUE.equals(ipv6Only), "ipv6Only true", nio, "the JDK's DatagramChannel cannot set IPV6_V6ONLY");
@@ -1351,6 +1498,26 @@ public final class ServerConfig {
         }
 
         /** Throws "{@code option} contradicts {@code other}: {@code why}" when {@code contradiction}. */
+        /** The xdp* options belong to transport XDP, which serves an IP address of an interface. */
+        private void checkXdp() {
+            String xdpOption = xdpInterface != null ? "xdpInterface " + xdpInterface
+                    : xdpQueues != null ? "xdpQueues " + xdpQueues
+                    : xdpAttach != null ? "xdpAttach " + xdpAttach
+                    : xdpCopy != null ? "xdpCopy " + xdpCopy
+                    : xdpUmemFrames != null ? "xdpUmemFrames " + xdpUmemFrames
+                    : xdpIpv4UdpChecksum != null ? "xdpIpv4UdpChecksum " + xdpIpv4UdpChecksum
+                    : xdpVerifyUdpChecksum != null ? "xdpVerifyUdpChecksum " + xdpVerifyUdpChecksum : null;
+            refuse(xdpOption != null && transport != TransportKind.XDP, xdpOption, "transport " + transport,
+                    "the xdp* options are those of transport XDP");
+            if (transport == TransportKind.XDP) {
+                refuse(unixPath != null, "transport XDP", "bindUnix '" + unixPath + "'", "AF_XDP serves UDP over IP");
+                refuse(inheritedSockets != null, "transport XDP", "inheritedSockets",
+                        "AF_XDP sockets and the XDP program are made at start, not inherited");
+                refuse(numAcceptors != null, "numAcceptors " + numAcceptors, "transport XDP",
+                        "XDP runs one acceptor per RX queue served (xdpQueues)");
+            }
+        }
+
         private static void refuse(boolean contradiction, String option, String other, String why) {
             if (contradiction) {
                 throw new IllegalArgumentException(option + " contradicts " + other + ": " + why);

@@ -13,6 +13,10 @@ import dev.abyss.ffi.net.SockAddr;
 import dev.abyss.ffi.uring.IoUring;
 import dev.abyss.ffi.uring.IoUringConstants;
 import dev.abyss.ffi.uring.IoUringLayouts;
+import dev.abyss.ffi.xdp.BpfAssembler;
+import dev.abyss.ffi.xdp.BpfSyscall;
+import dev.abyss.ffi.xdp.XdpRedirect;
+import dev.abyss.ffi.xdp.Xsk;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -60,11 +64,31 @@ class AbiTest {
         STRUCTS.put(Bpf.SOCK_FILTER, "struct sock_filter");
         STRUCTS.put(Bpf.SOCK_FPROG, "struct sock_fprog");
         STRUCTS.put(CpuSet.CPU_SET_T, "cpu_set_t"); // a typedef of an unnamed struct
+        // AF_XDP (issue 20)
+        for (StructLayout s : List.of(Xsk.SOCKADDR_XDP, Xsk.XDP_UMEM_REG_LAYOUT, Xsk.XDP_RING_OFFSET,
+                Xsk.XDP_MMAP_OFFSETS_LAYOUT, Xsk.XDP_DESC, Xsk.XDP_STATISTICS_LAYOUT, Xsk.XDP_OPTIONS_LAYOUT, Xsk.POLLFD)) {
+            STRUCTS.put(s, "struct " + s.name().orElseThrow());
+        }
+    }
+
+    /**
+     * Parts of a C union (layout -> C union and the member path prefix): each named field's offset
+     * and size are checked as {@code offsetof(union, prefix + field)}, and the part must fit the union.
+     * {@code union bpf_attr} has one part per bpf(2) command.
+     */
+    private static final Map<StructLayout, String[]> UNION_PARTS = new LinkedHashMap<>();
+
+    static {
+        UNION_PARTS.put(BpfSyscall.MAP_CREATE_ATTR, new String[]{"union bpf_attr", ""});
+        UNION_PARTS.put(BpfSyscall.MAP_ELEM_ATTR, new String[]{"union bpf_attr", ""});
+        UNION_PARTS.put(BpfSyscall.PROG_LOAD_ATTR, new String[]{"union bpf_attr", ""});
+        UNION_PARTS.put(BpfSyscall.LINK_CREATE_ATTR, new String[]{"union bpf_attr", "link_create."});
     }
 
     /** Classes whose public static final int/long fields are C constants of the same name. */
     private static final List<Class<?>> CONSTANT_CLASSES =
-            List.of(Net.class, Errno.class, Epoll.class, IoUringConstants.class, Bpf.class, CpuSet.class);
+            List.of(Net.class, Errno.class, Epoll.class, IoUringConstants.class, Bpf.class, CpuSet.class,
+                    BpfSyscall.class, BpfAssembler.class, Xsk.class, XdpRedirect.class);
 
     private static final String HEADERS = """
             #define _GNU_SOURCE
@@ -87,6 +111,10 @@ class AbiTest {
             #include <linux/errqueue.h>
             #include <linux/filter.h>
             #include <linux/time_types.h>
+            #include <linux/bpf.h>
+            #include <linux/if_link.h>
+            #include <linux/if_xdp.h>
+            #include <poll.h>
             #define MSIZE(t, m) sizeof(((t *) 0)->m)
             """;
 
@@ -114,6 +142,24 @@ class AbiTest {
                 expected.put("msize " + name + "." + field, member.byteSize());
             }
         }
+        for (Map.Entry<StructLayout, String[]> e : UNION_PARTS.entrySet()) {
+            StructLayout layout = e.getKey();
+            String union = e.getValue()[0];
+            String prefix = e.getValue()[1];
+            String name = layout.name().orElseThrow();
+            line(c, "fits " + name, "sizeof(" + union + ") >= " + layout.byteSize());
+            expected.put("fits " + name, 1L);
+            for (MemoryLayout member : layout.memberLayouts()) {
+                if (member instanceof PaddingLayout || member.name().isEmpty()) {
+                    continue;
+                }
+                String field = member.name().get();
+                line(c, "offset " + name + "." + field, "offsetof(" + union + ", " + prefix + field + ")");
+                expected.put("offset " + name + "." + field, layout.byteOffset(groupElement(field)));
+                line(c, "msize " + name + "." + field, "MSIZE(" + union + ", " + prefix + field + ")");
+                expected.put("msize " + name + "." + field, member.byteSize());
+            }
+        }
         for (Class<?> k : CONSTANT_CLASSES) {
             for (Field f : k.getDeclaredFields()) {
                 int mod = f.getModifiers();
@@ -131,6 +177,12 @@ class AbiTest {
             String cName = "SYS_io_uring_" + call.substring("SYS_IO_URING_".length()).toLowerCase();
             line(c, "const " + cName, cName);
             expected.put("const " + cName, f.getLong(null));
+        }
+        if ("amd64".equals(System.getProperty("os.arch"))) { // bpf(2)'s number differs by architecture
+            Field sysBpf = LibC.class.getDeclaredField("SYS_BPF");
+            sysBpf.setAccessible(true);
+            line(c, "const SYS_bpf", "SYS_bpf");
+            expected.put("const SYS_bpf", sysBpf.getLong(null));
         }
         // the CMSG macros against our arithmetic
         line(c, "cmsg CMSG_DATA offset", "({ struct cmsghdr h; (char *) CMSG_DATA(&h) - (char *) &h; })");

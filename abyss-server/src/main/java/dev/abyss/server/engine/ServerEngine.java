@@ -45,6 +45,7 @@ public final class ServerEngine {
     private final CountDownLatch exited;
     private final SocketAddress localAddress;
     private final TransportKind transport;
+    private final java.util.function.Supplier<String> transportDetail;
     private volatile boolean stopped;
     private Thread watchdog;
     private final long spanContext = Spans.newSpanContext();
@@ -55,12 +56,13 @@ public final class ServerEngine {
     private ServerEngine(ServerConfig config, TransportFactory factory, SessionLayer.Factory layers) throws IOException {
         this.config = config;
         initListen();
+        this.transportDetail = factory.opener()::describe;
         this.transport = factory.kind();
         int connections = config.limits().numConnections();
         this.cap = new SessionCap(connections == ServerConfig.UNLIMITED ? SessionCap.UNLIMITED : connections);
         SocketAddress bindTo = config.socket().bindAddress();
         boolean unix = bindTo instanceof UnixDomainSocketAddress; // no SO_REUSEPORT: the config says one acceptor
-        int n = config.limits().numAcceptors();
+        int n = factory.opener().acceptors(config.limits().numAcceptors());
         List<InheritedSocket> inherited = config.inheritedSockets(); // one each: adopted, not bound
         Defences defences = Defences.of(config);
         try {
@@ -89,7 +91,7 @@ public final class ServerEngine {
 
     /** Opens every acceptor's socket on the configured transport and starts their threads. */
     public static ServerEngine start(ServerConfig config) throws IOException {
-        return start(config, Transports.select(config.socket().transport()), null);
+        return start(config, Transports.select(config), null);
     }
 
     /**
@@ -160,6 +162,11 @@ public final class ServerEngine {
     }
 
     /** The transport options as the listener span's {@code transport_options}. */
+    /** {@return what the transport's factory says of itself for the start line (XDP: mode, copy, queues), or ""} */
+    public String transportDetail() {
+        return transportDetail.get();
+    }
+
     Map<String, Object> transportOptions() {
         Map<String, Object> o = new LinkedHashMap<>();
         ServerConfig.SocketOptions socket = effective(config.socket(), transport);

@@ -18,6 +18,22 @@ public record TransportFactory(TransportKind kind, Opener opener) {
     public interface Opener {
         Transport open(TransportSettings settings, SocketAddress address, boolean reusePort, boolean probeFirst,
                        Transport.ReceiveSink receiver, Transport.SendSink sender) throws IOException;
+
+        /**
+         * The acceptors to open, given the configured number: the configured number, except for a
+         * transport whose acceptors are fixed by what it serves (XDP: one per RX queue).
+         *
+         * @param configured {@code ServerConfig.limits().numAcceptors()}
+         * @return at least 1
+         */
+        default int acceptors(int configured) {
+            return configured;
+        }
+
+        /** {@return what the start line says about the transports opened (XDP: mode, copy, queues), or ""} */
+        default String describe() {
+            return "";
+        }
     }
 
     /**

@@ -1,9 +1,11 @@
 package dev.abyss.server.transport;
 
+import dev.abyss.server.ServerConfig;
 import dev.abyss.server.TransportKind;
 import dev.abyss.server.transport.epoll.EpollTransport;
 import dev.abyss.server.transport.nio.NioTransport;
 import dev.abyss.server.transport.uring.UringTransport;
+import dev.abyss.server.transport.xdp.XdpTransport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +38,27 @@ public final class Transports {
             case IO_URING -> require(TransportKind.IO_URING, Transports::uringProblem, UringTransport.FACTORY);
             case EPOLL -> require(TransportKind.EPOLL, Transports::epollProblem, EpollTransport.FACTORY);
             case NIO -> require(TransportKind.NIO, Transports::nioProblem, NioTransport.FACTORY);
+            case XDP -> throw new IllegalStateException("transport XDP is opened for one server's config: Transports.select(config)");
             case AUTO -> auto();
         };
+    }
+
+    /**
+     * The factory for {@code config}'s transport; for {@link TransportKind#XDP} one of that server's
+     * own (its interface, queues and program).
+     *
+     * @throws IllegalStateException when the transport cannot work here, with the reason
+     */
+    public static TransportFactory select(ServerConfig config) {
+        TransportKind kind = config.socket().transport();
+        if (kind != TransportKind.XDP) {
+            return select(kind);
+        }
+        String p = forced(TransportKind.XDP, NativeAccess::unavailableReason);
+        if (p != null) {
+            throw new IllegalStateException("transport XDP unavailable: " + p);
+        }
+        return XdpTransport.factory(config);
     }
 
     /** Why {@code kind} cannot work here, or null when it can. */
@@ -46,6 +67,7 @@ public final class Transports {
             case IO_URING -> uringProblem();
             case EPOLL -> epollProblem();
             case NIO -> nioProblem();
+            case XDP -> forced(TransportKind.XDP, () -> XdpTransport.SUITE_REASON);
             case AUTO -> null;
         };
     }

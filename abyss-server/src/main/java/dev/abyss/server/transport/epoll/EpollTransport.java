@@ -100,6 +100,14 @@ public final class EpollTransport extends NativeTransport {
         });
     }
 
+    /**
+     * {@return a descriptor that is readable while this transport has work (its epoll instance): a
+     * transport that wraps this one (XDP, for its socket) waits on it beside its own}
+     */
+    public int readinessFd() {
+        return epoll.fd();
+    }
+
     @Override
     public int poll(long timeoutNanos) {
         flush();

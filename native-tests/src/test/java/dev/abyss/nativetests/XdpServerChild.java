@@ -1,0 +1,74 @@
+package dev.abyss.nativetests;
+
+import dev.abyss.server.Abyss;
+import dev.abyss.server.Handler;
+import dev.abyss.server.HandlerResult;
+import dev.abyss.server.Server;
+import dev.abyss.server.ServerConfig;
+import dev.abyss.server.ServerStats;
+import dev.abyss.server.Session;
+import dev.abyss.server.TransportKind;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.foreign.MemorySegment;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+
+/**
+ * An Abyss server on transport XDP in the server namespace of {@link XdpTransportTest}: answers
+ * every datagram with its payload followed by {@code " @"} and the acceptor thread's name (so a
+ * client sees which queue's acceptor served it). Prints {@code READY pid=.. detail=..}; reads
+ * commands from stdin: {@code STATS} prints {@code STATS in=.. out=.. receiveErrors=.. kernelDrops=..
+ * sendErrors=..}; {@code SEND address port text} sends {@code text} from another thread
+ * (Server.send). Exits when stdin closes.
+ *
+ * <p>Arguments: interface, bind address, port, dispatch ({@code inline} or {@code virtual}).
+ */
+public final class XdpServerChild {
+    private XdpServerChild() {
+    }
+
+    /** Echo plus the acceptor's name. */
+    static final class Tagged implements Handler<Object> {
+        @Override
+        public HandlerResult<Object> handleData(Session session, MemorySegment data, Object state) {
+            byte[] tag = (" @" + Thread.currentThread().getName()).getBytes(StandardCharsets.US_ASCII);
+            byte[] reply = new byte[(int) data.byteSize() + tag.length];
+            MemorySegment.copy(data, JAVA_BYTE, 0, reply, 0, (int) data.byteSize());
+            System.arraycopy(tag, 0, reply, (int) data.byteSize(), tag.length);
+            session.send(MemorySegment.ofArray(reply));
+            return HandlerResult.continueWith(state);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        ServerConfig.Builder b = ServerConfig.builder().handler(new Tagged()).transport(TransportKind.XDP)
+                .xdpInterface(args[0]).bindAddress(InetAddress.getByName(args[1])).port(Integer.parseInt(args[2]))
+                .xdpUmemFrames(1024);
+        if ("virtual".equals(args[3])) {
+            b.dispatchMode(dev.abyss.server.DispatchMode.VIRTUAL_THREADS);
+        }
+        try (Server server = Abyss.start(b.build())) {
+            System.out.println("READY pid=" + ProcessHandle.current().pid() + " detail=" + server.transportDetail().replace(' ', '_'));
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            for (String line; (line = in.readLine()) != null; ) {
+                String[] w = line.trim().split(" ");
+                if (w[0].equals("STATS")) {
+                    ServerStats s = server.stats();
+                    System.out.println("STATS in=" + s.datagramsIn() + " out=" + s.datagramsOut() + " receiveErrors="
+                            + s.receiveErrors() + " kernelDrops=" + s.kernelDrops() + " sendErrors=" + s.sendErrors());
+                } else if (w[0].equals("SEND")) {
+                    Thread t = new Thread(() -> System.out.println("SENT " + server.send(
+                            new InetSocketAddress(w[1], Integer.parseInt(w[2])),
+                            MemorySegment.ofArray(w[3].getBytes(StandardCharsets.US_ASCII)))));
+                    t.start();
+                    t.join();
+                }
+            }
+        }
+    }
+}

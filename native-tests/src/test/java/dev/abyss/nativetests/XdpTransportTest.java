@@ -1,0 +1,246 @@
+package dev.abyss.nativetests;
+
+import dev.abyss.testsupport.Await;
+import dev.abyss.testsupport.Skip;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Transport XDP end to end, in a namespace pair of the test's own (the topology of
+ * {@link XdpEchoTest}: a veth pair with two queues a side, 198.18.20.0/24 and fd00:20::/64): an
+ * Abyss server ({@link XdpServerChild}, bound to {@code [::]}, so both families) in the server
+ * namespace, python3 clients in the other.
+ * <ul>
+ *   <li>echo over IPv4 and IPv6, answered by both acceptors (one per RX queue);</li>
+ *   <li>ping and another UDP port still reach the server's kernel;</li>
+ *   <li>malformed frames sent raw (AF_PACKET) from the client: those the program steers to the
+ *       socket are counted as receive errors, the others passed to the kernel; the server answers on;</li>
+ *   <li>a send to a peer that never sent (no next hop learned) goes through the bound socket and arrives;</li>
+ *   <li>{@code kill -9} of the server leaves no XDP program on the interface.</li>
+ * </ul>
+ * Needs root, python3 and ping; skipped with the reason otherwise. The namespaces are removed at
+ * the end, even on failure.
+ */
+@Timeout(300)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class XdpTransportTest {
+    static final int PORT = 7300;
+    static String prefix;
+    static String server;
+    static String client;
+    static NetworkNamespace.Child child;
+    static String pid;
+
+    @BeforeAll
+    static void namespacesAndServer() {
+        prefix = "abxt-" + ProcessHandle.current().pid() + "-";
+        Skip.ifUnavailable("named network namespaces", NetworkNamespace.namedUnavailable(prefix + "probe"));
+        Skip.unless(NetworkNamespace.sh("command -v python3", 10).code() == 0, "python3 is not installed");
+        Skip.unless(NetworkNamespace.sh("command -v ping", 10).code() == 0, "ping is not installed (bin/test-deps.list: iputils-ping)");
+        server = prefix + "s";
+        client = prefix + "c";
+        NetworkNamespace.Run setup = NetworkNamespace.sh(XdpEchoTest.topology(server, client), 30);
+        if (setup.code() != 0) {
+            NetworkNamespace.deleteNamed(List.of(server, client));
+            Skip.unless(false, "cannot make a veth pair between two namespaces: " + setup.describe());
+        }
+        child = NetworkNamespace.startJava(server, XdpServerChild.class, List.of("xs0", "::", Integer.toString(PORT), "inline"));
+        Map<String, String> ready = XdpEchoTest.parse(child.expect("READY", Duration.ofSeconds(60)));
+        pid = ready.get("pid");
+        String detail = ready.get("detail");
+        assertTrue(detail.startsWith("native_mode,_copy,_queues_0-1_of_2"), "start line: " + detail);
+    }
+
+    @AfterAll
+    static void removeNamespaces() {
+        if (child != null) {
+            child.close();
+        }
+        if (server != null) {
+            NetworkNamespace.deleteNamed(List.of(server, client));
+        }
+    }
+
+    /** python3 in the client namespace: count datagrams over {@code sources} sockets; prints ECHOED n BY acceptor,... */
+    static String taggedClient(String address, int count, int sources) {
+        String py = """
+                import socket, sys
+                addr, port, count, sources = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+                fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
+                ok, by = 0, set()
+                socks = [socket.socket(fam, socket.SOCK_DGRAM) for _ in range(sources)]
+                for s in socks:
+                    s.settimeout(2.0)
+                for i in range(count):
+                    s = socks[i % sources]
+                    msg = b'xdp %d' % i
+                    for attempt in range(3):
+                        s.sendto(msg, (addr, port))
+                        try:
+                            data, frm = s.recvfrom(2048)
+                            if data.startswith(msg + b' @'):
+                                ok += 1
+                                by.add(data[len(msg) + 2:].decode())
+                                break
+                        except socket.timeout:
+                            pass
+                print('ECHOED %d BY %s' % (ok, ','.join(sorted(by))))
+                """;
+        return NetworkNamespace.run(List.of("ip", "netns", "exec", client, "python3", "-c", py, address,
+                Integer.toString(PORT), Integer.toString(count), Integer.toString(sources)), 90).output().strip();
+    }
+
+    static Map<String, String> stats() {
+        child.send("STATS");
+        return XdpEchoTest.parse(child.expect("STATS", Duration.ofSeconds(10)));
+    }
+
+    @Test
+    @Order(1)
+    void echoesOverIpv4AndIpv6OnBothQueues() {
+        String v4 = taggedClient(XdpEchoTest.SERVER_V4, 60, 12);
+        assertTrue(v4.startsWith("ECHOED 60 BY "), "IPv4: " + v4);
+        String v6 = taggedClient(XdpEchoTest.SERVER_V6, 60, 12);
+        assertTrue(v6.startsWith("ECHOED 60 BY "), "IPv6: " + v6);
+        String both = v4 + " " + v6;
+        assertTrue(both.contains("abyss-acceptor-0") && both.contains("abyss-acceptor-1"),
+                "both queues' acceptors answered (24 client sockets over two veth queues): " + both);
+        assertTrue(Long.parseLong(stats().get("in")) >= 120);
+    }
+
+    @Test
+    @Order(2)
+    void pingAndAnotherPortStillReachTheKernel() {
+        NetworkNamespace.Run ping = NetworkNamespace.sh("ip netns exec " + client + " ping -c 2 -W 2 " + XdpEchoTest.SERVER_V4, 20);
+        assertEquals(0, ping.code(), ping::describe);
+        NetworkNamespace.Run ping6 = NetworkNamespace.sh("ip netns exec " + client + " ping -6 -c 2 -W 2 " + XdpEchoTest.SERVER_V6, 20);
+        assertEquals(0, ping6.code(), ping6::describe);
+        NetworkNamespace.Run other = NetworkNamespace.sh("ip netns exec " + server + " python3 -c \""
+                + "import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('" + XdpEchoTest.SERVER_V4 + "',7301));"
+                + "s.settimeout(20);d,a=s.recvfrom(100);s.sendto(b'kernel',a)\" & "
+                + "ip netns exec " + client + " python3 -c \"import socket,time\nfor i in range(20):\n"
+                + " s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(0.5);s.sendto(b'x',('" + XdpEchoTest.SERVER_V4 + "',7301))\n"
+                + " try:\n  print(s.recvfrom(100)[0].decode());break\n except Exception: pass\"; wait", 40);
+        assertEquals("kernel", other.output().strip(), other::describe);
+    }
+
+    @Test
+    @Order(3)
+    void malformedFramesAreCountedOrPassedAndTheServerAnswersOn() {
+        String serverMac = NetworkNamespace.sh("ip netns exec " + server + " cat /sys/class/net/xs0/address", 10).output().strip();
+        String py = """
+                import socket, struct, sys
+                iface, dst, src_ip, dst_ip, port = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+                s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+                s.bind((iface, 0))
+                src = s.getsockname()[4]
+                dmac = bytes.fromhex(dst.replace(':', ''))
+                def csum(b):
+                    if len(b) % 2: b += b'\\0'
+                    t = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+                    while t >> 16: t = (t & 0xffff) + (t >> 16)
+                    return ~t & 0xffff
+                def ip4(payload, ihl=5, frag=0, total=None, bad=False, ver=4):
+                    opts = b'\\x01' * (ihl * 4 - 20)
+                    tot = total if total is not None else ihl * 4 + len(payload)
+                    h = struct.pack('!BBHHHBBH4s4s', (ver << 4) | ihl, 0, tot, 7, frag, 64, 17, 0,
+                                    socket.inet_aton(src_ip), socket.inet_aton(dst_ip)) + opts
+                    c = csum(h) ^ (0xffff if bad else 0)
+                    return h[:10] + struct.pack('!H', c) + h[12:] + payload
+                def udp(body, length=None):
+                    return struct.pack('!HHHH', 40000, port, length if length is not None else 8 + len(body), 0) + body
+                eth = dmac + src + b'\\x08\\x00'
+                frames = {
+                    'truncated-ip': eth + ip4(udp(b'x'))[:12],
+                    'ip-total-too-long': eth + ip4(udp(b'abc'), total=400),
+                    'udp-length-too-long': eth + ip4(udp(b'abc', length=300)),
+                    'udp-length-too-short': eth + ip4(udp(b'abc', length=4)),
+                    'bad-ip-checksum': eth + ip4(udp(b'abc'), bad=True),
+                    'ipv4-options': eth + ip4(udp(b'abc'), ihl=6),
+                    'fragment': eth + ip4(udp(b'abc'), frag=0x2000),
+                    'wrong-version': eth + ip4(udp(b'abc'), ver=6),
+                    'vlan-tagged': dmac + src + b'\\x81\\x00\\x00\\x05\\x08\\x00' + ip4(udp(b'abc')),
+                    'truncated-udp': eth + ip4(udp(b''))[:24],
+                    'ipv6-truncated': dmac + src + b'\\x86\\xdd' + b'\\x60' + b'\\0' * 20,
+                }
+                for name, f in frames.items():
+                    s.send(f.ljust(60, b'\\0') if len(f) < 60 and name != 'truncated-ip' else f)
+                print('SENT %d' % len(frames))
+                """;
+        NetworkNamespace.Run raw = NetworkNamespace.run(List.of("ip", "netns", "exec", client, "python3", "-c", py, "xc0",
+                serverMac, XdpEchoTest.CLIENT_V4, XdpEchoTest.SERVER_V4, Integer.toString(PORT)), 30);
+        assertTrue(raw.output().strip().startsWith("SENT 11"), raw::describe);
+        // the frames the program steers to the socket and the parser refuses are counted
+        Await.await("malformed frames counted as receive errors", Duration.ofSeconds(10), XdpTransportTest::stats,
+                s -> Long.parseLong(s.get("receiveErrors")) >= 4);
+        String after = taggedClient(XdpEchoTest.SERVER_V4, 10, 2);
+        assertTrue(after.startsWith("ECHOED 10"), "the server answers on: " + after);
+    }
+
+    @Test
+    @Order(4)
+    void aSendToAPeerWithNoNextHopGoesThroughTheSocket() throws Exception {
+        Path got = Files.createTempFile("abyss-xdp-fallback", ".txt");
+        try {
+            NetworkNamespace.sh("ip netns exec " + client + " python3 -c \"import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
+                    + "s.bind(('" + XdpEchoTest.CLIENT_V4 + "',7302));s.settimeout(30);open('" + got + "','w').write('LISTENING\\n');"
+                    + "d,a=s.recvfrom(100);open('" + got + "','a').write(d.decode()+' '+a[0]+'\\n')\" >/dev/null 2>&1 &", 10);
+            Await.await("the listener is ready", Duration.ofSeconds(20), () -> read(got), t -> t.contains("LISTENING"));
+            child.send("SEND " + XdpEchoTest.CLIENT_V4 + " 7302 through-the-socket");
+            assertEquals("OK", child.expect("SENT ", Duration.ofSeconds(10)));
+            String text = Await.await("the datagram arrives", Duration.ofSeconds(20), () -> read(got),
+                    t -> t.contains("through-the-socket"));
+            assertTrue(text.contains("through-the-socket " + XdpEchoTest.SERVER_V4) || text.contains("through-the-socket"), text);
+        } finally {
+            Files.deleteIfExists(got);
+        }
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
+    @Test
+    @Order(5)
+    void withoutCapBpfAndCapNetAdminTheStartSaysWhatIsMissing() {
+        Skip.unless(NetworkNamespace.sh("command -v setpriv", 10).code() == 0, "setpriv (util-linux) is not installed");
+        List<String> cmd = new java.util.ArrayList<>(List.of("ip", "netns", "exec", server, "setpriv",
+                "--bounding-set=-bpf,-sys_admin,-net_admin,-perfmon", "--inh-caps=-all",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+                XdpServerChild.class.getName(), "xs0", XdpEchoTest.SERVER_V4, "7310", "inline"));
+        NetworkNamespace.Run run = NetworkNamespace.run(cmd, 60);
+        assertTrue(run.code() != 0 && run.output().contains("needs CAP_NET_ADMIN and CAP_BPF"), run::describe);
+        assertTrue(run.output().contains("EPERM"), run::describe);
+    }
+
+    /** Last: kills the server. */
+    @Test
+    @Order(6)
+    void kill9LeavesNoProgramOnTheInterface() {
+        String link = NetworkNamespace.sh("ip -n " + server + " link show xs0", 10).output();
+        assertTrue(link.contains("prog/xdp"), "the program is on the interface while the server runs:\n" + link);
+        NetworkNamespace.Run kill = NetworkNamespace.sh("kill -9 " + pid, 10);
+        assertEquals(0, kill.code(), kill::describe);
+        Await.await("no XDP program on xs0 after kill -9", Duration.ofSeconds(20),
+                () -> NetworkNamespace.sh("ip -n " + server + " link show xs0", 10).output(), out -> !out.contains("xdp"));
+    }
+}
