@@ -107,8 +107,11 @@ public final class Main implements Callable<Integer> {
     @ArgGroup(validate = false, heading = "%nCPU placement:%n", order = 7)
     Placement placement = new Placement();
 
-    @ArgGroup(validate = false, heading = "%nOn the open internet:%n  echo and reflector start with --rate-limit 200 --amplification-limit 3%n  (a server put on the internet must not be a weapon); 0 turns either off.%n", order = 8)
+    @ArgGroup(validate = false, heading = "%nOn the open internet:%n  echo and reflector start with --rate-limit 200 --amplification-limit 3%n  (a server put on the internet must not be a weapon); 0 turns either off.%n", order = 9)
     OpenInternet openInternet = new OpenInternet();
+
+    @ArgGroup(validate = false, heading = "%nDTLS:%n", order = 10)
+    DtlsOptions dtls = new DtlsOptions();
 
     @Option(names = "--reply-prefix", paramLabel = "TEXT", order = 0, description = "--handler echo only: each reply is TEXT followed by the request, so a client sees which process answered (e.g. across a --handoff)")
     String replyPrefix;
@@ -286,6 +289,61 @@ public final class Main implements Callable<Integer> {
         }
     }
 
+    /** {@link dev.abyss.server.Dtls}: off unless a key store is given. */
+    static final class DtlsOptions {
+        @Option(names = "--dtls-keystore", paramLabel = "FILE.p12",
+                description = "serve DTLS 1.2 with the private key and certificate chain in this PKCS#12 file; session handlers only (default: off, plaintext)")
+        java.nio.file.Path keystore;
+
+        @Option(names = "--dtls-password", paramLabel = "PASS", description = "password of --dtls-keystore (and of --dtls-truststore)")
+        String password;
+
+        @Option(names = "--dtls-client-auth", paramLabel = "MODE", description = "${COMPLETION-CANDIDATES}: ask clients for a certificate; need refuses a client without one (default: ${DEFAULT-VALUE})")
+        ClientAuthName clientAuth = ClientAuthName.none;
+
+        @Option(names = "--dtls-truststore", paramLabel = "FILE.p12", description = "PKCS#12 file of the certificates client certificates must be signed by (default: the JDK's)")
+        java.nio.file.Path truststore;
+
+        @Option(names = "--dtls-alpn", paramLabel = "P1,P2", split = ",", description = "ALPN protocols offered, in preference order (default: none)")
+        java.util.List<String> alpn;
+    }
+
+    /** {@link dev.abyss.server.Dtls.ClientAuth}, as typed. */
+    enum ClientAuthName { none, want, need }
+
+    /** The DTLS settings of the flags, or null when none are given; a flag without --dtls-keystore is refused. */
+    private dev.abyss.server.Dtls dtlsSettings() {
+        if (dtls.keystore == null) {
+            String stray = dtls.password != null ? "--dtls-password" : dtls.truststore != null ? "--dtls-truststore"
+                    : dtls.alpn != null ? "--dtls-alpn" : dtls.clientAuth != ClientAuthName.none ? "--dtls-client-auth" : null;
+            if (stray != null) {
+                throw new ParameterException(spec.commandLine(), stray + " needs --dtls-keystore (DTLS is off without it)");
+            }
+            return null;
+        }
+        if (dtls.password == null) {
+            throw new ParameterException(spec.commandLine(), "--dtls-keystore " + dtls.keystore + " needs --dtls-password");
+        }
+        if (handler == HandlerName.echo || handler == HandlerName.reflector) {
+            throw new ParameterException(spec.commandLine(), "--dtls-keystore needs a session handler (DTLS keeps a handshake per peer); --handler "
+                    + handler + " keeps no sessions: use --handler session_echo");
+        }
+        try {
+            char[] pass = dtls.password.toCharArray();
+            dev.abyss.server.Dtls.Builder b = dev.abyss.server.Dtls.fromKeyStore(dtls.keystore, pass);
+            if (dtls.truststore != null) {
+                b.trustStore(dtls.truststore, pass);
+            }
+            b.clientAuth(dev.abyss.server.Dtls.ClientAuth.valueOf(dtls.clientAuth.name().toUpperCase(Locale.ROOT)));
+            if (dtls.alpn != null) {
+                b.alpn(dtls.alpn.toArray(String[]::new));
+            }
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--dtls-keystore: " + e.getMessage());
+        }
+    }
+
     /** Runs the command; exits with its status unless it stopped normally. */
     public static void main(String[] args) {
         int status = commandLine().execute(args);
@@ -424,6 +482,7 @@ public final class Main implements Callable<Integer> {
             b.handler(handler());
         }
         openInternet(b);
+        b.dtls(dtlsSettings());
         try {
             return b.build();
         } catch (IllegalArgumentException e) { // options that contradict each other: the config's words
@@ -576,6 +635,8 @@ public final class Main implements Callable<Integer> {
         if (!listening.isEmpty()) {
             out.println("abyss: socket options: " + listening);
         }
+        config.dtls().ifPresent(d -> out.println("abyss: DTLS on (" + String.join(", ", dev.abyss.server.Dtls.PROTOCOLS) + ", client auth "
+                + d.clientAuth().name().toLowerCase(Locale.ROOT) + (d.alpn().isEmpty() ? "" : ", ALPN " + String.join(",", d.alpn())) + ")"));
         if (endpoint != null) {
             String http = "http://" + Addresses.format(endpoint.address());
             out.println("abyss: metrics on " + http + "/metrics, health on " + http + "/health");
@@ -699,7 +760,10 @@ public final class Main implements Callable<Integer> {
                         + "receive pauses %d, %s%s",
                 in / seconds, out / seconds, count(now.sessionsLive(), "session"), drops(now), now.kernelDrops(),
                 now.receiveErrors(), now.receivePauses(), count(now.handlerErrors(), "handler error"),
-                now.prefixQuota() == 0 ? "" : ", prefix quota met " + now.prefixQuota());
+                now.prefixQuota() == 0 ? "" : ", prefix quota met " + now.prefixQuota())
+                + (now.dtlsHandshakesCompleted() + now.dtlsHandshakesFailed() + now.get(ServerStats.Counter.DTLS_COOKIES_SENT) == 0 ? ""
+                : String.format(Locale.ROOT, ", DTLS handshakes %d, failed %d, cookies sent %d", now.dtlsHandshakesCompleted(),
+                now.dtlsHandshakesFailed(), now.get(ServerStats.Counter.DTLS_COOKIES_SENT)));
     }
 
     /** "0 drops", or "5 drops (truncated 2, send queue full 3)": the total and each cause that has any. */

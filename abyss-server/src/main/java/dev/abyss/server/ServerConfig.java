@@ -48,13 +48,15 @@ public final class ServerConfig {
     private final Defences defences;
     private final ListenOptions listen;
     private final XdpOptions xdp;
+    private final Dtls dtls;
 
     private ServerConfig(HandlerChoice handler, SocketOptions socket, Limits limits, Timeouts timeouts,
                          DispatchOptions dispatch, List<InheritedSocket> inheritedSockets, CpuPlacement placement,
-                         Defences defences, ListenOptions listen, XdpOptions xdp) {
+                         Defences defences, ListenOptions listen, XdpOptions xdp, Dtls dtls) {
         this.defences = defences;
         this.listen = listen;
         this.xdp = xdp;
+        this.dtls = dtls;
         this.inheritedSockets = inheritedSockets;
         this.placement = placement;
         this.handler = handler;
@@ -139,6 +141,11 @@ public final class ServerConfig {
         return placement;
     }
 
+    /** {@return DTLS for every session ({@link Builder#dtls(Dtls)}), or empty: plaintext} */
+    public java.util.Optional<Dtls> dtls() {
+        return java.util.Optional.ofNullable(dtls);
+    }
+
     /**
      * {@return the sockets the acceptors adopt, one each ({@link Builder#inheritedSockets(List)}),
      * or an empty list when the server creates and binds its own at {@link SocketOptions#bindAddress()}}
@@ -163,7 +170,7 @@ public final class ServerConfig {
     @Override
     public String toString() {
         return "ServerConfig[" + handler + ", " + socket + ", " + limits + ", " + timeouts + ", " + dispatch + ", "
-                + placement + ", " + defences + ", " + listen + "]";
+                + placement + ", " + defences + ", " + listen + (dtls != null ? ", " + dtls : "") + "]";
     }
 
     /**
@@ -382,6 +389,7 @@ public final class ServerConfig {
         private Integer xdpUmemFrames;
         private Boolean xdpIpv4UdpChecksum;
         private Boolean xdpVerifyUdpChecksum;
+        private Dtls dtls;
 
         private Builder() {
         }
@@ -1301,6 +1309,22 @@ public final class ServerConfig {
             return new ListenOptions(listenOptions, List.copyOf(groups), netns);
         }
 
+        // ---- DTLS
+
+        /**
+         * DTLS 1.2 on every session (see {@link Dtls}): the handler sees plaintext after the
+         * handshake. Works with a {@link Handler} or a {@link SegmentHandler}, both dispatch modes,
+         * every transport; {@link #build()} refuses it with a {@link DatagramHandler}, which keeps no
+         * session to hold a handshake and its keys.
+         *
+         * @param dtls the DTLS settings, or null for none (plaintext, the default)
+         * @return this builder
+         */
+        public Builder dtls(Dtls dtls) {
+            this.dtls = dtls;
+            return this;
+        }
+
         /**
          * Checks the options together, resolves the defaults, and returns the config.
          *
@@ -1345,7 +1369,7 @@ public final class ServerConfig {
                     or(xdpCopy, XdpOptions.Copy.AUTO), or(xdpUmemFrames, 4096), or(xdpIpv4UdpChecksum, true),
                     or(xdpVerifyUdpChecksum, false));
             return new ServerConfig(handler, socket, limits, timeouts, dispatch,
-                    inherited ? inheritedSockets : List.of(), placement, defences, listenOptions(), xdp);
+                    inherited ? inheritedSockets : List.of(), placement, defences, listenOptions(), xdp, dtls);
         }
 
         /** Refuses what was set and cannot hold together; a default never takes part. */
@@ -1405,6 +1429,10 @@ public final class ServerConfig {
                 refuse(retryBufferBytes != null, "retryBufferBytes " + retryBufferBytes, none, "nothing waits for a retry");
             }
             checkPlacement();
+            if (dtls != null) {
+                refuse(handler instanceof Stateless, "dtls " + dtls, handlerValue,
+                        "DTLS keeps a handshake and keys per peer, and a DatagramHandler keeps no session to hold them: use a Handler or a SegmentHandler");
+            }
             checkDefences(handlerValue);
         }
 

@@ -91,7 +91,8 @@ public final class ServerEngine {
 
     /** Opens every acceptor's socket on the configured transport and starts their threads. */
     public static ServerEngine start(ServerConfig config) throws IOException {
-        return start(config, Transports.select(config), null);
+        return start(config, Transports.select(config),
+                config.dtls().map(dev.abyss.server.dtls.DtlsLayers::new).orElse(null));
     }
 
     /**

@@ -55,7 +55,22 @@ public final class Counters {
     public static final int RATE_LIMITED = 28;
     public static final int AMPLIFICATION_LIMITED = 29;
     public static final int PREFIX_QUOTA = 30;
-    public static final int COUNT = 31;
+    // ---- DTLS (dev.abyss.server.dtls): counted from any thread through Drops.countFromAnyThread ---------
+    public static final int DTLS_HANDSHAKES_COMPLETED = 31;
+    public static final int DTLS_HANDSHAKES_TIMED_OUT = 32;
+    public static final int DTLS_HANDSHAKES_FAILED_CERTIFICATE = 33;
+    public static final int DTLS_HANDSHAKES_FAILED_ALERT = 34;
+    public static final int DTLS_HANDSHAKES_FAILED_OTHER = 35;
+    public static final int DTLS_HANDSHAKES_BUSY = 36;
+    public static final int DTLS_COOKIES_SENT = 37;
+    public static final int DTLS_HELLOS_DROPPED = 38;
+    public static final int DTLS_STRANGERS_DROPPED = 39;
+    public static final int DTLS_RECORDS_BAD_MAC = 40;
+    public static final int DTLS_RECORDS_REPLAYED = 41;
+    public static final int DTLS_RECORDS_WRONG_EPOCH = 42;
+    public static final int DTLS_RECORDS_MALFORMED = 43;
+    public static final int DTLS_RENEGOTIATIONS_REFUSED = 44;
+    public static final int COUNT = 45;
 
     /** The public counter of each slot, by index: the one mapping from this layout to {@link Counter}. */
     static final Counter[] PUBLIC = new Counter[COUNT];
@@ -92,6 +107,20 @@ public final class Counters {
         PUBLIC[RATE_LIMITED] = Counter.RATE_LIMITED;
         PUBLIC[AMPLIFICATION_LIMITED] = Counter.AMPLIFICATION_LIMITED;
         PUBLIC[PREFIX_QUOTA] = Counter.PREFIX_QUOTA;
+        PUBLIC[DTLS_HANDSHAKES_COMPLETED] = Counter.DTLS_HANDSHAKES_COMPLETED;
+        PUBLIC[DTLS_HANDSHAKES_TIMED_OUT] = Counter.DTLS_HANDSHAKES_TIMED_OUT;
+        PUBLIC[DTLS_HANDSHAKES_FAILED_CERTIFICATE] = Counter.DTLS_HANDSHAKES_FAILED_CERTIFICATE;
+        PUBLIC[DTLS_HANDSHAKES_FAILED_ALERT] = Counter.DTLS_HANDSHAKES_FAILED_ALERT;
+        PUBLIC[DTLS_HANDSHAKES_FAILED_OTHER] = Counter.DTLS_HANDSHAKES_FAILED_OTHER;
+        PUBLIC[DTLS_HANDSHAKES_BUSY] = Counter.DTLS_HANDSHAKES_BUSY;
+        PUBLIC[DTLS_COOKIES_SENT] = Counter.DTLS_COOKIES_SENT;
+        PUBLIC[DTLS_HELLOS_DROPPED] = Counter.DTLS_HELLOS_DROPPED;
+        PUBLIC[DTLS_STRANGERS_DROPPED] = Counter.DTLS_STRANGERS_DROPPED;
+        PUBLIC[DTLS_RECORDS_BAD_MAC] = Counter.DTLS_RECORDS_BAD_MAC;
+        PUBLIC[DTLS_RECORDS_REPLAYED] = Counter.DTLS_RECORDS_REPLAYED;
+        PUBLIC[DTLS_RECORDS_WRONG_EPOCH] = Counter.DTLS_RECORDS_WRONG_EPOCH;
+        PUBLIC[DTLS_RECORDS_MALFORMED] = Counter.DTLS_RECORDS_MALFORMED;
+        PUBLIC[DTLS_RENEGOTIATIONS_REFUSED] = Counter.DTLS_RENEGOTIATIONS_REFUSED;
     }
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
