@@ -5,8 +5,6 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
 import java.security.cert.X509Certificate;
 import java.util.List;
@@ -56,12 +54,16 @@ public record DtlsClient(SSLContext context, List<String> cipherSuites, int maxP
      * 16 KiB for DTLS whatever the maximum packet size; it refuses to wrap into less).
      */
     public int packetBuffer() {
-        return engine(new InetSocketAddress(InetAddress.getLoopbackAddress(), 1)).getSession().getPacketBufferSize();
+        return engine().getSession().getPacketBufferSize();
     }
 
-    /** A fresh client engine for the server at {@code server}, in DTLS 1.2 only. */
-    SSLEngine engine(InetSocketAddress server) {
-        SSLEngine e = context.createSSLEngine(server.getHostString(), server.getPort());
+    /**
+     * A fresh client engine, in DTLS 1.2 only. Made without the server's host and port on purpose:
+     * the JDK resumes a cached session for an engine that names them (an abbreviated handshake, where
+     * the client's Finished and its first records race to the server); every handshake here is full.
+     */
+    SSLEngine engine() {
+        SSLEngine e = context.createSSLEngine();
         e.setUseClientMode(true);
         SSLParameters p = e.getSSLParameters();
         p.setProtocols(new String[]{"DTLSv1.2"});

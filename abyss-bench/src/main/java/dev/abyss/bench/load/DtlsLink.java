@@ -8,7 +8,6 @@ import javax.net.ssl.SSLEngineResult;
 import javax.net.ssl.SSLException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 
 /**
@@ -19,9 +18,12 @@ import java.nio.ByteBuffer;
  * allocates an {@link SSLEngineResult} per call).
  */
 final class DtlsLink {
-    /** First retransmission after this long without the server's next flight (RFC 6347 says 1 s; loopback answers in µs). */
-    static final long FIRST_TIMEOUT_NANOS = 250_000_000L;
-    private static final long MAX_TIMEOUT_NANOS = 4_000_000_000L;
+    /**
+     * First retransmission after this long without the server's next flight: RFC 6347's 1 s (a
+     * shorter one resends flights a busy server is still working on, and adds to its load).
+     */
+    static final long FIRST_TIMEOUT_NANOS = 1_000_000_000L;
+    private static final long MAX_TIMEOUT_NANOS = 8_000_000_000L;
     private static final int MAX_STEPS = 64;
 
     private final DtlsClient client;
@@ -77,9 +79,9 @@ final class DtlsLink {
         return v;
     }
 
-    /** A new peer talking to {@code server}, its handshake not begun. */
-    Peer peer(InetSocketAddress server) {
-        return new Peer(client.engine(server));
+    /** A new peer, its handshake not begun. */
+    Peer peer() {
+        return new Peer(client.engine());
     }
 
     /** Starts {@code p}'s handshake on its connected socket {@code fd}: the ClientHello goes out. */
@@ -110,7 +112,7 @@ final class DtlsLink {
         }
     }
 
-    /** Resends {@code p}'s last flight when the server has not answered it in time (doubling the wait, to 4 s). */
+    /** Resends {@code p}'s last flight when the server has not answered it in time (doubling the wait, to 8 s). */
     void retransmitIfDue(Peer p, int fd, long now) throws SSLException {
         if (p.established || now < p.retransmitAt) {
             return;

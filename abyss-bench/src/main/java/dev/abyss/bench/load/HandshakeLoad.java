@@ -197,7 +197,7 @@ public final class HandshakeLoad implements DatagramReceiver, AutoCloseable {
         Sockets.bind(fd, new InetSocketAddress(nextSource(), 0));
         Sockets.connect(fd, o.target());
         epoll.add(fd, Epoll.EPOLLIN, s);
-        peers[s] = link.peer(o.target());
+        peers[s] = link.peer();
         startedAt[s] = now;
         link.begin(peers[s], fd, now);
     }

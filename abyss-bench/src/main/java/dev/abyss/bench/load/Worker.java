@@ -79,7 +79,7 @@ final class Worker implements Runnable, AutoCloseable, DatagramReceiver {
             Sockets.connect(fd, o.target());
             epoll.add(fd, Epoll.EPOLLIN, i);
             if (dtls != null) {
-                secure[i] = dtls.peer(o.target());
+                secure[i] = dtls.peer();
             }
         }
     }
