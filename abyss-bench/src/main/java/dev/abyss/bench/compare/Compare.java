@@ -306,9 +306,10 @@ public final class Compare {
                         }
                         measured.get(c).computeIfAbsent(s, k -> new ArrayList<>()).add(Measured.echo(r, perEcho, cpu.client, cpu.server));
                         System.err.printf(Locale.ROOT, "round %d  %-18s %-34s %,10.0f/s  p99 %8.1f µs  lost %d  corrupt %d  syscalls/echo %s"
-                                        + "  cores: server %.2f, load generator %.2f%n",
+                                        + "  cores: server %.2f, load generator %.2f (it allocated %,.0f B / echo)%n",
                                 round, c.label(), s.label(), r.echoesPerSecond(), r.p99Micros(), r.lost(), r.corrupt(),
-                                Double.isNaN(perEcho) ? "n/a" : String.format(Locale.ROOT, "%.3f", perEcho), cpu.server, cpu.client);
+                                Double.isNaN(perEcho) ? "n/a" : String.format(Locale.ROOT, "%.3f", perEcho), cpu.server, cpu.client,
+                                r.clientBytesPerEcho());
                     }
                 }
             }

@@ -167,7 +167,8 @@ final class Results {
                 + "(ECDHE P-256, ECDSA P-256 certificate, no resumption) completed per second, 16 in flight, each from a new source "
                 + "address; a -nocookie server skips the HelloVerifyRequest round trip (its ratio is to scandium-nocookie). Heap / session: "
                 + "the server JVM's heap after GC (jcmd GC.run, GC.heap_info) before and after that many sessions were established, "
-                + "divided by them. Cores: CPU the server process / the load generator's process used over the %s window.%n%n",
+                + "divided by them. Cores: CPU the server process / the load generator's process used over the %s window (in brackets: heap "
+                + "the generator's worker thread allocated per echo, the JDK engine's per record wrapped and opened).%n%n",
                 rounds, rounds == 1 ? "" : "s", measure.toMillis() / 1000.0, dev.abyss.bench.load.DtlsClient.DEFAULT_SUITE,
                 cpuAt == null ? "–" : cpuAt.label()));
         b.append("| server |");
@@ -213,7 +214,9 @@ final class Results {
             Scenario at = c.cookieless() ? hs : cpuAt;
             double server = at == null ? Double.NaN : median(run.of(c, at), Measured::serverCores);
             double client = at == null ? Double.NaN : median(run.of(c, at), Measured::clientCores);
-            b.append(Double.isNaN(server) ? " – |" : String.format(Locale.ROOT, " %.2f / %.2f |", server, client));
+            double alloc = at == null ? Double.NaN : median(run.of(c, at), m -> m.load() == null ? Double.NaN : m.load().clientBytesPerEcho());
+            b.append(Double.isNaN(server) ? " – |" : String.format(Locale.ROOT, " %.2f / %.2f%s |", server, client,
+                    Double.isNaN(alloc) ? "" : String.format(Locale.ROOT, " (%,.0f B / echo)", alloc)));
             List<LoadResult> all = run.measured().get(c).values().stream().flatMap(List::stream).map(Measured::load)
                     .filter(java.util.Objects::nonNull).toList();
             b.append(String.format(Locale.ROOT, " %,d / %d |%n", all.stream().mapToLong(LoadResult::lost).sum(),

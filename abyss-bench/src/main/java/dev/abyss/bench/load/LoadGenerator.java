@@ -98,7 +98,9 @@ public final class LoadGenerator {
             long echoed = 0;
             long reordered = 0;
             long corrupt = 0;
+            long allocated = 0;
             for (Worker w : workers) {
+                allocated = allocated < 0 || w.allocated < 0 ? -1 : allocated + w.allocated;
                 all.add(w.latency);
                 sent += w.sent.get();
                 echoed += w.echoed.get();
@@ -108,7 +110,8 @@ public final class LoadGenerator {
             double seconds = (stoppedAt - start) / 1e9;
             return new LoadResult(sent, echoed, Math.max(0, sent - echoed - corrupt), reordered, corrupt, seconds, o.size(),
                     all.getValueAtPercentile(50) / 1e3, all.getValueAtPercentile(99) / 1e3,
-                    all.getValueAtPercentile(99.9) / 1e3, all.getMaxValue() / 1e3);
+                    all.getValueAtPercentile(99.9) / 1e3, all.getMaxValue() / 1e3,
+                    allocated < 0 || echoed == 0 ? Double.NaN : allocated / (double) echoed);
         } finally {
             workers.forEach(Worker::close);
         }

@@ -33,6 +33,8 @@ final class Worker implements Runnable, AutoCloseable, DatagramReceiver {
     final AtomicLong echoed = new AtomicLong();
     long reordered;
     long corrupt;
+    /** Heap this worker's thread allocated while it ran, in bytes (-1: the JVM cannot tell). */
+    volatile long allocated = -1;
 
     private final LoadOptions o;
     private final int firstPeer;
@@ -131,6 +133,21 @@ final class Worker implements Runnable, AutoCloseable, DatagramReceiver {
 
     @Override
     public void run() {
+        long allocatedBefore = allocatedByThisThread();
+        try {
+            loop();
+        } finally {
+            long after = allocatedByThisThread();
+            allocated = allocatedBefore < 0 || after < 0 ? -1 : after - allocatedBefore;
+        }
+    }
+
+    private static long allocatedByThisThread() {
+        return java.lang.management.ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t
+                && t.isThreadAllocatedMemoryEnabled() ? t.getCurrentThreadAllocatedBytes() : -1;
+    }
+
+    private void loop() {
         long last = System.nanoTime();
         long nextStallCheck = last + STALL_NANOS;
         while (!stop && echoed.get() < budget) {
