@@ -194,6 +194,11 @@ final class DtlsLink {
         return r.bytesProduced();
     }
 
+    /** Seals the first {@code length} bytes of {@link #plainOut} into one record and sends it on {@code fd}. */
+    void sendRecord(Peer p, int fd, int length) throws SSLException {
+        send(fd, seal(p, length, 0));
+    }
+
     /**
      * Opens the record in receive slot {@code slot} ({@code length} bytes) into {@link #plainIn};
      * returns the payload's size, 0 for a record that carried none (the engine dropped it, or a

@@ -41,8 +41,15 @@ public final class HandshakeLoad implements DatagramReceiver, AutoCloseable {
      * @param concurrency handshakes in flight
      * @param duration    how long, unless {@code count} is reached first
      * @param count       stop after this many completed (0: no limit)
+     * @param confirm     a handshake counts once one record sent after it came back (an echo server):
+     *                    the server then holds an established session and nothing of the handshake
      */
-    public record Options(InetSocketAddress target, DtlsClient dtls, int concurrency, Duration duration, long count) {
+    public record Options(InetSocketAddress target, DtlsClient dtls, int concurrency, Duration duration, long count, boolean confirm) {
+        /** Handshakes counted when done, without an echo. */
+        public Options(InetSocketAddress target, DtlsClient dtls, int concurrency, Duration duration, long count) {
+            this(target, dtls, concurrency, duration, count, false);
+        }
+
         public Options {
             if (concurrency < 1 || concurrency > 4096) {
                 throw new IllegalArgumentException("--handshakes must be 1..4096 in flight, was " + concurrency);
@@ -87,6 +94,9 @@ public final class HandshakeLoad implements DatagramReceiver, AutoCloseable {
     private final long[] startedAt;
     /** Why the handshake in a slot failed this round, else null. */
     private final String[] broken;
+    /** With {@link Options#confirm()}: the slot's record went out / came back. */
+    private final boolean[] probeSent;
+    private final boolean[] probeBack;
     private final Histogram time = new Histogram(60_000_000_000L, 3);
     private long completed;
     private long failed;
@@ -97,13 +107,15 @@ public final class HandshakeLoad implements DatagramReceiver, AutoCloseable {
         this.o = o;
         this.out = new MessageBatch(arena, 1, o.dtls().packetBuffer(), 0);
         this.in = new MessageBatch(arena, BATCH, o.dtls().maxPacket() + 1, 0);
-        this.link = new DtlsLink(o.dtls(), arena, out, in, 1);
+        this.link = new DtlsLink(o.dtls(), arena, out, in, PROBE_SIZE);
         this.epoll = Epoll.create(Math.min(o.concurrency(), 1024));
         this.fds = new int[o.concurrency()];
         java.util.Arrays.fill(fds, -1);
         this.peers = new DtlsLink.Peer[o.concurrency()];
         this.startedAt = new long[o.concurrency()];
         this.broken = new String[o.concurrency()];
+        this.probeSent = new boolean[o.concurrency()];
+        this.probeBack = new boolean[o.concurrency()];
     }
 
     /** Runs the handshakes and returns what they measured. */
@@ -130,6 +142,10 @@ public final class HandshakeLoad implements DatagramReceiver, AutoCloseable {
                     String why = broken[s];
                     broken[s] = null;
                     fail(s, now, why);
+                } else if (p.established && !confirmed(s)) {
+                    if (now - startedAt[s] > GIVE_UP_NANOS) {
+                        fail(s, now, "no echo of the record sent after the handshake in " + GIVE_UP_NANOS / 1_000_000_000L + " s");
+                    }
                 } else if (p.established) {
                     completed++;
                     time.recordValue(Math.min(now - startedAt[s], time.getHighestTrackableValue()));
@@ -165,7 +181,9 @@ public final class HandshakeLoad implements DatagramReceiver, AutoCloseable {
         for (long now = System.nanoTime(); now < until; now = System.nanoTime()) {
             boolean pending = false;
             for (int s = 0; s < fds.length; s++) {
-                if (!peers[s].established && broken[s] == null) {
+                if (peers[s].established && broken[s] == null && !confirmed(s)) {
+                    pending = true;
+                } else if (!peers[s].established && broken[s] == null) {
                     pending = true;
                     try {
                         link.retransmitIfDue(peers[s], fds[s], now);
@@ -180,6 +198,30 @@ public final class HandshakeLoad implements DatagramReceiver, AutoCloseable {
             DatagramReceiver.receiveReady(epoll, fds, in, BATCH, 1, this);
         }
     }
+
+    /**
+     * Whether slot {@code s}'s handshake is confirmed: always without {@link Options#confirm()}; else
+     * once its probe record came back (sent here the first time it is asked).
+     */
+    private boolean confirmed(int s) {
+        if (!o.confirm() || probeBack[s]) {
+            return true;
+        }
+        if (!probeSent[s]) {
+            probeSent[s] = true;
+            link.plainOut.copyFrom(PROBE);
+            try {
+                link.sendRecord(peers[s], fds[s], PROBE_SIZE);
+            } catch (SSLException e) {
+                broken[s] = e.toString();
+            }
+        }
+        return false;
+    }
+
+    private static final int PROBE_SIZE = 16;
+    private static final java.lang.foreign.MemorySegment PROBE = java.lang.foreign.MemorySegment.ofArray(
+            "abyss-dtls-probe".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
 
     private void fail(int s, long now, String why) throws Exception {
         failed++;
@@ -198,6 +240,8 @@ public final class HandshakeLoad implements DatagramReceiver, AutoCloseable {
         Sockets.connect(fd, o.target());
         epoll.add(fd, Epoll.EPOLLIN, s);
         peers[s] = link.peer();
+        probeSent[s] = false;
+        probeBack[s] = false;
         startedAt[s] = now;
         link.begin(peers[s], fd, now);
     }
@@ -210,8 +254,19 @@ public final class HandshakeLoad implements DatagramReceiver, AutoCloseable {
     @Override
     public void received(int s, MessageBatch in, int j, long now) {
         DtlsLink.Peer p = peers[s];
-        if (p.established || broken[s] != null) {
+        if (broken[s] != null) {
             return; // the slot restarts after this round; the rest of the batch was the old handshake's
+        }
+        if (p.established) {
+            if (probeSent[s] && !probeBack[s]) {
+                try {
+                    int n = link.open(p, j, in.length(j));
+                    probeBack[s] = n == PROBE_SIZE && link.plainIn.asSlice(0, PROBE_SIZE).mismatch(PROBE) < 0;
+                } catch (SSLException e) {
+                    broken[s] = e.toString();
+                }
+            }
+            return;
         }
         try {
             link.handshakeInput(p, fds[s], j, in.length(j), now);

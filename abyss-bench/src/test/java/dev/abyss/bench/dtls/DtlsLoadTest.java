@@ -66,6 +66,16 @@ class DtlsLoadTest {
     }
 
     @Test
+    void aConfirmedHandshakeCountsOnceARecordCameBackThroughTheNewSession() throws Exception {
+        try (ScandiumEcho server = scandium(true)) {
+            HandshakeLoad.Result r = HandshakeLoad.run(new HandshakeLoad.Options(server.address(), DtlsClient.trustingAnyServer(), 2,
+                    Duration.ofSeconds(60), 6, true));
+            assertTrue(r.completed() >= 6, r.table());
+            assertEquals(0, r.failed(), r.table());
+        }
+    }
+
+    @Test
     void optionsTheModeCannotServeAreRefusedByName() throws Exception {
         DtlsClient c = DtlsClient.trustingAnyServer();
         InetSocketAddress at = new InetSocketAddress("127.0.0.1", 9);
