@@ -96,6 +96,9 @@ public final class Main implements Callable<Integer> {
     @ArgGroup(validate = false, heading = "%nCPU placement:%n", order = 7)
     Placement placement = new Placement();
 
+    @ArgGroup(validate = false, heading = "%nDTLS:%n", order = 8)
+    DtlsOptions dtls = new DtlsOptions();
+
     @Option(names = "--reply-prefix", paramLabel = "TEXT", order = 0, description = "--handler echo only: each reply is TEXT followed by the request, so a client sees which process answered (e.g. across a --handoff)")
     String replyPrefix;
 
@@ -185,6 +188,61 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--steer-by-cpu",
                 description = "hand each datagram to acceptor (receiving CPU %% acceptors), a BPF program on the SO_REUSEPORT group; with --pin-acceptors and NIC queues aligned to the acceptors; not with --transport nio nor one acceptor (default: off)")
         boolean steerByCpu;
+    }
+
+    /** {@link dev.abyss.server.Dtls}: off unless a key store is given. */
+    static final class DtlsOptions {
+        @Option(names = "--dtls-keystore", paramLabel = "FILE.p12",
+                description = "serve DTLS 1.2 with the private key and certificate chain in this PKCS#12 file; session handlers only (default: off, plaintext)")
+        java.nio.file.Path keystore;
+
+        @Option(names = "--dtls-password", paramLabel = "PASS", description = "password of --dtls-keystore (and of --dtls-truststore)")
+        String password;
+
+        @Option(names = "--dtls-client-auth", paramLabel = "MODE", description = "${COMPLETION-CANDIDATES}: ask clients for a certificate; need refuses a client without one (default: ${DEFAULT-VALUE})")
+        ClientAuthName clientAuth = ClientAuthName.none;
+
+        @Option(names = "--dtls-truststore", paramLabel = "FILE.p12", description = "PKCS#12 file of the certificates client certificates must be signed by (default: the JDK's)")
+        java.nio.file.Path truststore;
+
+        @Option(names = "--dtls-alpn", paramLabel = "P1,P2", split = ",", description = "ALPN protocols offered, in preference order (default: none)")
+        java.util.List<String> alpn;
+    }
+
+    /** {@link dev.abyss.server.Dtls.ClientAuth}, as typed. */
+    enum ClientAuthName { none, want, need }
+
+    /** The DTLS settings of the flags, or null when none are given; a flag without --dtls-keystore is refused. */
+    private dev.abyss.server.Dtls dtlsSettings() {
+        if (dtls.keystore == null) {
+            String stray = dtls.password != null ? "--dtls-password" : dtls.truststore != null ? "--dtls-truststore"
+                    : dtls.alpn != null ? "--dtls-alpn" : dtls.clientAuth != ClientAuthName.none ? "--dtls-client-auth" : null;
+            if (stray != null) {
+                throw new ParameterException(spec.commandLine(), stray + " needs --dtls-keystore (DTLS is off without it)");
+            }
+            return null;
+        }
+        if (dtls.password == null) {
+            throw new ParameterException(spec.commandLine(), "--dtls-keystore " + dtls.keystore + " needs --dtls-password");
+        }
+        if (handler == HandlerName.echo || handler == HandlerName.reflector) {
+            throw new ParameterException(spec.commandLine(), "--dtls-keystore needs a session handler (DTLS keeps a handshake per peer); --handler "
+                    + handler + " keeps no sessions: use --handler session_echo");
+        }
+        try {
+            char[] pass = dtls.password.toCharArray();
+            dev.abyss.server.Dtls.Builder b = dev.abyss.server.Dtls.fromKeyStore(dtls.keystore, pass);
+            if (dtls.truststore != null) {
+                b.trustStore(dtls.truststore, pass);
+            }
+            b.clientAuth(dev.abyss.server.Dtls.ClientAuth.valueOf(dtls.clientAuth.name().toUpperCase(Locale.ROOT)));
+            if (dtls.alpn != null) {
+                b.alpn(dtls.alpn.toArray(String[]::new));
+            }
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--dtls-keystore: " + e.getMessage());
+        }
     }
 
     /** Runs the command; exits with its status unless it stopped normally. */
@@ -297,6 +355,7 @@ public final class Main implements Callable<Integer> {
         } else {
             b.handler(handler());
         }
+        b.dtls(dtlsSettings());
         try {
             return b.build();
         } catch (IllegalArgumentException e) { // options that contradict each other: the config's words
@@ -444,6 +503,8 @@ public final class Main implements Callable<Integer> {
         out.println("abyss: " + handler + " listening on udp " + Addresses.format(server.localAddress()) + " ("
                 + server.transport().name().toLowerCase(Locale.ROOT) + " transport, " + count(n, "acceptor") + ", "
                 + (dispatch.mode == DispatchName.virtual ? "virtual-thread" : "inline") + " dispatch)");
+        config.dtls().ifPresent(d -> out.println("abyss: DTLS on (" + String.join(", ", dev.abyss.server.Dtls.PROTOCOLS) + ", client auth "
+                + d.clientAuth().name().toLowerCase(Locale.ROOT) + (d.alpn().isEmpty() ? "" : ", ALPN " + String.join(",", d.alpn())) + ")"));
         if (endpoint != null) {
             String http = "http://" + Addresses.format(endpoint.address());
             out.println("abyss: metrics on " + http + "/metrics, health on " + http + "/health");
@@ -566,7 +627,10 @@ public final class Main implements Callable<Integer> {
         return String.format(Locale.ROOT, "abyss: %,.1f in/s, %,.1f out/s, %s, %s, kernel drops %d, receive errors %d, "
                         + "receive pauses %d, %s",
                 in / seconds, out / seconds, count(now.sessionsLive(), "session"), drops(now), now.kernelDrops(),
-                now.receiveErrors(), now.receivePauses(), count(now.handlerErrors(), "handler error"));
+                now.receiveErrors(), now.receivePauses(), count(now.handlerErrors(), "handler error"))
+                + (now.dtlsHandshakesCompleted() + now.dtlsHandshakesFailed() + now.get(ServerStats.Counter.DTLS_COOKIES_SENT) == 0 ? ""
+                : String.format(Locale.ROOT, ", DTLS handshakes %d, failed %d, cookies sent %d", now.dtlsHandshakesCompleted(),
+                now.dtlsHandshakesFailed(), now.get(ServerStats.Counter.DTLS_COOKIES_SENT)));
     }
 
     /** "0 drops", or "5 drops (truncated 2, send queue full 3)": the total and each cause that has any. */

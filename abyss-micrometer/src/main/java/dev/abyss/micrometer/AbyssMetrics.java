@@ -139,11 +139,33 @@ public final class AbyssMetrics implements MeterBinder, AutoCloseable {
             case GSO_SEGMENTS -> counter("abyss.gso.segments", null, "Datagrams sent as segments of a GSO send");
             case GRO_RECEIVES -> counter("abyss.gro.receives", null, "Coalesced receives (UDP_GRO) split into their datagrams");
             case GRO_SEGMENTS -> counter("abyss.gro.segments", null, "Datagrams delivered from a GRO receive");
+            case DTLS_HANDSHAKES_COMPLETED -> counter("abyss.dtls.handshakes", null, "DTLS handshakes completed");
+            case DTLS_HANDSHAKES_TIMED_OUT -> dtlsFailure("timeout");
+            case DTLS_HANDSHAKES_FAILED_CERTIFICATE -> dtlsFailure("certificate");
+            case DTLS_HANDSHAKES_FAILED_ALERT -> dtlsFailure("alert");
+            case DTLS_HANDSHAKES_FAILED_OTHER -> dtlsFailure("other");
+            case DTLS_HANDSHAKES_BUSY -> counter("abyss.dtls.handshakes.busy", null, "ClientHellos dropped at maxHandshakes in progress");
+            case DTLS_COOKIES_SENT -> counter("abyss.dtls.cookies.sent", null, "HelloVerifyRequests sent statelessly");
+            case DTLS_HELLOS_DROPPED -> counter("abyss.dtls.hellos.dropped", null, "ClientHellos dropped before any state");
+            case DTLS_STRANGERS_DROPPED -> counter("abyss.dtls.strangers.dropped", null, "Datagrams from unknown peers that were no ClientHello");
+            case DTLS_RECORDS_BAD_MAC -> dtlsRecord("bad_mac");
+            case DTLS_RECORDS_REPLAYED -> dtlsRecord("replayed");
+            case DTLS_RECORDS_WRONG_EPOCH -> dtlsRecord("wrong_epoch");
+            case DTLS_RECORDS_MALFORMED -> dtlsRecord("malformed");
+            case DTLS_RENEGOTIATIONS_REFUSED -> counter("abyss.dtls.renegotiations.refused", null, "Renegotiations refused");
         };
     }
 
     private static MeterId counter(String name, String baseUnit, String description) {
         return new MeterId(name, null, baseUnit, description);
+    }
+
+    private static MeterId dtlsFailure(String cause) {
+        return new MeterId("abyss.dtls.handshakes.failed", cause, null, "DTLS handshakes failed, by cause");
+    }
+
+    private static MeterId dtlsRecord(String cause) {
+        return new MeterId("abyss.dtls.records.rejected", cause, null, "DTLS records dropped, by cause");
     }
 
     /** Every drop cause is one meter name, so that their sum is what was lost. */

@@ -45,9 +45,11 @@ public final class ServerConfig {
     private final DispatchOptions dispatch;
     private final List<InheritedSocket> inheritedSockets;
     private final CpuPlacement placement;
+    private final Dtls dtls;
 
     private ServerConfig(HandlerChoice handler, SocketOptions socket, Limits limits, Timeouts timeouts,
-                         DispatchOptions dispatch, List<InheritedSocket> inheritedSockets, CpuPlacement placement) {
+                         DispatchOptions dispatch, List<InheritedSocket> inheritedSockets, CpuPlacement placement, Dtls dtls) {
+        this.dtls = dtls;
         this.inheritedSockets = inheritedSockets;
         this.placement = placement;
         this.handler = handler;
@@ -92,6 +94,11 @@ public final class ServerConfig {
         return placement;
     }
 
+    /** {@return DTLS for every session ({@link Builder#dtls(Dtls)}), or empty: plaintext} */
+    public java.util.Optional<Dtls> dtls() {
+        return java.util.Optional.ofNullable(dtls);
+    }
+
     /**
      * {@return the sockets the acceptors adopt, one each ({@link Builder#inheritedSockets(List)}),
      * or an empty list when the server creates and binds its own at {@link SocketOptions#bindAddress()}}
@@ -103,7 +110,7 @@ public final class ServerConfig {
     @Override
     public String toString() {
         return "ServerConfig[" + handler + ", " + socket + ", " + limits + ", " + timeouts + ", " + dispatch + ", "
-                + placement + "]";
+                + placement + (dtls != null ? ", " + dtls : "") + "]";
     }
 
     /**
@@ -232,6 +239,7 @@ public final class ServerConfig {
         private boolean pinAcceptors;
         private int[] pinCpus; // null: acceptor i on the i-th allowed CPU (modulo)
         private Boolean steerByCpu;
+        private Dtls dtls;
 
         private Builder() {
         }
@@ -826,6 +834,22 @@ public final class ServerConfig {
             return this;
         }
 
+        // ---- DTLS
+
+        /**
+         * DTLS 1.2 on every session (see {@link Dtls}): the handler sees plaintext after the
+         * handshake. Works with a {@link Handler} or a {@link SegmentHandler}, both dispatch modes,
+         * every transport; {@link #build()} refuses it with a {@link DatagramHandler}, which keeps no
+         * session to hold a handshake and its keys.
+         *
+         * @param dtls the DTLS settings, or null for none (plaintext, the default)
+         * @return this builder
+         */
+        public Builder dtls(Dtls dtls) {
+            this.dtls = dtls;
+            return this;
+        }
+
         /**
          * Checks the options together, resolves the defaults, and returns the config.
          *
@@ -862,7 +886,7 @@ public final class ServerConfig {
                     or(silentTerminateOnError, false));
             CpuPlacement placement = new CpuPlacement(acceptorCpus(limits.numAcceptors()), or(steerByCpu, false));
             return new ServerConfig(handler, socket, limits, timeouts, dispatch,
-                    inherited ? inheritedSockets : List.of(), placement);
+                    inherited ? inheritedSockets : List.of(), placement, dtls);
         }
 
         /** Refuses what was set and cannot hold together; a default never takes part. */
@@ -921,6 +945,10 @@ public final class ServerConfig {
                 refuse(retryBufferBytes != null, "retryBufferBytes " + retryBufferBytes, none, "nothing waits for a retry");
             }
             checkPlacement();
+            if (dtls != null) {
+                refuse(handler instanceof Stateless, "dtls " + dtls, handlerValue,
+                        "DTLS keeps a handshake and keys per peer, and a DatagramHandler keeps no session to hold them: use a Handler or a SegmentHandler");
+            }
         }
 
         /** Steering and pinning against the rest: what was set explicitly only. */

@@ -106,7 +106,42 @@ public final class ServerStats {
         /** Coalesced receives (UDP_GRO) split into their datagrams. */
         GRO_RECEIVES,
         /** Datagrams delivered from a {@link #GRO_RECEIVES} receive (also counted in {@link #DATAGRAMS_IN}). */
-        GRO_SEGMENTS;
+        GRO_SEGMENTS,
+        // ---- DTLS ({@link ServerConfig.Builder#dtls}); zero on a plaintext server
+        /** DTLS handshakes completed: handleConnection ran (or is about to). */
+        DTLS_HANDSHAKES_COMPLETED,
+        /** DTLS handshakes that did not complete within {@link Dtls#handshakeTimeout()}. */
+        DTLS_HANDSHAKES_TIMED_OUT,
+        /** DTLS handshakes that failed on a certificate: the client's was refused, or missing under {@link Dtls.ClientAuth#NEED}. */
+        DTLS_HANDSHAKES_FAILED_CERTIFICATE,
+        /** DTLS handshakes the client ended with a fatal alert. */
+        DTLS_HANDSHAKES_FAILED_ALERT,
+        /** DTLS handshakes that failed otherwise: no common cipher suite or protocol, a protocol error. */
+        DTLS_HANDSHAKES_FAILED_OTHER,
+        /**
+         * ClientHellos with a valid cookie dropped because the acceptor had {@link Dtls#maxHandshakes()}
+         * handshakes in progress; the client retransmits and gets in once one finishes or times out.
+         */
+        DTLS_HANDSHAKES_BUSY,
+        /** HelloVerifyRequests sent: cookie-less (or stale-cookie) ClientHellos answered statelessly. */
+        DTLS_COOKIES_SENT,
+        /**
+         * ClientHellos from peers without a session dropped before any state: a cookie that does not
+         * verify, a hello that does not parse, or one too small to answer without amplification.
+         */
+        DTLS_HELLOS_DROPPED,
+        /** Datagrams from peers without a session that were no ClientHello: dropped before any state. */
+        DTLS_STRANGERS_DROPPED,
+        /** Records of a session that failed authentication (bad MAC): dropped; the session goes on. */
+        DTLS_RECORDS_BAD_MAC,
+        /** Records of a session seen before (the replay window): dropped; the session goes on. */
+        DTLS_RECORDS_REPLAYED,
+        /** Records of a session from an epoch it is not in: dropped; the session goes on. */
+        DTLS_RECORDS_WRONG_EPOCH,
+        /** Datagrams of a session that are no well-formed DTLS records: dropped; the session goes on. */
+        DTLS_RECORDS_MALFORMED,
+        /** Renegotiations (a new handshake on an established session) refused: the records are dropped; the session goes on. */
+        DTLS_RENEGOTIATIONS_REFUSED;
 
         private static final Counter[] ALL = values();
     }
@@ -298,6 +333,23 @@ public final class ServerStats {
     @Override
     public int hashCode() {
         return Arrays.hashCode(values);
+    }
+
+    /** {@return the value of {@link Counter#DTLS_HANDSHAKES_COMPLETED}} */
+    public long dtlsHandshakesCompleted() {
+        return get(Counter.DTLS_HANDSHAKES_COMPLETED);
+    }
+
+    /** {@return DTLS handshakes failed, every cause: timed out, certificate, alert, other} */
+    public long dtlsHandshakesFailed() {
+        return get(Counter.DTLS_HANDSHAKES_TIMED_OUT) + get(Counter.DTLS_HANDSHAKES_FAILED_CERTIFICATE)
+                + get(Counter.DTLS_HANDSHAKES_FAILED_ALERT) + get(Counter.DTLS_HANDSHAKES_FAILED_OTHER);
+    }
+
+    /** {@return DTLS records dropped, every cause: bad MAC, replayed, wrong epoch, malformed} */
+    public long dtlsRecordsRejected() {
+        return get(Counter.DTLS_RECORDS_BAD_MAC) + get(Counter.DTLS_RECORDS_REPLAYED) + get(Counter.DTLS_RECORDS_WRONG_EPOCH)
+                + get(Counter.DTLS_RECORDS_MALFORMED);
     }
 
     @Override

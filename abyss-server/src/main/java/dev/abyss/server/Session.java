@@ -45,6 +45,15 @@ public interface Session extends Peer {
     /** {@return true until the session ends} */
     boolean isOpen();
 
+    /**
+     * {@return what the DTLS handshake agreed (protocol, cipher suite, the client's certificates, ALPN),
+     * or empty on a server without {@link ServerConfig.Builder#dtls DTLS}} Known from
+     * {@code handleConnection} on: a DTLS session reaches the handler only once its handshake completed.
+     */
+    default java.util.Optional<Negotiated> negotiated() {
+        return java.util.Optional.empty();
+    }
+
     /** {@return payload bytes received from the peer} */
     long receivedBytes();
 

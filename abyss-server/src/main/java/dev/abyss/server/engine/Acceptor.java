@@ -139,9 +139,26 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
         this.admission = new Admission(sessions, places, dispatcher, outbox, initialState::get,
                 config.timeouts().readTimeout().toNanos(), spanContext, counters, drops,
                 new Admission.RetryLimits(limits.maxConnectionsRetryCount(), limits.maxConnectionsRetryWait().toNanos(),
-                        limits.retryBufferBytes()), arena, layers, errorLog);
+                        limits.retryBufferBytes()), arena, layers == null ? null : layers.forAcceptor(layerSide()), errorLog);
         this.stateless = choice instanceof HandlerChoice.Stateless s
                 ? new StatelessDispatch(s.handler(), outbox, clock, errorLog, counters) : null;
+    }
+
+    /** What a session layer's factory sees of this acceptor: stateless replies through the outbox, counters from any thread. */
+    private SessionLayer.Acceptor layerSide() {
+        Outbox out = outbox;
+        Drops counted = drops;
+        return new SessionLayer.Acceptor() {
+            @Override
+            public dev.abyss.server.SendResult reply(PeerKey to, PeerKey from, MemorySegment data, long offset, long length) {
+                return out.sendTo(to, from, -1, data, offset, length);
+            }
+
+            @Override
+            public void count(int counter) {
+                counted.countFromAnyThread(counter);
+            }
+        };
     }
 
     /**

@@ -87,7 +87,8 @@ public final class ServerEngine {
 
     /** Opens every acceptor's socket on the configured transport and starts their threads. */
     public static ServerEngine start(ServerConfig config) throws IOException {
-        return start(config, Transports.select(config.socket().transport()), null);
+        return start(config, Transports.select(config.socket().transport()),
+                config.dtls().map(dev.abyss.server.dtls.DtlsLayers::new).orElse(null));
     }
 
     /**

@@ -102,6 +102,9 @@ public final class Admission implements Retries.Host {
         if (stale != null) {
             sessions.remove(stale); // it ended meanwhile: this datagram opens a new session
         }
+        if (layers != null && !layers.admits(peer, facts.destinationKey(), data)) {
+            return; // the layer answered it statelessly (a DTLS cookie) or dropped and counted it: nothing kept
+        }
         if (suspended || stopping) {
             // stopping: an acceptor that closed its socket first hands its peers to the others by
             // the kernel's hash; they must not open new sessions in the last moments

@@ -49,6 +49,9 @@ public final class Callbacks {
         if (!s.isOpen()) {
             return;
         }
+        if (s.layer() != null) {
+            sayGoodbye(s); // a close_notify while the session can still send (the layer skips it after its own failure)
+        }
         if (how.callbackBeforeClose()) {
             terminal(s, how);
         }
@@ -67,6 +70,15 @@ public final class Callbacks {
         }
     }
 
+    /** Tells a session's layer it is about to end; a layer that throws is logged and ignored. */
+    private void sayGoodbye(SessionImpl s) {
+        try {
+            s.layer().closing();
+        } catch (Throwable t) {
+            errors.error("the session layer of {} threw when told the session ends; ignored", s.remoteAddress(), t);
+        }
+    }
+
     /** Tells a session's layer it ended; a layer that throws is logged and ignored. */
     void closeLayer(SessionImpl s) {
         try {
@@ -78,7 +90,7 @@ public final class Callbacks {
 
     /** Runs the terminal callback of {@code how}; a callback that throws is logged and ignored. */
     void terminal(SessionImpl s, SessionEnd how) {
-        if (handler == null || !s.connected()) {
+        if (handler == null || !s.reportable(how)) {
             return; // no handler, or a session its layer never made ready: the handler never saw it
         }
         try {

@@ -33,7 +33,7 @@ public final class InlineDispatcher implements Dispatcher, Inbox.Receiver, Sessi
     private final Duration limit;
     private final Inbox inbox;
     private final TimerWheel wheel;
-    private final Consumer<SessionImpl> onExpired = s -> end(s, SessionEnd.TIMEOUT);
+    private final Consumer<SessionImpl> onExpired = this::expired;
     private long now;
 
     /**
@@ -128,9 +128,10 @@ public final class InlineDispatcher implements Dispatcher, Inbox.Receiver, Sessi
         try {
             plain = layer.unwrap(datagram);
         } catch (Throwable t) {
-            end(s, s.fail(t));
+            end(s, s.failLayer(t));
             return;
         }
+        wheel.deadlineChanged(s); // the layer's timer may be sooner now (a flight to retransmit)
         if (!s.connected()) {
             if (!layer.ready()) {
                 return; // still getting ready (a handshake): the handler waits
@@ -143,6 +144,27 @@ public final class InlineDispatcher implements Dispatcher, Inbox.Receiver, Sessi
         if (plain != null) {
             finish(s, data(s, plain, info));
         }
+    }
+
+    /**
+     * The wheel's moment for {@code s} came: its layer's timer (a retransmission, a handshake
+     * timeout), then filed again; or its idle timeout.
+     */
+    private void expired(SessionImpl s) {
+        SessionLayer layer = s.layer();
+        if (layer != null && layer.timerNanos() <= now) {
+            try {
+                layer.onTimer(now);
+            } catch (Throwable t) {
+                end(s, s.failLayer(t));
+                return;
+            }
+            if (s.deadlineNanos() > now) {
+                wheel.schedule(s);
+                return;
+            }
+        }
+        end(s, SessionEnd.TIMEOUT);
     }
 
     @Override

@@ -361,14 +361,23 @@ final class VirtualSession implements Runnable, SessionImpl.Driver {
                 s.touch(System.nanoTime());
             }
             while (how == null) {
-                Object event = take(s.deadlineNanos());
-                how = handle(s, event);
+                Object event = take(s.wakeNanos());
+                how = event == null && s.layer() != null ? layerTimer(s) : handle(s, event);
             }
         } catch (Throwable t) {
-            how = s.fail(t);
+            how = s.failLayer(t); // a layer's close_notify or failure, else as any callback failure
         }
         // the acceptor learns of the end through its inbox, with what the mailbox still held
         callbacks.end(s, how, (ended, h) -> inbox.ended(ended, h, closeMailbox()));
+    }
+
+    /** Nothing came by the session's wake time: its layer's timer when due (a throw ends it), else its idle timeout. */
+    private static SessionEnd layerTimer(SessionImpl s) {
+        long now = System.nanoTime();
+        if (s.layer().timerNanos() <= now) {
+            s.layer().onTimer(now);
+        }
+        return s.deadlineNanos() <= now ? SessionEnd.TIMEOUT : null;
     }
 
     /** handleConnection, seeing {@code facts} (the opening datagram's, or null); null when the session goes on. */

@@ -110,6 +110,8 @@ public final class SessionImpl implements Session {
     private SessionLayer layer;
     /** With a layer: true once handleConnection ran (the layer became ready). Written by the callback thread. */
     private volatile boolean connected;
+    /** With a layer: it failed ({@link SessionLayer.Failed}): handleError runs even if handleConnection did not. */
+    private boolean layerFailed;
 
     /** The peer as a Java address, made on first use (most sessions never need it). */
     private SocketAddress remote;
@@ -176,7 +178,17 @@ public final class SessionImpl implements Session {
 
     /** Once, at open, before the session is published: its {@link SessionLayer}, made with {@link #sendRaw} as its wire. */
     public void layeredBy(SessionLayer.Factory layers) {
-        this.layer = layers.open(this::sendRaw);
+        this.layer = layers.open(new SessionLayer.Wire() {
+            @Override
+            public SendResult send(MemorySegment data, long offset, long length) {
+                return sendRaw(data, offset, length);
+            }
+
+            @Override
+            public PeerKey peer() {
+                return key;
+            }
+        });
     }
 
     /** The session's layer, or null. */
@@ -192,6 +204,32 @@ public final class SessionImpl implements Session {
     /** With a layer: handleConnection is about to run. */
     public void markConnected() {
         connected = true;
+    }
+
+    /**
+     * Unwrap or the layer's timer threw {@code t}: how the session ends. A close_notify ends it as
+     * CLOSE (handleClose when the handler saw it); a layer failure as ERROR with its cause, reported
+     * to handleError even before handleConnection; anything else as any callback failure.
+     */
+    public SessionEnd failLayer(Throwable t) {
+        if (t instanceof SessionLayer.PeerClosed) {
+            return connected ? SessionEnd.CLOSE : SessionEnd.USER;
+        }
+        if (t instanceof SessionLayer.Failed f) {
+            layerFailed = true;
+            return fail(f.getCause());
+        }
+        return fail(t);
+    }
+
+    /** True when the terminal callback runs: the handler saw the session, or its layer failed (handleError only). */
+    public boolean reportable(SessionEnd how) {
+        return connected() || layerFailed && how == SessionEnd.ERROR;
+    }
+
+    /** The timer wheel's moment for this session: its idle deadline, or its layer's timer when sooner. */
+    public long wakeNanos() {
+        return layer == null ? deadlineNanos : Math.min(deadlineNanos, layer.timerNanos());
     }
 
     /** The raw outbound path, below any layer: what a layer sends through. */
@@ -429,6 +467,11 @@ public final class SessionImpl implements Session {
     @Override
     public void close() {
         driver.close(this);
+    }
+
+    @Override
+    public java.util.Optional<dev.abyss.server.Negotiated> negotiated() {
+        return layer == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(layer.negotiated());
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.abyss.server.engine.session;
 
+import dev.abyss.ffi.net.PeerKey;
+import dev.abyss.server.Negotiated;
 import dev.abyss.server.SendResult;
 
 import java.lang.foreign.MemorySegment;
@@ -31,12 +33,72 @@ public interface SessionLayer {
          * @return the session's layer, or null to serve it without one
          */
         SessionLayer open(Wire wire);
+
+        /**
+         * Once per acceptor, before it runs: the factory that acceptor's sessions are opened by (a
+         * layer may bound per acceptor what it holds). Default: this one, shared.
+         *
+         * @param acceptor the acceptor's stateless reply path and counters
+         */
+        default Factory forAcceptor(Acceptor acceptor) {
+            return this;
+        }
+
+        /**
+         * Before any per-peer state, on the acceptor thread: a datagram from {@code peer}, which has
+         * no session. True admits it (a session is opened if the table has room); false means the
+         * factory dealt with it: answered statelessly through {@link Acceptor#reply}, or dropped and
+         * counted. Nothing of the peer may be kept. Default: every peer is admitted.
+         *
+         * @param arrivedAt where it was sent to on a wildcard socket (replies leave from it), or null
+         */
+        default boolean admits(PeerKey peer, PeerKey arrivedAt, MemorySegment datagram) {
+            return true;
+        }
+    }
+
+    /** What a factory sees of one acceptor. */
+    interface Acceptor {
+        /** Sends a datagram to a peer without a session (a stateless answer); any thread. */
+        SendResult reply(PeerKey to, PeerKey from, MemorySegment data, long offset, long length);
+
+        /** Counts one event under {@code counter} ({@code engine.telemetry.Counters} layout); any thread. */
+        void count(int counter);
+    }
+
+    /** {@link #timerNanos()} when the layer wants no timer. */
+    long NO_TIMER = Long.MAX_VALUE;
+
+    /**
+     * Thrown by {@link #unwrap}: the peer ended the session (a close_notify). It ends as
+     * {@code handleClose} when the handler saw it, silently otherwise.
+     */
+    final class PeerClosed extends RuntimeException {
+        public PeerClosed(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * Thrown by {@link #unwrap} or {@link #onTimer}: the layer failed (a handshake that failed or
+     * timed out). The session ends with {@code handleError(getCause())}, even when the handler has
+     * not seen it yet: its only callback.
+     */
+    final class Failed extends RuntimeException {
+        public Failed(Throwable cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
     }
 
     /** The raw send path of one session: the acceptor's outbound path, with nothing transformed. */
     @FunctionalInterface
     interface Wire {
         SendResult send(MemorySegment data, long offset, long length);
+
+        /** {@return the session's peer (read only; do not keep a copy of the key), or null when unknown} */
+        default PeerKey peer() {
+            return null;
+        }
     }
 
     /**
@@ -61,5 +123,32 @@ public interface SessionLayer {
      * holds. Its wire refuses sends from now on ({@link SendResult#CLOSED}).
      */
     default void closed() {
+    }
+
+    /**
+     * The session is about to end on this side (close, timeout, shutdown, eviction, a handler's
+     * close or error), while its wire still sends: the layer may say goodbye (a close_notify). Not
+     * called when the layer itself ended it ({@link PeerClosed}, {@link Failed}). May be called
+     * more than once when two threads end the session at the same moment.
+     */
+    default void closing() {
+    }
+
+    /**
+     * {@return System.nanoTime at which the layer wants {@link #onTimer} on the session's callback
+     * thread, or {@link #NO_TIMER}} Read after every unwrap and timer; a handshake's retransmission
+     * and its timeout are timers.
+     */
+    default long timerNanos() {
+        return NO_TIMER;
+    }
+
+    /** Its timer is due (session's callback thread). A throw ends the session ({@link Failed}: handleError). */
+    default void onTimer(long now) {
+    }
+
+    /** {@return what the layer negotiated, once ready, else null} */
+    default Negotiated negotiated() {
+        return null;
     }
 }

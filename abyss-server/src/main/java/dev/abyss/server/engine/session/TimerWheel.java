@@ -36,7 +36,7 @@ public final class TimerWheel {
 
     /** Files {@code s} under its deadline ({@link SessionImpl#deadlineNanos}); re-filing earlier moves it. */
     public void schedule(SessionImpl s) {
-        long tick = Math.max(tickOf(s.deadlineNanos()), processedTick);
+        long tick = Math.max(tickOf(s.wakeNanos()), processedTick);
         if (s.wheelTick == tick) {
             return;
         }
@@ -47,7 +47,7 @@ public final class TimerWheel {
 
     /** Called when a session's deadline may have moved earlier than where it is filed. */
     public void deadlineChanged(SessionImpl s) {
-        if (tickOf(s.deadlineNanos()) < s.wheelTick) {
+        if (tickOf(s.wakeNanos()) < s.wheelTick) {
             schedule(s);
         }
     }
@@ -91,7 +91,7 @@ public final class TimerWheel {
                 if (!s.isOpenLocal()) {
                     continue;
                 }
-                if (s.deadlineNanos() <= nowNanos) {
+                if (s.wakeNanos() <= nowNanos) {
                     expired.accept(s);
                 } else {
                     schedule(s);

@@ -50,7 +50,22 @@ public final class Counters {
     public static final int RECEIVE_PAUSES = 24;
     public static final int KERNEL_DROPS = 25;
     public static final int ACCEPTOR_FAILURES = 26;
-    public static final int COUNT = 27;
+    // ---- DTLS (dev.abyss.server.dtls): counted from any thread through Drops.countFromAnyThread ---------
+    public static final int DTLS_HANDSHAKES_COMPLETED = 27;
+    public static final int DTLS_HANDSHAKES_TIMED_OUT = 28;
+    public static final int DTLS_HANDSHAKES_FAILED_CERTIFICATE = 29;
+    public static final int DTLS_HANDSHAKES_FAILED_ALERT = 30;
+    public static final int DTLS_HANDSHAKES_FAILED_OTHER = 31;
+    public static final int DTLS_HANDSHAKES_BUSY = 32;
+    public static final int DTLS_COOKIES_SENT = 33;
+    public static final int DTLS_HELLOS_DROPPED = 34;
+    public static final int DTLS_STRANGERS_DROPPED = 35;
+    public static final int DTLS_RECORDS_BAD_MAC = 36;
+    public static final int DTLS_RECORDS_REPLAYED = 37;
+    public static final int DTLS_RECORDS_WRONG_EPOCH = 38;
+    public static final int DTLS_RECORDS_MALFORMED = 39;
+    public static final int DTLS_RENEGOTIATIONS_REFUSED = 40;
+    public static final int COUNT = 41;
 
     /** The public counter of each slot, by index: the one mapping from this layout to {@link Counter}. */
     static final Counter[] PUBLIC = new Counter[COUNT];
@@ -83,6 +98,20 @@ public final class Counters {
         PUBLIC[RECEIVE_PAUSES] = Counter.RECEIVE_PAUSES;
         PUBLIC[KERNEL_DROPS] = Counter.KERNEL_DROPS;
         PUBLIC[ACCEPTOR_FAILURES] = Counter.ACCEPTOR_FAILURES;
+        PUBLIC[DTLS_HANDSHAKES_COMPLETED] = Counter.DTLS_HANDSHAKES_COMPLETED;
+        PUBLIC[DTLS_HANDSHAKES_TIMED_OUT] = Counter.DTLS_HANDSHAKES_TIMED_OUT;
+        PUBLIC[DTLS_HANDSHAKES_FAILED_CERTIFICATE] = Counter.DTLS_HANDSHAKES_FAILED_CERTIFICATE;
+        PUBLIC[DTLS_HANDSHAKES_FAILED_ALERT] = Counter.DTLS_HANDSHAKES_FAILED_ALERT;
+        PUBLIC[DTLS_HANDSHAKES_FAILED_OTHER] = Counter.DTLS_HANDSHAKES_FAILED_OTHER;
+        PUBLIC[DTLS_HANDSHAKES_BUSY] = Counter.DTLS_HANDSHAKES_BUSY;
+        PUBLIC[DTLS_COOKIES_SENT] = Counter.DTLS_COOKIES_SENT;
+        PUBLIC[DTLS_HELLOS_DROPPED] = Counter.DTLS_HELLOS_DROPPED;
+        PUBLIC[DTLS_STRANGERS_DROPPED] = Counter.DTLS_STRANGERS_DROPPED;
+        PUBLIC[DTLS_RECORDS_BAD_MAC] = Counter.DTLS_RECORDS_BAD_MAC;
+        PUBLIC[DTLS_RECORDS_REPLAYED] = Counter.DTLS_RECORDS_REPLAYED;
+        PUBLIC[DTLS_RECORDS_WRONG_EPOCH] = Counter.DTLS_RECORDS_WRONG_EPOCH;
+        PUBLIC[DTLS_RECORDS_MALFORMED] = Counter.DTLS_RECORDS_MALFORMED;
+        PUBLIC[DTLS_RENEGOTIATIONS_REFUSED] = Counter.DTLS_RENEGOTIATIONS_REFUSED;
     }
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);

@@ -45,6 +45,11 @@ public final class Drops {
         JfrEvents.drop(cause.cause, peer, bytes);
     }
 
+    /** Counts one event under {@code counter} ({@link Counters} layout) from any thread: the DTLS layer's counters. */
+    public void countFromAnyThread(int counter) {
+        foreign.incrementAndGet(counter);
+    }
+
     /** Adds this acceptor's counts, its own and the other threads', to {@code sum} (engine layout, {@link Counters}). */
     void addTo(long[] sum) {
         counters.addTo(sum);
