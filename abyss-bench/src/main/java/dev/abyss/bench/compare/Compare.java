@@ -1,7 +1,10 @@
 package dev.abyss.bench.compare;
 
+import dev.abyss.bench.dtls.DtlsPki;
 import dev.abyss.bench.load.BulkOptions;
 import dev.abyss.bench.load.BulkResult;
+import dev.abyss.bench.load.DtlsClient;
+import dev.abyss.bench.load.HandshakeLoad;
 import dev.abyss.bench.load.LoadGenerator;
 import dev.abyss.bench.load.LoadOptions;
 import dev.abyss.bench.load.LoadResult;
@@ -59,6 +62,12 @@ import java.util.function.Function;
  *     median of c-ref, or of the first server run when c-ref is not; 100,000/s when 64B-16 is not run.</li>
  * <li>{@code --bulk-peers}, {@code --bulk-window}: the bulk scenarios' peers (default 16) and requests
  *     in flight per peer (default 4).</li>
+ * <li>{@code --scenarios dtls} (dtls-64B-16, dtls-1200B-16, dtls-handshakes, dtls-sessions): the DTLS
+ *     comparison, run by its servers only: scandium, scandium-nocookie (Californium's Scandium, with
+ *     and without the HelloVerifyRequest; the latter in dtls-handshakes only), abyss-dtls,
+ *     abyss-dtls-uring (bin/abyss --handler session_echo with DTLS on, EPOLL / IO_URING), abyss-plain
+ *     (the same in the clear). The table goes to dtls.md. {@code --dtls-sessions N}: the sessions of
+ *     dtls-sessions (default 10,000).</li>
  * <li>{@code --no-syscalls}: do not count syscalls (see {@link SyscallCounter}; n/a without perf).</li>
  * <li>{@code --veth} (first): the veth scenario instead, its own options ({@link VethCompare}).</li>
  * </ul>
@@ -89,10 +98,17 @@ public final class Compare {
             Contender.of("netty-bulk-gso", 1),
             Contender.abyss("abyss-bulk", "abyss-bulk", 1, "EPOLL"),
             Contender.abyss("abyss-bulk-gso", "abyss-bulk-gso", 1, "EPOLL"),
-            Contender.abyss("abyss-uring-bulk-gso", "abyss-bulk-gso", 1, "IO_URING"));
+            Contender.abyss("abyss-uring-bulk-gso", "abyss-bulk-gso", 1, "IO_URING"),
+            // the DTLS comparison's servers (run against the DTLS scenarios only)
+            Contender.of("scandium", 1),
+            Contender.of("scandium-nocookie", 1),
+            Contender.abyss("abyss-dtls", "abyss-cli-dtls", 1, "epoll"),
+            Contender.abyss("abyss-dtls-uring", "abyss-cli-dtls", 1, "io_uring"),
+            Contender.abyss("abyss-plain", "abyss-cli-plain", 1, "epoll"));
     /** Every scenario --scenarios knows. */
     static final List<Scenario> SCENARIOS = List.of(Scenario.SMALL_1, Scenario.SMALL_16, Scenario.SMALL_1024,
-            Scenario.LARGE_16, Scenario.LATENCY, Scenario.BULK_16, Scenario.BULK_64, Scenario.BULK_16_NOGRO, Scenario.BULK_64_NOGRO);
+            Scenario.LARGE_16, Scenario.LATENCY, Scenario.BULK_16, Scenario.BULK_64, Scenario.BULK_16_NOGRO, Scenario.BULK_64_NOGRO,
+            Scenario.DTLS_64, Scenario.DTLS_1200, Scenario.DTLS_HANDSHAKES, Scenario.DTLS_SESSIONS);
     /** What runs without --scenarios: every echo scenario and the bulk ones with a GRO client. */
     static final List<Scenario> DEFAULT_SCENARIOS = List.of(Scenario.SMALL_1, Scenario.SMALL_16, Scenario.SMALL_1024,
             Scenario.LARGE_16, Scenario.LATENCY, Scenario.BULK_16, Scenario.BULK_64);
@@ -101,7 +117,8 @@ public final class Compare {
             "echo", "64B-1,64B-16,64B-1024,1400B-16,latency",
             "bulk", "bulk-16,bulk-64",
             "bulk-nogro", "bulk-16-nogro,bulk-64-nogro",
-            "bulk-all", "bulk-16,bulk-64,bulk-16-nogro,bulk-64-nogro");
+            "bulk-all", "bulk-16,bulk-64,bulk-16-nogro,bulk-64-nogro",
+            "dtls", "dtls-64B-16,dtls-1200B-16,dtls-handshakes,dtls-sessions");
     /** The C references: kind to its source in this jar's resources and the mode it runs in. */
     static final Map<String, CReference> C_REFERENCES = Map.of(
             "c-ref", new CReference("echo_ref.c", List.of()),
@@ -127,6 +144,7 @@ public final class Compare {
         boolean countSyscalls = true;
         int bulkPeers = Scenario.BULK_PEERS;
         int bulkWindow = Scenario.BULK_WINDOW;
+        int dtlsSessions = Scenario.DTLS_SESSIONS_DEFAULT;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -141,6 +159,7 @@ public final class Compare {
                     case "--no-syscalls" -> countSyscalls = false;
                     case "--bulk-peers" -> bulkPeers = Integer.parseInt(value(args, ++i, a));
                     case "--bulk-window" -> bulkWindow = Integer.parseInt(value(args, ++i, a));
+                    case "--dtls-sessions" -> dtlsSessions = Integer.parseInt(value(args, ++i, a));
                     case "-h", "--help" -> {
                         System.out.println(usage());
                         return;
@@ -157,19 +176,24 @@ public final class Compare {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(e.getMessage().replace("--peers", "--bulk-peers").replace("--window", "--bulk-window"));
             }
+            if (dtlsSessions < 1 || dtlsSessions > 1_000_000) {
+                throw new IllegalArgumentException("--dtls-sessions must be 1..1000000, was " + dtlsSessions);
+            }
             int bp = bulkPeers;
             int bw = bulkWindow;
-            scenarios = scenarios.stream().map(s -> s.bulk() ? s.withShape(bp, bw) : s).toList();
+            int ds = dtlsSessions;
+            scenarios = scenarios.stream().map(s -> s.bulk() ? s.withShape(bp, bw) : s.sessions() ? s.withSessions(ds) : s).toList();
         } catch (IllegalArgumentException e) { // NumberFormatException included
             System.err.println("compare: " + e.getMessage() + "\n" + usage());
             System.exit(2);
         }
         // a bulk server runs the bulk scenarios only, an echo server the others: drop those with nothing to run
         List<Scenario> chosen = scenarios;
-        List<Contender> idle = contenders.stream().filter(c -> chosen.stream().noneMatch(s -> s.bulk() == c.bulk())).toList();
+        List<Contender> idle = contenders.stream().filter(c -> chosen.stream().noneMatch(c::runs)).toList();
         if (!idle.isEmpty() && contenders != CONTENDERS) {
             System.err.println("compare: nothing to run for " + String.join(", ", idle.stream().map(Contender::id).toList())
-                    + " (bulk servers run the bulk scenarios only, echo servers the others)");
+                    + " (bulk servers run the bulk scenarios only, DTLS servers the dtls ones, echo servers the others;"
+                    + " a -nocookie server dtls-handshakes only)");
         }
         contenders = contenders.stream().filter(c -> !idle.contains(c)).toList();
         if (contenders.isEmpty()) {
@@ -198,6 +222,8 @@ public final class Compare {
         Map<Contender, String> failed = new LinkedHashMap<>();
         Results.Run run = new Results.Run(contenders, scenarios, measured, failed);
         Map<String, Path> natives = compileReferences(contenders, work, failed);
+        DtlsPki pki = contenders.stream().anyMatch(Contender::encrypted) ? DtlsPki.generate(work.resolve("dtls")) : null;
+        DtlsClient dtlsClient = pki == null ? null : DtlsClient.trustingAnyServer();
 
         String syscallNote = "";
         if (countSyscalls) {
@@ -213,7 +239,7 @@ public final class Compare {
 
         // the latency run's rate: half of the reference's 64 B, 16-peer peak, measured in this run
         Contender peakOf = run.named("c-ref") != null ? run.named("c-ref")
-                : contenders.stream().filter(c -> !c.bulk()).findFirst().orElse(contenders.getFirst());
+                : contenders.stream().filter(c -> !c.bulk() && !c.dtls()).findFirst().orElse(contenders.getFirst());
         String latencyRate = "";
         long t0 = System.nanoTime();
         for (int round = 1; round <= nRounds; round++) {
@@ -224,7 +250,7 @@ public final class Compare {
                 int port = freePort();
                 ServerProcess server;
                 try {
-                    server = ServerProcess.start(c, port, jar, natives);
+                    server = ServerProcess.start(c, port, jar, natives, pki);
                 } catch (IOException e) {
                     System.err.println("compare: " + e.getMessage() + " (not tried again)");
                     failed.put(c, e.getMessage().replaceFirst("^.* did not start: ", ""));
@@ -233,7 +259,14 @@ public final class Compare {
                 try (server) {
                     boolean first = true;
                     for (Scenario s : scenarios) {
-                        if (s.bulk() != c.bulk()) {
+                        if (!c.runs(s)) {
+                            continue;
+                        }
+                        if (s.handshakes() || s.sessions()) {
+                            measured.get(c).computeIfAbsent(s, k -> new ArrayList<>())
+                                    .add(s.handshakes() ? handshakes(c, s, port, server, dtlsClient, first ? firstWarmup : warmup, window, round)
+                                            : sessions(c, s, port, server, dtlsClient, round));
+                            first = false;
                             continue;
                         }
                         if (s.bulk()) {
@@ -243,6 +276,9 @@ public final class Compare {
                             continue;
                         }
                         LoadOptions o = LoadOptions.of(new InetSocketAddress("127.0.0.1", port), s.peers(), s.window(), s.size(), window);
+                        if (c.encrypted()) {
+                            o = o.withDtls(dtlsClient);
+                        }
                         if (s.atHalfPeak()) {
                             double peak = Results.median(run.of(peakOf, Scenario.SMALL_16), Results::echoes);
                             long rate;
@@ -258,12 +294,12 @@ public final class Compare {
                             }
                             o = o.withRate(rate);
                         }
-                        LoadGenerator.run(new LoadOptions(o.target(), o.peers(), o.window(), o.size(), first ? firstWarmup : warmup,
-                                0, o.rate(), o.spreadSources(), 1, false));
+                        LoadGenerator.run(o.withDuration(first ? firstWarmup : warmup));
                         first = false;
                         SyscallCounter counter = countSyscalls ? attach(server.pid(), work) : null;
                         LoadResult r;
                         long syscalls = -1;
+                        Cpu cpu = Cpu.start(server);
                         try {
                             r = LoadGenerator.run(o, counter);
                         } finally {
@@ -271,16 +307,19 @@ public final class Compare {
                                 syscalls = counter.finish();
                             }
                         }
+                        cpu.stop(server);
                         double perEcho = Double.NaN;
                         if (syscalls >= 0 && r.echoed() > 0) {
                             perEcho = syscalls / (double) r.echoed();
                         } else if (counter != null && syscalls < 0) {
                             System.err.println("compare: syscalls of " + c.label() + " not counted: " + counter.problem());
                         }
-                        measured.get(c).computeIfAbsent(s, k -> new ArrayList<>()).add(new Measured(r, perEcho));
-                        System.err.printf(Locale.ROOT, "round %d  %-18s %-34s %,10.0f/s  p99 %8.1f µs  lost %d  corrupt %d  syscalls/echo %s%n",
+                        measured.get(c).computeIfAbsent(s, k -> new ArrayList<>()).add(Measured.echo(r, perEcho, cpu.client, cpu.server));
+                        System.err.printf(Locale.ROOT, "round %d  %-18s %-34s %,10.0f/s  p99 %8.1f µs  lost %d  corrupt %d  syscalls/echo %s"
+                                        + "  cores: server %.2f, load generator %.2f (it allocated %,.0f B / echo)%n",
                                 round, c.label(), s.label(), r.echoesPerSecond(), r.p99Micros(), r.lost(), r.corrupt(),
-                                Double.isNaN(perEcho) ? "n/a" : String.format(Locale.ROOT, "%.3f", perEcho));
+                                Double.isNaN(perEcho) ? "n/a" : String.format(Locale.ROOT, "%.3f", perEcho), cpu.server, cpu.client,
+                                r.clientBytesPerEcho());
                     }
                 }
             }
@@ -296,6 +335,13 @@ public final class Compare {
             System.out.println(table);
             System.out.println("written: " + out.resolve("comparison.md") + ", " + out.resolve("comparison.png"));
         }
+        Results.Run dtlsRun = run.dtlsPart();
+        if (!dtlsRun.contenders().isEmpty()) {
+            String table = Results.dtlsMarkdown(dtlsRun, nRounds, window, Results.machine(), command, minutes);
+            Files.writeString(out.resolve("dtls.md"), table);
+            System.out.println(table);
+            System.out.println("written: " + out.resolve("dtls.md"));
+        }
         Results.Run bulkRun = run.part(true);
         if (!bulkRun.contenders().isEmpty()) {
             String table = Results.bulkMarkdown(bulkRun, nRounds, window, syscallNote, Results.machine(), command, minutes);
@@ -304,6 +350,69 @@ public final class Compare {
             System.out.println(table);
             System.out.println("written: " + out.resolve("bulk.md") + ", " + out.resolve("bulk.png"));
         }
+    }
+
+    /** CPU used over a measured window, in cores: the load generator's process ({@code client}) and the server's. */
+    private static final class Cpu {
+        private final long clientStart;
+        private final double serverStart;
+        private final long wallStart;
+        double client = Double.NaN;
+        double server = Double.NaN;
+
+        private Cpu(ServerProcess s) {
+            clientStart = processCpuNanos();
+            serverStart = s.cpuSeconds();
+            wallStart = System.nanoTime();
+        }
+
+        static Cpu start(ServerProcess s) {
+            return new Cpu(s);
+        }
+
+        void stop(ServerProcess s) {
+            double wall = (System.nanoTime() - wallStart) / 1e9;
+            long c = processCpuNanos();
+            client = c < 0 || clientStart < 0 ? Double.NaN : (c - clientStart) / 1e9 / wall;
+            server = (s.cpuSeconds() - serverStart) / wall;
+        }
+
+        private static long processCpuNanos() {
+            return java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                    ? os.getProcessCpuTime() : -1;
+        }
+    }
+
+    /** One run of the DTLS handshake scenario: {@code s.peers()} handshakes in flight, a warm-up, then the measured window. */
+    private static Measured handshakes(Contender c, Scenario s, int port, ServerProcess server, DtlsClient client, Duration warmup,
+                                       Duration window, int round) throws Exception {
+        InetSocketAddress at = new InetSocketAddress("127.0.0.1", port);
+        HandshakeLoad.run(new HandshakeLoad.Options(at, client, s.peers(), warmup, 0));
+        Cpu cpu = Cpu.start(server);
+        HandshakeLoad.Result r = HandshakeLoad.run(new HandshakeLoad.Options(at, client, s.peers(), window, 0));
+        cpu.stop(server);
+        System.err.printf(Locale.ROOT, "round %d  %-18s %-34s %,10.0f/s  p50 %,8.0f µs  p99 %,8.0f µs  failed %d  resent %d"
+                        + "  cores: server %.2f, load generator %.2f%n", round, c.label(), s.label(), r.perSecond(), r.p50Micros(),
+                r.p99Micros(), r.failed(), r.retransmissions(), cpu.server, cpu.client);
+        return Measured.handshakes(r, cpu.client, cpu.server);
+    }
+
+    /**
+     * One run of the DTLS memory scenario: the server's heap after GC (jcmd), {@code s.peers()} more
+     * sessions established (16 handshakes in flight, each confirmed by one echoed record), its heap
+     * after GC again; the difference per session.
+     */
+    private static Measured sessions(Contender c, Scenario s, int port, ServerProcess server, DtlsClient client, int round)
+            throws Exception {
+        InetSocketAddress at = new InetSocketAddress("127.0.0.1", port);
+        long before = server.heapAfterGc();
+        // each session confirmed by one echoed record: the server holds it established, nothing of its handshake
+        HandshakeLoad.Result r = HandshakeLoad.run(new HandshakeLoad.Options(at, client, 16, Duration.ofMinutes(10), s.peers(), true));
+        long after = server.heapAfterGc();
+        double perSession = (after - before) / (double) r.completed();
+        System.err.printf(Locale.ROOT, "round %d  %-18s %-34s %,10.0f bytes of heap each (%,d sessions in %.1f s, %d failed)%n",
+                round, c.label(), s.label(), perSession, r.completed(), r.seconds(), r.failed());
+        return Measured.sessions(r, perSession);
     }
 
     /** One bulk run of {@code c} on {@code s}: a warm-up, then the measured window with the server's syscalls counted. */
@@ -465,8 +574,17 @@ public final class Compare {
                   --no-syscalls      do not count the servers' syscalls with perf
                   --bulk-peers P     peers of the bulk scenarios (default %d)
                   --bulk-window W    requests in flight per peer in the bulk scenarios (default %d)
+                  --veth ...         (first) the veth scenario between two namespaces: bin/bench compare --veth --help
+
+                  --dtls-sessions N  sessions established in the dtls-sessions scenario (default %,d)
+                DTLS (--scenarios dtls; servers scandium, scandium-nocookie, abyss-dtls, abyss-dtls-uring, abyss-plain):
+                  dtls-64B-16, dtls-1200B-16   echo over DTLS 1.2 (plaintext for abyss-plain), a JDK SSLEngine client per peer
+                  dtls-handshakes              full handshakes per second, 16 in flight, each from a new 127.x.y.z source
+                  dtls-sessions                server heap per established session (jcmd GC.heap_info before / after)
+                  the table goes to dtls.md; ratios are to scandium (to scandium-nocookie for a -nocookie server)
                   --veth ...         (first) the veth scenario between two namespaces: bin/bench compare --veth --help""".formatted(
                 String.join(",", CONTENDERS.stream().map(Contender::id).toList()),
-                String.join(",", SCENARIOS.stream().map(Scenario::id).toList()), Scenario.BULK_PEERS, Scenario.BULK_WINDOW);
+                String.join(",", SCENARIOS.stream().map(Scenario::id).toList()), Scenario.BULK_PEERS, Scenario.BULK_WINDOW,
+                Scenario.DTLS_SESSIONS_DEFAULT);
     }
 }

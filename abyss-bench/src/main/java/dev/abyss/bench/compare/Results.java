@@ -39,8 +39,14 @@ final class Results {
 
         /** The bulk servers and scenarios of this run ({@code bulk}), or the echo ones: the same measurements. */
         Run part(boolean bulk) {
-            return new Run(contenders.stream().filter(c -> c.bulk() == bulk).toList(),
-                    scenarios.stream().filter(s -> s.bulk() == bulk).toList(), measured, failed);
+            return new Run(contenders.stream().filter(c -> c.bulk() == bulk && !c.dtls()).toList(),
+                    scenarios.stream().filter(s -> s.bulk() == bulk && !s.dtls()).toList(), measured, failed);
+        }
+
+        /** The DTLS comparison's servers and scenarios of this run. */
+        Run dtlsPart() {
+            return new Run(contenders.stream().filter(Contender::dtls).toList(), scenarios.stream().filter(Scenario::dtls).toList(),
+                    measured, failed);
         }
     }
 
@@ -131,6 +137,90 @@ final class Results {
             } else {
                 b.append(String.format(Locale.ROOT, " %,d / %d |%n", lost, corrupt));
             }
+        }
+        run.failed().forEach((c, why) -> {
+            if (run.contenders().contains(c) && !run.measured().get(c).isEmpty()) {
+                b.append("\n").append(c.label()).append(" stopped starting after some rounds: ").append(why).append('\n');
+            }
+        });
+        b.append("\nMachine: ").append(machine).append(String.format(Locale.ROOT, ". Whole run: %.1f min.%n", minutes));
+        b.append("Reproduce: `").append(command).append("`\n");
+        return b.toString();
+    }
+
+    /**
+     * The DTLS comparison's table: per server, the echo scenarios (echoes / s), full handshakes / s
+     * and heap per session (medians), each with its ratio to Scandium in the same run (a -nocookie
+     * server's handshakes to scandium-nocookie's), the 64 B echo also to plaintext Abyss; and the CPU
+     * cores the server and the load generator used in the 64 B window.
+     */
+    static String dtlsMarkdown(Run run, int rounds, Duration measure, String machine, String command, double minutes) {
+        Contender plain = run.named("abyss-plain");
+        List<Scenario> echoes = run.scenarios().stream().filter(s -> !s.handshakes() && !s.sessions()).toList();
+        Scenario hs = run.scenarios().stream().filter(Scenario::handshakes).findFirst().orElse(null);
+        Scenario mem = run.scenarios().stream().filter(Scenario::sessions).findFirst().orElse(null);
+        Scenario cpuAt = echoes.contains(Scenario.DTLS_64) ? Scenario.DTLS_64 : echoes.isEmpty() ? hs : echoes.getFirst();
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "DTLS 1.2, medians of %d round%s of %.1f s each; in brackets the ratio to Scandium in the same "
+                + "run (`×S`) and, for the 64 B echo, to plaintext Abyss (`×plain`). Echo: datagrams echoed per second, 16 peers with 32 in "
+                + "flight each, every peer a JDK SSLEngine client (%s), each echo decrypted and checked. Handshakes: full handshakes "
+                + "(ECDHE P-256, ECDSA P-256 certificate, no resumption) completed per second, 16 in flight, each from a new source "
+                + "address; a -nocookie server skips the HelloVerifyRequest round trip (its ratio is to scandium-nocookie). Heap / session: "
+                + "the server JVM's heap after GC (jcmd GC.run, GC.heap_info) before and after that many sessions were established, "
+                + "divided by them. Cores: CPU the server process / the load generator's process used over the %s window (in brackets: heap "
+                + "the generator's worker thread allocated per echo, the JDK engine's per record wrapped and opened).%n%n",
+                rounds, rounds == 1 ? "" : "s", measure.toMillis() / 1000.0, dev.abyss.bench.load.DtlsClient.DEFAULT_SUITE,
+                cpuAt == null ? "–" : cpuAt.label()));
+        b.append("| server |");
+        echoes.forEach(s -> b.append(' ').append(s.label()).append(" (echoes / s) |"));
+        if (hs != null) {
+            b.append(" handshakes / s |");
+        }
+        if (mem != null) {
+            b.append(' ').append(mem.label()).append(" |");
+        }
+        b.append(" cores: server / load generator |  lost / corrupt |\n|---|");
+        echoes.forEach(s -> b.append("---:|"));
+        b.append(hs != null ? "---:|" : "").append(mem != null ? "---:|" : "").append("---:|---:|\n");
+        for (Contender c : run.contenders()) {
+            b.append("| ").append(c.label()).append(" |");
+            String failure = run.failed().get(c);
+            int cells = echoes.size() + (hs != null ? 1 : 0) + (mem != null ? 1 : 0) + 2;
+            if (failure != null && run.measured().get(c).isEmpty()) {
+                b.append(" did not start: ").append(failure.replace("|", "\\|")).append(" |");
+                b.append(" |".repeat(cells - 1)).append('\n');
+                continue;
+            }
+            Contender base = run.named(c.cookieless() ? "scandium-nocookie" : "scandium");
+            for (Scenario s : echoes) {
+                double v = median(run.of(c, s), Results::echoes);
+                double vs = base == null ? Double.NaN : median(run.of(base, s), Results::echoes);
+                String vsPlain = "";
+                if (s == Scenario.DTLS_64 && plain != null && c.encrypted()) {
+                    vsPlain = ", ×plain " + ratio(v, median(run.of(plain, s), Results::echoes));
+                }
+                b.append(Double.isNaN(v) ? " – |" : String.format(Locale.ROOT, " %,.0f (×S %s%s) |", v, ratio(v, vs), vsPlain));
+            }
+            if (hs != null) {
+                double v = median(run.of(c, hs), m -> m.handshakes().perSecond());
+                double vs = base == null ? Double.NaN : median(run.of(base, hs), m -> m.handshakes().perSecond());
+                b.append(Double.isNaN(v) ? " – |" : String.format(Locale.ROOT, " %,.0f (×S %s) |", v, ratio(v, vs)));
+            }
+            if (mem != null) {
+                double v = median(run.of(c, mem), Measured::bytesPerSession);
+                double vs = base == null ? Double.NaN : median(run.of(base, mem), Measured::bytesPerSession);
+                b.append(Double.isNaN(v) ? " – |" : String.format(Locale.ROOT, " %,.0f B (×S %s) |", v, ratio(v, vs)));
+            }
+            Scenario at = c.cookieless() ? hs : cpuAt;
+            double server = at == null ? Double.NaN : median(run.of(c, at), Measured::serverCores);
+            double client = at == null ? Double.NaN : median(run.of(c, at), Measured::clientCores);
+            double alloc = at == null ? Double.NaN : median(run.of(c, at), m -> m.load() == null ? Double.NaN : m.load().clientBytesPerEcho());
+            b.append(Double.isNaN(server) ? " – |" : String.format(Locale.ROOT, " %.2f / %.2f%s |", server, client,
+                    Double.isNaN(alloc) ? "" : String.format(Locale.ROOT, " (%,.0f B / echo)", alloc)));
+            List<LoadResult> all = run.measured().get(c).values().stream().flatMap(List::stream).map(Measured::load)
+                    .filter(java.util.Objects::nonNull).toList();
+            b.append(String.format(Locale.ROOT, " %,d / %d |%n", all.stream().mapToLong(LoadResult::lost).sum(),
+                    all.stream().mapToLong(LoadResult::corrupt).sum()));
         }
         run.failed().forEach((c, why) -> {
             if (run.contenders().contains(c) && !run.measured().get(c).isEmpty()) {

@@ -19,10 +19,17 @@ import java.util.Locale;
  *      --target 127.0.0.1:1234 --peers 16 --window 32 --size 64 --duration 10s [--rate PPS] [--json]
  * </pre>
  *
- * With {@code --bulk N [--gro]}: the bulk mode ({@link #runBulk}), each request answered with N
+ * With {@code --dtls}: every peer a DTLS 1.2 client ({@link DtlsClient}: a JDK SSLEngine each, one
+ * handshake per peer before the measured window, then every echo a record); with {@code --dtls
+ * --handshakes N}: N full handshakes in flight, back to back ({@link HandshakeLoad}).
+ *
+ * <p>With {@code --bulk N [--gro]}: the bulk mode ({@link #runBulk}), each request answered with N
  * datagrams of {@link Bulk#SEGMENT} bytes, measured in MB/s of replies.
  */
 public final class LoadGenerator {
+    /** How long the peers of a DTLS run have to complete their handshakes, all together. */
+    static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(30);
+
     private LoadGenerator() {
     }
 
@@ -50,6 +57,10 @@ public final class LoadGenerator {
                 int first = t * per;
                 int n = t == o.threads() - 1 ? o.peers() - first : per;
                 workers.add(new Worker(o, first, n));
+            }
+            long handshakeDeadline = System.nanoTime() + HANDSHAKE_TIMEOUT.toNanos();
+            for (Worker w : workers) {
+                w.handshake(handshakeDeadline); // over DTLS: every peer's handshake, before the measured window
             }
             List<Thread> threads = new ArrayList<>();
             if (window != null) {
@@ -87,7 +98,9 @@ public final class LoadGenerator {
             long echoed = 0;
             long reordered = 0;
             long corrupt = 0;
+            long allocated = 0;
             for (Worker w : workers) {
+                allocated = allocated < 0 || w.allocated < 0 ? -1 : allocated + w.allocated;
                 all.add(w.latency);
                 sent += w.sent.get();
                 echoed += w.echoed.get();
@@ -97,7 +110,8 @@ public final class LoadGenerator {
             double seconds = (stoppedAt - start) / 1e9;
             return new LoadResult(sent, echoed, Math.max(0, sent - echoed - corrupt), reordered, corrupt, seconds, o.size(),
                     all.getValueAtPercentile(50) / 1e3, all.getValueAtPercentile(99) / 1e3,
-                    all.getValueAtPercentile(99.9) / 1e3, all.getMaxValue() / 1e3);
+                    all.getValueAtPercentile(99.9) / 1e3, all.getMaxValue() / 1e3,
+                    allocated < 0 || echoed == 0 ? Double.NaN : allocated / (double) echoed);
         } finally {
             workers.forEach(Worker::close);
         }
@@ -156,6 +170,8 @@ public final class LoadGenerator {
         boolean json = false;
         int bulk = 0;
         boolean gro = false;
+        boolean dtls = false;
+        int handshakes = 0;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -172,6 +188,8 @@ public final class LoadGenerator {
                     case "--json" -> json = true;
                     case "--bulk" -> bulk = Integer.parseInt(value(args, ++i, a));
                     case "--gro" -> gro = true;
+                    case "--dtls" -> dtls = true;
+                    case "--handshakes" -> handshakes = Integer.parseInt(value(args, ++i, a));
                     case "-h", "--help" -> {
                         System.out.println(usage());
                         return;
@@ -191,6 +209,17 @@ public final class LoadGenerator {
             }
             InetSocketAddress to = new InetSocketAddress(InetAddress.getByName(target.substring(0, colon).replace("[", "").replace("]", "")),
                     Integer.parseInt(target.substring(colon + 1)));
+            if (handshakes > 0) {
+                if (!dtls) {
+                    throw new IllegalArgumentException("--handshakes is a DTLS mode: give --dtls too");
+                }
+                HandshakeLoad.Result r = HandshakeLoad.run(new HandshakeLoad.Options(to, DtlsClient.trustingAnyServer(), handshakes, duration, count));
+                System.out.println(json ? r.json() : r.table());
+                return;
+            }
+            if (dtls && bulk > 0) {
+                throw new IllegalArgumentException("--dtls does not apply to the bulk mode");
+            }
             if (bulk > 0 || gro) {
                 if (bulk == 0) {
                     throw new IllegalArgumentException("--gro applies to the bulk mode: give --bulk N too");
@@ -206,6 +235,9 @@ public final class LoadGenerator {
                 return;
             }
             LoadOptions o = new LoadOptions(to, peers, window, size, duration, count, rate, spread, threads, !json);
+            if (dtls) {
+                o = o.withDtls(DtlsClient.trustingAnyServer());
+            }
             LoadResult r = run(o);
             System.out.println(json ? r.json() : r.table());
         } catch (NumberFormatException e) {
@@ -257,6 +289,12 @@ public final class LoadGenerator {
                   --spread         peers bind 127.0.x.y source addresses (IPv4 loopback targets)
                   --threads T      sender/receiver threads (default 1)
                   --json           one JSON object instead of the table
+                  --dtls           DTLS 1.2 (JDK SSLEngine per peer, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, any server
+                                   certificate accepted): one handshake per peer before the measured window, then each
+                                   datagram a record; --size up to 16384
+                handshake mode (with --dtls; handshakes per second):
+                  --handshakes N   N full handshakes in flight, each from a new 127.x.y.z source and a fresh engine
+                                   (--duration, or --count handshakes completed)
                 bulk mode (a request of 16 bytes answered with N datagrams of 1,200 bytes; MB/s of replies):
                   --bulk N         replies per request, 1..64 (--window: requests in flight per peer, 1..16, default 2;
                                    --count: requests answered in full)

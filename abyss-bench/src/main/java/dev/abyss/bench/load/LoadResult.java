@@ -2,9 +2,18 @@ package dev.abyss.bench.load;
 
 import java.util.Locale;
 
-/** What a load run measured. Latencies are in microseconds. */
+/**
+ * What a load run measured. Latencies are in microseconds. {@code clientBytesPerEcho}: heap the
+ * generator's own worker threads allocated per echo over the run (NaN: not measured), to show it
+ * is not what limits the run (over DTLS it is the JDK engine's per-record allocation).
+ */
 public record LoadResult(long sent, long echoed, long lost, long reordered, long corrupt, double seconds, int size,
-                         double p50Micros, double p99Micros, double p999Micros, double maxMicros) {
+                         double p50Micros, double p99Micros, double p999Micros, double maxMicros, double clientBytesPerEcho) {
+
+    public LoadResult(long sent, long echoed, long lost, long reordered, long corrupt, double seconds, int size,
+                      double p50Micros, double p99Micros, double p999Micros, double maxMicros) {
+        this(sent, echoed, lost, reordered, corrupt, seconds, size, p50Micros, p99Micros, p999Micros, maxMicros, Double.NaN);
+    }
 
     public double echoesPerSecond() {
         return echoed / seconds;
@@ -20,7 +29,8 @@ public record LoadResult(long sent, long echoed, long lost, long reordered, long
                 sent        %,d   lost %,d   reordered %,d   corrupt %,d
                 latency µs  p50 %.1f   p99 %.1f   p99.9 %.1f   max %.1f""",
                 echoed, seconds, echoesPerSecond(), megabytesPerSecond(), sent, lost, reordered, corrupt,
-                p50Micros, p99Micros, p999Micros, maxMicros);
+                p50Micros, p99Micros, p999Micros, maxMicros)
+                + (Double.isNaN(clientBytesPerEcho) ? "" : String.format(Locale.ROOT, "%ngenerator   %,.0f B allocated per echo", clientBytesPerEcho));
     }
 
     public String json() {

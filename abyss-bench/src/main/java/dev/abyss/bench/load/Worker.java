@@ -8,6 +8,8 @@ import dev.abyss.ffi.net.Net;
 import dev.abyss.ffi.net.Sockets;
 import org.HdrHistogram.Histogram;
 
+import javax.net.ssl.SSLException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
@@ -18,7 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * One load-generator thread and its share of the peers: each peer a connected non-blocking socket;
  * sends go out with one sendmmsg per peer and round, echoes come back with recvmmsg, all sockets
- * in one epoll set. Every echo is checked byte for byte and timed.
+ * in one epoll set. Every echo is checked byte for byte and timed. Over DTLS ({@link LoadOptions#dtls()}),
+ * each peer first completes its handshake ({@link #handshake}), then every payload is sealed into one
+ * record before the send and every echo opened before the check ({@link DtlsLink}).
  */
 final class Worker implements Runnable, AutoCloseable, DatagramReceiver {
     private static final int BATCH = 64;
@@ -29,6 +33,8 @@ final class Worker implements Runnable, AutoCloseable, DatagramReceiver {
     final AtomicLong echoed = new AtomicLong();
     long reordered;
     long corrupt;
+    /** Heap this worker's thread allocated while it ran, in bytes (-1: the JVM cannot tell). */
+    volatile long allocated = -1;
 
     private final LoadOptions o;
     private final int firstPeer;
@@ -41,6 +47,9 @@ final class Worker implements Runnable, AutoCloseable, DatagramReceiver {
     private final MessageBatch out;
     private final MessageBatch in;
     private final Epoll epoll;
+    /** Null in plaintext. */
+    private final DtlsLink dtls;
+    private final DtlsLink.Peer[] secure;
     private final double tokensPerNano;
     private final long budget;
     private volatile boolean stop;
@@ -55,8 +64,11 @@ final class Worker implements Runnable, AutoCloseable, DatagramReceiver {
         this.expected = new long[peers];
         this.inflight = new int[peers];
         this.lastEcho = new long[peers];
-        this.out = new MessageBatch(arena, BATCH, o.size(), 0);
-        this.in = new MessageBatch(arena, BATCH, Math.max(o.size() + 1, 2048), 0);
+        this.out = new MessageBatch(arena, BATCH, o.dtls() == null ? o.size() : o.dtls().packetBuffer(), 0);
+        int largest = o.dtls() == null ? o.size() : Math.max(o.size() + DtlsClient.RECORD_OVERHEAD, o.dtls().maxPacket());
+        this.in = new MessageBatch(arena, BATCH, Math.max(largest + 1, 2048), 0);
+        this.dtls = o.dtls() == null ? null : new DtlsLink(o.dtls(), arena, out, in, o.size());
+        this.secure = o.dtls() == null ? null : new DtlsLink.Peer[peers];
         this.epoll = Epoll.create(Math.min(peers, 1024));
         this.tokensPerNano = o.rate() / (double) o.threads() / 1e9;
         this.budget = o.count() == 0 ? Long.MAX_VALUE : (o.count() + o.threads() - 1) / o.threads();
@@ -68,6 +80,43 @@ final class Worker implements Runnable, AutoCloseable, DatagramReceiver {
             Sockets.bind(fd, new InetSocketAddress(source(firstPeer + i), 0));
             Sockets.connect(fd, o.target());
             epoll.add(fd, Epoll.EPOLLIN, i);
+            if (dtls != null) {
+                secure[i] = dtls.peer();
+            }
+        }
+    }
+
+    /**
+     * Over DTLS: completes every peer's handshake, all at once, before {@code deadline} (nanoTime);
+     * nothing in plaintext. Not counted in the results.
+     *
+     * @throws SSLException when a handshake fails or some did not finish in time (how many)
+     */
+    void handshake(long deadline) throws SSLException {
+        if (dtls == null) {
+            return;
+        }
+        try {
+            long now = System.nanoTime();
+            for (int p = 0; p < fds.length; p++) {
+                dtls.begin(secure[p], fds[p], now);
+            }
+            int pending = fds.length;
+            while (pending > 0) {
+                now = System.nanoTime();
+                if (now - deadline > 0) {
+                    throw new SSLException(pending + " of " + fds.length + " peers did not complete the DTLS handshake with "
+                            + o.target() + " in time");
+                }
+                receiveRound(10);
+                pending = 0;
+                for (int p = 0; p < fds.length; p++) {
+                    dtls.retransmitIfDue(secure[p], fds[p], now);
+                    pending += secure[p].established ? 0 : 1;
+                }
+            }
+        } catch (UncheckedIOException e) {
+            throw (SSLException) e.getCause();
         }
     }
 
@@ -88,6 +137,21 @@ final class Worker implements Runnable, AutoCloseable, DatagramReceiver {
 
     @Override
     public void run() {
+        long allocatedBefore = allocatedByThisThread();
+        try {
+            loop();
+        } finally {
+            long after = allocatedByThisThread();
+            allocated = allocatedBefore < 0 || after < 0 ? -1 : after - allocatedBefore;
+        }
+    }
+
+    private static long allocatedByThisThread() {
+        return java.lang.management.ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t
+                && t.isThreadAllocatedMemoryEnabled() ? t.getCurrentThreadAllocatedBytes() : -1;
+    }
+
+    private void loop() {
         long last = System.nanoTime();
         long nextStallCheck = last + STALL_NANOS;
         while (!stop && echoed.get() < budget) {
@@ -131,8 +195,13 @@ final class Worker implements Runnable, AutoCloseable, DatagramReceiver {
             int count = Math.min(allowed, BATCH);
             MemorySegment data = out.data();
             for (int i = 0; i < count; i++) {
-                Payload.write(data, out.dataOffset(i), o.size(), firstPeer + p, nextSeq[p] + i, now);
-                out.prepareSend(i, o.size(), 0);
+                if (dtls == null) {
+                    Payload.write(data, out.dataOffset(i), o.size(), firstPeer + p, nextSeq[p] + i, now);
+                    out.prepareSend(i, o.size(), 0);
+                } else {
+                    Payload.write(dtls.plainOut, 0, o.size(), firstPeer + p, nextSeq[p] + i, now);
+                    out.prepareSend(i, seal(p, i), 0);
+                }
             }
             int done = out.send(fds[p], 0, count, Net.MSG_DONTWAIT);
             if (done > 0) {
@@ -154,9 +223,34 @@ final class Worker implements Runnable, AutoCloseable, DatagramReceiver {
         DatagramReceiver.receiveReady(epoll, fds, in, BATCH, timeoutMillis, this);
     }
 
+    private int seal(int p, int slot) {
+        try {
+            return dtls.seal(secure[p], o.size(), slot);
+        } catch (SSLException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     @Override
     public void received(int p, MessageBatch in, int j, long now) {
-        check(p, in.data(), in.dataOffset(j), in.length(j), now);
+        if (dtls == null) {
+            check(p, in.data(), in.dataOffset(j), in.length(j), now);
+            return;
+        }
+        try {
+            if (!secure[p].established) {
+                dtls.handshakeInput(secure[p], fds[p], j, in.length(j), now);
+                return;
+            }
+            int n = dtls.open(secure[p], j, in.length(j));
+            if (n > 0) {
+                check(p, dtls.plainIn, 0, n, now);
+            } else if (n < 0) {
+                corrupt++;
+            }
+        } catch (SSLException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private void check(int p, MemorySegment data, long at, int length, long now) {

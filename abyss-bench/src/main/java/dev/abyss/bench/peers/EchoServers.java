@@ -1,5 +1,7 @@
 package dev.abyss.bench.peers;
 
+import dev.abyss.bench.dtls.DtlsPki;
+import dev.abyss.bench.dtls.ScandiumEcho;
 import dev.abyss.server.Abyss;
 import dev.abyss.server.Server;
 import dev.abyss.server.ServerConfig;
@@ -28,6 +30,7 @@ import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -40,7 +43,9 @@ import java.util.Locale;
  * SERVER is abyss-segment, abyss-handler, abyss-stateless, abyss-stateless-limited, netty-epoll, netty-iouring, netty-nio or jdk, and TRANSPORT
  * (abyss-* only) a {@link TransportKind}: EPOLL (the default), IO_URING, NIO or AUTO; or one of the
  * bulk scenario's servers ({@link BulkServers}): abyss-bulk, abyss-bulk-gso, netty-bulk,
- * netty-bulk-gso (Netty on epoll), which answer requests instead of echoing. It prints
+ * netty-bulk-gso (Netty on epoll), which answer requests instead of echoing; or the DTLS baseline
+ * ({@link ScandiumEcho}): scandium, scandium-nocookie (no HelloVerifyRequest), whose arguments after
+ * THREADS are KEYSTORE.p12 PASSWORD ({@link DtlsPki}). It prints
  * "ready" once bound and echoes until stdin closes. Every server gets the same treatment: one
  * socket per thread with SO_REUSEPORT where the transport has it, 64-datagram batches where it can,
  * a 4 MiB socket receive buffer.
@@ -58,7 +63,7 @@ public final class EchoServers {
         String kind = args[0];
         int port = Integer.parseInt(args[1]);
         int threads = Integer.parseInt(args[2]);
-        TransportKind transport = args.length > 3 ? transport(kind, args[3]) : TransportKind.EPOLL;
+        TransportKind transport = args.length > 3 && !kind.startsWith("scandium") ? transport(kind, args[3]) : TransportKind.EPOLL;
         InetSocketAddress at = new InetSocketAddress("127.0.0.1", port);
         AutoCloseable running = switch (kind) {
             case "abyss-segment" -> abyss(at, threads, transport, true);
@@ -73,6 +78,9 @@ public final class EchoServers {
             case "abyss-bulk-gso" -> BulkServers.abyss(at, threads, transport, true);
             case "netty-bulk" -> BulkServers.netty(at, threads, false);
             case "netty-bulk-gso" -> BulkServers.netty(at, threads, true);
+            // the DTLS baseline: KEYSTORE.p12 PASSWORD follow THREADS
+            case "scandium" -> ScandiumEcho.start(at, new DtlsPki(Path.of(args[3]), args[4]), true, threads, RCVBUF);
+            case "scandium-nocookie" -> ScandiumEcho.start(at, new DtlsPki(Path.of(args[3]), args[4]), false, threads, RCVBUF);
             default -> throw new IllegalArgumentException("unknown server " + kind);
         };
         System.out.println("ready");
