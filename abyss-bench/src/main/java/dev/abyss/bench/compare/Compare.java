@@ -574,8 +574,6 @@ public final class Compare {
                   --no-syscalls      do not count the servers' syscalls with perf
                   --bulk-peers P     peers of the bulk scenarios (default %d)
                   --bulk-window W    requests in flight per peer in the bulk scenarios (default %d)
-                  --veth ...         (first) the veth scenario between two namespaces: bin/bench compare --veth --help
-
                   --dtls-sessions N  sessions established in the dtls-sessions scenario (default %,d)
                 DTLS (--scenarios dtls; servers scandium, scandium-nocookie, abyss-dtls, abyss-dtls-uring, abyss-plain):
                   dtls-64B-16, dtls-1200B-16   echo over DTLS 1.2 (plaintext for abyss-plain), a JDK SSLEngine client per peer
