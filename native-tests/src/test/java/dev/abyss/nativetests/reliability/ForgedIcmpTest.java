@@ -45,7 +45,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Reliability scenario "forged ICMP": an off-path host forges ICMP port unreachables that name an
  * established peer of the server (a raw socket writes them: ICMP type 3 code 3 quoting an IPv4 and
- * UDP header from the server's address and port to the peer's, then a payload the server never sent).
+ * UDP header from the server's address and port to the peer's, then a payload the server never sent;
+ * over IPv6 the same as ICMPv6 type 1 code 4).
  * Expected: the peer's session survives, still answered, and every forgery is counted in
  * {@code unreachableForged}; a peer that really vanished (its socket closed, then the server answers
  * it) still ends its session with a PortUnreachableException; and a forgery that quotes what the
@@ -60,6 +61,7 @@ class ForgedIcmpTest {
     private static final int FORGED = Reliability.size(40, 2_000);
     private static final int SOCK_RAW = 3;
     private static final int IPPROTO_ICMP = 1;
+    private static final int IPPROTO_ICMPV6 = 58;
 
     /** Echoes; a datagram starting with 'V' is kept and answered only when a message says so. */
     private static final class Echo implements Handler<byte[]> {
@@ -88,23 +90,26 @@ class ForgedIcmpTest {
         }
     }
 
-    /** A raw ICMP socket that writes port unreachables to 127.0.0.1. */
+    /** A raw ICMP (or ICMPv6) socket that writes port unreachables to the loopback address of its family. */
     private static final class Forger implements AutoCloseable {
         private final Arena arena = Arena.ofConfined();
         private final int fd;
         private final MemorySegment msg;
         private final MemorySegment iov;
         private final MemorySegment packet = arena.allocate(1500);
+        private final boolean v6;
         private int id;
 
-        Forger() {
-            fd = LibC.socket(Net.AF_INET, SOCK_RAW, IPPROTO_ICMP);
+        Forger(InetAddress loopback) {
+            v6 = loopback instanceof java.net.Inet6Address;
+            fd = v6 ? LibC.socket(Net.AF_INET6, SOCK_RAW, IPPROTO_ICMPV6) : LibC.socket(Net.AF_INET, SOCK_RAW, IPPROTO_ICMP);
             if (fd < 0) {
                 arena.close();
-                Skip.unless(false, "a raw ICMP socket is refused here (errno " + -fd + "): root or CAP_NET_RAW needed");
+                Skip.unless(false, "a raw " + (v6 ? "ICMPv6" : "ICMP") + " socket is refused here (errno " + -fd
+                        + "): root or CAP_NET_RAW needed");
             }
             MemorySegment to = arena.allocate(SockAddr.SOCKADDR_STORAGE);
-            int toLength = SockAddr.write(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), to);
+            int toLength = SockAddr.write(new InetSocketAddress(loopback, 0), to);
             msg = arena.allocate(MsgLayouts.MSGHDR);
             iov = arena.allocate(MsgLayouts.IOVEC);
             iov.set(ADDRESS, MsgLayouts.IOV_BASE, packet);
@@ -120,17 +125,28 @@ class ForgedIcmpTest {
          */
         void portUnreachable(InetSocketAddress server, InetSocketAddress peer, byte[] quote) {
             int udpLength = 8 + quote.length;
-            int ipLength = 20 + udpLength;
-            ByteBuffer b = ByteBuffer.allocate(8 + ipLength);
-            b.put((byte) 3).put((byte) 3).putShort((short) 0).putInt(0);            // destination unreachable, port; checksum later
-            b.put((byte) 0x45).put((byte) 0).putShort((short) ipLength).putShort((short) ++id).putShort((short) 0)
-                    .put((byte) 64).put((byte) 17).putShort((short) 0)               // the quoted IPv4 header: UDP
-                    .put(server.getAddress().getAddress()).put(peer.getAddress().getAddress());
-            b.putShort(8 + 10, checksum(b.array(), 8, 20));
+            ByteBuffer b;
+            if (v6) {
+                // ICMPv6 destination unreachable (1), port unreachable (4); the kernel fills the checksum
+                b = ByteBuffer.allocate(8 + 40 + udpLength);
+                b.put((byte) 1).put((byte) 4).putShort((short) 0).putInt(0);
+                b.putInt(0x6000_0000).putShort((short) udpLength).put((byte) 17).put((byte) 64) // the quoted IPv6 header: UDP
+                        .put(server.getAddress().getAddress()).put(peer.getAddress().getAddress());
+            } else {
+                int ipLength = 20 + udpLength;
+                b = ByteBuffer.allocate(8 + ipLength);
+                b.put((byte) 3).put((byte) 3).putShort((short) 0).putInt(0);        // destination unreachable, port; checksum later
+                b.put((byte) 0x45).put((byte) 0).putShort((short) ipLength).putShort((short) ++id).putShort((short) 0)
+                        .put((byte) 64).put((byte) 17).putShort((short) 0)           // the quoted IPv4 header: UDP
+                        .put(server.getAddress().getAddress()).put(peer.getAddress().getAddress());
+                b.putShort(8 + 10, checksum(b.array(), 8, 20));
+            }
             b.putShort((short) server.getPort()).putShort((short) peer.getPort())   // the quoted UDP header
                     .putShort((short) udpLength).putShort((short) 0);
             b.put(quote);
-            b.putShort(2, checksum(b.array(), 0, b.capacity()));
+            if (!v6) {
+                b.putShort(2, checksum(b.array(), 0, b.capacity()));
+            }
             MemorySegment.copy(b.array(), 0, packet, JAVA_BYTE, 0, b.capacity());
             iov.set(JAVA_LONG, MsgLayouts.IOV_LEN, b.capacity());
             long sent = LibC.sendmsg(fd, msg, 0);
@@ -161,14 +177,24 @@ class ForgedIcmpTest {
     @ParameterizedTest
     @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     void forgedPortUnreachablesLeaveTheSessionAlone(TransportKind kind) throws Exception {
+        forgeries(kind, InetAddress.getByName("127.0.0.1"));
+    }
+
+    /** The same over IPv6: ICMPv6 port unreachables, read through IPV6_RECVERR. */
+    @ParameterizedTest
+    @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
+    void forgedIcmpv6PortUnreachablesLeaveTheSessionAlone(TransportKind kind) throws Exception {
+        forgeries(kind, InetAddress.getByName("::1"));
+    }
+
+    private static void forgeries(TransportKind kind, InetAddress loopback) throws Exception {
         Skip.unless(kind != TransportKind.NIO, "NIO reads no ICMP errors (the JDK has no error queue): nothing to forge against");
         Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         Echo handler = new Echo();
-        InetAddress loopback = InetAddress.getByName("127.0.0.1");
-        try (Forger forger = new Forger();
+        try (Forger forger = new Forger(loopback);
              Server server = Abyss.start(ServerConfig.builder().transport(kind).handler(handler).numAcceptors(2)
                      .bindAddress(loopback).readTimeout(Duration.ofSeconds(60)).shutdownTimeout(Duration.ZERO).build());
-             DatagramChannel peer = DatagramChannel.open()) {
+             DatagramChannel peer = DatagramChannel.open(family(loopback))) {
             InetSocketAddress to = (InetSocketAddress) server.localAddress();
             peer.bind(new InetSocketAddress(loopback, 0));
             peer.socket().setSoTimeout(5000);
@@ -205,7 +231,7 @@ class ForgedIcmpTest {
 
             // A peer that really vanished: its socket closed, the server's answer draws a true ICMP error.
             SocketAddress gone;
-            try (DatagramChannel vanishing = DatagramChannel.open()) {
+            try (DatagramChannel vanishing = DatagramChannel.open(family(loopback))) {
                 vanishing.bind(new InetSocketAddress(loopback, 0));
                 gone = vanishing.getLocalAddress();
                 vanishing.send(ByteBuffer.wrap("V bye".getBytes(StandardCharsets.US_ASCII)), to);
@@ -221,10 +247,14 @@ class ForgedIcmpTest {
             await("a forgery quoting the last reply ends the session", server::stats, s -> s.sessionsUnreachable() == 2);
             assertEquals(2, handler.portUnreachable.get());
             st = server.stats();
-            Reliability.figures("forged-icmp " + kind, "%d forged port unreachables counted (unreachableForged %d of %d ICMP errors), "
+            Reliability.figures("forged-icmp " + kind + " " + (loopback instanceof java.net.Inet6Address ? "IPv6" : "IPv4"), "%d forged port unreachables counted (unreachableForged %d of %d ICMP errors), "
                             + "0 sessions ended by them; a vanished peer's session ended; a quote of the last reply believed",
                     FORGED, st.unreachableForged(), st.unreachable());
         }
+    }
+
+    private static java.net.ProtocolFamily family(InetAddress a) {
+        return a instanceof java.net.Inet6Address ? java.net.StandardProtocolFamily.INET6 : java.net.StandardProtocolFamily.INET;
     }
 
     /** Posts the vanished peer's session an answer each second until its ICMP error ends it (the kernel may rate-limit ICMP). */

@@ -18,7 +18,8 @@ import java.util.List;
  * segment is a datagram in, ...) is written after its whole, with release, and placed before it,
  * read with acquire: whoever sees the part sees the whole that preceded it. So a snapshot never
  * shows more closed sessions than opened ones, nor more GSO/GRO segments than datagrams, nor more
- * sessions ended unreachable (or forged reports) than ICMP errors, nor a dropped datagram that is not in datagrams in.
+ * sessions ended unreachable (or forged reports) than ICMP errors, nor a dropped datagram that is not
+ * in datagrams in.
  */
 public final class Counters {
     // ---- parts: written after their whole, read before it -------------------------------------
