@@ -21,11 +21,12 @@ import org.openjdk.jmh.annotations.State;
  * With {@code peers} = 16 one op echoes 16 datagrams.
  *
  * <p>Per transport ({@code transport}) and API ({@code api}: SegmentHandler, Handler, the
- * stateless DatagramHandler). {@code java -jar abyss-bench/target/benchmarks.jar EchoRoundTrip -prof gc}
+ * stateless DatagramHandler, and the same with the open-internet reply limits on below their rate). {@code java -jar abyss-bench/target/benchmarks.jar EchoRoundTrip -prof gc}
  */
 @State(Scope.Benchmark)
 public class EchoRoundTripBenchmark extends EchoBenchmarkBase {
-    @Param({"segment", "handler", "datagram"})
+    /** datagram-limited: the stateless echo with the reply limits on at a rate it never reaches (10M/s per prefix, 3x). */
+    @Param({"segment", "handler", "datagram", "datagram-limited"})
     public String api;
 
     @Param({"EPOLL", "IO_URING", "NIO"})
@@ -40,6 +41,7 @@ public class EchoRoundTripBenchmark extends EchoBenchmarkBase {
         switch (api) {
             case "segment" -> b.segmentHandler((session, data) -> session.send(data));
             case "datagram" -> b.datagramHandler((peer, data) -> peer.send(data));
+            case "datagram-limited" -> b.datagramHandler((peer, data) -> peer.send(data)).rateLimit(10_000_000).amplificationLimit(3);
             default -> b.handler(new Echo());
         }
         echo = new EchoFixture(b.build(), peers, 64);

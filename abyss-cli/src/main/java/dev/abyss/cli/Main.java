@@ -83,7 +83,7 @@ public final class Main implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--handler", paramLabel = "NAME", order = 0, description = "${COMPLETION-CANDIDATES}: echo answers without sessions, session_echo keeps one per peer; reflector reports each request's ECN and time in the socket, and answers 'B'+N with N x 1,200 B (default: ${DEFAULT-VALUE})")
+    @Option(names = "--handler", paramLabel = "NAME", order = 0, description = "${COMPLETION-CANDIDATES}: echo answers without sessions, session_echo keeps one per peer; reflector reports each request's ECN and time in the socket, and answers 'B'+N with N x 1,200 B (to a peer not validated: at most 3x its request, unless --amplification-limit 0) (default: ${DEFAULT-VALUE})")
     HandlerName handler = HandlerName.echo;
 
     @ArgGroup(validate = false, heading = "%nSocket and offloads:%n", order = 1)

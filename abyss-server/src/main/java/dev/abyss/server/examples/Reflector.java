@@ -27,7 +27,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  *
  * <p>Not for the open internet as it stands: a 5-byte request with a forged source address makes
  * it send 64 KB to the victim (an amplifier). A real bulk protocol answers big only to a peer that
- * proved its address (a handshake, a token), as QUIC limits what it sends before validation.
+ * proved its address (a handshake, a token), as QUIC limits what it sends before validation. Run
+ * with {@link dev.abyss.server.ServerConfig.Builder#amplificationLimit amplificationLimit(3)} and
+ * {@link dev.abyss.server.ServerConfig.Builder#rateLimit rateLimit(200)} (the CLI's defaults for
+ * it), a bulk answer to a peer not validated is held to 3 × its request (the 16-byte report still
+ * goes to a request of 6 bytes or more) and counted in {@code amplificationLimited}; the CLI
+ * lifts both with {@code --rate-limit 0 --amplification-limit 0} for a trusted network.
  */
 public final class Reflector implements DatagramHandler {
     /** Bytes per datagram of a bulk answer: a QUIC-sized packet. */
