@@ -22,7 +22,7 @@ import java.util.Locale;
  * 20,000 per round; the acceptor's allocated bytes (the JDK's per-thread counter) are divided by the
  * datagrams it received. The first round includes warm-up.
  *
- * <p>{@code bin/bench main dev.abyss.bench.ListenOptionsAllocation [EPOLL|IO_URING]}
+ * <p>{@code bin/bench main dev.abyss.bench.ListenOptionsAllocation [EPOLL|IO_URING] [ROUNDS]}
  */
 public final class ListenOptionsAllocation {
     private ListenOptionsAllocation() {
@@ -30,6 +30,7 @@ public final class ListenOptionsAllocation {
 
     public static void main(String[] args) throws Exception {
         TransportKind kind = args.length > 0 ? TransportKind.valueOf(args[0].toUpperCase(Locale.ROOT)) : TransportKind.EPOLL;
+        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         for (boolean receiveTtl : new boolean[]{false, true}) {
             long[] ttlSum = new long[1];
             ServerConfig.Builder b = ServerConfig.builder().transport(kind).bindAddress(InetAddress.getByName("0.0.0.0"))
@@ -51,7 +52,7 @@ public final class ListenOptionsAllocation {
                 InetSocketAddress to = new InetSocketAddress("127.0.0.1", ((InetSocketAddress) server.localAddress()).getPort());
                 ByteBuffer request = ByteBuffer.allocate(1);
                 ByteBuffer reply = ByteBuffer.allocate(64);
-                for (int round = 0; round < 3; round++) {
+                for (int round = 0; round < rounds; round++) {
                     long allocatedBefore = threads.getThreadAllocatedBytes(acceptor.threadId());
                     long inBefore = server.stats().datagramsIn();
                     for (int i = 0; i < 20_000; i++) {
