@@ -452,7 +452,12 @@ final class VethCompare {
         List<String> warm = new ArrayList<>(base);
         warm.addAll(List.of("-t", Long.toString(Math.max(1, Math.round(warmup.toMillis() / 1000.0))), "198.18.0.1"));
         Result w = sh(warm, 60);
-        if (w.code != 0) {
+        // the previous run's AF_XDP socket can still hold the queue for a moment ("requested resource is busy")
+        for (int retry = 0; retry < 5 && w.output.contains("busy"); retry++) {
+            Thread.sleep(1000);
+            w = sh(warm, 60);
+        }
+        if (w.code != 0 || w.output.contains("error:")) {
             throw new IOException("kxdpgun failed (exit " + w.code + "): " + w.output.strip());
         }
         List<String> run = new ArrayList<>(base);

@@ -121,12 +121,12 @@ final class Worker implements Runnable, AutoCloseable, DatagramReceiver {
     }
 
     private InetAddress source(int peer) throws UnknownHostException {
-        if (!o.target().getAddress().isLoopbackAddress()) {
+        if (!o.target().getAddress().isLoopbackAddress() && !o.target().getAddress().isAnyLocalAddress()) {
             // another host (the veth scenario's server namespace): the route picks the source
             return o.target().getAddress() instanceof java.net.Inet6Address ? InetAddress.getByName("::") : InetAddress.getByName("0.0.0.0");
         }
         if (!o.spreadSources() || o.target().getAddress() instanceof java.net.Inet6Address) {
-            return o.target().getAddress();
+            return o.target().getAddress().isLoopbackAddress() ? o.target().getAddress() : InetAddress.getLoopbackAddress();
         }
         return InetAddress.getByAddress(new byte[]{127, 0, (byte) (1 + peer / 250), (byte) (1 + peer % 250)});
     }
