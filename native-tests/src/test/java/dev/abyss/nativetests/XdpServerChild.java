@@ -1,6 +1,8 @@
 package dev.abyss.nativetests;
 
 import dev.abyss.server.Abyss;
+import dev.abyss.server.DatagramHandler;
+import dev.abyss.server.Peer;
 import dev.abyss.server.Handler;
 import dev.abyss.server.HandlerResult;
 import dev.abyss.server.Server;
@@ -29,7 +31,10 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * allocated so far, datagrams in); {@code SEND address port text} sends {@code text} from another thread
  * (Server.send). Exits when stdin closes.
  *
- * <p>Arguments: interface, bind address, port, dispatch ({@code inline} or {@code virtual}).
+ * {@code SUSPEND} / {@code RESUME} call the server's and answer {@code SUSPENDED} / {@code RESUMED}.
+ *
+ * <p>Arguments: interface, bind address, port, dispatch ({@code inline} or {@code virtual}), and
+ * optionally {@code stateless} (a DatagramHandler instead of a session Handler).
  */
 public final class XdpServerChild {
     private XdpServerChild() {
@@ -53,6 +58,19 @@ public final class XdpServerChild {
         }
     }
 
+    /** The same reply from a {@link DatagramHandler}: no session at all. */
+    static final class TaggedStateless implements DatagramHandler {
+        @Override
+        public void handle(Peer peer, MemorySegment data) {
+            MemorySegment buffer = Tagged.BUFFER.get();
+            byte[] tag = Tagged.TAG.get();
+            long n = Math.min(data.byteSize(), buffer.byteSize() - tag.length);
+            MemorySegment.copy(data, 0, buffer, 0, n);
+            MemorySegment.copy(tag, 0, buffer, JAVA_BYTE, n, tag.length);
+            peer.send(buffer, 0, n + tag.length);
+        }
+    }
+
     /** Bytes the acceptor threads have allocated so far. */
     static long acceptorAllocations() {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -66,9 +84,14 @@ public final class XdpServerChild {
     }
 
     public static void main(String[] args) throws Exception {
-        ServerConfig.Builder b = ServerConfig.builder().handler(new Tagged()).transport(TransportKind.XDP)
+        ServerConfig.Builder b = ServerConfig.builder().transport(TransportKind.XDP)
                 .xdpInterface(args[0]).bindAddress(InetAddress.getByName(args[1])).port(Integer.parseInt(args[2]))
                 .xdpUmemFrames(1024);
+        if (args.length > 4 && "stateless".equals(args[4])) {
+            b.datagramHandler(new TaggedStateless());
+        } else {
+            b.handler(new Tagged());
+        }
         if ("virtual".equals(args[3])) {
             b.dispatchMode(dev.abyss.server.DispatchMode.VIRTUAL_THREADS);
         }
@@ -80,7 +103,14 @@ public final class XdpServerChild {
                 if (w[0].equals("STATS")) {
                     ServerStats s = server.stats();
                     System.out.println("STATS in=" + s.datagramsIn() + " out=" + s.datagramsOut() + " receiveErrors="
-                            + s.receiveErrors() + " kernelDrops=" + s.kernelDrops() + " sendErrors=" + s.sendErrors());
+                            + s.receiveErrors() + " kernelDrops=" + s.kernelDrops() + " sendErrors=" + s.sendErrors()
+                            + " droppedSuspended=" + s.droppedSuspended() + " sessionsOpened=" + s.sessionsOpened());
+                } else if (w[0].equals("SUSPEND")) {
+                    server.suspend();
+                    System.out.println("SUSPENDED");
+                } else if (w[0].equals("RESUME")) {
+                    server.resume();
+                    System.out.println("RESUMED");
                 } else if (w[0].equals("ALLOC")) {
                     System.out.println("ALLOC bytes=" + acceptorAllocations() + " in=" + server.stats().datagramsIn());
                 } else if (w[0].equals("SEND")) {

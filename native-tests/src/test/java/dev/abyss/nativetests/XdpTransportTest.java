@@ -73,11 +73,18 @@ class XdpTransportTest {
 
     /** python3 in the client namespace: count datagrams over {@code sources} sockets; prints ECHOED n BY acceptor,... */
     static String taggedClient(String address, int count, int sources) {
-        return taggedClient(address, count, sources, 0);
+        return taggedClient(client, address, count, sources, 0);
     }
 
-    /** {@link #taggedClient(String, int, int)} from source ports {@code firstPort}.. (0: any), so that runs reuse their sessions. */
     static String taggedClient(String address, int count, int sources, int firstPort) {
+        return taggedClient(client, address, count, sources, firstPort);
+    }
+
+    /**
+     * {@link #taggedClient(String, int, int)} in namespace {@code netns}, from source ports
+     * {@code firstPort}.. (0: any), so that runs reuse their sessions.
+     */
+    static String taggedClient(String netns, String address, int count, int sources, int firstPort) {
         String py = """
                 import socket, sys
                 addr, port, count, sources, first = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
@@ -104,7 +111,7 @@ class XdpTransportTest {
                             pass
                 print('ECHOED %d BY %s' % (ok, ','.join(sorted(by))))
                 """;
-        return NetworkNamespace.run(List.of("ip", "netns", "exec", client, "python3", "-c", py, address,
+        return NetworkNamespace.run(List.of("ip", "netns", "exec", netns, "python3", "-c", py, address,
                 Integer.toString(PORT), Integer.toString(count), Integer.toString(sources), Integer.toString(firstPort)), 90)
                 .output().strip();
     }
