@@ -152,10 +152,19 @@ final class NetworkNamespace {
 
     /** Starts {@code main} with {@code args} in a child JVM inside the named namespace {@code netns}. */
     static Child startJava(String netns, Class<?> main, List<String> args) {
+        return startJava(netns, main, args, List.of("-XX:TieredStopAtLevel=1"));
+    }
+
+    /**
+     * {@link #startJava(String, Class, List)} with these JVM options instead of the default
+     * {@code -XX:TieredStopAtLevel=1} (quick start): e.g. none, for a child whose allocations are
+     * measured (C2's escape analysis is what removes the short-lived views of a hot path).
+     */
+    static Child startJava(String netns, Class<?> main, List<String> args, List<String> jvmOptions) {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", netns));
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.add("-XX:TieredStopAtLevel=1");
+        cmd.addAll(jvmOptions);
         cmd.add("-cp");
         cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
         cmd.add(main.getName());

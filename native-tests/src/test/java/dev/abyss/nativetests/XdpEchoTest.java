@@ -14,8 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The AF_XDP bindings end to end, without the server: {@link XdpEchoChild} in a server namespace
- * attaches the redirect program to its end of a veth pair (native mode, two RX queues), opens an
+ * The AF_XDP bindings end to end, without the server: {@link XdpEchoChild} in the server namespace
+ * of a {@link VethPair} attaches the redirect program to its end (native mode, two RX queues), opens an
  * AF_XDP socket per queue and echoes UDP frames in place; python3 in the client namespace sends
  * datagrams over IPv4 and IPv6 and gets them back. Ping and another UDP port still reach the
  * server's kernel. After {@code kill -9} of the child, {@code ip link show} has no XDP program on
@@ -26,28 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(180)
 class XdpEchoTest {
-    static final String SERVER_V4 = "198.18.20.1";
-    static final String CLIENT_V4 = "198.18.20.2";
-    static final String SERVER_V6 = "fd00:20::1";
-    static final String CLIENT_V6 = "fd00:20::2";
+    static final String SERVER_V4 = VethPair.SERVER_V4;
+    static final String SERVER_V6 = VethPair.SERVER_V6;
     static final int PORT = 7100;
-
-    /** Two namespaces joined by a veth pair with two queues a side, addressed from 198.18.20.0/24 and fd00:20::/64. */
-    static String topology(String server, String client) {
-        return "set -e\n"
-                + "ip netns add " + server + "\n"
-                + "ip netns add " + client + "\n"
-                + "ip link add xs0 netns " + server + " numrxqueues 2 numtxqueues 2 type veth peer name xc0 netns " + client
-                + " numrxqueues 2 numtxqueues 2\n"
-                + "ip -n " + server + " addr add " + SERVER_V4 + "/24 dev xs0\n"
-                + "ip -n " + server + " addr add " + SERVER_V6 + "/64 dev xs0 nodad\n"
-                + "ip -n " + client + " addr add " + CLIENT_V4 + "/24 dev xc0\n"
-                + "ip -n " + client + " addr add " + CLIENT_V6 + "/64 dev xc0 nodad\n"
-                + "ip -n " + server + " link set lo up\n"
-                + "ip -n " + client + " link set lo up\n"
-                + "ip -n " + server + " link set xs0 up\n"
-                + "ip -n " + client + " link set xc0 up\n";
-    }
 
     /**
      * A python3 client in {@code netns}: sends {@code count} datagrams from {@code sources} source
@@ -82,25 +63,20 @@ class XdpEchoTest {
 
     @Test
     void echoesOverXdpLetsTheRestThroughAndLeavesNoProgramAfterKill9() throws Exception {
-        String prefix = "abx-" + ProcessHandle.current().pid() + "-";
-        Skip.ifUnavailable("named network namespaces", NetworkNamespace.namedUnavailable(prefix + "probe"));
         Skip.unless(NetworkNamespace.sh("command -v python3", 10).code() == 0, "python3 is not installed");
         Skip.unless(NetworkNamespace.sh("command -v ping", 10).code() == 0, "ping is not installed (bin/test-deps.list: iputils-ping)");
-        String server = prefix + "s";
-        String client = prefix + "c";
-        List<String> names = List.of(server, client);
-        try {
-            NetworkNamespace.Run setup = NetworkNamespace.sh(topology(server, client), 30);
-            Skip.unless(setup.code() == 0, "cannot make a veth pair between two namespaces: " + setup.describe());
-            NetworkNamespace.Child echo = NetworkNamespace.startJava(server, XdpEchoChild.class,
-                    List.of("xs0", Integer.toString(PORT), "any"));
+        try (VethPair pair = VethPair.create("echo", 2, false)) {
+            String server = pair.serverNs();
+            String client = pair.clientNs();
+            NetworkNamespace.Child echo = pair.startServerJava(XdpEchoChild.class,
+                    List.of(VethPair.SERVER_IF, Integer.toString(PORT), "any"));
             try (echo) {
                 String ready = echo.expect("READY", Duration.ofSeconds(60));
                 Map<String, String> facts = parse(ready);
                 assertEquals("true", facts.get("native"), ready);
                 assertEquals("2", facts.get("queues"), ready);
-                String link = NetworkNamespace.sh("ip -n " + server + " link show xs0", 10).output();
-                assertTrue(link.contains("xdp"), "a program on the interface while it runs:\n" + link);
+                String link = NetworkNamespace.sh("ip -n " + server + " link show " + VethPair.SERVER_IF, 10).output();
+                assertTrue(link.contains("prog/xdp"), "a program on the interface while it runs:\n" + link);
 
                 assertEquals("ECHOED 50", udpClient(client, SERVER_V4, PORT, 50, 8).output().strip(), "IPv4 over AF_XDP");
                 assertEquals("ECHOED 50", udpClient(client, SERVER_V6, PORT, 50, 8).output().strip(), "IPv6 over AF_XDP");
@@ -115,22 +91,29 @@ class XdpEchoTest {
                 NetworkNamespace.Run ping6 = NetworkNamespace.sh("ip netns exec " + client + " ping -6 -c 2 -W 2 " + SERVER_V6, 20);
                 assertEquals(0, ping6.code(), "ping -6 still reaches the kernel: " + ping6.describe());
                 // another UDP port: the kernel's socket in the server namespace answers it, not AF_XDP
-                NetworkNamespace.Run other = NetworkNamespace.sh("ip netns exec " + server + " python3 -c \""
-                        + "import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('" + SERVER_V4 + "',7101));"
-                        + "s.settimeout(20);d,a=s.recvfrom(100);s.sendto(b'kernel',a)\" & sleep 0.5; "
-                        + "ip netns exec " + client + " python3 -c \"import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
-                        + "s.settimeout(5);s.sendto(b'x',('" + SERVER_V4 + "',7101));print(s.recvfrom(100)[0].decode())\"; wait", 40);
+                NetworkNamespace.Run other = otherPort(server, client, SERVER_V4, 7101);
                 assertEquals("kernel", other.output().strip(), "another port is the kernel's: " + other.describe());
 
                 NetworkNamespace.Run kill = NetworkNamespace.sh("kill -9 " + facts.get("pid"), 10);
                 assertEquals(0, kill.code(), kill::describe);
-                Await.await("no XDP program on xs0 after kill -9", Duration.ofSeconds(20),
-                        () -> NetworkNamespace.sh("ip -n " + server + " link show xs0", 10).output(), out -> !out.contains("xdp"));
+                Await.await("no XDP program on " + VethPair.SERVER_IF + " after kill -9", Duration.ofSeconds(20),
+                        () -> NetworkNamespace.sh("ip -n " + server + " link show " + VethPair.SERVER_IF, 10).output(), out -> !out.contains("prog/xdp"));
             }
-            assertFalse(NetworkNamespace.sh("ip -n " + server + " link show xs0", 10).output().contains("prog/xdp"));
-        } finally {
-            NetworkNamespace.deleteNamed(names);
+            assertFalse(NetworkNamespace.sh("ip -n " + server + " link show " + VethPair.SERVER_IF, 10).output().contains("prog/xdp"));
         }
+    }
+
+    /**
+     * A python3 socket in the server namespace on {@code port} answers "kernel" to the first datagram;
+     * the client sends until it gets the answer (bounded: 20 tries of 0.5 s), printing it.
+     */
+    static NetworkNamespace.Run otherPort(String server, String client, String address, int port) {
+        return NetworkNamespace.sh("ip netns exec " + server + " python3 -c \""
+                + "import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('" + address + "'," + port + "));"
+                + "s.settimeout(20);d,a=s.recvfrom(100);s.sendto(b'kernel',a)\" & "
+                + "ip netns exec " + client + " python3 -c \"import socket\nfor i in range(40):\n"
+                + " s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(0.5);s.sendto(b'x',('" + address + "'," + port + "))\n"
+                + " try:\n  print(s.recvfrom(100)[0].decode());break\n except Exception: pass\"; wait", 40);
     }
 
     static Map<String, String> parse(String line) {

@@ -48,6 +48,8 @@ public final class XdpTransport implements Transport {
     /** Peers whose next hop is kept (direct-mapped by the peer's hash; a collision forgets the older). */
     private static final int HOPS = 4096;
     private static final int STATS_EVERY = 256;
+    /** Turns between two reads of the bound socket while it has not said it is ready. */
+    private static final int SOCKET_EVERY = 64;
 
     private final XdpPlan plan;
     private final int queue;
@@ -76,7 +78,12 @@ public final class XdpTransport implements Transport {
     private final MemorySegment pollFds;
     private final long[] stats = new long[6];
     private long reportedDrops;
+    /** A transmit kick that failed (not for lack of room), reported by the next turn; 0: none. */
+    private int kickError;
     private int turns;
+    private int socketTurns;
+    /** The bound socket's epoll said it has work (a datagram, a wake-up). */
+    private boolean socketReady = true;
     private volatile boolean receiving = true;
     private volatile boolean closed;
 
@@ -128,7 +135,13 @@ public final class XdpTransport implements Transport {
     @Override
     public int poll(long timeoutNanos) {
         flush();
-        int work = turn() + socket.poll(0);
+        int work = turn();
+        // the bound socket is read when its epoll said so, and every SOCKET_EVERY turns while frames keep
+        // coming: one epoll_wait per turn would cost more than the frames themselves
+        if (socketReady || ++socketTurns % SOCKET_EVERY == 0) {
+            socketReady = false;
+            work += socket.poll(0);
+        }
         if (work == 0 && timeoutNanos != 0) {
             int ms = timeoutNanos < 0 ? -1 : (int) Math.min(Integer.MAX_VALUE, (timeoutNanos + 999_999) / 1_000_000);
             long stride = Xsk.POLLFD.byteSize();
@@ -138,8 +151,15 @@ public final class XdpTransport implements Transport {
             pollFds.set(JAVA_INT, stride, socket.readinessFd());
             pollFds.set(JAVA_SHORT, stride + 4, (short) Xsk.POLLIN);
             pollFds.set(JAVA_SHORT, stride + 6, (short) 0);
-            LibC.poll(pollFds, 2, ms); // EINTR or a timeout: the turn below finds nothing, that is all
-            work = turn() + socket.poll(0);
+            // EINTR or a timeout: the turn below finds nothing, that is all
+            if (LibC.poll(pollFds, 2, ms) > 0 && pollFds.get(JAVA_SHORT, stride + 6) != 0) {
+                socketReady = true; // a datagram, a send result or a wake-up for the socket's side
+            }
+            work = turn();
+            if (socketReady) {
+                socketReady = false;
+                work += socket.poll(0);
+            }
         }
         return work;
     }
@@ -147,6 +167,10 @@ public final class XdpTransport implements Transport {
     /** Frames sent come back, frames received go to the engine, the fill ring is topped up. */
     private int turn() {
         xsk.collectCompleted();
+        if (kickError != 0) {
+            receiver.onReceiveError(kickError);
+            kickError = 0;
+        }
         if (++turns % STATS_EVERY == 0) {
             reportDrops();
         }
@@ -266,9 +290,8 @@ public final class XdpTransport implements Transport {
                 txTags[i] = null;
             }
             txCount = 0;
-            if (kick < 0 && kick != -Errno.EAGAIN && kick != -Errno.EBUSY
-                    && kick != -Errno.ENOBUFS) {
-                receiver.onReceiveError((int) -kick);
+            if (kick < 0 && kick != -Errno.EAGAIN && kick != -Errno.EBUSY && kick != -Errno.ENOBUFS) {
+                kickError = (int) -kick; // reported by the next turn: the receive sink is called from poll only
             }
         }
         socket.flush();
