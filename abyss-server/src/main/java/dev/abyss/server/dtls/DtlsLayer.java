@@ -297,13 +297,14 @@ final class DtlsLayer implements SessionLayer {
             int epoch = Records.u16(datagram, at + Records.EPOCH_AT);
             long sequence = Records.u48(datagram, at + Records.SEQUENCE_AT);
             int next = at + length;
-            if (epoch == 0 && type == Records.HANDSHAKE && at == 0) {
+            if (epoch == 0 && type == Records.HANDSHAKE && at == 0 && Records.u8(datagram, Records.HEADER) == ClientHello.CLIENT_HELLO) {
                 restartedHello(datagram);
                 return null;
             }
-            if (epoch != DATA_EPOCH) {
+            boolean lateHandshake = epoch == 0 && !clientSentData; // the client's last flight again: the engine answers it
+            if (epoch != DATA_EPOCH && !lateHandshake) {
                 acceptor.acceptor.count(Counters.DTLS_RECORDS_WRONG_EPOCH);
-            } else if (seen(sequence)) {
+            } else if (epoch == DATA_EPOCH && seen(sequence)) {
                 acceptor.acceptor.count(Counters.DTLS_RECORDS_REPLAYED);
             } else if ((type == Records.HANDSHAKE || type == Records.CHANGE_CIPHER_SPEC) && clientSentData) {
                 acceptor.acceptor.count(Counters.DTLS_RENEGOTIATIONS_REFUSED); // dropped: the session goes on as it was
@@ -314,10 +315,6 @@ final class DtlsLayer implements SessionLayer {
                 if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
                     answerCloseNotify(b);
                     throw new PeerClosed("close_notify from the peer");
-                }
-                if (r.bytesProduced() > 0 || type != Records.APPLICATION_DATA && r.bytesConsumed() > 0
-                        && engine.getHandshakeStatus() != HandshakeStatus.NOT_HANDSHAKING) {
-                    accept(sequence);
                 }
                 if (type == Records.APPLICATION_DATA) {
                     if (b.appIn.position() > before) {
