@@ -5,6 +5,7 @@ import dev.abyss.server.Negotiated;
 import dev.abyss.server.SendResult;
 import dev.abyss.server.engine.session.SessionLayer;
 import dev.abyss.server.engine.telemetry.Counters;
+import dev.abyss.server.engine.telemetry.JfrEvents;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
@@ -275,6 +276,7 @@ final class DtlsLayer implements SessionLayer {
         timerAt = NO_TIMER;
         giveBackPlace();
         acceptor.acceptor.count(Counters.DTLS_HANDSHAKES_COMPLETED);
+        JfrEvents.dtlsHandshake(wire.peer(), startedAt, "completed", session.getCipherSuite(), null);
     }
 
     private void giveBackPlace() {
@@ -418,8 +420,11 @@ final class DtlsLayer implements SessionLayer {
             // no alert to send
         }
         if (!established) {
-            acceptor.acceptor.count(causeOf(e));
+            int cause = causeOf(e);
+            acceptor.acceptor.count(cause);
             giveBackPlace();
+            JfrEvents.dtlsHandshake(wire.peer(), startedAt, cause == Counters.DTLS_HANDSHAKES_FAILED_ALERT ? "alert"
+                    : cause == Counters.DTLS_HANDSHAKES_FAILED_CERTIFICATE ? "certificate" : "other", null, e);
             return new Failed(e instanceof SSLHandshakeException ? e : new SSLHandshakeException(e.getMessage(), e));
         }
         return new Failed(e);
@@ -461,8 +466,10 @@ final class DtlsLayer implements SessionLayer {
             timerAt = NO_TIMER;
             acceptor.acceptor.count(Counters.DTLS_HANDSHAKES_TIMED_OUT);
             giveBackPlace();
-            throw new Failed(new SSLHandshakeException("DTLS handshake did not complete within "
-                    + acceptor.layers().dtls.handshakeTimeout() + " (handshakeTimeout)"));
+            SSLHandshakeException timedOut = new SSLHandshakeException("DTLS handshake did not complete within "
+                    + acceptor.layers().dtls.handshakeTimeout() + " (handshakeTimeout)");
+            JfrEvents.dtlsHandshake(wire.peer(), startedAt, "timeout", null, timedOut);
+            throw new Failed(timedOut);
         }
         if (now - timerAt >= 0) {
             Buffers b = BUFFERS.get();
