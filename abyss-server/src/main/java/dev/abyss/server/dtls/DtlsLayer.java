@@ -5,6 +5,7 @@ import dev.abyss.server.Negotiated;
 import dev.abyss.server.SendResult;
 import dev.abyss.server.engine.session.SessionLayer;
 import dev.abyss.server.engine.telemetry.Counters;
+import dev.abyss.server.engine.telemetry.JfrEvents;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
@@ -275,6 +276,7 @@ final class DtlsLayer implements SessionLayer {
         timerAt = NO_TIMER;
         giveBackPlace();
         acceptor.acceptor.count(Counters.DTLS_HANDSHAKES_COMPLETED);
+        JfrEvents.dtlsHandshake(wire.peer(), startedAt, "completed", session.getCipherSuite(), null);
     }
 
     private void giveBackPlace() {
@@ -297,13 +299,14 @@ final class DtlsLayer implements SessionLayer {
             int epoch = Records.u16(datagram, at + Records.EPOCH_AT);
             long sequence = Records.u48(datagram, at + Records.SEQUENCE_AT);
             int next = at + length;
-            if (epoch == 0 && type == Records.HANDSHAKE && at == 0) {
+            if (epoch == 0 && type == Records.HANDSHAKE && at == 0 && Records.u8(datagram, Records.HEADER) == ClientHello.CLIENT_HELLO) {
                 restartedHello(datagram);
                 return null;
             }
-            if (epoch != DATA_EPOCH) {
+            boolean lateHandshake = epoch == 0 && !clientSentData; // the client's last flight again: the engine answers it
+            if (epoch != DATA_EPOCH && !lateHandshake) {
                 acceptor.acceptor.count(Counters.DTLS_RECORDS_WRONG_EPOCH);
-            } else if (seen(sequence)) {
+            } else if (epoch == DATA_EPOCH && seen(sequence)) {
                 acceptor.acceptor.count(Counters.DTLS_RECORDS_REPLAYED);
             } else if ((type == Records.HANDSHAKE || type == Records.CHANGE_CIPHER_SPEC) && clientSentData) {
                 acceptor.acceptor.count(Counters.DTLS_RENEGOTIATIONS_REFUSED); // dropped: the session goes on as it was
@@ -314,10 +317,6 @@ final class DtlsLayer implements SessionLayer {
                 if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
                     answerCloseNotify(b);
                     throw new PeerClosed("close_notify from the peer");
-                }
-                if (r.bytesProduced() > 0 || type != Records.APPLICATION_DATA && r.bytesConsumed() > 0
-                        && engine.getHandshakeStatus() != HandshakeStatus.NOT_HANDSHAKING) {
-                    accept(sequence);
                 }
                 if (type == Records.APPLICATION_DATA) {
                     if (b.appIn.position() > before) {
@@ -421,8 +420,11 @@ final class DtlsLayer implements SessionLayer {
             // no alert to send
         }
         if (!established) {
-            acceptor.acceptor.count(causeOf(e));
+            int cause = causeOf(e);
+            acceptor.acceptor.count(cause);
             giveBackPlace();
+            JfrEvents.dtlsHandshake(wire.peer(), startedAt, cause == Counters.DTLS_HANDSHAKES_FAILED_ALERT ? "alert"
+                    : cause == Counters.DTLS_HANDSHAKES_FAILED_CERTIFICATE ? "certificate" : "other", null, e);
             return new Failed(e instanceof SSLHandshakeException ? e : new SSLHandshakeException(e.getMessage(), e));
         }
         return new Failed(e);
@@ -464,8 +466,10 @@ final class DtlsLayer implements SessionLayer {
             timerAt = NO_TIMER;
             acceptor.acceptor.count(Counters.DTLS_HANDSHAKES_TIMED_OUT);
             giveBackPlace();
-            throw new Failed(new SSLHandshakeException("DTLS handshake did not complete within "
-                    + acceptor.layers().dtls.handshakeTimeout() + " (handshakeTimeout)"));
+            SSLHandshakeException timedOut = new SSLHandshakeException("DTLS handshake did not complete within "
+                    + acceptor.layers().dtls.handshakeTimeout() + " (handshakeTimeout)");
+            JfrEvents.dtlsHandshake(wire.peer(), startedAt, "timeout", null, timedOut);
+            throw new Failed(timedOut);
         }
         if (now - timerAt >= 0) {
             Buffers b = BUFFERS.get();
