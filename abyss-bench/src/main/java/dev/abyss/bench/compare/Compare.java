@@ -262,64 +262,69 @@ public final class Compare {
                         if (!c.runs(s)) {
                             continue;
                         }
-                        if (s.handshakes() || s.sessions()) {
-                            measured.get(c).computeIfAbsent(s, k -> new ArrayList<>())
-                                    .add(s.handshakes() ? handshakes(c, s, port, server, dtlsClient, first ? firstWarmup : warmup, window, round)
-                                            : sessions(c, s, port, server, dtlsClient, round));
-                            first = false;
-                            continue;
-                        }
-                        if (s.bulk()) {
-                            measured.get(c).computeIfAbsent(s, k -> new ArrayList<>())
-                                    .add(bulk(c, s, port, server, first ? firstWarmup : warmup, window, countSyscalls, work, round));
-                            first = false;
-                            continue;
-                        }
-                        LoadOptions o = LoadOptions.of(new InetSocketAddress("127.0.0.1", port), s.peers(), s.window(), s.size(), window);
-                        if (c.encrypted()) {
-                            o = o.withDtls(dtlsClient);
-                        }
-                        if (s.atHalfPeak()) {
-                            double peak = Results.median(run.of(peakOf, Scenario.SMALL_16), Results::echoes);
-                            long rate;
-                            if (fixedRate > 0) {
-                                rate = fixedRate;
-                                latencyRate = String.format(Locale.ROOT, "%,d/s (--rate)", rate);
-                            } else if (!Double.isNaN(peak)) {
-                                rate = Math.max(1000, Math.round(peak / 2));
-                                latencyRate = String.format(Locale.ROOT, "half of %s's 64 B, 16-peer peak (last: %,d/s)", peakOf.label(), rate);
-                            } else {
-                                rate = DEFAULT_LATENCY_RATE;
-                                latencyRate = String.format(Locale.ROOT, "%,d/s (64 B, 16 peers was not measured)", rate);
-                            }
-                            o = o.withRate(rate);
-                        }
-                        LoadGenerator.run(o.withDuration(first ? firstWarmup : warmup));
-                        first = false;
-                        SyscallCounter counter = countSyscalls ? attach(server.pid(), work) : null;
-                        LoadResult r;
-                        long syscalls = -1;
-                        Cpu cpu = Cpu.start(server);
                         try {
-                            r = LoadGenerator.run(o, counter);
-                        } finally {
-                            if (counter != null) {
-                                syscalls = counter.finish();
+                            if (s.handshakes() || s.sessions()) {
+                                measured.get(c).computeIfAbsent(s, k -> new ArrayList<>())
+                                        .add(s.handshakes() ? handshakes(c, s, port, server, dtlsClient, first ? firstWarmup : warmup, window, round)
+                                                : sessions(c, s, port, server, dtlsClient, round));
+                                first = false;
+                                continue;
                             }
+                            if (s.bulk()) {
+                                measured.get(c).computeIfAbsent(s, k -> new ArrayList<>())
+                                        .add(bulk(c, s, port, server, first ? firstWarmup : warmup, window, countSyscalls, work, round));
+                                first = false;
+                                continue;
+                            }
+                            LoadOptions o = LoadOptions.of(new InetSocketAddress("127.0.0.1", port), s.peers(), s.window(), s.size(), window);
+                            if (c.encrypted()) {
+                                o = o.withDtls(dtlsClient);
+                            }
+                            if (s.atHalfPeak()) {
+                                double peak = Results.median(run.of(peakOf, Scenario.SMALL_16), Results::echoes);
+                                long rate;
+                                if (fixedRate > 0) {
+                                    rate = fixedRate;
+                                    latencyRate = String.format(Locale.ROOT, "%,d/s (--rate)", rate);
+                                } else if (!Double.isNaN(peak)) {
+                                    rate = Math.max(1000, Math.round(peak / 2));
+                                    latencyRate = String.format(Locale.ROOT, "half of %s's 64 B, 16-peer peak (last: %,d/s)", peakOf.label(), rate);
+                                } else {
+                                    rate = DEFAULT_LATENCY_RATE;
+                                    latencyRate = String.format(Locale.ROOT, "%,d/s (64 B, 16 peers was not measured)", rate);
+                                }
+                                o = o.withRate(rate);
+                            }
+                            LoadGenerator.run(o.withDuration(first ? firstWarmup : warmup));
+                            first = false;
+                            SyscallCounter counter = countSyscalls ? attach(server.pid(), work) : null;
+                            LoadResult r;
+                            long syscalls = -1;
+                            Cpu cpu = Cpu.start(server);
+                            try {
+                                r = LoadGenerator.run(o, counter);
+                            } finally {
+                                if (counter != null) {
+                                    syscalls = counter.finish();
+                                }
+                            }
+                            cpu.stop(server);
+                            double perEcho = Double.NaN;
+                            if (syscalls >= 0 && r.echoed() > 0) {
+                                perEcho = syscalls / (double) r.echoed();
+                            } else if (counter != null && syscalls < 0) {
+                                System.err.println("compare: syscalls of " + c.label() + " not counted: " + counter.problem());
+                            }
+                            measured.get(c).computeIfAbsent(s, k -> new ArrayList<>()).add(Measured.echo(r, perEcho, cpu.client, cpu.server));
+                            System.err.printf(Locale.ROOT, "round %d  %-18s %-34s %,10.0f/s  p99 %8.1f µs  lost %d  corrupt %d  syscalls/echo %s"
+                                            + "  cores: server %.2f, load generator %.2f (it allocated %,.0f B / echo)%n",
+                                    round, c.label(), s.label(), r.echoesPerSecond(), r.p99Micros(), r.lost(), r.corrupt(),
+                                    Double.isNaN(perEcho) ? "n/a" : String.format(Locale.ROOT, "%.3f", perEcho), cpu.server, cpu.client,
+                                    r.clientBytesPerEcho());
+                        } catch (javax.net.ssl.SSLException e) {
+                            // a DTLS run whose handshakes did not complete: this round has no figure for it, the others go on
+                            System.err.printf(Locale.ROOT, "round %d  %-18s %-34s failed: %s%n", round, c.label(), s.label(), e.getMessage());
                         }
-                        cpu.stop(server);
-                        double perEcho = Double.NaN;
-                        if (syscalls >= 0 && r.echoed() > 0) {
-                            perEcho = syscalls / (double) r.echoed();
-                        } else if (counter != null && syscalls < 0) {
-                            System.err.println("compare: syscalls of " + c.label() + " not counted: " + counter.problem());
-                        }
-                        measured.get(c).computeIfAbsent(s, k -> new ArrayList<>()).add(Measured.echo(r, perEcho, cpu.client, cpu.server));
-                        System.err.printf(Locale.ROOT, "round %d  %-18s %-34s %,10.0f/s  p99 %8.1f µs  lost %d  corrupt %d  syscalls/echo %s"
-                                        + "  cores: server %.2f, load generator %.2f (it allocated %,.0f B / echo)%n",
-                                round, c.label(), s.label(), r.echoesPerSecond(), r.p99Micros(), r.lost(), r.corrupt(),
-                                Double.isNaN(perEcho) ? "n/a" : String.format(Locale.ROOT, "%.3f", perEcho), cpu.server, cpu.client,
-                                r.clientBytesPerEcho());
                     }
                 }
             }
