@@ -148,10 +148,11 @@ final class DtlsLayer implements SessionLayer {
 
     /**
      * The moment the peer's address is validated: its ClientHello carried a cookie made for that
-     * address (checked statelessly before this session existed). Issue 19's amplification limits
-     * lift here: the lead wires {@code Session.markValidated()} to this call at merge.
+     * address (checked statelessly before this session existed): the amplification limit for
+     * unvalidated peers lifts here, before the server's first flight (larger than the hello) goes out.
      */
     private void peerValidated() {
+        wire.markValidated();
     }
 
     /**

@@ -221,6 +221,11 @@ public final class SessionImpl implements Session {
             public PeerKey peer() {
                 return key;
             }
+
+            @Override
+            public void markValidated() {
+                SessionImpl.this.markValidated();
+            }
         });
     }
 

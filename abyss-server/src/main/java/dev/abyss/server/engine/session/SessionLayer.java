@@ -99,6 +99,13 @@ public interface SessionLayer {
         default PeerKey peer() {
             return null;
         }
+
+        /**
+         * The layer vouches for the peer's address (a DTLS cookie made for it came back): the
+         * session's reply limits for unvalidated peers no longer apply ({@link dev.abyss.server.Peer#markValidated()}).
+         */
+        default void markValidated() {
+        }
     }
 
     /**
