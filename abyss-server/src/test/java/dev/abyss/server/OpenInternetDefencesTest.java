@@ -66,6 +66,24 @@ class OpenInternetDefencesTest extends TransportSuite {
         }
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"127.0.0.1", "::1"})
+    void peersOfOnePrefixShareOneBudget(String address) throws Exception {
+        List<SendResult> results = new CopyOnWriteArrayList<>();
+        try (Server server = start(builder().bindAddress(java.net.InetAddress.getByName(address)).port(0).rateLimit(1).rateLimitBurst(2)
+                .datagramHandler((peer, data) -> results.add(peer.send(data))).build());
+             Client a = new Client(server.localAddress());
+             Client b = new Client(server.localAddress())) { // another port of the same address: the same /24 or /56
+            for (int i = 0; i < 2; i++) {
+                a.send("a" + i);
+                b.send("b" + i);
+            }
+            await("4 replies tried", results::size, n -> n == 4);
+            assertEquals(2, results.stream().filter(r -> r == SendResult.OK).count(), "the prefix's burst of 2: " + results);
+            assertEquals(2, server.stats().rateLimited(), server.stats().toString());
+        }
+    }
+
     @Test
     void aValidatedPeerIsNotLimited() throws Exception {
         List<SendResult> results = new CopyOnWriteArrayList<>();
