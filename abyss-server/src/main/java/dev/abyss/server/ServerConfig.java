@@ -979,7 +979,9 @@ public final class ServerConfig {
          * At most {@code n} live sessions per source prefix ({@link #sourcePrefixLengths}), across
          * the acceptors. A new peer of a prefix at its quota takes the place of that prefix's own
          * oldest session on its acceptor ({@link FullTablePolicy#EVICT}, never another prefix's), or
-         * is dropped (REFUSE, or none on its acceptor); counted in {@link ServerStats#prefixQuota()}.
+         * is dropped (REFUSE, or none on its acceptor; {@link DispatchMode#VIRTUAL_THREADS}: the
+         * displaced session ends on its own thread, and the newcomer is dropped meanwhile: its next
+         * datagram gets the place); counted in {@link ServerStats#prefixQuota()}.
          * So one network flooding the table cannot push the others' sessions out. Default 0: off.
          * Session handlers only.
          *

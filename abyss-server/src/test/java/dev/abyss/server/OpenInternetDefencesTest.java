@@ -66,6 +66,24 @@ class OpenInternetDefencesTest extends TransportSuite {
         }
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"127.0.0.1", "::1"})
+    void peersOfOnePrefixShareOneBudget(String address) throws Exception {
+        List<SendResult> results = new CopyOnWriteArrayList<>();
+        try (Server server = start(builder().bindAddress(java.net.InetAddress.getByName(address)).port(0).rateLimit(1).rateLimitBurst(2)
+                .datagramHandler((peer, data) -> results.add(peer.send(data))).build());
+             Client a = new Client(server.localAddress());
+             Client b = new Client(server.localAddress())) { // another port of the same address: the same /24 or /56
+            for (int i = 0; i < 2; i++) {
+                a.send("a" + i);
+                b.send("b" + i);
+            }
+            await("4 replies tried", results::size, n -> n == 4);
+            assertEquals(2, results.stream().filter(r -> r == SendResult.OK).count(), "the prefix's burst of 2: " + results);
+            assertEquals(2, server.stats().rateLimited(), server.stats().toString());
+        }
+    }
+
     @Test
     void aValidatedPeerIsNotLimited() throws Exception {
         List<SendResult> results = new CopyOnWriteArrayList<>();
@@ -151,6 +169,59 @@ class OpenInternetDefencesTest extends TransportSuite {
             assertEquals(List.of(RateLimitVerdict.UNDER), verdicts);
             assertEquals(ServerConfig.builder().datagramHandler((p, d) -> { }).build().defences(),
                     new ServerConfig.Defences(0, 1, 2, 24, 56, 0, 0, 1 << 20), "everything off by default");
+        }
+    }
+
+    /** Echoes; records whose sessions ended by eviction (handleTimeout). */
+    static final class Evictions implements Handler<java.net.SocketAddress> {
+        final List<java.net.SocketAddress> evicted = new CopyOnWriteArrayList<>();
+
+        @Override
+        public HandlerResult<java.net.SocketAddress> handleConnection(Session session, java.net.SocketAddress state) {
+            return HandlerResult.continueWith(session.remoteAddress());
+        }
+
+        @Override
+        public HandlerResult<java.net.SocketAddress> handleData(Session session, MemorySegment data, java.net.SocketAddress state) {
+            session.send(data);
+            return HandlerResult.continueWith(state);
+        }
+
+        @Override
+        public void handleTimeout(java.net.SocketAddress state) {
+            evicted.add(state);
+        }
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(DispatchMode.class)
+    void aPrefixAtItsQuotaDisplacesItsOwnOldestSession(DispatchMode mode) throws Exception {
+        Evictions handler = new Evictions();
+        try (Server server = start(builder().bindLoopback().port(0).numAcceptors(1).dispatchMode(mode).sessionsPerPrefix(2)
+                .handler(handler, null).build());
+             Client first = new Client(server.localAddress());
+             Client second = new Client(server.localAddress());
+             Client third = new Client(server.localAddress())) { // all three from 127.0.0.1: one /24
+            first.send("1");
+            assertEquals("1", first.receive(2000));
+            second.send("2");
+            assertEquals("2", second.receive(2000));
+            third.send("3"); // at the quota: the prefix's oldest, first, makes room
+            await("first evicted", () -> handler.evicted, e -> e.size() == 1);
+            assertEquals(first.localAddress(), handler.evicted.getFirst());
+            if (mode == DispatchMode.INLINE) {
+                assertEquals("3", third.receive(2000), "INLINE: the newcomer takes the place at once");
+            } else {
+                // VIRTUAL_THREADS: the victim ends on its own thread; the newcomer was dropped meanwhile, its next datagram gets in
+                await("the victim's place given back", () -> server.sessions(), n -> n == 1);
+                third.send("3");
+                assertEquals("3", third.receive(2000));
+            }
+            assertEquals(2, server.sessions(), "the prefix holds its quota");
+            assertTrue(server.session(second.localAddress()) != null && server.session(third.localAddress()) != null);
+            ServerStats st = server.stats();
+            assertEquals(1, st.evicted(), st.toString());
+            assertEquals(1, st.prefixQuota(), "the newcomer met the quota once: " + st);
         }
     }
 }

@@ -109,9 +109,9 @@ public final class SessionPlaces implements Callbacks.Closer {
         byPrefix.added(s, prefix, bucket);
     }
 
-    /** {@return the oldest open session of {@code prefix} (quota bucket {@code bucket}) on this acceptor, or null} */
+    /** {@return the oldest open session of {@code prefix} (quota bucket {@code bucket}) on this acceptor, taken as a victim, or null} */
     SessionImpl oldestOfPrefix(long prefix, int bucket) {
-        return byPrefix.oldest(prefix, bucket);
+        return byPrefix.takeOldest(prefix, bucket);
     }
 
     /** A place reserved (or handed over) that no session took after all: back under the cap. */

@@ -30,6 +30,7 @@ public final class PrefixOrder {
         int i = bucket & mask;
         s.prefix = prefix;
         s.prefixBucket = bucket;
+        s.prefixListed = true;
         s.prefixNext = null;
         s.prefixPrev = tails[i];
         if (tails[i] != null) {
@@ -40,13 +41,25 @@ public final class PrefixOrder {
         tails[i] = s;
     }
 
-    /** {@code s} ended: out of its list. {@return the quota bucket it was counted in, -1 for none} */
+    /**
+     * {@code s} ended: out of its list (unless {@link #takeOldest} took it out already).
+     *
+     * @return the quota bucket it was counted in, to be given back; -1 for none
+     */
     public int removed(SessionImpl s) {
         int bucket = s.prefixBucket;
         if (bucket < 0) {
             return -1;
         }
-        int i = bucket & mask;
+        if (s.prefixListed) {
+            unlink(s);
+        }
+        s.prefixBucket = -1;
+        return bucket;
+    }
+
+    private void unlink(SessionImpl s) {
+        int i = s.prefixBucket & mask;
         if (s.prefixPrev != null) {
             s.prefixPrev.prefixNext = s.prefixNext;
         } else {
@@ -59,15 +72,19 @@ public final class PrefixOrder {
         }
         s.prefixPrev = null;
         s.prefixNext = null;
-        s.prefixBucket = -1;
-        return bucket;
+        s.prefixListed = false;
     }
 
-    /** {@return the oldest open session of {@code prefix} in quota bucket {@code bucket} on this acceptor, or null} */
-    public SessionImpl oldest(long prefix, int bucket) {
+    /**
+     * The oldest open session of {@code prefix} in quota bucket {@code bucket} on this acceptor, taken
+     * out of its list (it is being evicted: no later newcomer picks it again while it ends; it still
+     * gives its quota place back when it does), or null.
+     */
+    public SessionImpl takeOldest(long prefix, int bucket) {
         int walked = 0;
         for (SessionImpl s = heads[bucket & mask]; s != null && walked < MAX_WALK; s = s.prefixNext, walked++) {
             if (s.prefix == prefix && s.prefixBucket == bucket && s.isOpenLocal()) {
+                unlink(s);
                 return s;
             }
         }

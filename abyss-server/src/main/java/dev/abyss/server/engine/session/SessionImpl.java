@@ -158,6 +158,7 @@ public final class SessionImpl implements Session {
     /** {@link PrefixOrder}: the session's source prefix, its quota bucket (-1: not counted), its neighbours. */
     long prefix;
     int prefixBucket = -1;
+    boolean prefixListed;
     SessionImpl prefixPrev;
     SessionImpl prefixNext;
 

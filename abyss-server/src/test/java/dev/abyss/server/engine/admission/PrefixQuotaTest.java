@@ -50,11 +50,15 @@ class PrefixQuotaTest {
         order.added(other, prefixes.prefix(otherKey), prefixes.bucketOf(otherKey)); // the oldest of the slot
         order.added(first, flood, bucket);
         order.added(second, flood, bucket);
-        assertSame(first, order.oldest(flood, bucket));
-        assertEquals(bucket, order.removed(first));
-        assertSame(second, order.oldest(flood, bucket));
-        order.removed(second);
-        assertNull(order.oldest(flood, bucket), "none of its own left: the other prefix's session is not taken");
+        assertSame(first, order.takeOldest(flood, bucket));
+        assertSame(second, order.takeOldest(flood, bucket), "a victim taken is not picked again while it ends");
+        assertNull(order.takeOldest(flood, bucket), "none of its own left: the other prefix's session is not taken");
+        assertEquals(bucket, order.removed(first), "a victim still gives its quota place back when it ends");
+        assertEquals(bucket, order.removed(second));
         assertEquals(-1, order.removed(second), "removed once");
+        SessionImpl third = session(peer("198.18.3.3", 1));
+        order.added(third, flood, bucket);
+        assertSame(third, order.takeOldest(flood, bucket), "the lists stay whole: " + other);
+        assertEquals(prefixes.bucketOf(otherKey), order.removed(other));
     }
 }
