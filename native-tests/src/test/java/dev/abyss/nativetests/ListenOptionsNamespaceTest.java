@@ -382,6 +382,23 @@ class ListenOptionsNamespaceTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void nioJoinsAndLeavesThroughTheJdksMembershipKeys() throws Exception {
+        Skip.ifUnavailable("named network namespaces", unavailable);
+        try (NetworkNamespace.Child child = NetworkNamespace.startJava(S, MulticastNioChild.class, List.of("239.1.2.5@vs"));
+             DatagramChannel c = channel(C, new InetSocketAddress("198.18.21.2", 0))) {
+            String started = child.expect("PORT ", Duration.ofSeconds(40));
+            assertTrue(started.endsWith(" ttl 3"), "MULTICAST_TTL through the JDK's option: " + started);
+            InetSocketAddress to = new InetSocketAddress("239.1.2.5", Integer.parseInt(started.split(" ")[0]));
+            send(c, "n1", to);
+            assertEquals("ok:n1", receive(c, 5000), "NIO joined: the group's datagram is answered");
+            child.send("leave");
+            child.expect("LEFT []", Duration.ofSeconds(10));
+            send(c, "n2", to);
+            assertNull(receive(c, 500), "NIO left (MembershipKey.drop): nothing arrives");
+        }
+    }
+
     static List<String> names() {
         return new ArrayList<>(ALL);
     }
