@@ -109,6 +109,10 @@ public final class BpfAssembler {
     private final List<Insn> insns = new ArrayList<>();
     private final Map<String, Integer> labels = new HashMap<>();
 
+    /** An empty program. */
+    public BpfAssembler() {
+    }
+
     /**
      * {@return the instructions so far} (an LD_IMM64 counts two)
      */
