@@ -81,7 +81,7 @@ public final class BpfAssembler {
     // ALU operations
     /** {@code BPF_ADD}: dst += src. */
     public static final int BPF_ADD = 0x00;
-    /** {@code BPF_AND}: dst &= src. */
+    /** {@code BPF_AND}: dst &amp;= src. */
     public static final int BPF_AND = 0x50;
     /** {@code BPF_MOV}: dst = src. */
     public static final int BPF_MOV = 0xb0;
@@ -109,7 +109,13 @@ public final class BpfAssembler {
     private final List<Insn> insns = new ArrayList<>();
     private final Map<String, Integer> labels = new HashMap<>();
 
-    /** {@return the instructions so far} (an LD_IMM64 counts two) */
+    /** An empty program. */
+    public BpfAssembler() {
+    }
+
+    /**
+     * {@return the instructions so far} (an LD_IMM64 counts two)
+     */
     public int size() {
         return insns.size();
     }
@@ -135,22 +141,46 @@ public final class BpfAssembler {
         return this;
     }
 
-    /** dst = src (64-bit). @param dst register @param src register @return this */
+    /**
+     * dst = src (64-bit).
+     *
+     * @param dst register
+     * @param src register
+     * @return this
+     */
     public BpfAssembler mov64(int dst, int src) {
         return emit(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0, null);
     }
 
-    /** dst = imm (64-bit, sign-extended). @param dst register @param imm value @return this */
+    /**
+     * dst = imm (64-bit, sign-extended).
+     *
+     * @param dst register
+     * @param imm value
+     * @return this
+     */
     public BpfAssembler mov64Imm(int dst, int imm) {
         return emit(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm, null);
     }
 
-    /** dst += imm (64-bit). @param dst register @param imm value @return this */
+    /**
+     * dst += imm (64-bit).
+     *
+     * @param dst register
+     * @param imm value
+     * @return this
+     */
     public BpfAssembler add64Imm(int dst, int imm) {
         return emit(BPF_ALU64 | BPF_ADD | BPF_K, dst, 0, 0, imm, null);
     }
 
-    /** dst &amp;= imm (32-bit: the upper half becomes zero). @param dst register @param imm value @return this */
+    /**
+     * dst &amp;= imm (32-bit: the upper half becomes zero).
+     *
+     * @param dst register
+     * @param imm value
+     * @return this
+     */
     public BpfAssembler and32Imm(int dst, int imm) {
         return emit(BPF_ALU | BPF_AND | BPF_K, dst, 0, 0, imm, null);
     }
@@ -219,17 +249,31 @@ public final class BpfAssembler {
         return emit(BPF_JMP | op | BPF_X, dst, src, 0, 0, label);
     }
 
-    /** goto label. @param label where to go @return this */
+    /**
+     * goto label.
+     *
+     * @param label where to go
+     * @return this
+     */
     public BpfAssembler jump(String label) {
         return emit(BPF_JMP | BPF_JA, 0, 0, 0, 0, label);
     }
 
-    /** Calls helper {@code id} (arguments in R1..R5, result in R0). @param id the helper's number @return this */
+    /**
+     * Calls helper {@code id} (arguments in R1..R5, result in R0).
+     *
+     * @param id the helper's number
+     * @return this
+     */
     public BpfAssembler call(int id) {
         return emit(BPF_JMP | BPF_CALL, 0, 0, 0, id, null);
     }
 
-    /** return R0. @return this */
+    /**
+     * return R0.
+     *
+     * @return this
+     */
     public BpfAssembler exit() {
         return emit(BPF_JMP | BPF_EXIT, 0, 0, 0, 0, null);
     }

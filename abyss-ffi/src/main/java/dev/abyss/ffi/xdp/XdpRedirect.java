@@ -180,12 +180,16 @@ public final class XdpRedirect implements AutoCloseable {
         BpfSyscall.updateElement(mapFd, queue, xskFd);
     }
 
-    /** {@return whether the program runs in the driver (native mode), else generic} */
+    /**
+     * {@return whether the program runs in the driver (native mode), else generic}
+     */
     public boolean nativeMode() {
         return nativeMode;
     }
 
-    /** {@return the program's file descriptor} */
+    /**
+     * {@return the program's file descriptor}
+     */
     public int programFd() {
         return progFd;
     }

@@ -66,7 +66,9 @@ public final class XskRing {
         this.cachedConsumer = (int) INT.getAcquire(map, consumer);
     }
 
-    /** {@return the ring's entries} */
+    /**
+     * {@return the ring's entries}
+     */
     public int size() {
         return size;
     }
@@ -162,27 +164,49 @@ public final class XskRing {
         return ((int) INT.getVolatile(map, flags) & Xsk.XDP_RING_NEED_WAKEUP) != 0;
     }
 
-    /** {@return the ring's mapping, where the entries are read and written} */
+    /**
+     * {@return the ring's mapping, where the entries are read and written}
+     */
     public MemorySegment memory() {
         return map;
     }
 
-    /** Reads a fill/completion entry (a UMEM address). @param at an entry's offset @return the address */
+    /**
+     * Reads a fill/completion entry (a UMEM address).
+     *
+     * @param at an entry's offset
+     * @return the address
+     */
     public long address(long at) {
         return map.get(JAVA_LONG, at);
     }
 
-    /** Writes a fill/completion entry. @param at an entry's offset @param addr the UMEM address */
+    /**
+     * Writes a fill/completion entry.
+     *
+     * @param at an entry's offset
+     * @param addr the UMEM address
+     */
     public void address(long at, long addr) {
         map.set(JAVA_LONG, at, addr);
     }
 
-    /** Reads an RX/TX descriptor's address. @param at an entry's offset @return the UMEM address */
+    /**
+     * Reads an RX/TX descriptor's address.
+     *
+     * @param at an entry's offset
+     * @return the UMEM address
+     */
     public long descAddress(long at) {
         return map.get(JAVA_LONG, at);
     }
 
-    /** Reads an RX/TX descriptor's length. @param at an entry's offset @return the frame's length */
+    /**
+     * Reads an RX/TX descriptor's length.
+     *
+     * @param at an entry's offset
+     * @return the frame's length
+     */
     public int descLength(long at) {
         return map.get(JAVA_INT, at + 8);
     }

@@ -184,27 +184,37 @@ public final class XskSocket implements AutoCloseable {
         return new XskRing(MemorySegment.ofAddress(addr).reinterpret(length), producer, consumer, flags, desc, size, entryBytes);
     }
 
-    /** {@return the socket's file descriptor (the value an XSKMAP holds)} */
+    /**
+     * {@return the socket's file descriptor (the value an XSKMAP holds)}
+     */
     public int fd() {
         return fd;
     }
 
-    /** {@return whether the socket runs zero-copy (else copy mode)} */
+    /**
+     * {@return whether the socket runs zero-copy (else copy mode)}
+     */
     public boolean zeroCopy() {
         return zeroCopy;
     }
 
-    /** {@return the UMEM: frame {@code addr} is at offset {@code addr}} */
+    /**
+     * {@return the UMEM: frame {@code addr} is at offset {@code addr}}
+     */
     public MemorySegment umem() {
         return umem;
     }
 
-    /** {@return the size of a frame} */
+    /**
+     * {@return the size of a frame}
+     */
     public int frameSize() {
         return frameSize;
     }
 
-    /** {@return the frames user space holds free (neither in a ring nor in use)} */
+    /**
+     * {@return the frames user space holds free (neither in a ring nor in use)}
+     */
     public int freeFrames() {
         return freeCount;
     }

@@ -230,7 +230,9 @@ final class XdpPlan implements TransportFactory.Opener {
         }
     }
 
-    /** {@return the start line's part: mode, copy, queues} */
+    /**
+     * {@return the start line's part: mode, copy, queues}
+     */
     @Override
     public synchronized String describe() {
         return (redirect == null ? "not attached" : redirect.nativeMode() ? "native mode" : "generic mode")

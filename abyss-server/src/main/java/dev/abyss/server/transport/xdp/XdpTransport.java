@@ -333,7 +333,9 @@ public final class XdpTransport implements Transport {
         return closed;
     }
 
-    /** {@return the RX queue this transport serves} */
+    /**
+     * {@return the RX queue this transport serves}
+     */
     public int queue() {
         return queue;
     }
