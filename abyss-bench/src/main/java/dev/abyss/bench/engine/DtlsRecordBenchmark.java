@@ -41,7 +41,9 @@ import java.util.concurrent.TimeUnit;
  * client record to the plaintext view) against the JDK's bare SSLEngine doing the same work with
  * buffers it was given ({@code jdkWrap}, {@code jdkUnwrap}). {@code -prof gc}'s
  * {@code gc.alloc.rate.norm} of a layer benchmark minus its jdk twin is what Abyss's own code
- * allocates per record. The receive benchmarks include the client's wrap of a fresh record (the
+ * allocates per record; {@code engineSend}/{@code engineReceive} do the same JDK work on the layer's
+ * own engine (reached by reflection, the class path), so {@code layerSend - engineSend} and
+ * {@code layerReceive - engineReceive} are exactly Abyss's code. The receive benchmarks include the client's wrap of a fresh record (the
  * replay window drops a record seen before) on both sides, so it cancels out of the difference.
  *
  * <p>{@code bin/bench DtlsRecord -prof gc}
@@ -59,6 +61,8 @@ public class DtlsRecordBenchmark {
     private SessionLayer layer;
     private SSLEngine client;
     private SSLEngine jdkServer;
+    /** The layer's own engine: {@code engineSend}/{@code engineReceive} do its JDK work alone, for the difference. */
+    private SSLEngine layerEngine;
     private SSLEngine jdkClient;
     private MemorySegment plain;
     // the JDK twins get heap buffers, as the layer gives its engine: the engine's allocation differs by buffer kind
@@ -146,6 +150,11 @@ public class DtlsRecordBenchmark {
         jdkServer.setUseClientMode(false);
         jdkClient = clientContext.createSSLEngine("localhost", 40001);
         jdkClient.setUseClientMode(true);
+        for (SSLEngine e : new SSLEngine[]{jdkServer, jdkClient}) {
+            javax.net.ssl.SSLParameters p = e.getSSLParameters();
+            p.setMaximumPacketSize(dtls.maxRecordSize()); // as the layer's engine and its client: the same records
+            e.setSSLParameters(p);
+        }
         jdkServer.beginHandshake();
         jdkClient.beginHandshake();
         ArrayDeque<byte[]> toServer = new ArrayDeque<>();
@@ -159,6 +168,9 @@ public class DtlsRecordBenchmark {
             throw new IllegalStateException("no JDK DTLS handshake");
         }
         recordViews();
+        java.lang.reflect.Field f = layer.getClass().getDeclaredField("engine"); // the class path: the layer's own engine
+        f.setAccessible(true);
+        layerEngine = (SSLEngine) f.get(layer);
     }
 
     /** Feeds {@code in} to {@code e}, then returns every datagram it wants to send. */
@@ -224,6 +236,27 @@ public class DtlsRecordBenchmark {
     @Benchmark
     public SendResult layerSend() {
         return layer.wrap(plain, 0, size);
+    }
+
+    /** The layer's engine alone doing {@link #layerSend}'s JDK work, with the same kind of buffers. */
+    @Benchmark
+    public int engineSend() throws Exception {
+        plainBuffer.clear().limit(size);
+        netBuffer.clear();
+        return layerEngine.wrap(plainBuffer, netBuffer).bytesProduced();
+    }
+
+    /** The layer's engine alone doing {@link #layerReceive}'s work: the client's wrap, a copy, the unwrap. */
+    @Benchmark
+    public int engineReceive() throws Exception {
+        clientPlain.clear().limit(size);
+        clientOut.clear();
+        client.wrap(clientPlain, clientOut);
+        clientOut.flip();
+        netInBuffer.clear();
+        netInBuffer.put(clientOut).flip();
+        appBuffer.clear();
+        return layerEngine.unwrap(netInBuffer, appBuffer).bytesProduced();
     }
 
     @Benchmark

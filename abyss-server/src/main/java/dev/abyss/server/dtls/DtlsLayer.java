@@ -161,9 +161,11 @@ final class DtlsLayer implements SessionLayer {
     /**
      * The moment the peer's address is validated: its ClientHello carried a cookie made for that
      * address (checked statelessly before this session existed). Issue 19's amplification limits
-     * lift here: the lead wires {@code Session.markValidated()} to this call at merge.
+     * lift here: {@link Wire#validated()}, which SessionImpl implements (where
+     * {@code Session.markValidated()} is wired at merge).
      */
     private void peerValidated() {
+        wire.validated();
     }
 
     /**
