@@ -245,7 +245,8 @@ class DtlsTest extends TransportSuite {
             c.dropIncoming = d -> d.length > 13 && d[13] != 3; // the client hears the HelloVerifyRequests only: it never gets further
             assertThrows(java.io.IOException.class, () -> c.handshake(Duration.ofSeconds(2)));
             c.close(); // its retransmissions may have opened another handshake (a fresh cookie): it times out as well
-            Await.await("every handshake timed out, its place freed", () -> server.stats().sessionsLive(), n -> n == 0);
+            Await.await("every handshake timed out, its place freed, handleError ran", () -> server.stats().sessionsLive() == 0
+                    && calls.size() == count(server, Counter.DTLS_HANDSHAKES_TIMED_OUT) && !calls.isEmpty(), done -> done);
             assertTrue(!calls.isEmpty() && calls.stream().allMatch("error SSLHandshakeException"::equals), calls.toString());
             assertEquals(calls.size(), count(server, Counter.DTLS_HANDSHAKES_TIMED_OUT), "each counted as timed out");
         }
@@ -328,6 +329,22 @@ class DtlsTest extends TransportSuite {
                     + server.stats().kernelDrops(), n -> n >= forged);
             assertEquals(1, server.stats().sessionsOpened(), "no session (and so no SSLEngine) for a forged address");
             assertTrue(count(server, Counter.DTLS_COOKIES_SENT) > 1, "HelloVerifyRequests answered the flood");
+        }
+    }
+
+    /** A SegmentHandler (INLINE only) sees plaintext too. */
+    @org.junit.jupiter.api.Test
+    void aSegmentHandlerEchoesOverDtls() throws Exception {
+        SegmentHandler echoSegments = (s, data) -> s.send(data);
+        try (Server server = start(builder().segmentHandler(echoSegments).bindLoopback().port(0).numAcceptors(1)
+                .shutdownTimeout(QUICK_STOP).dtls(serverDtls().build()).build());
+             DtlsClient c = client(server, null)) {
+            c.handshake(HANDSHAKE);
+            for (String m : List.of("a", "bb", "ccc")) {
+                c.send(bytes(m));
+                assertArrayEquals(bytes(m), c.receive(HANDSHAKE));
+            }
+            assertEquals(1, count(server, Counter.DTLS_HANDSHAKES_COMPLETED));
         }
     }
 

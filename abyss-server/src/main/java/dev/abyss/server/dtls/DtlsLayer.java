@@ -56,17 +56,28 @@ final class DtlsLayer implements SessionLayer {
     /**
      * A thread's buffers: the datagram in, its plaintext, and the way out (the JDK's engine wants
      * room for a whole 16,709-byte packet in every wrap and unwrap, whatever it then writes: kept per
-     * thread, not per session, so an idle session holds none).
+     * thread, not per session, so an idle session holds none; about 54 KiB of heap per thread, so per
+     * session in VIRTUAL_THREADS mode while its thread lives).
      */
     static final class Buffers {
-        final ByteBuffer netIn = ByteBuffer.allocateDirect(65_536);
-        final ByteBuffer appIn = ByteBuffer.allocateDirect(PACKET);
+        ByteBuffer netIn = ByteBuffer.allocate(2048);
+        MemorySegment netInSegment = MemorySegment.ofBuffer(netIn);
+        final ByteBuffer appIn = ByteBuffer.allocate(PACKET);
         final ByteBuffer netOut = ByteBuffer.allocate(PACKET);
         final ByteBuffer plainOut = ByteBuffer.allocate(PACKET);
-        final MemorySegment netInSegment = MemorySegment.ofBuffer(netIn);
         final MemorySegment appInSegment = MemorySegment.ofBuffer(appIn);
         final MemorySegment netOutSegment = MemorySegment.ofBuffer(netOut);
         final MemorySegment plainOutSegment = MemorySegment.ofBuffer(plainOut);
+        /** Read-only views of the plaintext, kept and reused: a steady stream allocates none. */
+        final dev.abyss.server.transport.ViewCache views = new dev.abyss.server.transport.ViewCache(1, 16);
+
+        /** Room for a datagram of {@code bytes}: grown (rarely: a datagram larger than any before on this thread). */
+        void fit(long bytes) {
+            if (bytes > netIn.capacity()) {
+                netIn = ByteBuffer.allocate((int) Math.max(bytes, 2L * netIn.capacity()));
+                netInSegment = MemorySegment.ofBuffer(netIn);
+            }
+        }
     }
 
     /** Room for the largest DTLS packet the JDK makes (its getPacketBufferSize, 16,709), rounded up. */
@@ -112,10 +123,11 @@ final class DtlsLayer implements SessionLayer {
             return null;
         }
         Buffers b = BUFFERS.get();
-        if (datagram.byteSize() > b.netIn.capacity()) {
+        if (datagram.byteSize() > 65_536) {
             acceptor.acceptor.count(Counters.DTLS_RECORDS_MALFORMED);
             return null;
         }
+        b.fit(datagram.byteSize());
         b.netIn.clear();
         MemorySegment.copy(datagram, 0, b.netInSegment, 0, datagram.byteSize());
         b.netIn.limit((int) datagram.byteSize());
@@ -224,9 +236,11 @@ final class DtlsLayer implements SessionLayer {
                     if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
                         throw new SSLHandshakeException("the client closed the connection during the handshake");
                     }
-                    if (r.bytesConsumed() == 0 && r.bytesProduced() == 0 && engine.getHandshakeStatus() == hs) {
+                    if (hs == HandshakeStatus.NEED_UNWRAP && r.bytesConsumed() == 0 && r.bytesProduced() == 0
+                            && engine.getHandshakeStatus() == hs) {
                         return sent; // nothing more the engine can use in this datagram
                     }
+                    // NEED_UNWRAP_AGAIN: the engine works through a flight it buffered without reading bytes; the guard bounds it
                 }
                 case NOT_HANDSHAKING, FINISHED -> {
                     if (begun && !established) {
@@ -343,7 +357,8 @@ final class DtlsLayer implements SessionLayer {
 
     /** The plaintext of this datagram: a view of the thread's buffer, valid until the next unwrap on this thread. */
     private static MemorySegment plaintext(Buffers b) {
-        return b.appInSegment.asSlice(0, b.appIn.position()).asReadOnly();
+        int length = b.appIn.position();
+        return b.views.view(b.appInSegment, 0, length, 0, length);
     }
 
     /**
