@@ -121,6 +121,8 @@ public final class Compare {
             "c-iouring", new CReference("echo_uring.c", List.of()),
             "c-ref-bulk", new CReference("echo_ref.c", List.of("bulk")));
     private static final long DEFAULT_LATENCY_RATE = 100_000;
+    /** Handshakes in flight while the memory scenario establishes its sessions (its rate does not matter there). */
+    private static final int SESSIONS_IN_FLIGHT = 64;
 
     private Compare() {
     }
@@ -396,7 +398,7 @@ public final class Compare {
 
     /**
      * One run of the DTLS memory scenario: the server's heap after GC (jcmd), {@code s.peers()} more
-     * sessions established (16 handshakes in flight, each confirmed by one echoed record), its heap
+     * sessions established ({@link #SESSIONS_IN_FLIGHT} handshakes in flight, each confirmed by one echoed record), its heap
      * after GC again; the difference per session.
      */
     private static Measured sessions(Contender c, Scenario s, int port, ServerProcess server, DtlsClient client, int round)
@@ -404,7 +406,7 @@ public final class Compare {
         InetSocketAddress at = new InetSocketAddress("127.0.0.1", port);
         long before = server.heapAfterGc();
         // each session confirmed by one echoed record: the server holds it established, nothing of its handshake
-        HandshakeLoad.Result r = HandshakeLoad.run(new HandshakeLoad.Options(at, client, 16, Duration.ofMinutes(10), s.peers(), true));
+        HandshakeLoad.Result r = HandshakeLoad.run(new HandshakeLoad.Options(at, client, SESSIONS_IN_FLIGHT, Duration.ofMinutes(20), s.peers(), true));
         long after = server.heapAfterGc();
         double perSession = (after - before) / (double) r.completed();
         System.err.printf(Locale.ROOT, "round %d  %-18s %-34s %,10.0f bytes of heap each (%,d sessions in %.1f s, %d failed)%n",
