@@ -65,7 +65,8 @@ import java.util.function.Function;
  * <li>{@code --scenarios dtls} (dtls-64B-16, dtls-1200B-16, dtls-handshakes, dtls-sessions): the DTLS
  *     comparison, run by its servers only: scandium, scandium-nocookie (Californium's Scandium, with
  *     and without the HelloVerifyRequest; the latter in dtls-handshakes only), abyss-dtls,
- *     abyss-dtls-uring (bin/abyss --handler session_echo with DTLS on, EPOLL / IO_URING), abyss-plain
+ *     abyss-dtls-uring, abyss-dtls-x2 (bin/abyss --handler session_echo with DTLS on, EPOLL / IO_URING,
+ *     1 acceptor; EPOLL with 2, as many threads as Scandium's receiver and connector), abyss-plain
  *     (the same in the clear). The table goes to dtls.md. {@code --dtls-sessions N}: the sessions of
  *     dtls-sessions (default 10,000).</li>
  * <li>{@code --no-syscalls}: do not count syscalls (see {@link SyscallCounter}; n/a without perf).</li>
@@ -104,6 +105,7 @@ public final class Compare {
             Contender.of("scandium-nocookie", 1),
             Contender.abyss("abyss-dtls", "abyss-cli-dtls", 1, "epoll"),
             Contender.abyss("abyss-dtls-uring", "abyss-cli-dtls", 1, "io_uring"),
+            Contender.abyss("abyss-dtls", "abyss-cli-dtls", 2, "epoll"), // as many threads as Scandium's receiver + connector
             Contender.abyss("abyss-plain", "abyss-cli-plain", 1, "epoll"));
     /** Every scenario --scenarios knows. */
     static final List<Scenario> SCENARIOS = List.of(Scenario.SMALL_1, Scenario.SMALL_16, Scenario.SMALL_1024,
@@ -125,6 +127,8 @@ public final class Compare {
             "c-iouring", new CReference("echo_uring.c", List.of()),
             "c-ref-bulk", new CReference("echo_ref.c", List.of("bulk")));
     private static final long DEFAULT_LATENCY_RATE = 100_000;
+    /** Handshakes in flight while the memory scenario establishes its sessions (its rate does not matter there). */
+    private static final int SESSIONS_IN_FLIGHT = 64;
 
     private Compare() {
     }
@@ -404,7 +408,7 @@ public final class Compare {
 
     /**
      * One run of the DTLS memory scenario: the server's heap after GC (jcmd), {@code s.peers()} more
-     * sessions established (16 handshakes in flight, each confirmed by one echoed record), its heap
+     * sessions established ({@link #SESSIONS_IN_FLIGHT} handshakes in flight, each confirmed by one echoed record), its heap
      * after GC again; the difference per session.
      */
     private static Measured sessions(Contender c, Scenario s, int port, ServerProcess server, DtlsClient client, int round)
@@ -412,7 +416,7 @@ public final class Compare {
         InetSocketAddress at = new InetSocketAddress("127.0.0.1", port);
         long before = server.heapAfterGc();
         // each session confirmed by one echoed record: the server holds it established, nothing of its handshake
-        HandshakeLoad.Result r = HandshakeLoad.run(new HandshakeLoad.Options(at, client, 16, Duration.ofMinutes(10), s.peers(), true));
+        HandshakeLoad.Result r = HandshakeLoad.run(new HandshakeLoad.Options(at, client, SESSIONS_IN_FLIGHT, Duration.ofMinutes(20), s.peers(), true));
         long after = server.heapAfterGc();
         double perSession = (after - before) / (double) r.completed();
         System.err.printf(Locale.ROOT, "round %d  %-18s %-34s %,10.0f bytes of heap each (%,d sessions in %.1f s, %d failed)%n",
@@ -580,7 +584,7 @@ public final class Compare {
                   --bulk-peers P     peers of the bulk scenarios (default %d)
                   --bulk-window W    requests in flight per peer in the bulk scenarios (default %d)
                   --dtls-sessions N  sessions established in the dtls-sessions scenario (default %,d)
-                DTLS (--scenarios dtls; servers scandium, scandium-nocookie, abyss-dtls, abyss-dtls-uring, abyss-plain):
+                DTLS (--scenarios dtls; servers scandium, scandium-nocookie, abyss-dtls, abyss-dtls-uring, abyss-dtls-x2, abyss-plain):
                   dtls-64B-16, dtls-1200B-16   echo over DTLS 1.2 (plaintext for abyss-plain), a JDK SSLEngine client per peer
                   dtls-handshakes              full handshakes per second, 16 in flight, each from a new 127.x.y.z source
                   dtls-sessions                server heap per established session (jcmd GC.heap_info before / after)

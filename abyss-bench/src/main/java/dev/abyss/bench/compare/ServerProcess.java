@@ -16,9 +16,11 @@ import java.util.concurrent.TimeUnit;
 /** One echo server of the comparison, as a process: started, waited for ("ready"), stopped by closing its stdin. */
 final class ServerProcess implements AutoCloseable {
     private final Process process;
+    private final boolean cli;
 
-    private ServerProcess(Process process) {
+    private ServerProcess(Process process, boolean cli) {
         this.process = process;
+        this.cli = cli;
     }
 
     /**
@@ -80,7 +82,7 @@ final class ServerProcess implements AutoCloseable {
         for (String line; (line = out.readLine()) != null; ) {
             if (line.equals(ready) || (c.cli() && line.contains(ready))) {
                 Thread.ofPlatform().daemon(true).start(() -> out.lines().forEach(l -> System.err.println("  [" + c.label() + "] " + l)));
-                return new ServerProcess(p);
+                return new ServerProcess(p, c.cli());
             }
             seen.add(line);
         }
@@ -151,6 +153,9 @@ final class ServerProcess implements AutoCloseable {
     @Override
     public void close() throws Exception {
         process.getOutputStream().close();
+        if (cli) {
+            process.destroy(); // the CLI serves until SIGTERM, not until its stdin closes
+        }
         if (!process.waitFor(5, TimeUnit.SECONDS)) {
             process.destroyForcibly();
             process.waitFor(5, TimeUnit.SECONDS);
