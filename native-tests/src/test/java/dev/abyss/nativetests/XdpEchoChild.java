@@ -18,8 +18,9 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * {@link XdpRedirect} to an interface (native mode), opens one {@link XskSocket} per RX queue and
  * answers every UDP datagram the program steers to it by swapping the Ethernet, IP and UDP addresses
  * in place (which leaves both checksums valid) and sending the same frame back on the TX ring. Prints
- * {@code READY pid=.. native=.. zerocopy=.. queues=..}, then on each {@code STATS} line from stdin
- * {@code STATS echoed=.. q0=.. q1=..}; exits when stdin closes.
+ * {@code READY pid=.. native=.. zerocopy=.. queues=..}, then on each line from stdin
+ * {@code STATS echoed=.. q0=.. q1=..} with each socket's XDP_STATISTICS drops and the last TX kick's
+ * result; exits when stdin closes.
  *
  * <p>Arguments: interface, UDP port, address to match ({@code any} for both families).
  */
@@ -59,14 +60,16 @@ public final class XdpEchoChild {
                                 for (int q = 0; q < echoed.length; q++) {
                                     b.append(" q").append(q).append('=').append(echoed[q]);
                                 }
-                                for (XskSocket x : sockets) {
+                                for (int q = 0; q < sockets.size(); q++) {
                                     try {
-                                        b.append(" xsk=").append(java.util.Arrays.toString(x.statistics(new long[6])));
+                                        long[] st = sockets.get(q).statistics(new long[6]);
+                                        b.append(" q").append(q).append("_rx_dropped=").append(st[0])
+                                                .append(" q").append(q).append("_rx_ring_full=").append(st[3]);
                                     } catch (Exception e) {
-                                        b.append(" xsk=").append(e);
+                                        b.append(" q").append(q).append("_statistics=").append(e.getClass().getSimpleName());
                                     }
                                 }
-                                b.append(" kick=").append(lastKick);
+                                b.append(" last_kick=").append(lastKick);
                                 System.out.println(b);
                             }
                         }
