@@ -33,7 +33,9 @@ class SoakTest {
             LoadOptions o = new LoadOptions((InetSocketAddress) server.localAddress(), peers, 4, 200,
                     Duration.ofSeconds(SECONDS), 0, 10_000, false, 1, false);
             LoadResult r = LoadGenerator.run(o);
-            assertTrue(r.echoed() > SECONDS * 5_000, "the paced load ran: " + r.table());
+            // a floor far below the paced 10,000/s: that the load ran, not how fast (a loaded 2-core
+            // machine paced it at under 5,000/s); the rate is the benchmarks' business
+            assertTrue(r.echoed() > SECONDS * 500, "the paced load ran: " + r.table());
             assertEquals(0, r.corrupt(), r.table());
             assertEquals(0, r.lost(), r.table());
             // the last echo can reach the client before the acceptor has counted it
