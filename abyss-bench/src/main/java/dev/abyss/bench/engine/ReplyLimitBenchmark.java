@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * budget of a stateless request), with 1k, 100k and 1M distinct /24 prefixes taking turns in a
  * shuffled order over the default table of 2^20 buckets (8 MiB): at 1M every lookup misses the
  * caches, the worst case. The peer is decoded into one reused {@link PeerKey}, as a transport does.
- * {@code hashOnly} is the prefix and bucket alone, to tell the hash from the table.
+ * {@code hashOnly} is the prefix and bucket alone, to tell the hash from the table;
+ * {@code checkOnePrefix} every reply to one prefix (a flood naming one victim), where the hash is skipped.
  *
  * <p>{@code bin/bench ReplyLimit -prof gc}: the target is at most 20 ns and 0 B per datagram at 1M.
  */
@@ -78,6 +79,16 @@ public class ReplyLimitBenchmark {
         PeerKey peer = nextPeer();
         limits.beginRequest(40);
         Drop d = limits.check(null, peer, 40);
+        limits.endRequest();
+        return d;
+    }
+
+    /** Every reply to one prefix (a flood naming one victim, the replies of one request): the bucket of the last prefix is kept. */
+    @Benchmark
+    public Drop checkOnePrefix() {
+        key.setInet4(addresses[0], 53, false);
+        limits.beginRequest(40);
+        Drop d = limits.check(null, key, 40);
         limits.endRequest();
         return d;
     }

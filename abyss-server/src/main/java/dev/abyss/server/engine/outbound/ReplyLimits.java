@@ -42,6 +42,12 @@ public final class ReplyLimits {
     private boolean requestSlip;
     /** Why the last {@link #check} refused (for the segments that follow it). */
     private Drop lastRefusal;
+    /**
+     * The last prefix a reply went to and its bucket (acceptor thread): the replies of one request,
+     * of one busy peer, of a flood naming one victim, go to one prefix in a row, and skip the hash.
+     */
+    private long lastPrefix = Prefixes.NONE;
+    private int lastBucket = -1;
 
     /**
      * @param prefixes the prefix rules and table (shared), or null with no rate limit
@@ -132,8 +138,15 @@ public final class ReplyLimits {
     }
 
     private boolean take(PeerKey to) {
-        int bucket = prefixes.bucketOf(to);
-        return bucket < 0 || rates.tryTake(bucket, now);
+        long prefix = prefixes.prefix(to);
+        if (prefix == Prefixes.NONE) {
+            return true;
+        }
+        if (prefix != lastPrefix) {
+            lastPrefix = prefix;
+            lastBucket = prefixes.bucket(prefix);
+        }
+        return rates.tryTake(lastBucket, now);
     }
 
     private boolean takeRequestSlip() {
