@@ -202,6 +202,8 @@ public final class Dtls {
         }
 
         /**
+         * Whether the server asks clients for a certificate.
+         *
          * @param auth whether client certificates are asked for (default NONE)
          * @return this builder
          */
@@ -211,6 +213,8 @@ public final class Dtls {
         }
 
         /**
+         * The ALPN protocols offered to clients.
+         *
          * @param protocols the ALPN protocols offered, in preference order (default: none); each 1..255 bytes
          * @return this builder
          */
@@ -226,6 +230,8 @@ public final class Dtls {
         }
 
         /**
+         * How long a handshake may take from the admitted ClientHello.
+         *
          * @param timeout how long a handshake may take, 100 ms..10 min (default 10 s); a handshake
          *                past it ends with handleError(SSLHandshakeException)
          * @return this builder
@@ -239,6 +245,8 @@ public final class Dtls {
         }
 
         /**
+         * The bound on handshakes in progress, per acceptor.
+         *
          * @param n handshakes in progress per acceptor, 1..1,000,000 (default 1,024); a ClientHello
          *          with a valid cookie past it is dropped and counted, the client retransmits
          * @return this builder
@@ -252,6 +260,8 @@ public final class Dtls {
         }
 
         /**
+         * The largest datagram the server sends.
+         *
          * @param bytes the largest datagram the server sends, {@value #MIN_RECORD_SIZE}..{@value #MAX_RECORD_SIZE}
          *              (default 1,400: fits a 1,500-byte path with IPv6); handshake flights are cut to it,
          *              an application send that does not fit in one record is refused
@@ -266,6 +276,8 @@ public final class Dtls {
         }
 
         /**
+         * Makes the settings (and the DTLS context, from a key store).
+         *
          * @return the settings
          * @throws IllegalArgumentException when the DTLS context cannot be made
          */

@@ -16,6 +16,7 @@ import java.util.Optional;
  */
 public record Negotiated(String protocol, String cipherSuite, List<X509Certificate> peerCertificates,
                          Optional<String> applicationProtocol) {
+    /** Copies the certificate list: the record is immutable. */
     public Negotiated {
         peerCertificates = List.copyOf(peerCertificates);
     }

@@ -19,12 +19,13 @@ import java.util.function.Predicate;
 
 /**
  * A DTLS 1.2 client for tests: the JDK's SSLEngine in client mode over a connected
- * DatagramSocket, retransmitting its flights every {@value #RETRANSMIT_MILLIS} ms while it waits.
+ * DatagramSocket, retransmitting its flights every {@link #retransmitMillis} ms while it waits.
  * Hooks for the cases tests need: {@link #dropIncoming} drops server datagrams before the engine
  * sees them (a lost flight), {@link #lastSent} is the last datagram sent (to replay it).
  */
 public final class DtlsClient implements AutoCloseable {
-    static final int RETRANSMIT_MILLIS = 400;
+    /** How long the client waits for the server before it sends its last flight again; tests may lengthen it. */
+    public volatile int retransmitMillis = 400;
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
 
     private final DatagramSocket socket;
@@ -35,6 +36,8 @@ public final class DtlsClient implements AutoCloseable {
     public volatile int dropped;
     /** Handshake datagrams sent (retransmissions included). */
     public volatile int handshakeDatagramsSent;
+    /** Times the client sent its last flight again because the server was silent. */
+    public volatile int retransmissions;
     private byte[] lastSent;
     private boolean peerClosed;
 
@@ -93,6 +96,7 @@ public final class DtlsClient implements AutoCloseable {
                     if (d == null) {
                         wrapAndSend(EMPTY); // waiting: the engine sends its last flight again
                         handshakeDatagramsSent++;
+                        retransmissions++;
                     } else {
                         unwrap(ByteBuffer.wrap(d));
                     }
@@ -108,7 +112,7 @@ public final class DtlsClient implements AutoCloseable {
                 throw new IOException("DTLS handshake with " + socket.getRemoteSocketAddress() + " did not complete in time, engine "
                         + engine.getHandshakeStatus());
             }
-            socket.setSoTimeout((int) Math.max(1, Math.min(RETRANSMIT_MILLIS, left / 1_000_000)));
+            socket.setSoTimeout((int) Math.max(1, Math.min(retransmitMillis, left / 1_000_000)));
             DatagramPacket p = new DatagramPacket(receiveBuffer, receiveBuffer.length);
             try {
                 socket.receive(p);
@@ -159,6 +163,22 @@ public final class DtlsClient implements AutoCloseable {
     /** {@return the last datagram sent, as sent} */
     public byte[] lastSent() {
         return lastSent.clone();
+    }
+
+    /** {@return {@code plaintext} as one application record, not sent} */
+    public byte[] seal(byte[] plaintext) throws IOException {
+        ByteBuffer out = ByteBuffer.allocate(20_000);
+        engine.wrap(ByteBuffer.wrap(plaintext), out);
+        out.flip();
+        byte[] b = new byte[out.remaining()];
+        out.get(b);
+        return b;
+    }
+
+    /** {@return the first flight of a fresh handshake (a ClientHello without a cookie), not sent} */
+    public byte[] firstHello() throws IOException {
+        engine.beginHandshake();
+        return seal(new byte[0]);
     }
 
     /** Sends {@code plaintext} as one application record. */

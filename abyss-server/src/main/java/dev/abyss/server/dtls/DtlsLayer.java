@@ -5,6 +5,7 @@ import dev.abyss.server.Negotiated;
 import dev.abyss.server.SendResult;
 import dev.abyss.server.engine.session.SessionLayer;
 import dev.abyss.server.engine.telemetry.Counters;
+import dev.abyss.server.engine.telemetry.JfrEvents;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
@@ -55,17 +56,28 @@ final class DtlsLayer implements SessionLayer {
     /**
      * A thread's buffers: the datagram in, its plaintext, and the way out (the JDK's engine wants
      * room for a whole 16,709-byte packet in every wrap and unwrap, whatever it then writes: kept per
-     * thread, not per session, so an idle session holds none).
+     * thread, not per session, so an idle session holds none; about 54 KiB of heap per thread, so per
+     * session in VIRTUAL_THREADS mode while its thread lives).
      */
     static final class Buffers {
-        final ByteBuffer netIn = ByteBuffer.allocateDirect(65_536);
-        final ByteBuffer appIn = ByteBuffer.allocateDirect(PACKET);
+        ByteBuffer netIn = ByteBuffer.allocate(2048);
+        MemorySegment netInSegment = MemorySegment.ofBuffer(netIn);
+        final ByteBuffer appIn = ByteBuffer.allocate(PACKET);
         final ByteBuffer netOut = ByteBuffer.allocate(PACKET);
         final ByteBuffer plainOut = ByteBuffer.allocate(PACKET);
-        final MemorySegment netInSegment = MemorySegment.ofBuffer(netIn);
         final MemorySegment appInSegment = MemorySegment.ofBuffer(appIn);
         final MemorySegment netOutSegment = MemorySegment.ofBuffer(netOut);
         final MemorySegment plainOutSegment = MemorySegment.ofBuffer(plainOut);
+        /** Read-only views of the plaintext, kept and reused: a steady stream allocates none. */
+        final dev.abyss.server.transport.ViewCache views = new dev.abyss.server.transport.ViewCache(1, 16);
+
+        /** Room for a datagram of {@code bytes}: grown (rarely: a datagram larger than any before on this thread). */
+        void fit(long bytes) {
+            if (bytes > netIn.capacity()) {
+                netIn = ByteBuffer.allocate((int) Math.max(bytes, 2L * netIn.capacity()));
+                netInSegment = MemorySegment.ofBuffer(netIn);
+            }
+        }
     }
 
     /** Room for the largest DTLS packet the JDK makes (its getPacketBufferSize, 16,709), rounded up. */
@@ -111,10 +123,11 @@ final class DtlsLayer implements SessionLayer {
             return null;
         }
         Buffers b = BUFFERS.get();
-        if (datagram.byteSize() > b.netIn.capacity()) {
+        if (datagram.byteSize() > 65_536) {
             acceptor.acceptor.count(Counters.DTLS_RECORDS_MALFORMED);
             return null;
         }
+        b.fit(datagram.byteSize());
         b.netIn.clear();
         MemorySegment.copy(datagram, 0, b.netInSegment, 0, datagram.byteSize());
         b.netIn.limit((int) datagram.byteSize());
@@ -148,9 +161,11 @@ final class DtlsLayer implements SessionLayer {
     /**
      * The moment the peer's address is validated: its ClientHello carried a cookie made for that
      * address (checked statelessly before this session existed). Issue 19's amplification limits
-     * lift here: the lead wires {@code Session.markValidated()} to this call at merge.
+     * lift here: {@link Wire#validated()}, which SessionImpl implements (where
+     * {@code Session.markValidated()} is wired at merge).
      */
     private void peerValidated() {
+        wire.validated();
     }
 
     /**
@@ -222,9 +237,11 @@ final class DtlsLayer implements SessionLayer {
                     if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
                         throw new SSLHandshakeException("the client closed the connection during the handshake");
                     }
-                    if (r.bytesConsumed() == 0 && r.bytesProduced() == 0 && engine.getHandshakeStatus() == hs) {
+                    if (hs == HandshakeStatus.NEED_UNWRAP && r.bytesConsumed() == 0 && r.bytesProduced() == 0
+                            && engine.getHandshakeStatus() == hs) {
                         return sent; // nothing more the engine can use in this datagram
                     }
+                    // NEED_UNWRAP_AGAIN: the engine works through a flight it buffered without reading bytes; the guard bounds it
                 }
                 case NOT_HANDSHAKING, FINISHED -> {
                     if (begun && !established) {
@@ -275,6 +292,7 @@ final class DtlsLayer implements SessionLayer {
         timerAt = NO_TIMER;
         giveBackPlace();
         acceptor.acceptor.count(Counters.DTLS_HANDSHAKES_COMPLETED);
+        JfrEvents.dtlsHandshake(wire.peer(), startedAt, "completed", session.getCipherSuite(), null);
     }
 
     private void giveBackPlace() {
@@ -297,13 +315,14 @@ final class DtlsLayer implements SessionLayer {
             int epoch = Records.u16(datagram, at + Records.EPOCH_AT);
             long sequence = Records.u48(datagram, at + Records.SEQUENCE_AT);
             int next = at + length;
-            if (epoch == 0 && type == Records.HANDSHAKE && at == 0) {
+            if (epoch == 0 && type == Records.HANDSHAKE && at == 0 && Records.u8(datagram, Records.HEADER) == ClientHello.CLIENT_HELLO) {
                 restartedHello(datagram);
                 return null;
             }
-            if (epoch != DATA_EPOCH) {
+            boolean lateHandshake = epoch == 0 && !clientSentData; // the client's last flight again: the engine answers it
+            if (epoch != DATA_EPOCH && !lateHandshake) {
                 acceptor.acceptor.count(Counters.DTLS_RECORDS_WRONG_EPOCH);
-            } else if (seen(sequence)) {
+            } else if (epoch == DATA_EPOCH && seen(sequence)) {
                 acceptor.acceptor.count(Counters.DTLS_RECORDS_REPLAYED);
             } else if ((type == Records.HANDSHAKE || type == Records.CHANGE_CIPHER_SPEC) && clientSentData) {
                 acceptor.acceptor.count(Counters.DTLS_RENEGOTIATIONS_REFUSED); // dropped: the session goes on as it was
@@ -314,10 +333,6 @@ final class DtlsLayer implements SessionLayer {
                 if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
                     answerCloseNotify(b);
                     throw new PeerClosed("close_notify from the peer");
-                }
-                if (r.bytesProduced() > 0 || type != Records.APPLICATION_DATA && r.bytesConsumed() > 0
-                        && engine.getHandshakeStatus() != HandshakeStatus.NOT_HANDSHAKING) {
-                    accept(sequence);
                 }
                 if (type == Records.APPLICATION_DATA) {
                     if (b.appIn.position() > before) {
@@ -343,7 +358,8 @@ final class DtlsLayer implements SessionLayer {
 
     /** The plaintext of this datagram: a view of the thread's buffer, valid until the next unwrap on this thread. */
     private static MemorySegment plaintext(Buffers b) {
-        return b.appInSegment.asSlice(0, b.appIn.position()).asReadOnly();
+        int length = b.appIn.position();
+        return b.views.view(b.appInSegment, 0, length, 0, length);
     }
 
     /**
@@ -421,8 +437,11 @@ final class DtlsLayer implements SessionLayer {
             // no alert to send
         }
         if (!established) {
-            acceptor.acceptor.count(causeOf(e));
+            int cause = causeOf(e);
+            acceptor.acceptor.count(cause);
             giveBackPlace();
+            JfrEvents.dtlsHandshake(wire.peer(), startedAt, cause == Counters.DTLS_HANDSHAKES_FAILED_ALERT ? "alert"
+                    : cause == Counters.DTLS_HANDSHAKES_FAILED_CERTIFICATE ? "certificate" : "other", null, e);
             return new Failed(e instanceof SSLHandshakeException ? e : new SSLHandshakeException(e.getMessage(), e));
         }
         return new Failed(e);
@@ -464,8 +483,10 @@ final class DtlsLayer implements SessionLayer {
             timerAt = NO_TIMER;
             acceptor.acceptor.count(Counters.DTLS_HANDSHAKES_TIMED_OUT);
             giveBackPlace();
-            throw new Failed(new SSLHandshakeException("DTLS handshake did not complete within "
-                    + acceptor.layers().dtls.handshakeTimeout() + " (handshakeTimeout)"));
+            SSLHandshakeException timedOut = new SSLHandshakeException("DTLS handshake did not complete within "
+                    + acceptor.layers().dtls.handshakeTimeout() + " (handshakeTimeout)");
+            JfrEvents.dtlsHandshake(wire.peer(), startedAt, "timeout", null, timedOut);
+            throw new Failed(timedOut);
         }
         if (now - timerAt >= 0) {
             Buffers b = BUFFERS.get();

@@ -188,6 +188,11 @@ public final class SessionImpl implements Session {
             public PeerKey peer() {
                 return key;
             }
+
+            @Override
+            public void validated() {
+                // issue 19 (amplification limits): the lead wires Session.markValidated() here at merge
+            }
         });
     }
 

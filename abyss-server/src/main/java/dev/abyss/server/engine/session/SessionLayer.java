@@ -99,6 +99,13 @@ public interface SessionLayer {
         default PeerKey peer() {
             return null;
         }
+
+        /**
+         * The layer proved the peer receives at its address (a DTLS cookie): from now on it is no
+         * forged source. Where amplification limits for unvalidated peers lift.
+         */
+        default void validated() {
+        }
     }
 
     /**

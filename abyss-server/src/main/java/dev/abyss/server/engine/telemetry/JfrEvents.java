@@ -23,6 +23,7 @@ public final class JfrEvents {
     public static final String CONNECTION = "dev.abyss.Connection";
     public static final String DROP = "dev.abyss.Drop";
     public static final String KERNEL_DROPS = "dev.abyss.KernelDrops";
+    public static final String DTLS_HANDSHAKE = "dev.abyss.DtlsHandshake";
 
     private JfrEvents() {
     }
@@ -70,6 +71,37 @@ public final class JfrEvents {
     private static final EventType CONNECTION_TYPE = EventType.getEventType(Connection.class);
     private static final EventType DROP_TYPE = EventType.getEventType(Drop.class);
     private static final EventType KERNEL_DROPS_TYPE = EventType.getEventType(KernelDrops.class);
+    private static final EventType DTLS_HANDSHAKE_TYPE = EventType.getEventType(DtlsHandshake.class);
+
+    @Name(DTLS_HANDSHAKE)
+    @Label("Abyss DTLS Handshake")
+    @Category({"Abyss"})
+    @Description("A DTLS handshake, from the admitted ClientHello to its end: completed, or why it failed")
+    @StackTrace(false)
+    static final class DtlsHandshake extends Event {
+        @Label("Remote Address")
+        String remoteAddress;
+        @Label("Result")
+        @Description("completed, timeout, certificate, alert or other")
+        String result;
+        @Label("Cipher Suite")
+        String cipherSuite;
+        @Label("Error")
+        String error;
+    }
+
+    /** A DTLS handshake that ended ({@code startedAt}: its System.nanoTime start, kept for the span). */
+    public static void dtlsHandshake(PeerKey peer, long startedAt, String result, String cipherSuite, Throwable error) {
+        if (DTLS_HANDSHAKE_TYPE.isEnabled()) {
+            DtlsHandshake e = new DtlsHandshake();
+            e.begin();
+            e.remoteAddress = peer == null ? null : String.valueOf(peer.toSocketAddress());
+            e.result = result;
+            e.cipherSuite = cipherSuite;
+            e.error = error == null ? null : error.toString();
+            e.commit(); // an instant event at the end; the handshake's start is in the connection span
+        }
+    }
 
     @Name(KERNEL_DROPS)
     @Label("Abyss Kernel Drops")

@@ -118,9 +118,20 @@ public final class Spans {
         }
     }
 
+    /** The handler sees the session; a DTLS session's handshake (its duration, what it agreed) is in the event. */
     public static void ready(SessionImpl s) {
         if (EventKind.CONNECTION_READY.enabled()) {
-            EMITTER.emit(EventKind.CONNECTION_READY, time(System.nanoTime()), ctx(s.spanContext));
+            long now = System.nanoTime();
+            Map<String, Object> m = time(now);
+            Map<String, Object> md = ctx(s.spanContext);
+            s.negotiated().ifPresent(n -> {
+                m.put("handshake_duration", now - s.openedAt);
+                md.put("handshake", "completed");
+                md.put("protocol", n.protocol());
+                md.put("cipher_suite", n.cipherSuite());
+                n.applicationProtocol().ifPresent(p -> md.put("alpn", p));
+            });
+            EMITTER.emit(EventKind.CONNECTION_READY, m, md);
         }
     }
 
