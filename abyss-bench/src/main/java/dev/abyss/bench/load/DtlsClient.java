@@ -26,8 +26,12 @@ public record DtlsClient(SSLContext context, List<String> cipherSuites, int maxP
     /** Bytes a DTLS 1.2 AES-GCM record adds to its payload: 13 header, 8 explicit nonce, 16 tag. */
     public static final int RECORD_OVERHEAD = 37;
 
+    /** Checks the settings: at least one suite, packets of at least 256 bytes. */
     public DtlsClient {
         cipherSuites = List.copyOf(cipherSuites);
+        if (cipherSuites.isEmpty()) {
+            throw new IllegalArgumentException("cipherSuites must name at least one suite");
+        }
         if (maxPacket < 256) {
             throw new IllegalArgumentException("maxPacket must be >= 256, was " + maxPacket);
         }

@@ -50,6 +50,7 @@ public final class HandshakeLoad implements DatagramReceiver, AutoCloseable {
             this(target, dtls, concurrency, duration, count, false);
         }
 
+        /** Checks the options, naming the bad value. */
         public Options {
             if (concurrency < 1 || concurrency > 4096) {
                 throw new IllegalArgumentException("--handshakes must be 1..4096 in flight, was " + concurrency);
@@ -66,16 +67,19 @@ public final class HandshakeLoad implements DatagramReceiver, AutoCloseable {
      * seconds}, the handshake's time (first ClientHello to established) in µs, and the flights resent.
      */
     public record Result(long completed, long failed, double seconds, double p50Micros, double p99Micros, long retransmissions) {
+        /** Handshakes completed per second. */
         public double perSecond() {
             return completed / seconds;
         }
 
+        /** The result as lines for a terminal. */
         public String table() {
             return String.format(java.util.Locale.ROOT, """
                     handshakes  %,d completed in %.1f s: %,.0f/s   failed %,d   flights resent %,d
                     time µs     p50 %.0f   p99 %.0f""", completed, seconds, perSecond(), failed, retransmissions, p50Micros, p99Micros);
         }
 
+        /** The result as one JSON object. */
         public String json() {
             return String.format(java.util.Locale.ROOT, "{\"handshakes\":%d,\"failed\":%d,\"seconds\":%.3f,\"handshakes_per_second\":%.1f,"
                     + "\"time_us\":{\"p50\":%.0f,\"p99\":%.0f},\"retransmissions\":%d}", completed, failed, seconds, perSecond(),

@@ -10,6 +10,7 @@ import java.util.Locale;
 public record LoadResult(long sent, long echoed, long lost, long reordered, long corrupt, double seconds, int size,
                          double p50Micros, double p99Micros, double p999Micros, double maxMicros, double clientBytesPerEcho) {
 
+    /** A result without the generator's allocation (NaN). */
     public LoadResult(long sent, long echoed, long lost, long reordered, long corrupt, double seconds, int size,
                       double p50Micros, double p99Micros, double p999Micros, double maxMicros) {
         this(sent, echoed, lost, reordered, corrupt, seconds, size, p50Micros, p99Micros, p999Micros, maxMicros, Double.NaN);
