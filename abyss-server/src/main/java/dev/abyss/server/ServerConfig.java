@@ -1304,6 +1304,8 @@ public final class ServerConfig {
                 refuse(transport == TransportKind.NIO, "netns " + netns, "transport NIO",
                         "the NIO transport makes no native call; EPOLL or IO_URING open their sockets in the namespace");
                 refuse(inheritedSockets != null, "netns " + netns, "inheritedSockets", "the sockets exist already, in their own namespace");
+                refuse(transport == TransportKind.XDP, "netns " + netns, "transport XDP", "its interface, XDP program and AF_XDP"
+                        + " sockets are resolved and made in the JVM's own namespace, the bound socket would be in " + netns);
             }
         }
 

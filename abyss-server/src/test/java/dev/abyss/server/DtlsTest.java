@@ -196,6 +196,21 @@ class DtlsTest extends TransportSuite {
 
     @ParameterizedTest
     @EnumSource(DispatchMode.class)
+    void anEmptyHandshakeRecordFromThePeersAddressDoesNotEndItsSession(DispatchMode mode) throws Exception {
+        try (Server server = start(serverDtls().build(), mode);
+             DtlsClient c = client(server, null)) {
+            c.handshake(HANDSHAKE);
+            c.send(bytes("first"));
+            assertArrayEquals(bytes("first"), c.receive(HANDSHAKE));
+            c.sendRaw(new byte[] {22, (byte) 0xfe, (byte) 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0}); // 13 bytes: a header, no fragment
+            c.send(bytes("still here"));
+            assertArrayEquals(bytes("still here"), c.receive(HANDSHAKE), "the session survived: " + calls);
+            assertEquals(List.of("connection DTLSv1.2 alpn - peer -", "data first", "data still here"), calls);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(DispatchMode.class)
     void badRecordsAreCountedAndTheSessionGoesOn(DispatchMode mode) throws Exception {
         try (Server server = start(serverDtls().build(), mode);
              DtlsClient c = client(server, null)) {

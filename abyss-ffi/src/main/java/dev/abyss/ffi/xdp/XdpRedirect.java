@@ -78,6 +78,8 @@ public final class XdpRedirect implements AutoCloseable {
                 .load(BPF_W, R3, R1, MD_DATA_END)       // r3 = data_end
                 .mov64(R4, R2).add64Imm(R4, 14)
                 .jump64(BPF_JGT, R4, R3, "pass")        // no Ethernet header
+                .load(BPF_B, R5, R2, 0)
+                .jump32Imm(BPF_JSET, R5, 1, "pass")     // multicast or broadcast MAC: the kernel's (group members, SO_BROADCAST)
                 .load(BPF_H, R5, R2, 12)                // r5 = ethertype (network order)
                 .jump32Imm(BPF_JNE, R5, 0x0081, "l3")   // not 802.1Q
                 .mov64(R4, R2).add64Imm(R4, 18)

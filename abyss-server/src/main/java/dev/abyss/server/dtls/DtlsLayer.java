@@ -314,7 +314,8 @@ final class DtlsLayer implements SessionLayer {
             int epoch = Records.u16(datagram, at + Records.EPOCH_AT);
             long sequence = Records.u48(datagram, at + Records.SEQUENCE_AT);
             int next = at + length;
-            if (epoch == 0 && type == Records.HANDSHAKE && at == 0 && Records.u8(datagram, Records.HEADER) == ClientHello.CLIENT_HELLO) {
+            if (epoch == 0 && type == Records.HANDSHAKE && at == 0 && length > Records.HEADER
+                    && Records.u8(datagram, Records.HEADER) == ClientHello.CLIENT_HELLO) { // an empty record has no msg_type to read
                 restartedHello(datagram);
                 return null;
             }

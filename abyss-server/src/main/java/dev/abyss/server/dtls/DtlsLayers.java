@@ -88,8 +88,9 @@ public final class DtlsLayers implements SessionLayer.Factory {
 
         @Override
         public SessionLayer open(SessionLayer.Wire wire) {
+            SSLEngine engine = newEngine(); // first: an engine that cannot be made must not hold a place
             handshakes.incrementAndGet(); // given back by the layer when its handshake ends, one way or another
-            return new DtlsLayer(this, wire, newEngine());
+            return new DtlsLayer(this, wire, engine);
         }
 
         /** Acceptor thread: the stateless check of a stranger's datagram (see the class comment). */
@@ -127,8 +128,9 @@ public final class DtlsLayers implements SessionLayer.Factory {
                 return;
             }
             writeHelloVerifyRequest(peer, datagram, hello, now, out);
-            sender.send(peer, arrivedAt, out, HELLO_VERIFY_REQUEST_BYTES);
-            acceptor.count(Counters.DTLS_COOKIES_SENT);
+            if (sender.send(peer, arrivedAt, out, HELLO_VERIFY_REQUEST_BYTES) == SendResult.OK) {
+                acceptor.count(Counters.DTLS_COOKIES_SENT); // a refused one (rate limit, full queue) is counted by the outbox
+            }
         }
     }
 

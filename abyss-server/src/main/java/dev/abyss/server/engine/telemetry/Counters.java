@@ -35,27 +35,27 @@ public final class Counters {
     public static final int DROPPED_MAILBOX_FULL = 9;
     public static final int DROPPED_SUSPENDED = 10;
     public static final int DROPPED_SESSION_ENDED = 11;
+    public static final int PREFIX_QUOTA = 12;          // a new peer's datagram dropped (or admitted in its prefix's place): after its DATAGRAMS_IN
     // ---- wholes, and counters no other is a part of --------------------------------------------
-    public static final int SESSIONS_OPENED = 12;
-    public static final int UNREACHABLE = 13;
-    public static final int DATAGRAMS_OUT = 14;
-    public static final int BYTES_OUT = 15;
-    public static final int DATAGRAMS_IN = 16;
-    public static final int BYTES_IN = 17;
-    public static final int HANDLER_ERRORS = 18;
-    public static final int EVICTED = 19;
-    public static final int SEND_QUEUE_FULL = 20;
-    public static final int SEND_BATCH_FULL = 21;
-    public static final int POST_QUEUE_FULL = 22;
-    public static final int SEND_ERRORS = 23;
-    public static final int RECEIVE_ERRORS = 24;
-    public static final int RECEIVE_PAUSES = 25;
-    public static final int KERNEL_DROPS = 26;
-    public static final int ACCEPTOR_FAILURES = 27;
+    public static final int SESSIONS_OPENED = 13;
+    public static final int UNREACHABLE = 14;
+    public static final int DATAGRAMS_OUT = 15;
+    public static final int BYTES_OUT = 16;
+    public static final int DATAGRAMS_IN = 17;
+    public static final int BYTES_IN = 18;
+    public static final int HANDLER_ERRORS = 19;
+    public static final int EVICTED = 20;
+    public static final int SEND_QUEUE_FULL = 21;
+    public static final int SEND_BATCH_FULL = 22;
+    public static final int POST_QUEUE_FULL = 23;
+    public static final int SEND_ERRORS = 24;
+    public static final int RECEIVE_ERRORS = 25;
+    public static final int RECEIVE_PAUSES = 26;
+    public static final int KERNEL_DROPS = 27;
+    public static final int ACCEPTOR_FAILURES = 28;
     // on the open internet (issue 19)
-    public static final int RATE_LIMITED = 28;
-    public static final int AMPLIFICATION_LIMITED = 29;
-    public static final int PREFIX_QUOTA = 30;
+    public static final int RATE_LIMITED = 29;
+    public static final int AMPLIFICATION_LIMITED = 30;
     // ---- DTLS (dev.abyss.server.dtls): counted from any thread through Drops.countFromAnyThread ---------
     public static final int DTLS_HANDSHAKES_COMPLETED = 31;
     public static final int DTLS_HANDSHAKES_TIMED_OUT = 32;

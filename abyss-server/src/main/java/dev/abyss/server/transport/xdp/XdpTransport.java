@@ -99,7 +99,10 @@ public final class XdpTransport implements Transport {
         this.local = local;
         this.parser = new FrameParser(local, settings.ipv6Only(), plan.ifindex, settings.receiveTrafficClass(),
                 plan.options.verifyUdpChecksum(), settings.maxDatagramSize());
-        this.writer = new FrameWriter(64, 64, plan.options.ipv4UdpChecksum());
+        // the TTL / hop limit the socket sends with (UdpOption.TTL sets both), as the socket path would
+        Object ttl = settings.listen().options().get(dev.abyss.server.UdpOption.TTL);
+        int hopLimit = ttl instanceof Integer t ? t : 64;
+        this.writer = new FrameWriter(hopLimit, hopLimit, plan.options.ipv4UdpChecksum());
         this.receiver = receiver;
         this.sender = sender;
         this.views = new ViewCache((int) (umem.byteSize() / frameSize), 4);
@@ -130,6 +133,35 @@ public final class XdpTransport implements Transport {
     @Override
     public SocketAddress localAddress() {
         return socket.localAddress();
+    }
+
+    /**
+     * The bound socket's options and memberships (multicast arrives through it); TTL and
+     * TRAFFIC_CLASS are refused at run time: the frames this transport writes would not follow them.
+     */
+    @Override
+    public dev.abyss.server.transport.SocketControl control() {
+        dev.abyss.server.transport.SocketControl inner = socket.control();
+        return new dev.abyss.server.transport.SocketControl() {
+            @Override
+            public <T> void set(dev.abyss.server.UdpOption<T> option, T value) throws java.io.IOException {
+                if (option == dev.abyss.server.UdpOption.TTL || option == dev.abyss.server.UdpOption.TRAFFIC_CLASS) {
+                    throw new UnsupportedOperationException("socketOption " + option + ": transport XDP writes its frames' "
+                            + "headers itself; set it with ServerConfig.Builder.socketOption before start");
+                }
+                inner.set(option, value);
+            }
+
+            @Override
+            public <T> T get(dev.abyss.server.UdpOption<T> option) throws java.io.IOException {
+                return inner.get(option);
+            }
+
+            @Override
+            public void membership(dev.abyss.server.MulticastGroup group, boolean join) throws java.io.IOException {
+                inner.membership(group, join);
+            }
+        };
     }
 
     @Override
