@@ -48,6 +48,35 @@ class MainTest {
         return main.config();
     }
 
+    /** The DTLS flags: a key store turns DTLS on; a stray flag, a stateless handler or a bad store is refused, naming it. */
+    @Test
+    void dtlsFlags() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("abyss-cli-dtls");
+        java.nio.file.Path p12 = dir.resolve("server.p12");
+        Process keytool = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair", "-keystore", p12.toString(), "-storetype", "PKCS12", "-storepass", "clitest", "-alias", "s",
+                "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost", "-validity", "2").redirectErrorStream(true).start();
+        keytool.getInputStream().readAllBytes();
+        assertEquals(0, keytool.waitFor());
+        try {
+            ServerConfig on = config("--handler", "session_echo", "--dtls-keystore", p12.toString(), "--dtls-password", "clitest",
+                    "--dtls-client-auth", "want", "--dtls-alpn", "coap,h2");
+            dev.abyss.server.Dtls dtls = on.dtls().orElseThrow();
+            assertEquals(dev.abyss.server.Dtls.ClientAuth.WANT, dtls.clientAuth());
+            assertEquals(List.of("coap", "h2"), dtls.alpn());
+            assertTrue(config("--handler", "session_echo").dtls().isEmpty(), "plaintext without --dtls-keystore");
+            assertTrue(run("--dtls-password", "x").err().contains("--dtls-password needs --dtls-keystore"));
+            assertTrue(run("--handler", "echo", "--dtls-keystore", p12.toString(), "--dtls-password", "clitest").err()
+                    .contains("--handler echo keeps no sessions"));
+            assertTrue(run("--handler", "session_echo", "--dtls-keystore", p12.toString(), "--dtls-password", "wrong").err()
+                    .contains("--dtls-keystore: key store " + p12));
+            assertTrue(run("--handler", "session_echo", "--dtls-keystore", p12.toString()).err().contains("needs --dtls-password"));
+        } finally {
+            java.nio.file.Files.deleteIfExists(p12);
+            java.nio.file.Files.deleteIfExists(dir);
+        }
+    }
+
     @Test
     void badValuesNameTheFlag() {
         for (List<String> c : List.of(
