@@ -215,8 +215,11 @@ class XdpTransportTest {
                 serverMac, VethPair.CLIENT_V4, VethPair.SERVER_V4, Integer.toString(PORT)), 30);
         assertTrue(raw.output().strip().startsWith("SENT 11"), raw::describe);
         // the frames the program steers to the socket and the parser refuses are counted
-        Await.await("malformed frames counted as receive errors", Duration.ofSeconds(10), XdpTransportTest::stats,
-                s -> Long.parseLong(s.get("receiveErrors")) >= 4);
+        Map<String, String> counted = Await.await("malformed frames counted as refused frames", Duration.ofSeconds(10),
+                XdpTransportTest::stats, s -> Long.parseLong(s.get("xdpFramesRefused")) >= 4);
+        long refused = Long.parseLong(counted.get("xdpFramesRefused"));
+        assertTrue(refused <= 11, "at most the frames sent were refused: " + counted);
+        assertTrue(Long.parseLong(counted.get("receiveErrors")) >= refused, "each refused frame is a receive error too: " + counted);
         String after = taggedClient(VethPair.SERVER_V4, 10, 2);
         assertTrue(after.startsWith("ECHOED 10"), "the server answers on: " + after);
     }
@@ -230,11 +233,14 @@ class XdpTransportTest {
                     + "s.bind(('" + VethPair.CLIENT_V4 + "',7302));s.settimeout(30);open('" + got + "','w').write('LISTENING\\n');"
                     + "d,a=s.recvfrom(100);open('" + got + "','a').write(d.decode()+' '+a[0]+'\\n')\" >/dev/null 2>&1 &", 10);
             Await.await("the listener is ready", Duration.ofSeconds(20), () -> read(got), t -> t.contains("LISTENING"));
+            long sendsBefore = Long.parseLong(stats().get("xdpSocketSends"));
             child.send("SEND " + VethPair.CLIENT_V4 + " 7302 through-the-socket");
             assertEquals("OK", child.expect("SENT ", Duration.ofSeconds(10)));
             String text = Await.await("the datagram arrives", Duration.ofSeconds(20), () -> read(got),
                     t -> t.contains("through-the-socket"));
             assertTrue(text.contains("through-the-socket " + VethPair.SERVER_V4) || text.contains("through-the-socket"), text);
+            Await.await("the send through the socket counted", Duration.ofSeconds(10), XdpTransportTest::stats,
+                    st -> Long.parseLong(st.get("xdpSocketSends")) >= sendsBefore + 1);
         } finally {
             Files.deleteIfExists(got);
         }

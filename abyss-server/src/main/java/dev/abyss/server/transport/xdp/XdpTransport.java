@@ -28,12 +28,13 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * port reserved, lets the kernel answer ICMP, receives what the XDP program passes to the kernel:
  * IPv4 fragments, IPv6 with extension headers, queues not served), and sends what cannot go as a
  * frame: to a peer whose next hop is not known, too large for a frame or the link's MTU, or when no
- * frame is free. Such sends are counted ({@code XdpPlan.socketSends}).
+ * frame is free. Such sends are counted ({@code ServerStats.Counter.XDP_SOCKET_SENDS}).
  *
  * <p>Receive: each frame on the RX ring is checked by {@link FrameParser}; a datagram for us goes to
  * the engine as a read-only view of its UMEM frame with the {@link ReceivedFrame} facts, and the
  * frame goes back to the fill ring at once (the view is valid during the callback only); a frame
- * refused is counted by kind and reported as a receive error ({@code EBADMSG}). The peer's next hop
+ * refused is reported as a receive error ({@code EBADMSG}) and counted as a drop
+ * ({@code XDP_FRAMES_REFUSED}). The peer's next hop
  * (the frame's MACs and VLAN tag) is learned from its latest datagram into a fixed table.
  *
  * <p>Send: the datagram is written into a free frame with its headers ({@link FrameWriter}) and put
@@ -78,6 +79,8 @@ public final class XdpTransport implements Transport {
     private final MemorySegment pollFds;
     private final long[] stats = new long[6];
     private long reportedDrops;
+    /** Datagrams sent through the bound socket, reported to the receive sink by the next turn (owner thread). */
+    private long socketSends;
     /** A transmit kick that failed (not for lack of room), reported by the next turn; 0: none. */
     private int kickError;
     private int turns;
@@ -206,6 +209,10 @@ public final class XdpTransport implements Transport {
         if (++turns % STATS_EVERY == 0) {
             reportDrops();
         }
+        if (socketSends != 0) {
+            receiver.onSocketSends(socketSends);
+            socketSends = 0;
+        }
         if (!receiving) {
             return 0;
         }
@@ -229,8 +236,8 @@ public final class XdpTransport implements Transport {
                             frame.payloadOffset(), frame.payloadLength());
                     receiver.onDatagram(frame.source(), view, frame);
                 } else {
-                    plan.refused.incrementAndGet(check.ordinal());
                     receiver.onReceiveError(EBADMSG);
+                    receiver.onFrameRefused(len); // the part after its whole (Counters' read order)
                 }
                 xsk.giveFrame(addr); // the view was valid during the callback only
             }
@@ -290,7 +297,7 @@ public final class XdpTransport implements Transport {
                 xsk.giveFrame(f); // too large, or no source: the socket sends it
             }
         }
-        plan.socketSends.incrementAndGet();
+        socketSends++; // counted by the next turn: never a sink call from inside send
         return socket.send(tag, to, from, trafficClass, src, offset, length);
     }
 
