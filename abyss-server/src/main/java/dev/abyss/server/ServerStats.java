@@ -180,7 +180,8 @@ public final class ServerStats {
         /**
          * Frames whose layer-2 next hop (source MAC, VLAN) differed from the one their peer's replies
          * use while that one was live: not learned (a forged source on the link, or a peer moving), and
-         * replies to the peer go through the bound socket until it settles (README, AF_XDP).
+         * replies to the peer go through the bound socket until it settles (README, AF_XDP); also frames
+         * of a peer whose place in the hop table another peer's live hop held.
          */
         XDP_HOPS_CONTESTED;
 
