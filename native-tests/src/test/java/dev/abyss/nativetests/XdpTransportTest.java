@@ -153,9 +153,10 @@ class XdpTransportTest {
         System.out.println("XDP inline path: " + bytes + " B allocated by the acceptors over " + datagrams + " datagrams ("
                 + (double) bytes / datagrams + " B per datagram)");
         assertTrue(datagrams >= 2000, "datagrams in: " + datagrams);
-        // zero per datagram: under 1 B averaged over 2,000 (one view, about 45 B, made for 1 datagram in 50 would
-        // show; a TLAB refill or a compiler's late allocation on the acceptor thread may leave a few bytes)
-        assertTrue(bytes / datagrams < 64, "less than a view per datagram: " + bytes + " B over " + datagrams + " datagrams");
+        // zero per datagram: under 1 B averaged over 2,000 (one 40 B segment made for 1 datagram in 40 would
+        // show); what idle turns may still allocate (the bound socket's epoll_wait every 64 turns and the
+        // XDP_STATISTICS read every 256 capture errno, which slices a segment) stays under it
+        assertTrue(bytes < datagrams, "no allocation per datagram: " + bytes + " B over " + datagrams + " datagrams");
     }
 
     @Test

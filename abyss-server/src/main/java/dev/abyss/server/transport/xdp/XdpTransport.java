@@ -56,7 +56,7 @@ public final class XdpTransport implements Transport {
     public static final String SUITE_REASON = "transport XDP serves the network interface a server's config names "
             + "(xdpInterface), not loopback: its behaviour tests run in a network namespace pair (native-tests XdpTransportTest)";
     private static final int EBADMSG = 74;
-    /** Peers whose next hop is kept (direct-mapped by the peer's hash; a collision forgets the older). */
+    /** Peers whose next hop is kept (direct-mapped by the peer's hash; a collision keeps the older while it is live). */
     private static final int HOPS = 4096;
     /** How long a learned next hop must be silent before another replaces it (or another peer takes its place). */
     static final long HOP_HOLD_NANOS = 2_000_000_000L;
@@ -96,6 +96,8 @@ public final class XdpTransport implements Transport {
     private int txCount;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment pollFds;
+    /** The bound socket's entry of {@link #pollFds}, sliced once: a look at it alone allocates nothing. */
+    private final MemorySegment socketPollFd;
     private final long[] stats = new long[6];
     private long reportedDrops;
     /** Datagrams sent through the bound socket, reported to the receive sink by the next turn (owner thread). */
@@ -139,6 +141,7 @@ public final class XdpTransport implements Transport {
         this.txPayloadOffsets = new int[tx];
         this.txPayloadLengths = new int[tx];
         this.pollFds = arena.allocate(Xsk.POLLFD, 2);
+        this.socketPollFd = pollFds.asSlice(Xsk.POLLFD.byteSize(), Xsk.POLLFD.byteSize());
     }
 
     /**
@@ -192,7 +195,7 @@ public final class XdpTransport implements Transport {
         int work = turn();
         // the bound socket is read when its epoll said so, and every SOCKET_EVERY turns while frames keep
         // coming: one epoll_wait per turn would cost more than the frames themselves
-        if (socketReady || ++socketTurns % SOCKET_EVERY == 0) {
+        if (socketReady || ++socketTurns % SOCKET_EVERY == 0 && socketHasWork()) {
             socketReady = false;
             work += socket.poll(0);
         }
@@ -206,7 +209,7 @@ public final class XdpTransport implements Transport {
             pollFds.set(JAVA_SHORT, stride + 4, (short) Xsk.POLLIN);
             pollFds.set(JAVA_SHORT, stride + 6, (short) 0);
             // EINTR or a timeout: the turn below finds nothing, that is all
-            if (LibC.poll(pollFds, 2, ms) > 0 && pollFds.get(JAVA_SHORT, stride + 6) != 0) {
+            if (LibC.pollWait(pollFds, 2, ms) > 0 && pollFds.get(JAVA_SHORT, stride + 6) != 0) {
                 socketReady = true; // a datagram, a send result or a wake-up for the socket's side
             }
             work = turn();
@@ -216,6 +219,14 @@ public final class XdpTransport implements Transport {
             }
         }
         return work;
+    }
+
+    /** Whether the bound socket's epoll says it has work, asked without waiting (and without an allocation). */
+    private boolean socketHasWork() {
+        socketPollFd.set(JAVA_INT, 0, socket.readinessFd());
+        socketPollFd.set(JAVA_SHORT, 4, (short) Xsk.POLLIN);
+        socketPollFd.set(JAVA_SHORT, 6, (short) 0);
+        return LibC.pollWait(socketPollFd, 1, 0) != 0; // ready, or a failure: let the socket's own poll look
     }
 
     /** Frames sent come back, frames received go to the engine, the fill ring is topped up. */
