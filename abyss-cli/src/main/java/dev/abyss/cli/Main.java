@@ -770,10 +770,10 @@ public final class Main implements Callable<Integer> {
     static String drops(ServerStats st) {
         long[] counts = {st.droppedTableFull(), st.droppedMailboxFull(), st.postQueueFull(), st.droppedSuspended(),
                 st.droppedSessionEnded(), st.truncated(), st.sendQueueFull(), st.sendBatchFull(), st.sendErrors(),
-                st.unreachableForged(), st.rateLimited(), st.amplificationLimited()};
+                st.unreachableForged(), st.rateLimited(), st.amplificationLimited(), st.xdpFramesRefused()};
         String[] causes = {"table full", "mailbox full", "post queue full", "suspended", "session ended", "truncated",
                 "send queue full", "send batch full", "send errors", "forged ICMP", "rate limited",
-                "amplification limited"};
+                "amplification limited", "XDP frames refused"};
         long total = 0;
         StringBuilder each = new StringBuilder();
         for (int i = 0; i < counts.length; i++) {

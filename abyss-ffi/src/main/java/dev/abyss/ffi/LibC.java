@@ -102,6 +102,9 @@ public final class LibC {
     private static final MethodHandle SYSCALL_3 = variadicSyscall(JAVA_LONG, ADDRESS, JAVA_LONG);
     private static final MethodHandle IF_NAMETOINDEX = errnoCall("if_nametoindex", JAVA_INT, ADDRESS);
     private static final MethodHandle POLL = errnoCall("poll", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
+    /** poll(2) without errno: capturing it slices the call-state buffer on every call, an allocation the idle wait made. */
+    private static final MethodHandle POLL_WAIT = LINKER.downcallHandle(
+            symbol("poll"), FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle SENDTO =
             errnoCall("sendto", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
@@ -772,6 +775,23 @@ public final class LibC {
         MemorySegment st = CALL_STATE.get();
         try {
             return orErrno((int) POLL.invokeExact(st, fds, nfds, timeoutMillis), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code poll(2)} for a wait whose failure needs no errno (EINTR, ENOMEM: the caller looks at its
+     * descriptors again either way): no errno captured, so nothing is allocated per call.
+     *
+     * @param fds           an array of {@code struct pollfd}
+     * @param nfds          its entries
+     * @param timeoutMillis -1 to wait forever, 0 not to wait
+     * @return the number of ready entries, 0 on timeout, -1 on failure
+     */
+    public static int pollWait(MemorySegment fds, long nfds, int timeoutMillis) {
+        try {
+            return (int) POLL_WAIT.invokeExact(fds, nfds, timeoutMillis);
         } catch (Throwable t) {
             throw rethrow(t);
         }

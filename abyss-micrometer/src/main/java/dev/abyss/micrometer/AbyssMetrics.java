@@ -159,6 +159,11 @@ public final class AbyssMetrics implements MeterBinder, AutoCloseable {
             case DTLS_RECORDS_WRONG_EPOCH -> dtlsRecord("wrong_epoch");
             case DTLS_RECORDS_MALFORMED -> dtlsRecord("malformed");
             case DTLS_RENEGOTIATIONS_REFUSED -> counter("abyss.dtls.renegotiations.refused", null, "Renegotiations refused");
+            case XDP_FRAMES_REFUSED -> drop("xdp_frame_refused");
+            case XDP_SOCKET_SENDS -> counter("abyss.xdp.socket.sends", null,
+                    "Datagrams the AF_XDP transport sent through its bound socket instead of a frame");
+            case XDP_HOPS_CONTESTED -> counter("abyss.xdp.hops.contested", null,
+                    "AF_XDP frames whose next hop differed from their peer's live one: not learned");
         };
     }
 

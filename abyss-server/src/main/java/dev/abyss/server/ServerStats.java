@@ -165,7 +165,25 @@ public final class ServerStats {
         /** Datagrams of a session that are no well-formed DTLS records: dropped; the session goes on. */
         DTLS_RECORDS_MALFORMED,
         /** Renegotiations (a new handshake on an established session) refused: the records are dropped; the session goes on. */
-        DTLS_RENEGOTIATIONS_REFUSED;
+        DTLS_RENEGOTIATIONS_REFUSED,
+        // ---- AF_XDP ({@link TransportKind#XDP}); zero on the other transports
+        /**
+         * Frames steered to the AF_XDP socket that its parser refused (truncated, bad lengths or
+         * checksum, not for the bound address): dropped; each is also one of {@link #RECEIVE_ERRORS}.
+         */
+        XDP_FRAMES_REFUSED,
+        /**
+         * Datagrams the AF_XDP transport sent through its bound socket instead of a frame: no next hop
+         * known (or contested) for the peer, too large for a frame or the link's MTU, or no frame free.
+         */
+        XDP_SOCKET_SENDS,
+        /**
+         * Frames whose layer-2 next hop (source MAC, VLAN) differed from the one their peer's replies
+         * use while that one was live: not learned (a forged source on the link, or a peer moving), and
+         * replies to the peer go through the bound socket until it settles (README, AF_XDP); also frames
+         * of a peer whose place in the hop table another peer's live hop held.
+         */
+        XDP_HOPS_CONTESTED;
 
         private static final Counter[] ALL = values();
     }
@@ -367,6 +385,21 @@ public final class ServerStats {
     /** {@return the value of {@link Counter#PREFIX_QUOTA}} */
     public long prefixQuota() {
         return get(Counter.PREFIX_QUOTA);
+    }
+
+    /** {@return the value of {@link Counter#XDP_FRAMES_REFUSED}} */
+    public long xdpFramesRefused() {
+        return get(Counter.XDP_FRAMES_REFUSED);
+    }
+
+    /** {@return the value of {@link Counter#XDP_SOCKET_SENDS}} */
+    public long xdpSocketSends() {
+        return get(Counter.XDP_SOCKET_SENDS);
+    }
+
+    /** {@return the value of {@link Counter#XDP_HOPS_CONTESTED}} */
+    public long xdpHopsContested() {
+        return get(Counter.XDP_HOPS_CONTESTED);
     }
 
     @Override

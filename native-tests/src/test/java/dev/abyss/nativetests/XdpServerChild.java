@@ -27,7 +27,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * every datagram with its payload followed by {@code " @"} and the acceptor thread's name (so a
  * client sees which queue's acceptor served it). Prints {@code READY pid=.. detail=..}; reads
  * commands from stdin: {@code STATS} prints {@code STATS in=.. out=.. receiveErrors=.. kernelDrops=..
- * sendErrors=..}; {@code ALLOC} prints {@code ALLOC bytes=.. in=..} (what the acceptor threads
+ * sendErrors=.. droppedSuspended=.. sessionsOpened=.. xdpFramesRefused=.. xdpSocketSends=.. xdpHopsContested=..}; {@code ALLOC} prints {@code ALLOC bytes=.. in=..} (what the acceptor threads
  * allocated so far, datagrams in); {@code SEND address port text} sends {@code text} from another thread
  * (Server.send). Exits when stdin closes.
  *
@@ -104,7 +104,9 @@ public final class XdpServerChild {
                     ServerStats s = server.stats();
                     System.out.println("STATS in=" + s.datagramsIn() + " out=" + s.datagramsOut() + " receiveErrors="
                             + s.receiveErrors() + " kernelDrops=" + s.kernelDrops() + " sendErrors=" + s.sendErrors()
-                            + " droppedSuspended=" + s.droppedSuspended() + " sessionsOpened=" + s.sessionsOpened());
+                            + " droppedSuspended=" + s.droppedSuspended() + " sessionsOpened=" + s.sessionsOpened()
+                            + " xdpFramesRefused=" + s.xdpFramesRefused() + " xdpSocketSends=" + s.xdpSocketSends()
+                            + " xdpHopsContested=" + s.xdpHopsContested());
                 } else if (w[0].equals("SUSPEND")) {
                     server.suspend();
                     System.out.println("SUSPENDED");

@@ -14,10 +14,15 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * An AF_XDP socket bound to one RX queue of an interface, with a UMEM of its own (anonymous memory
- * cut into equal frames), its four rings mapped, and a free list of the frames user space holds.
+ * cut into equal frames), its four rings mapped, and free lists of the frames user space holds.
  *
- * <p>Frames move: free list → fill ring → (kernel receives) → RX ring → user space → TX ring →
- * (kernel sends) → completion ring → free list. Not thread-safe: one thread owns the socket.
+ * <p>The UMEM is cut in two: receive frames (the first {@code fill.size()}, or three quarters of the
+ * frames if fewer) and send frames (the rest). Receive frames move: receive free list → fill ring →
+ * (kernel receives) → RX ring → user space → receive free list; send frames: send free list → TX
+ * ring → (kernel sends) → completion ring → send free list. The split keeps the set of frames that
+ * receive fixed and small, so whatever user space keeps per receive frame (a view of its payload) is
+ * made once per frame and then reused: a frame's identity says which list it goes back to. Not
+ * thread-safe: one thread owns the socket.
  */
 public final class XskSocket implements AutoCloseable {
     /** The mode asked for at open. */
@@ -46,8 +51,14 @@ public final class XskSocket implements AutoCloseable {
     public final XskRing rx;
     /** The TX ring: frames to send. */
     public final XskRing tx;
+    /** Free send frames (a stack). */
     private final long[] free;
     private int freeCount;
+    /** Free receive frames (a stack): frames below {@link #receiveLimit}. */
+    private final long[] receiveFree;
+    private int receiveFreeCount;
+    /** UMEM offset where the send frames start. */
+    private final long receiveLimit;
     private final MemorySegment pollFd;
     private final MemorySegment stats;
     private final MemorySegment statsLen;
@@ -68,8 +79,14 @@ public final class XskSocket implements AutoCloseable {
         this.rx = rx;
         this.tx = tx;
         int frames = (int) (umemLength / frameSize);
-        this.free = new long[frames];
-        for (int i = frames - 1; i >= 0; i--) {
+        int receiving = Math.min(fill.size(), frames - Math.max(1, frames / 4));
+        this.receiveLimit = (long) receiving * frameSize;
+        this.receiveFree = new long[receiving];
+        for (int i = receiving - 1; i >= 0; i--) {
+            receiveFree[receiveFreeCount++] = (long) i * frameSize;
+        }
+        this.free = new long[frames - receiving];
+        for (int i = frames - 1; i >= receiving; i--) {
             free[freeCount++] = (long) i * frameSize;
         }
         this.pollFd = arena.allocate(Xsk.POLLFD);
@@ -213,7 +230,7 @@ public final class XskSocket implements AutoCloseable {
     }
 
     /**
-     * {@return the frames user space holds free (neither in a ring nor in use)}
+     * {@return the send frames user space holds free (neither in a ring nor in use)}
      */
     public int freeFrames() {
         return freeCount;
@@ -229,26 +246,36 @@ public final class XskSocket implements AutoCloseable {
     }
 
     /**
-     * Returns a frame to the free list.
+     * Returns a frame to its free list (receive or send, by where it lies in the UMEM).
      *
      * @param addr a frame's UMEM address (any offset within it)
      */
     public void giveFrame(long addr) {
-        free[freeCount++] = addr - addr % frameSize;
+        long frame = addr - addr % frameSize;
+        if (frame < receiveLimit) {
+            receiveFree[receiveFreeCount++] = frame;
+        } else {
+            free[freeCount++] = frame;
+        }
     }
 
     /**
-     * Moves free frames to the fill ring, keeping {@code reserve} for sends; collects the completion
-     * ring first.
+     * {@return the receive frames: frame addresses below {@code receiveFrames() * frameSize()}}
+     */
+    public int receiveFrames() {
+        return receiveFree.length;
+    }
+
+    /**
+     * Moves free receive frames to the fill ring; collects the completion ring first.
      *
      * @return frames added to the fill ring
      */
     public int refill() {
         collectCompleted();
-        int keep = Math.min(free.length / 4, free.length - fill.size()); // frames kept back for TX
-        int n = fill.freeSlots(Math.max(0, freeCount - keep));
+        int n = fill.freeSlots(receiveFreeCount);
         for (int i = 0; i < n; i++) {
-            fill.address(fill.producerEntry(i), free[--freeCount]);
+            fill.address(fill.producerEntry(i), receiveFree[--receiveFreeCount]);
         }
         if (n > 0) {
             fill.submit(n);

@@ -416,6 +416,21 @@ final class Acceptor implements Runnable, Transport.ReceiveSink {
     }
 
     @Override
+    public void onFrameRefused(int bytes) {
+        drops.drop(Drop.XDP_FRAME_REFUSED, null, bytes); // after its RECEIVE_ERRORS: the part after its whole
+    }
+
+    @Override
+    public void onSocketSends(long count) {
+        counters.add(Counters.XDP_SOCKET_SENDS, count);
+    }
+
+    @Override
+    public void onHopsContested(long count) {
+        counters.add(Counters.XDP_HOPS_CONTESTED, count);
+    }
+
+    @Override
     public void onReceivePaused() {
         counters.increment(Counters.RECEIVE_PAUSES); // not an error: nothing lost, the datagrams wait in the socket
     }

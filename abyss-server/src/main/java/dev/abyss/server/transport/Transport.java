@@ -75,6 +75,20 @@ public interface Transport extends AutoCloseable {
          */
         default void onCoalesced(int segments) {
         }
+
+        // ---- AF_XDP (issue 20): what the XDP transport does besides receiving and sending datagrams
+
+        /** A frame the transport's parser refused, {@code bytes} long: reported after its {@link #onReceiveError}. */
+        default void onFrameRefused(int bytes) {
+        }
+
+        /** {@code count} datagrams were sent through the bound socket instead of a frame since the last report. */
+        default void onSocketSends(long count) {
+        }
+
+        /** {@code count} frames came with a next hop other than their peer's live one, not learned, since the last report. */
+        default void onHopsContested(long count) {
+        }
     }
 
     /**

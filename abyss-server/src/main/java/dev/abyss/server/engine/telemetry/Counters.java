@@ -19,7 +19,7 @@ import java.util.List;
  * read with acquire: whoever sees the part sees the whole that preceded it. So a snapshot never
  * shows more closed sessions than opened ones, nor more GSO/GRO segments than datagrams, nor more
  * sessions ended unreachable (or forged reports) than ICMP errors, nor a dropped datagram that is not
- * in datagrams in.
+ * in datagrams in, nor more AF_XDP frames refused than receive errors.
  */
 public final class Counters {
     // ---- parts: written after their whole, read before it -------------------------------------
@@ -36,42 +36,46 @@ public final class Counters {
     public static final int DROPPED_SUSPENDED = 10;
     public static final int DROPPED_SESSION_ENDED = 11;
     public static final int PREFIX_QUOTA = 12;          // a new peer's datagram dropped (or admitted in its prefix's place): after its DATAGRAMS_IN
+    // AF_XDP (issue 20): counted through the receive sink, from the transport's turn
+    public static final int XDP_FRAMES_REFUSED = 13;    // <= RECEIVE_ERRORS: a refused frame is reported as a receive error first
+    public static final int XDP_SOCKET_SENDS = 14;      // no whole: datagrams sent through the bound socket instead of a frame
+    public static final int XDP_HOPS_CONTESTED = 15;    // no whole: frames whose next hop differed from the peer's live one (not learned)
     // ---- wholes, and counters no other is a part of --------------------------------------------
-    public static final int SESSIONS_OPENED = 13;
-    public static final int UNREACHABLE = 14;
-    public static final int DATAGRAMS_OUT = 15;
-    public static final int BYTES_OUT = 16;
-    public static final int DATAGRAMS_IN = 17;
-    public static final int BYTES_IN = 18;
-    public static final int HANDLER_ERRORS = 19;
-    public static final int EVICTED = 20;
-    public static final int SEND_QUEUE_FULL = 21;
-    public static final int SEND_BATCH_FULL = 22;
-    public static final int POST_QUEUE_FULL = 23;
-    public static final int SEND_ERRORS = 24;
-    public static final int RECEIVE_ERRORS = 25;
-    public static final int RECEIVE_PAUSES = 26;
-    public static final int KERNEL_DROPS = 27;
-    public static final int ACCEPTOR_FAILURES = 28;
+    public static final int SESSIONS_OPENED = 16;
+    public static final int UNREACHABLE = 17;
+    public static final int DATAGRAMS_OUT = 18;
+    public static final int BYTES_OUT = 19;
+    public static final int DATAGRAMS_IN = 20;
+    public static final int BYTES_IN = 21;
+    public static final int HANDLER_ERRORS = 22;
+    public static final int EVICTED = 23;
+    public static final int SEND_QUEUE_FULL = 24;
+    public static final int SEND_BATCH_FULL = 25;
+    public static final int POST_QUEUE_FULL = 26;
+    public static final int SEND_ERRORS = 27;
+    public static final int RECEIVE_ERRORS = 28;
+    public static final int RECEIVE_PAUSES = 29;
+    public static final int KERNEL_DROPS = 30;
+    public static final int ACCEPTOR_FAILURES = 31;
     // on the open internet (issue 19)
-    public static final int RATE_LIMITED = 29;
-    public static final int AMPLIFICATION_LIMITED = 30;
+    public static final int RATE_LIMITED = 32;
+    public static final int AMPLIFICATION_LIMITED = 33;
     // ---- DTLS (dev.abyss.server.dtls): counted from any thread through Drops.countFromAnyThread ---------
-    public static final int DTLS_HANDSHAKES_COMPLETED = 31;
-    public static final int DTLS_HANDSHAKES_TIMED_OUT = 32;
-    public static final int DTLS_HANDSHAKES_FAILED_CERTIFICATE = 33;
-    public static final int DTLS_HANDSHAKES_FAILED_ALERT = 34;
-    public static final int DTLS_HANDSHAKES_FAILED_OTHER = 35;
-    public static final int DTLS_HANDSHAKES_BUSY = 36;
-    public static final int DTLS_COOKIES_SENT = 37;
-    public static final int DTLS_HELLOS_DROPPED = 38;
-    public static final int DTLS_STRANGERS_DROPPED = 39;
-    public static final int DTLS_RECORDS_BAD_MAC = 40;
-    public static final int DTLS_RECORDS_REPLAYED = 41;
-    public static final int DTLS_RECORDS_WRONG_EPOCH = 42;
-    public static final int DTLS_RECORDS_MALFORMED = 43;
-    public static final int DTLS_RENEGOTIATIONS_REFUSED = 44;
-    public static final int COUNT = 45;
+    public static final int DTLS_HANDSHAKES_COMPLETED = 34;
+    public static final int DTLS_HANDSHAKES_TIMED_OUT = 35;
+    public static final int DTLS_HANDSHAKES_FAILED_CERTIFICATE = 36;
+    public static final int DTLS_HANDSHAKES_FAILED_ALERT = 37;
+    public static final int DTLS_HANDSHAKES_FAILED_OTHER = 38;
+    public static final int DTLS_HANDSHAKES_BUSY = 39;
+    public static final int DTLS_COOKIES_SENT = 40;
+    public static final int DTLS_HELLOS_DROPPED = 41;
+    public static final int DTLS_STRANGERS_DROPPED = 42;
+    public static final int DTLS_RECORDS_BAD_MAC = 43;
+    public static final int DTLS_RECORDS_REPLAYED = 44;
+    public static final int DTLS_RECORDS_WRONG_EPOCH = 45;
+    public static final int DTLS_RECORDS_MALFORMED = 46;
+    public static final int DTLS_RENEGOTIATIONS_REFUSED = 47;
+    public static final int COUNT = 48;
 
     /** The public counter of each slot, by index: the one mapping from this layout to {@link Counter}. */
     static final Counter[] PUBLIC = new Counter[COUNT];
@@ -108,6 +112,9 @@ public final class Counters {
         PUBLIC[RATE_LIMITED] = Counter.RATE_LIMITED;
         PUBLIC[AMPLIFICATION_LIMITED] = Counter.AMPLIFICATION_LIMITED;
         PUBLIC[PREFIX_QUOTA] = Counter.PREFIX_QUOTA;
+        PUBLIC[XDP_FRAMES_REFUSED] = Counter.XDP_FRAMES_REFUSED;
+        PUBLIC[XDP_SOCKET_SENDS] = Counter.XDP_SOCKET_SENDS;
+        PUBLIC[XDP_HOPS_CONTESTED] = Counter.XDP_HOPS_CONTESTED;
         PUBLIC[DTLS_HANDSHAKES_COMPLETED] = Counter.DTLS_HANDSHAKES_COMPLETED;
         PUBLIC[DTLS_HANDSHAKES_TIMED_OUT] = Counter.DTLS_HANDSHAKES_TIMED_OUT;
         PUBLIC[DTLS_HANDSHAKES_FAILED_CERTIFICATE] = Counter.DTLS_HANDSHAKES_FAILED_CERTIFICATE;

@@ -33,7 +33,9 @@ public enum Drop {
     /** A reply held back: it would have sent an unvalidated peer more than F times what it sent. */
     AMPLIFICATION_LIMITED("amplification_limited", Counters.AMPLIFICATION_LIMITED),
     /** A new peer's datagram: its source prefix was at its session quota and no session of its own could make room. */
-    PREFIX_QUOTA("prefix_quota", Counters.PREFIX_QUOTA);
+    PREFIX_QUOTA("prefix_quota", Counters.PREFIX_QUOTA),
+    /** An AF_XDP frame for the server's port the transport's parser refused (malformed, or not ours to take). */
+    XDP_FRAME_REFUSED("xdp_frame_refused", Counters.XDP_FRAMES_REFUSED);
 
     /** The cause as the {@code dev.abyss.Drop} JFR event names it. */
     public final String cause;

@@ -53,6 +53,11 @@ public final class NextHop {
         return this;
     }
 
+    /** {@return whether {@code other} sends to the same MAC, from the same MAC, with the same tag} */
+    public boolean sameAs(NextHop other) {
+        return remoteMac == other.remoteMac && localMac == other.localMac && vlanTci == other.vlanTci;
+    }
+
     /** Makes this hop equal to {@code other}. */
     public void copyFrom(NextHop other) {
         remoteMac = other.remoteMac;

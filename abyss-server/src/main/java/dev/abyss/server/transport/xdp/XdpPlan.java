@@ -22,16 +22,14 @@ import java.net.SocketAddress;
 import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * One server's AF_XDP set-up, shared by its acceptors: the interface (resolved when the server
  * starts), the RX queues served (one acceptor each), and the XDP program with its XSKMAP, attached
  * when the first acceptor's socket is bound (so the program matches the port the kernel chose) and
  * detached when the last transport closes (or, through its BPF link, when the process dies).
- * Counts what the transports refuse by {@link FrameCheck} kind and what they send through the
- * socket instead.
+ * (What the transports refuse and what they send through the socket instead are the server's
+ * counters: {@code ServerStats.Counter.XDP_FRAMES_REFUSED}, {@code XDP_SOCKET_SENDS}.)
  */
 final class XdpPlan implements TransportFactory.Opener {
     private static final Logger LOG = LoggerFactory.getLogger(XdpPlan.class);
@@ -45,10 +43,6 @@ final class XdpPlan implements TransportFactory.Opener {
     /** Queues served, from 0. */
     final int queues;
     final int mtu;
-    /** Frames refused, by {@link FrameCheck} ordinal. */
-    final AtomicLongArray refused = new AtomicLongArray(FrameCheck.values().length);
-    /** Datagrams sent through the bound socket: no next hop learned, too large for a frame, no frame free. */
-    final AtomicLong socketSends = new AtomicLong();
     private XdpRedirect redirect;
     private int nextQueue;
     private int open;
@@ -221,12 +215,7 @@ final class XdpPlan implements TransportFactory.Opener {
         if (open == 0 && redirect != null) {
             redirect.close();
             redirect = null;
-            long refusedTotal = 0;
-            for (int i = 0; i < refused.length(); i++) {
-                refusedTotal += refused.get(i);
-            }
-            LOG.info("transport XDP on {}: program detached; {} frames refused, {} datagrams sent through the socket",
-                    interfaceName, refusedTotal, socketSends.get());
+            LOG.info("transport XDP on {}: program detached", interfaceName);
         }
     }
 

@@ -28,13 +28,24 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * port reserved, lets the kernel answer ICMP, receives what the XDP program passes to the kernel:
  * IPv4 fragments, IPv6 with extension headers, queues not served), and sends what cannot go as a
  * frame: to a peer whose next hop is not known, too large for a frame or the link's MTU, or when no
- * frame is free. Such sends are counted ({@code XdpPlan.socketSends}).
+ * frame is free. Such sends are counted ({@code ServerStats.Counter.XDP_SOCKET_SENDS}).
  *
  * <p>Receive: each frame on the RX ring is checked by {@link FrameParser}; a datagram for us goes to
  * the engine as a read-only view of its UMEM frame with the {@link ReceivedFrame} facts, and the
  * frame goes back to the fill ring at once (the view is valid during the callback only); a frame
- * refused is counted by kind and reported as a receive error ({@code EBADMSG}). The peer's next hop
- * (the frame's MACs and VLAN tag) is learned from its latest datagram into a fixed table.
+ * refused is reported as a receive error ({@code EBADMSG}) and counted as a drop
+ * ({@code XDP_FRAMES_REFUSED}).
+ *
+ * <p>Next hops: the peer's next hop (the frame's MACs and VLAN tag) is learned into a fixed table
+ * from its first datagram. Every source is forged until validated, and on a shared link anyone can
+ * send a frame with a peer's IP and its own MAC; so a known hop is never replaced while it is live:
+ * a frame from the peer through another hop, less than {@link #HOP_HOLD_NANOS} after the known hop
+ * was last seen, is not learned ({@code XDP_HOPS_CONTESTED}) and marks the peer contested: replies to
+ * it go through the bound socket (the kernel's routing and neighbour table, as on any other
+ * transport) until one side has been silent for that long. A peer that really moved keeps its
+ * replies (through the socket) and gets frames again once its old hop has been silent that long.
+ * A place in the table held by another peer's live hop is not taken either (that peer's replies go
+ * through the socket).
  *
  * <p>Send: the datagram is written into a free frame with its headers ({@link FrameWriter}) and put
  * on the TX ring at the next flush, whose results are reported then. The socket's drop counters
@@ -45,8 +56,10 @@ public final class XdpTransport implements Transport {
     public static final String SUITE_REASON = "transport XDP serves the network interface a server's config names "
             + "(xdpInterface), not loopback: its behaviour tests run in a network namespace pair (native-tests XdpTransportTest)";
     private static final int EBADMSG = 74;
-    /** Peers whose next hop is kept (direct-mapped by the peer's hash; a collision forgets the older). */
+    /** Peers whose next hop is kept (direct-mapped by the peer's hash; a collision keeps the older while it is live). */
     private static final int HOPS = 4096;
+    /** How long a learned next hop must be silent before another replaces it (or another peer takes its place). */
+    static final long HOP_HOLD_NANOS = 2_000_000_000L;
     private static final int STATS_EVERY = 256;
     /** Turns between two reads of the bound socket while it has not said it is ready. */
     private static final int SOCKET_EVERY = 64;
@@ -67,6 +80,13 @@ public final class XdpTransport implements Transport {
     private final ViewCache views;
     private final PeerKey[] hopKeys = new PeerKey[HOPS];
     private final NextHop[] hops = new NextHop[HOPS];
+    /** When each place's hop last came in a frame, and when another hop for its peer last did (System.nanoTime). */
+    private final long[] hopSeen = new long[HOPS];
+    private final long[] otherSeen = new long[HOPS];
+    /** A place whose peer came through another hop while its own was live: replies go through the socket. */
+    private final boolean[] contested = new boolean[HOPS];
+    /** Frames whose hop was not learned, reported to the receive sink by the next turn. */
+    private long hopsContested;
     // sends written into frames, put on the TX ring at the next flush
     private final Object[] txTags;
     private final long[] txFrames;
@@ -76,8 +96,12 @@ public final class XdpTransport implements Transport {
     private int txCount;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment pollFds;
+    /** The bound socket's entry of {@link #pollFds}, sliced once: a look at it alone allocates nothing. */
+    private final MemorySegment socketPollFd;
     private final long[] stats = new long[6];
     private long reportedDrops;
+    /** Datagrams sent through the bound socket, reported to the receive sink by the next turn (owner thread). */
+    private long socketSends;
     /** A transmit kick that failed (not for lack of room), reported by the next turn; 0: none. */
     private int kickError;
     private int turns;
@@ -117,6 +141,7 @@ public final class XdpTransport implements Transport {
         this.txPayloadOffsets = new int[tx];
         this.txPayloadLengths = new int[tx];
         this.pollFds = arena.allocate(Xsk.POLLFD, 2);
+        this.socketPollFd = pollFds.asSlice(Xsk.POLLFD.byteSize(), Xsk.POLLFD.byteSize());
     }
 
     /**
@@ -170,7 +195,7 @@ public final class XdpTransport implements Transport {
         int work = turn();
         // the bound socket is read when its epoll said so, and every SOCKET_EVERY turns while frames keep
         // coming: one epoll_wait per turn would cost more than the frames themselves
-        if (socketReady || ++socketTurns % SOCKET_EVERY == 0) {
+        if (socketReady || ++socketTurns % SOCKET_EVERY == 0 && socketHasWork()) {
             socketReady = false;
             work += socket.poll(0);
         }
@@ -184,7 +209,7 @@ public final class XdpTransport implements Transport {
             pollFds.set(JAVA_SHORT, stride + 4, (short) Xsk.POLLIN);
             pollFds.set(JAVA_SHORT, stride + 6, (short) 0);
             // EINTR or a timeout: the turn below finds nothing, that is all
-            if (LibC.poll(pollFds, 2, ms) > 0 && pollFds.get(JAVA_SHORT, stride + 6) != 0) {
+            if (LibC.pollWait(pollFds, 2, ms) > 0 && pollFds.get(JAVA_SHORT, stride + 6) != 0) {
                 socketReady = true; // a datagram, a send result or a wake-up for the socket's side
             }
             work = turn();
@@ -194,6 +219,14 @@ public final class XdpTransport implements Transport {
             }
         }
         return work;
+    }
+
+    /** Whether the bound socket's epoll says it has work, asked without waiting (and without an allocation). */
+    private boolean socketHasWork() {
+        socketPollFd.set(JAVA_INT, 0, socket.readinessFd());
+        socketPollFd.set(JAVA_SHORT, 4, (short) Xsk.POLLIN);
+        socketPollFd.set(JAVA_SHORT, 6, (short) 0);
+        return LibC.pollWait(socketPollFd, 1, 0) != 0; // ready, or a failure: let the socket's own poll look
     }
 
     /** Frames sent come back, frames received go to the engine, the fill ring is topped up. */
@@ -206,6 +239,14 @@ public final class XdpTransport implements Transport {
         if (++turns % STATS_EVERY == 0) {
             reportDrops();
         }
+        if (socketSends != 0) {
+            receiver.onSocketSends(socketSends);
+            socketSends = 0;
+        }
+        if (hopsContested != 0) {
+            receiver.onHopsContested(hopsContested);
+            hopsContested = 0;
+        }
         if (!receiving) {
             return 0;
         }
@@ -213,6 +254,7 @@ public final class XdpTransport implements Transport {
         int n = rx.available(batch);
         if (n > 0) {
             receiver.beginBatch();
+            long now = System.nanoTime();
             long umemSize = umem.byteSize();
             for (int i = 0; i < n; i++) {
                 long at = rx.consumerEntry(i);
@@ -224,13 +266,13 @@ public final class XdpTransport implements Transport {
                 }
                 FrameCheck check = parser.parse(umem, addr, len, frame);
                 if (check == FrameCheck.OK) {
-                    learn(frame.source(), frame.hop());
+                    learn(frame.source(), frame.hop(), now);
                     MemorySegment view = views.view(umem, (int) (addr / frameSize), frame.payloadLength(),
                             frame.payloadOffset(), frame.payloadLength());
                     receiver.onDatagram(frame.source(), view, frame);
                 } else {
-                    plan.refused.incrementAndGet(check.ordinal());
                     receiver.onReceiveError(EBADMSG);
+                    receiver.onFrameRefused(len); // the part after its whole (Counters' read order)
                 }
                 xsk.giveFrame(addr); // the view was valid during the callback only
             }
@@ -243,16 +285,42 @@ public final class XdpTransport implements Transport {
         return n;
     }
 
-    private void learn(PeerKey peer, NextHop hop) {
+    /** Learns {@code peer}'s hop from a frame, never replacing a live one (class comment, next hops). */
+    private void learn(PeerKey peer, NextHop hop, long now) {
         int slot = peer.hashCode() & (HOPS - 1);
-        hopKeys[slot].copyFrom(peer);
-        hops[slot].copyFrom(hop);
+        NextHop known = hops[slot];
+        if (!known.known() || !hopKeys[slot].equals(peer)) {
+            if (known.known() && now - hopSeen[slot] < HOP_HOLD_NANOS) {
+                hopsContested++; // another peer's live hop holds the place: this one's replies go through the socket
+                return;
+            }
+            take(slot, peer, hop, now);
+        } else if (known.sameAs(hop)) {
+            hopSeen[slot] = now;
+            if (contested[slot] && now - otherSeen[slot] >= HOP_HOLD_NANOS) {
+                contested[slot] = false; // the other hop has been silent: the known one was right
+            }
+        } else if (now - hopSeen[slot] >= HOP_HOLD_NANOS) {
+            take(slot, peer, hop, now); // the known hop has been silent: the peer moved
+        } else {
+            contested[slot] = true;
+            otherSeen[slot] = now;
+            hopsContested++;
+        }
     }
 
+    private void take(int slot, PeerKey peer, NextHop hop, long now) {
+        hopKeys[slot].copyFrom(peer);
+        hops[slot].copyFrom(hop);
+        hopSeen[slot] = now;
+        contested[slot] = false;
+    }
+
+    /** {@return the hop to send {@code peer} frames through, or null: unknown or contested (the socket sends)} */
     private NextHop hopOf(PeerKey peer) {
         int slot = peer.hashCode() & (HOPS - 1);
         NextHop hop = hops[slot];
-        return hop.known() && hopKeys[slot].equals(peer) ? hop : null;
+        return hop.known() && !contested[slot] && hopKeys[slot].equals(peer) ? hop : null;
     }
 
     private void reportDrops() {
@@ -290,7 +358,7 @@ public final class XdpTransport implements Transport {
                 xsk.giveFrame(f); // too large, or no source: the socket sends it
             }
         }
-        plan.socketSends.incrementAndGet();
+        socketSends++; // counted by the next turn: never a sink call from inside send
         return socket.send(tag, to, from, trafficClass, src, offset, length);
     }
 

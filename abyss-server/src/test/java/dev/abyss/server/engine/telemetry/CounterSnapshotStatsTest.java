@@ -75,6 +75,8 @@ class CounterSnapshotStatsTest {
                     counters.increment(Counters.UNREACHABLE);
                     counters.increment(Counters.SESSIONS_UNREACHABLE);
                     counters.increment(Counters.SESSIONS_CLOSED);
+                    counters.increment(Counters.RECEIVE_ERRORS); // an AF_XDP frame refused: the error, then the drop
+                    counters.increment(Counters.XDP_FRAMES_REFUSED);
                 }
             }
         }, "counting-acceptor");
@@ -97,6 +99,9 @@ class CounterSnapshotStatsTest {
                 }
                 if (s[Counter.SESSIONS_UNREACHABLE.ordinal()] > s[Counter.UNREACHABLE.ordinal()]) {
                     fail("more sessions ended unreachable than ICMP errors in snapshot " + n);
+                }
+                if (s[Counter.XDP_FRAMES_REFUSED.ordinal()] > s[Counter.RECEIVE_ERRORS.ordinal()]) {
+                    fail("more AF_XDP frames refused than receive errors in snapshot " + n);
                 }
             }
         } finally {
