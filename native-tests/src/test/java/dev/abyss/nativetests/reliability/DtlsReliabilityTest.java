@@ -53,7 +53,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * room for the JIT, the GC and the test's own threads).
  *
  * <p>dtls-abandoned: a client that stops after each of its flights ({@link AbandoningClient}) against
- * a server with {@code maxHandshakes(1)} and a 500 ms handshakeTimeout; after each, a fresh client
+ * a server with {@code maxHandshakes(1)} and a 1 s handshakeTimeout; after each, a fresh client
  * handshakes, proving the one place was given back.
  */
 @Timeout(300)
@@ -285,6 +285,93 @@ class DtlsReliabilityTest {
             assertEquals(0, echo.errors.get() + echo.timeouts.get(), "no established session ended");
         } finally {
             server.stop(Duration.ZERO);
+        }
+    }
+
+    /**
+     * A handshake abandoned after each client flight, against one acceptor with {@code maxHandshakes(1)}:
+     * <ul>
+     *   <li>after flight 1 (the cookie-less hello): only a stateless HelloVerifyRequest; no session, no place taken;</li>
+     *   <li>after flight 2 (the hello with the cookie; the server's flight is sent) and after flight 3
+     *       (ClientKeyExchange, ChangeCipherSpec, Finished; the server's Finished never read): the server's
+     *       handshake ends at handshakeTimeout, counted in DTLS_HANDSHAKES_TIMED_OUT with handleError as its only
+     *       callback, and its one place comes back: a fresh client, held back meanwhile (DTLS_HANDSHAKES_BUSY),
+     *       handshakes then. (After flight 3 the JDK's server engine has sent its Finished but does not report
+     *       the handshake finished until the client shows it has the server's Finished, so no handleConnection.)</li>
+     * </ul>
+     */
+    @ParameterizedTest
+    @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
+    void aHandshakeAbandonedAtEachFlightGivesItsPlaceBack(TransportKind kind) throws Exception {
+        Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
+        Duration handshakeTimeout = Duration.ofSeconds(1); // short; long enough that the fresh client is surely held back first
+        Duration readTimeout = Duration.ofSeconds(3);
+        Echo echo = new Echo();
+        Server server = Abyss.start(ServerConfig.builder().handler(echo, null).transport(kind)
+                .bindAddress(InetAddress.getByName("127.0.0.1")).numAcceptors(1).readTimeout(readTimeout)
+                .shutdownTimeout(Duration.ofMillis(200))
+                .dtls(serverDtls().handshakeTimeout(handshakeTimeout).maxHandshakes(1).build()).build());
+        InetSocketAddress at = (InetSocketAddress) server.localAddress();
+        javax.net.ssl.SSLContext context = TestCertificates.context(null, TestCertificates.get().trust);
+        try {
+            // flight 1: nothing but a HelloVerifyRequest
+            try (AbandoningClient a = new AbandoningClient(at, context)) {
+                a.abandonAfterFlight(1, HANDSHAKE);
+            }
+            await("the cookie-less hello answered statelessly", () -> count(server, Counter.DTLS_COOKIES_SENT), n -> n == 1);
+            assertEquals(0, server.stats().sessionsOpened(), "flight 1 opened no session");
+            handshakeAndEcho(server, "after flight 1");
+            assertEquals(0, count(server, Counter.DTLS_HANDSHAKES_BUSY), "flight 1 took no place");
+
+            // flights 2 and 3: the server's handshake is in progress and holds the one place until handshakeTimeout
+            long[] heldBack = new long[4];
+            long[] servedAfterMs = new long[4];
+            for (int flight = 2; flight <= 3; flight++) {
+                long timedOut = count(server, Counter.DTLS_HANDSHAKES_TIMED_OUT);
+                long busy = count(server, Counter.DTLS_HANDSHAKES_BUSY);
+                long completed = count(server, Counter.DTLS_HANDSHAKES_COMPLETED);
+                long t0 = System.nanoTime();
+                try (AbandoningClient a = new AbandoningClient(at, context)) {
+                    a.abandonAfterFlight(flight, HANDSHAKE);
+                    handshakeAndEcho(server, "after flight " + flight); // held back until the abandoned one timed out
+                }
+                long nanos = System.nanoTime() - t0;
+                heldBack[flight] = count(server, Counter.DTLS_HANDSHAKES_BUSY) - busy;
+                servedAfterMs[flight] = nanos / 1_000_000;
+                assertEquals(timedOut + 1, count(server, Counter.DTLS_HANDSHAKES_TIMED_OUT),
+                        "the handshake abandoned after flight " + flight + " timed out: " + server.stats());
+                assertEquals(completed + 1, count(server, Counter.DTLS_HANDSHAKES_COMPLETED), "only the fresh client's completed");
+                assertTrue(heldBack[flight] >= 1, "the fresh client was held back by maxHandshakes(1) (flight " + flight + ")");
+                assertTrue(nanos >= handshakeTimeout.toNanos(), "the place came back no sooner than handshakeTimeout");
+                int f = flight;
+                await("handleError for the timed-out handshake", echo.errors::get, n -> n == f - 1);
+            }
+            await("every session ended at readTimeout", () -> server.stats().sessionsLive(), n -> n == 0);
+            ServerStats st = server.stats();
+            figures("dtls-abandoned", "%s maxHandshakes 1, handshakeTimeout %d ms: flight 1 -> 1 cookie sent, no session, no place; "
+                            + "flight 2 -> timed out, fresh client held back %d times, served %d ms after the abandoned hello; "
+                            + "flight 3 -> timed out, fresh client held back %d times, served after %d ms; totals: %d handshakes timed out, "
+                            + "%d opened, %d completed, %d handleError, %d handleTimeout",
+                    kind, handshakeTimeout.toMillis(), heldBack[2], servedAfterMs[2], heldBack[3], servedAfterMs[3],
+                    st.get(Counter.DTLS_HANDSHAKES_TIMED_OUT), st.sessionsOpened(), st.get(Counter.DTLS_HANDSHAKES_COMPLETED),
+                    echo.errors.get(), echo.timeouts.get());
+            assertEquals(5, st.sessionsOpened(), "flights 2 and 3 and the three fresh clients");
+            assertEquals(3, st.get(Counter.DTLS_HANDSHAKES_COMPLETED), "the fresh clients'");
+            assertEquals(2, st.get(Counter.DTLS_HANDSHAKES_TIMED_OUT), "the two abandoned handshakes");
+            assertEquals(2, echo.errors.get(), "handleError: each timed-out handshake's only callback");
+            assertEquals(3, echo.timeouts.get(), "each established session ended at readTimeout");
+        } finally {
+            server.stop(Duration.ZERO);
+        }
+    }
+
+    /** A fresh client handshakes and gets one echo. */
+    private static void handshakeAndEcho(Server server, String text) throws Exception {
+        try (DtlsClient c = client(server)) {
+            c.handshake(HANDSHAKE);
+            byte[] msg = text.getBytes(StandardCharsets.UTF_8);
+            c.send(msg);
+            assertArrayEquals(msg, c.receive(PATIENCE), "a fresh client is served " + text);
         }
     }
 
