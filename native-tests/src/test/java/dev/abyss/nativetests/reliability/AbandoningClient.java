@@ -19,14 +19,15 @@ import java.util.Arrays;
  * until it has sent a given number of flights, then neither reads nor sends again. Flight 1 is the
  * cookie-less ClientHello, 2 the ClientHello with the server's cookie, 3 the client's
  * ClientKeyExchange, ChangeCipherSpec and Finished (the server's Finished is never read).
- * It never retransmits: on loopback nothing is lost, and a retransmission would blur which flight
- * the server last saw.
+ * What it sent is kept in {@link #recordsSent}, so a test can check the flight it abandoned at.
  */
 final class AbandoningClient implements AutoCloseable {
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
     private final DatagramSocket socket;
     private final SSLEngine engine;
     private final byte[] receiveBuffer = new byte[65_536];
+    /** Every record sent, as "content type/epoch[/handshake type]" (22/0/1: a ClientHello; 20/0: ChangeCipherSpec; 22/1: Finished). */
+    final java.util.List<String> recordsSent = new java.util.ArrayList<>();
 
     AbandoningClient(InetSocketAddress server, SSLContext context) throws IOException {
         socket = new DatagramSocket(0, InetAddress.getLoopbackAddress());
@@ -45,9 +46,10 @@ final class AbandoningClient implements AutoCloseable {
      */
     void abandonAfterFlight(int flights, Duration patience) throws IOException {
         engine.beginHandshake();
-        int sent = 0;
-        boolean sending = false;
         for (int steps = 0; steps < 10_000; steps++) {
+            if (flightSent(flights)) {
+                return;
+            }
             HandshakeStatus hs = engine.getHandshakeStatus();
             switch (hs) {
                 case NEED_TASK -> runTasks();
@@ -60,24 +62,42 @@ final class AbandoningClient implements AutoCloseable {
                         byte[] b = new byte[out.remaining()];
                         out.get(b);
                         socket.send(new DatagramPacket(b, b.length));
+                        describe(b);
                     }
-                    sending = true;
                 }
                 case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
-                    if (sending) { // a flight is out: the engine waits for the server
-                        sending = false;
-                        if (++sent == flights) {
-                            return;
-                        }
-                    }
                     ByteBuffer in = hs == HandshakeStatus.NEED_UNWRAP_AGAIN ? EMPTY : ByteBuffer.wrap(receive(patience));
                     engine.unwrap(in, ByteBuffer.allocate(20_000));
                     runTasks();
                 }
-                case NOT_HANDSHAKING, FINISHED -> throw new IOException("the handshake ended after " + sent + " flights, before flight " + flights);
+                case NOT_HANDSHAKING, FINISHED -> throw new IOException("the handshake ended before flight " + flights + ": " + recordsSent);
             }
         }
-        throw new IOException("no flight " + flights + " in 10,000 engine steps");
+        throw new IOException("no flight " + flights + " in 10,000 engine steps: " + recordsSent);
+    }
+
+    /**
+     * Whether flight {@code n} is out, judged by what was sent (the engine may send a flight again on
+     * its own timer): 1, a ClientHello; 2, a second one (with the cookie); 3, a record of epoch 1 (the
+     * Finished, last of its flight).
+     */
+    private boolean flightSent(int n) {
+        long hellos = recordsSent.stream().filter("22/0/1"::equals).count();
+        return switch (n) {
+            case 1 -> hellos >= 1;
+            case 2 -> hellos >= 2;
+            default -> recordsSent.stream().anyMatch(r -> r.startsWith("22/1"));
+        };
+    }
+
+    private void describe(byte[] d) {
+        for (int at = 0; at + 13 <= d.length; ) {
+            int type = d[at] & 0xff;
+            int epoch = (d[at + 3] & 0xff) << 8 | (d[at + 4] & 0xff);
+            int length = (d[at + 11] & 0xff) << 8 | (d[at + 12] & 0xff);
+            recordsSent.add(type + "/" + epoch + (type == 22 && epoch == 0 && at + 13 < d.length ? "/" + (d[at + 13] & 0xff) : ""));
+            at += 13 + length;
+        }
     }
 
     private byte[] receive(Duration patience) throws IOException {

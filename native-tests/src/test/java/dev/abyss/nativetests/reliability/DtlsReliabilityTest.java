@@ -197,9 +197,14 @@ class DtlsReliabilityTest {
         }
 
         @Override
-        public void close() throws InterruptedException {
-            stop();
-            clients.forEach(DtlsClient::close);
+        public void close() {
+            try {
+                stop();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                clients.forEach(DtlsClient::close);
+            }
         }
     }
 
@@ -295,12 +300,14 @@ class DtlsReliabilityTest {
      * A handshake abandoned after each client flight, against one acceptor with {@code maxHandshakes(1)}:
      * <ul>
      *   <li>after flight 1 (the cookie-less hello): only a stateless HelloVerifyRequest; no session, no place taken;</li>
-     *   <li>after flight 2 (the hello with the cookie; the server's flight is sent) and after flight 3
-     *       (ClientKeyExchange, ChangeCipherSpec, Finished; the server's Finished never read): the server's
-     *       handshake ends at handshakeTimeout, counted in DTLS_HANDSHAKES_TIMED_OUT with handleError as its only
+     *   <li>after flight 2 (the hello with the cookie; the server's flight is sent): the server's handshake
+     *       ends at handshakeTimeout, counted in DTLS_HANDSHAKES_TIMED_OUT with handleError as its only
      *       callback, and its one place comes back: a fresh client, held back meanwhile (DTLS_HANDSHAKES_BUSY),
-     *       handshakes then. (After flight 3 the JDK's server engine has sent its Finished but does not report
-     *       the handshake finished until the client shows it has the server's Finished, so no handleConnection.)</li>
+     *       handshakes then;</li>
+     *   <li>after flight 3 (ClientKeyExchange, ChangeCipherSpec, Finished; the server's Finished never read): in
+     *       DTLS 1.2 the server's side is complete once it has sent its Finished, so it counts as completed
+     *       (handleConnection), the place comes back at once (no fresh client held back), and the idle session
+     *       ends at readTimeout.</li>
      * </ul>
      */
     @ParameterizedTest
@@ -326,43 +333,45 @@ class DtlsReliabilityTest {
             handshakeAndEcho(server, "after flight 1");
             assertEquals(0, count(server, Counter.DTLS_HANDSHAKES_BUSY), "flight 1 took no place");
 
-            // flights 2 and 3: the server's handshake is in progress and holds the one place until handshakeTimeout
-            long[] heldBack = new long[4];
-            long[] servedAfterMs = new long[4];
-            for (int flight = 2; flight <= 3; flight++) {
-                long timedOut = count(server, Counter.DTLS_HANDSHAKES_TIMED_OUT);
-                long busy = count(server, Counter.DTLS_HANDSHAKES_BUSY);
-                long completed = count(server, Counter.DTLS_HANDSHAKES_COMPLETED);
-                long t0 = System.nanoTime();
-                try (AbandoningClient a = new AbandoningClient(at, context)) {
-                    a.abandonAfterFlight(flight, HANDSHAKE);
-                    handshakeAndEcho(server, "after flight " + flight); // held back until the abandoned one timed out
-                }
-                long nanos = System.nanoTime() - t0;
-                heldBack[flight] = count(server, Counter.DTLS_HANDSHAKES_BUSY) - busy;
-                servedAfterMs[flight] = nanos / 1_000_000;
-                assertEquals(timedOut + 1, count(server, Counter.DTLS_HANDSHAKES_TIMED_OUT),
-                        "the handshake abandoned after flight " + flight + " timed out: " + server.stats());
-                assertEquals(completed + 1, count(server, Counter.DTLS_HANDSHAKES_COMPLETED), "only the fresh client's completed");
-                assertTrue(heldBack[flight] >= 1, "the fresh client was held back by maxHandshakes(1) (flight " + flight + ")");
-                assertTrue(nanos >= handshakeTimeout.toNanos(), "the place came back no sooner than handshakeTimeout");
-                int f = flight;
-                await("handleError for the timed-out handshake", echo.errors::get, n -> n == f - 1);
+            // flight 2: the server's handshake is in progress and holds the one place until handshakeTimeout
+            long t0 = System.nanoTime();
+            try (AbandoningClient a = new AbandoningClient(at, context)) {
+                a.abandonAfterFlight(2, HANDSHAKE);
+                assertEquals(List.of("22/0/1", "22/0/1"), a.recordsSent, "flight 2: the second ClientHello, with the cookie");
+                handshakeAndEcho(server, "after flight 2"); // held back until the abandoned one timed out
             }
+            long flight2Nanos = System.nanoTime() - t0;
+            long heldBack = count(server, Counter.DTLS_HANDSHAKES_BUSY);
+            assertEquals(1, count(server, Counter.DTLS_HANDSHAKES_TIMED_OUT), "the handshake abandoned after flight 2 timed out: " + server.stats());
+            assertEquals(2, count(server, Counter.DTLS_HANDSHAKES_COMPLETED), "only the fresh clients' completed");
+            assertTrue(heldBack >= 1, "the fresh client was held back by maxHandshakes(1)");
+            assertTrue(flight2Nanos >= handshakeTimeout.toNanos(), "the place came back no sooner than handshakeTimeout");
+            await("handleError for the timed-out handshake", echo.errors::get, n -> n == 1);
+
+            // flight 3: the server has the client's Finished and sends its own: its side is complete (DTLS 1.2), the place
+            // comes back at once, and the session, never used, ends at readTimeout
+            try (AbandoningClient a = new AbandoningClient(at, context)) {
+                a.abandonAfterFlight(3, HANDSHAKE);
+                assertTrue(a.recordsSent.contains("22/0/16") && a.recordsSent.contains("20/0") && a.recordsSent.contains("22/1"),
+                        "flight 3 was ClientKeyExchange, ChangeCipherSpec, Finished (epoch 1): " + a.recordsSent);
+                await("the server completed the abandoned handshake", () -> count(server, Counter.DTLS_HANDSHAKES_COMPLETED), n -> n == 3);
+                handshakeAndEcho(server, "after flight 3");
+            }
+            assertEquals(heldBack, count(server, Counter.DTLS_HANDSHAKES_BUSY), "the completed handshake gave its place back at once");
+            assertEquals(1, count(server, Counter.DTLS_HANDSHAKES_TIMED_OUT), "flight 3 did not time out: its server side completed");
             await("every session ended at readTimeout", () -> server.stats().sessionsLive(), n -> n == 0);
             ServerStats st = server.stats();
             figures("dtls-abandoned", "%s maxHandshakes 1, handshakeTimeout %d ms: flight 1 -> 1 cookie sent, no session, no place; "
-                            + "flight 2 -> timed out, fresh client held back %d times, served %d ms after the abandoned hello; "
-                            + "flight 3 -> timed out, fresh client held back %d times, served after %d ms; totals: %d handshakes timed out, "
+                            + "flight 2 -> timed out, a fresh client held back %d times, served %d ms after the abandoned hello; "
+                            + "flight 3 -> completed server-side, place back at once, ended at readTimeout; totals: %d timed out, "
                             + "%d opened, %d completed, %d handleError, %d handleTimeout",
-                    kind, handshakeTimeout.toMillis(), heldBack[2], servedAfterMs[2], heldBack[3], servedAfterMs[3],
-                    st.get(Counter.DTLS_HANDSHAKES_TIMED_OUT), st.sessionsOpened(), st.get(Counter.DTLS_HANDSHAKES_COMPLETED),
-                    echo.errors.get(), echo.timeouts.get());
+                    kind, handshakeTimeout.toMillis(), heldBack, flight2Nanos / 1_000_000, st.get(Counter.DTLS_HANDSHAKES_TIMED_OUT),
+                    st.sessionsOpened(), st.get(Counter.DTLS_HANDSHAKES_COMPLETED), echo.errors.get(), echo.timeouts.get());
             assertEquals(5, st.sessionsOpened(), "flights 2 and 3 and the three fresh clients");
-            assertEquals(3, st.get(Counter.DTLS_HANDSHAKES_COMPLETED), "the fresh clients'");
-            assertEquals(2, st.get(Counter.DTLS_HANDSHAKES_TIMED_OUT), "the two abandoned handshakes");
-            assertEquals(2, echo.errors.get(), "handleError: each timed-out handshake's only callback");
-            assertEquals(3, echo.timeouts.get(), "each established session ended at readTimeout");
+            assertEquals(4, st.get(Counter.DTLS_HANDSHAKES_COMPLETED), "flight 3's and the fresh clients'");
+            assertEquals(1, echo.errors.get(), "handleError: the timed-out handshake's only callback");
+            assertEquals(4, echo.timeouts.get(), "each established session ended at readTimeout");
+            assertEquals(4, echo.connections.get(), "handleConnection for each completed handshake");
         } finally {
             server.stop(Duration.ZERO);
         }
