@@ -5,39 +5,19 @@ import dev.abyss.server.PathMtuDiscovery;
 import dev.abyss.server.ServerConfig;
 import dev.abyss.server.UdpOption;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The socket-option flags: what they set, and what a bad one says (naming the flag and the value). */
 class ListenFlagsTest {
 
-    private static ServerConfig config(String... args) {
-        CommandLine cl = Main.commandLine();
-        cl.parseArgs(args);
-        Main main = cl.getCommand();
-        return main.config();
-    }
-
-    private static String failure(String... args) {
-        CommandLine cl = Main.commandLine();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(new StringWriter()));
-        cl.setErr(new PrintWriter(err));
-        assertNotEquals(0, cl.execute(args));
-        return err.toString();
-    }
-
     @Test
     void flagsReachTheConfig() {
-        ServerConfig c = config("--transport", "epoll", "--join", "239.1.2.3@eth0", "--join", "ff15::1:2:3/fd00::1", "--bind", "::",
+        ServerConfig c = CliArgs.config("--transport", "epoll", "--join", "239.1.2.3@eth0", "--join", "ff15::1:2:3/fd00::1", "--bind", "::",
                 "--multicast-interface", "eth0", "--multicast-ttl", "4", "--no-multicast-loop", "--broadcast", "--ttl", "9",
                 "--tos", "32", "--mtu-discover", "omit", "--recv-ttl", "--bind-device", "eth1", "--freebind", "--priority", "2",
                 "--mark", "4294967295", "--netns", "blue", "--socket-option", "socket:so_rcvbuf=65536",
@@ -59,7 +39,7 @@ class ListenFlagsTest {
         assertEquals("blue", l.netns());
         assertArrayEquals(UdpOption.intBytes(65536), l.get(UdpOption.raw(1, 8)));
         assertArrayEquals(new byte[]{1, 0, 0, 0}, l.get(UdpOption.raw(0, 15)));
-        assertTrue(config("--port", "0").listen().isEmpty(), "nothing unless asked");
+        assertTrue(CliArgs.config("--port", "0").listen().isEmpty(), "nothing unless asked");
     }
 
     @Test
@@ -82,10 +62,10 @@ class ListenFlagsTest {
                 List.of("--socket-option", "ip:2=0xZZ", "is not hex bytes"),
                 List.of("--socket-option", "ip:2=lots", "neither a decimal int nor hex bytes"),
                 List.of("--mtu-discover", "sometimes", "--mtu-discover"))) {
-            String err = failure(c.get(0), c.get(1));
+            String err = CliArgs.failure(c.get(0), c.get(1));
             assertTrue(err.startsWith("abyss: ") && err.contains(c.get(2)), c + " says: " + err);
         }
-        String nio = failure("--transport", "nio", "--ttl", "5");
+        String nio = CliArgs.failure("--transport", "nio", "--ttl", "5");
         assertTrue(nio.contains("TTL") && nio.contains("NIO"), nio);
     }
 }

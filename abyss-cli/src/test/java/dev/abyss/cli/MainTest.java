@@ -41,13 +41,6 @@ class MainTest {
         return new Run(status, out.toString(), err.toString());
     }
 
-    private static ServerConfig config(String... args) {
-        CommandLine cl = Main.commandLine();
-        cl.parseArgs(args);
-        Main main = cl.getCommand();
-        return main.config();
-    }
-
     /** The DTLS flags: a key store turns DTLS on; a stray flag, a stateless handler or a bad store is refused, naming it. */
     @Test
     void dtlsFlags() throws Exception {
@@ -59,12 +52,12 @@ class MainTest {
         keytool.getInputStream().readAllBytes();
         assertEquals(0, keytool.waitFor());
         try {
-            ServerConfig on = config("--handler", "session_echo", "--dtls-keystore", p12.toString(), "--dtls-password", "clitest",
+            ServerConfig on = CliArgs.config("--handler", "session_echo", "--dtls-keystore", p12.toString(), "--dtls-password", "clitest",
                     "--dtls-client-auth", "want", "--dtls-alpn", "coap,h2");
             dev.abyss.server.Dtls dtls = on.dtls().orElseThrow();
             assertEquals(dev.abyss.server.Dtls.ClientAuth.WANT, dtls.clientAuth());
             assertEquals(List.of("coap", "h2"), dtls.alpn());
-            assertTrue(config("--handler", "session_echo").dtls().isEmpty(), "plaintext without --dtls-keystore");
+            assertTrue(CliArgs.config("--handler", "session_echo").dtls().isEmpty(), "plaintext without --dtls-keystore");
             assertTrue(run("--dtls-password", "x").err().contains("--dtls-password needs --dtls-keystore"));
             assertTrue(run("--handler", "echo", "--dtls-keystore", p12.toString(), "--dtls-password", "clitest").err()
                     .contains("--handler echo keeps no sessions"));
@@ -140,7 +133,7 @@ class MainTest {
 
     @Test
     void optionsReachTheConfig() throws Exception {
-        ServerConfig c = config("--port", "5000", "--bind", "::1", "--acceptors", "3", "--transport", "nio", "--dispatch", "virtual",
+        ServerConfig c = CliArgs.config("--port", "5000", "--bind", "::1", "--acceptors", "3", "--transport", "nio", "--dispatch", "virtual",
                 "--handler", "session_echo",
                 "--connections", "unlimited", "--read-timeout", "90s", "--receive-buffer", "4194304", "--batch", "32");
         assertEquals(new InetSocketAddress(InetAddress.getByName("::1"), 5000), c.socket().bindAddress());
@@ -152,7 +145,7 @@ class MainTest {
         assertEquals(4_194_304, c.socket().receiveBufferSize());
         assertEquals(32, c.socket().receiveBatchSize());
 
-        ServerConfig d = config();
+        ServerConfig d = CliArgs.config();
         assertEquals(new InetSocketAddress(InetAddress.getByName("0.0.0.0"), 1234), d.socket().bindAddress());
         assertEquals(TransportKind.AUTO, d.socket().transport());
         assertEquals(DispatchMode.INLINE, d.dispatch().mode());
@@ -160,17 +153,17 @@ class MainTest {
         assertTrue(d.handler() instanceof HandlerChoice.Stateless, "the default echo is stateless: no sessions");
         assertTrue(c.handler() instanceof HandlerChoice.Sessions<?>, "session_echo keeps a session per peer");
 
-        assertEquals(Duration.ofMillis(500), config("--handler", "session_echo", "--read-timeout", "500ms").timeouts().readTimeout());
-        assertEquals(Duration.ofMinutes(5), config("--handler", "session_echo", "--read-timeout", "5m").timeouts().readTimeout());
-        assertEquals(Duration.ofHours(1), config("--handler", "session_echo", "--read-timeout", "1h").timeouts().readTimeout());
-        assertEquals(Duration.ofSeconds(30), config("--handler", "session_echo", "--read-timeout", "30").timeouts().readTimeout());
-        assertEquals(Duration.ofSeconds(75), config("--handler", "session_echo", "--read-timeout", "PT1M15S").timeouts().readTimeout());
-        assertEquals(0, config("--handler", "session_echo", "--connections", "0").limits().numConnections());
+        assertEquals(Duration.ofMillis(500), CliArgs.config("--handler", "session_echo", "--read-timeout", "500ms").timeouts().readTimeout());
+        assertEquals(Duration.ofMinutes(5), CliArgs.config("--handler", "session_echo", "--read-timeout", "5m").timeouts().readTimeout());
+        assertEquals(Duration.ofHours(1), CliArgs.config("--handler", "session_echo", "--read-timeout", "1h").timeouts().readTimeout());
+        assertEquals(Duration.ofSeconds(30), CliArgs.config("--handler", "session_echo", "--read-timeout", "30").timeouts().readTimeout());
+        assertEquals(Duration.ofSeconds(75), CliArgs.config("--handler", "session_echo", "--read-timeout", "PT1M15S").timeouts().readTimeout());
+        assertEquals(0, CliArgs.config("--handler", "session_echo", "--connections", "0").limits().numConnections());
 
         assertTrue(d.socket().gso() && d.socket().gro(), "GSO and GRO on by default");
-        ServerConfig off = config("--no-gso", "--no-gro");
+        ServerConfig off = CliArgs.config("--no-gso", "--no-gro");
         assertTrue(!off.socket().gso() && !off.socket().gro());
-        ServerConfig reflector = config("--handler", "reflector");
+        ServerConfig reflector = CliArgs.config("--handler", "reflector");
         assertTrue(reflector.handler() instanceof HandlerChoice.Stateless s && s.handler() instanceof dev.abyss.server.examples.Reflector);
         assertTrue(reflector.socket().receiveTrafficClass() && reflector.socket().receiveTimestamps(), "the reflector reads what it reports");
         Run virtual = run("--handler", "reflector", "--dispatch", "virtual");
@@ -181,18 +174,18 @@ class MainTest {
     @Test
     void echoAndReflectorStartWithTheirOpenInternetLimits() {
         for (String h : List.of("echo", "reflector")) {
-            ServerConfig.Defences d = config("--handler", h).defences();
+            ServerConfig.Defences d = CliArgs.config("--handler", h).defences();
             assertEquals(200, d.rateLimit(), h);
             assertEquals(3, d.amplificationLimit(), h);
             assertEquals(200, d.rateLimitBurst(), h + ": a second's worth");
         }
-        ServerConfig.Defences off = config("--handler", "echo", "--rate-limit", "0", "--amplification-limit", "0").defences();
+        ServerConfig.Defences off = CliArgs.config("--handler", "echo", "--rate-limit", "0", "--amplification-limit", "0").defences();
         assertEquals(0, off.rateLimit());
         assertEquals(0, off.amplificationLimit());
-        ServerConfig.Defences session = config("--handler", "session_echo").defences();
+        ServerConfig.Defences session = CliArgs.config("--handler", "session_echo").defences();
         assertEquals(0, session.rateLimit(), "the library's default for session handlers: off");
         assertEquals(0, session.sessionsPerPrefix());
-        ServerConfig.Defences set = config("--handler", "session_echo", "--rate-limit", "50", "--rate-limit-burst", "10",
+        ServerConfig.Defences set = CliArgs.config("--handler", "session_echo", "--rate-limit", "50", "--rate-limit-burst", "10",
                 "--rate-limit-slip", "1", "--amplification-limit", "5", "--sessions-per-prefix", "20").defences();
         assertEquals(new ServerConfig.Defences(50, 10, 1, 24, 56, 5, 20, 1 << 20), set);
         Run bad = run("--rate-limit", "-1");

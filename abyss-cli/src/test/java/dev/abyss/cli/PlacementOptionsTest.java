@@ -11,31 +11,14 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** --pin-acceptors and --steer-by-cpu as typed: what they set, what a bad one says. */
 class PlacementOptionsTest {
 
-    private static ServerConfig config(String... args) {
-        CommandLine cl = Main.commandLine();
-        cl.parseArgs(args);
-        Main main = cl.getCommand();
-        return main.config();
-    }
-
-    private static String failure(String... args) {
-        CommandLine cl = Main.commandLine();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(new StringWriter()));
-        cl.setErr(new PrintWriter(err));
-        assertNotEquals(0, cl.execute(args));
-        return err.toString();
-    }
-
     @Test
     void offUnlessAsked() {
-        ServerConfig c = config("--port", "0");
+        ServerConfig c = CliArgs.config("--port", "0");
         assertFalse(c.placement().pinned());
         assertFalse(c.placement().steerByCpu());
     }
@@ -43,20 +26,20 @@ class PlacementOptionsTest {
     @Test
     void optionsReachTheConfig() throws Exception {
         int[] allowed = CpuSet.allowed();
-        ServerConfig all = config("--acceptors", "2", "--pin-acceptors", "--steer-by-cpu");
+        ServerConfig all = CliArgs.config("--acceptors", "2", "--pin-acceptors", "--steer-by-cpu");
         assertEquals(List.of(allowed[0], allowed[1 % allowed.length]), all.placement().acceptorCpus());
         assertTrue(all.placement().steerByCpu());
-        ServerConfig listed = config("--acceptors", "3", "--pin-acceptors=" + allowed[0]);
+        ServerConfig listed = CliArgs.config("--acceptors", "3", "--pin-acceptors=" + allowed[0]);
         assertEquals(List.of(allowed[0], allowed[0], allowed[0]), listed.placement().acceptorCpus());
     }
 
     @Test
     void refusalsNameTheOptions() throws Exception {
-        assertTrue(failure("--pin-acceptors=zero").contains("--pin-acceptors must be a comma-separated list of CPU numbers, was 'zero'"),
-                failure("--pin-acceptors=zero"));
+        assertTrue(CliArgs.failure("--pin-acceptors=zero").contains("--pin-acceptors must be a comma-separated list of CPU numbers, was 'zero'"),
+                CliArgs.failure("--pin-acceptors=zero"));
         int outside = CpuSet.allowed()[CpuSet.allowed().length - 1] + 1;
-        assertTrue(failure("--pin-acceptors=" + outside).contains("names CPU " + outside), failure("--pin-acceptors=" + outside));
-        String nio = failure("--transport", "nio", "--acceptors", "2", "--steer-by-cpu");
+        assertTrue(CliArgs.failure("--pin-acceptors=" + outside).contains("names CPU " + outside), CliArgs.failure("--pin-acceptors=" + outside));
+        String nio = CliArgs.failure("--transport", "nio", "--acceptors", "2", "--steer-by-cpu");
         assertTrue(nio.contains("steerByCpu true contradicts transport NIO"), nio);
     }
 
