@@ -105,6 +105,9 @@ public final class LibC {
     /** poll(2) without errno: capturing it slices the call-state buffer on every call, an allocation the idle wait made. */
     private static final MethodHandle POLL_WAIT = LINKER.downcallHandle(
             symbol("poll"), FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    /** getsockopt(2) without errno, for a periodic read whose failure is only skipped (see pollWait). */
+    private static final MethodHandle GETSOCKOPT_QUIET = LINKER.downcallHandle(symbol("getsockopt"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle SENDTO =
             errnoCall("sendto", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
@@ -792,6 +795,26 @@ public final class LibC {
     public static int pollWait(MemorySegment fds, long nfds, int timeoutMillis) {
         try {
             return (int) POLL_WAIT.invokeExact(fds, nfds, timeoutMillis);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code getsockopt(2)} for a periodic read on a hot thread whose failure the caller only skips
+     * (a counter read again later): no errno captured, so nothing is allocated per call, as
+     * {@link #pollWait}.
+     *
+     * @param fd       the socket
+     * @param level    e.g. {@code SOL_XDP}
+     * @param name     the option
+     * @param value    receives the option's value
+     * @param valueLen points to a {@code socklen_t} holding the buffer size, updated by the call
+     * @return 0, or -1 on failure
+     */
+    public static int getsockoptQuiet(int fd, int level, int name, MemorySegment value, MemorySegment valueLen) {
+        try {
+            return (int) GETSOCKOPT_QUIET.invokeExact(fd, level, name, value, valueLen);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -61,12 +61,12 @@ public final class XdpEchoChild {
                                     b.append(" q").append(q).append('=').append(echoed[q]);
                                 }
                                 for (int q = 0; q < sockets.size(); q++) {
-                                    try {
-                                        long[] st = sockets.get(q).statistics(new long[6]);
+                                    long[] st = new long[6];
+                                    if (sockets.get(q).statistics(st)) {
                                         b.append(" q").append(q).append("_rx_dropped=").append(st[0])
                                                 .append(" q").append(q).append("_rx_ring_full=").append(st[3]);
-                                    } catch (Exception e) {
-                                        b.append(" q").append(q).append("_statistics=").append(e.getClass().getSimpleName());
+                                    } else {
+                                        b.append(" q").append(q).append("_statistics=refused");
                                     }
                                 }
                                 b.append(" last_kick=").append(lastKick);

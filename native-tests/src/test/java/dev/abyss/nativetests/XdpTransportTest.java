@@ -13,11 +13,13 @@ import org.junit.jupiter.api.Timeout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Transport XDP end to end, in a {@link VethPair} of the test's own (two queues a side,
@@ -142,21 +144,29 @@ class XdpTransportTest {
         // its fill ring's 2,048, the only frames the kernel receives into, so the first 2,048 datagrams
         // of a queue pass through each once; 12,000 from 4 peers give each of the 2 queues at least 3,000
         taggedClient(VethPair.SERVER_V4, 12000, 4, 41000);
-        child.send("ALLOC");
-        Map<String, String> before = XdpEchoTest.parse(child.expect("ALLOC", Duration.ofSeconds(10)));
-        String run = taggedClient(VethPair.SERVER_V4, 2000, 4, 41000); // the same 4 peers: their sessions live on
-        assertTrue(run.startsWith("ECHOED 2000"), run);
-        child.send("ALLOC");
-        Map<String, String> after = XdpEchoTest.parse(child.expect("ALLOC", Duration.ofSeconds(10)));
-        long datagrams = Long.parseLong(after.get("in")) - Long.parseLong(before.get("in"));
-        long bytes = Long.parseLong(after.get("bytes")) - Long.parseLong(before.get("bytes"));
-        System.out.println("XDP inline path: " + bytes + " B allocated by the acceptors over " + datagrams + " datagrams ("
-                + (double) bytes / datagrams + " B per datagram)");
-        assertTrue(datagrams >= 2000, "datagrams in: " + datagrams);
-        // zero per datagram: under 1 B averaged over 2,000 (one 40 B segment made for 1 datagram in 40 would
-        // show); what idle turns may still allocate (the bound socket's epoll_wait every 64 turns and the
-        // XDP_STATISTICS read every 256 capture errno, which slices a segment) stays under it
-        assertTrue(bytes < datagrams, "no allocation per datagram: " + bytes + " B over " + datagrams + " datagrams");
+        // zero per datagram: under 1 B averaged over 2,000 (one 40 B segment made for 1 datagram in 40
+        // would show in every window). A window may also catch a one-off (a recompilation, a table that
+        // grows once), so up to three windows are measured and the best must pass: an allocation per
+        // datagram cannot hide in all three, a one-off cannot fill all three.
+        List<String> windows = new ArrayList<>();
+        for (int window = 0; window < 3; window++) {
+            child.send("ALLOC");
+            Map<String, String> before = XdpEchoTest.parse(child.expect("ALLOC", Duration.ofSeconds(10)));
+            String run = taggedClient(VethPair.SERVER_V4, 2000, 4, 41000); // the same 4 peers: their sessions live on
+            assertTrue(run.startsWith("ECHOED 2000"), run);
+            child.send("ALLOC");
+            Map<String, String> after = XdpEchoTest.parse(child.expect("ALLOC", Duration.ofSeconds(10)));
+            long datagrams = Long.parseLong(after.get("in")) - Long.parseLong(before.get("in"));
+            long bytes = Long.parseLong(after.get("bytes")) - Long.parseLong(before.get("bytes"));
+            String figure = bytes + " B over " + datagrams + " datagrams (" + (double) bytes / datagrams + " B per datagram)";
+            System.out.println("XDP inline path, window " + (window + 1) + ": " + figure + " allocated by the acceptors");
+            assertTrue(datagrams >= 2000, "datagrams in: " + datagrams);
+            if (bytes < datagrams) {
+                return;
+            }
+            windows.add(figure);
+        }
+        fail("an allocation per datagram in every window: " + windows);
     }
 
     @Test

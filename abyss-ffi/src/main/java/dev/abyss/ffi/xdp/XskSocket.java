@@ -329,17 +329,21 @@ public final class XskSocket implements AutoCloseable {
      * rx_dropped, rx_invalid_descs, tx_invalid_descs, rx_ring_full, rx_fill_ring_empty_descs,
      * tx_ring_empty_descs.
      *
+     * Read on the acceptor's thread every few hundred turns, so the call captures no errno (nothing
+     * allocated); a refusal only leaves {@code into} as it was.
+     *
      * @param into receives the six values
-     * @return {@code into}
-     * @throws NativeException when the kernel refuses
+     * @return whether the kernel gave them
      */
-    public long[] statistics(long[] into) throws NativeException {
+    public boolean statistics(long[] into) {
         statsLen.set(JAVA_INT, 0, (int) stats.byteSize());
-        LibC.check(LibC.getsockopt(fd, Xsk.SOL_XDP, Xsk.XDP_STATISTICS, stats, statsLen), "getsockopt(XDP_STATISTICS)");
+        if (LibC.getsockoptQuiet(fd, Xsk.SOL_XDP, Xsk.XDP_STATISTICS, stats, statsLen) != 0) {
+            return false;
+        }
         for (int i = 0; i < 6 && i < into.length; i++) {
             into[i] = stats.get(JAVA_LONG, i * 8L);
         }
-        return into;
+        return true;
     }
 
     /** Unmaps the rings and the UMEM and closes the socket (the kernel drops it from any XSKMAP). */

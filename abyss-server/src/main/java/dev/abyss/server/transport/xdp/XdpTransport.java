@@ -2,7 +2,6 @@ package dev.abyss.server.transport.xdp;
 
 import dev.abyss.ffi.Errno;
 import dev.abyss.ffi.LibC;
-import dev.abyss.ffi.NativeException;
 import dev.abyss.ffi.net.PeerKey;
 import dev.abyss.ffi.xdp.Xsk;
 import dev.abyss.ffi.xdp.XskRing;
@@ -324,10 +323,8 @@ public final class XdpTransport implements Transport {
     }
 
     private void reportDrops() {
-        try {
-            xsk.statistics(stats);
-        } catch (NativeException e) {
-            return;
+        if (!xsk.statistics(stats)) {
+            return; // read again in STATS_EVERY turns
         }
         long drops = stats[0] + stats[3]; // rx_dropped (no fill frame, too long), rx_ring_full
         if (drops > reportedDrops) {
