@@ -291,8 +291,9 @@ final class VethCompare {
                 case "abyss-uring" -> "io_uring";
                 default -> "xdp";
             };
+            // the echo handler starts with the open-internet limits; one client prefix would hit them at once
             cmd.addAll(List.of(root.resolve("bin/abyss").toString(), "--handler", "echo", "--transport", transport, "--bind", SERVER,
-                    "--port", Integer.toString(port)));
+                    "--port", Integer.toString(port), "--rate-limit", "0", "--amplification-limit", "0"));
             // one acceptor: XDP runs one per RX queue served (the pair has one)
             cmd.addAll(transport.equals("xdp") ? List.of("--xdp-interface", "veth-s", "--xdp-queues", "1") : List.of("--acceptors", "1"));
             pb.environment().put("JAVA_OPTS", "-Xms256m -Xmx1g");
