@@ -763,7 +763,9 @@ public final class Main implements Callable<Integer> {
                 now.prefixQuota() == 0 ? "" : ", prefix quota met " + now.prefixQuota())
                 + (now.dtlsHandshakesCompleted() + now.dtlsHandshakesFailed() + now.get(ServerStats.Counter.DTLS_COOKIES_SENT) == 0 ? ""
                 : String.format(Locale.ROOT, ", DTLS handshakes %d, failed %d, cookies sent %d", now.dtlsHandshakesCompleted(),
-                now.dtlsHandshakesFailed(), now.get(ServerStats.Counter.DTLS_COOKIES_SENT)));
+                now.dtlsHandshakesFailed(), now.get(ServerStats.Counter.DTLS_COOKIES_SENT)))
+                + (now.xdpSocketSends() + now.xdpHopsContested() == 0 ? ""
+                : String.format(Locale.ROOT, ", XDP socket sends %d, hops contested %d", now.xdpSocketSends(), now.xdpHopsContested()));
     }
 
     /** "0 drops", or "5 drops (truncated 2, send queue full 3)": the total and each cause that has any. */

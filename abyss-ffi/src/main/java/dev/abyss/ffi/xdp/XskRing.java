@@ -112,6 +112,15 @@ public final class XskRing {
         INT.setRelease(map, producer, cachedProducer);
     }
 
+    /**
+     * {@return entries submitted that the kernel has not taken yet (a producer ring)}
+     */
+    public int pending() {
+        // acquire, as freeSlots: the kernel is done with what it consumed before it moved the index
+        cachedConsumer = (int) INT.getAcquire(map, consumer);
+        return cachedProducer - cachedConsumer;
+    }
+
     // ---- consuming (RX, completion) ------------------------------------------------------------
 
     /**

@@ -300,15 +300,26 @@ public final class XskSocket implements AutoCloseable {
     }
 
     /**
-     * Wakes the kernel's transmit path when it asked to be woken ({@code sendto} with nothing).
+     * Wakes the kernel's transmit path when it asked to be woken ({@code sendto} with nothing), again
+     * while each call moves the TX ring on: in copy mode a call sends at most the kernel's TX budget
+     * (32 frames) and says EAGAIN for the rest, so one call per batch would leave frames on the ring
+     * until the free frames run out. A call that moves nothing (the device is busy; or zero-copy,
+     * where the driver sends later) ends the loop: the next kick tries again.
      *
-     * @return 0, or {@code -errno} (EAGAIN, EBUSY, ENOBUFS: try again later)
+     * @return 0, or {@code -errno} of the last call (EAGAIN, EBUSY, ENOBUFS: try again later)
      */
     public long kickTx() {
-        if (!tx.needsWakeup()) {
-            return 0;
+        int pending = tx.pending();
+        long result = 0;
+        while (pending > 0 && tx.needsWakeup()) {
+            result = LibC.sendto(fd, MemorySegment.NULL, 0, Net.MSG_DONTWAIT, MemorySegment.NULL, 0);
+            int left = tx.pending();
+            if (left >= pending) {
+                break;
+            }
+            pending = left;
         }
-        return LibC.sendto(fd, MemorySegment.NULL, 0, Net.MSG_DONTWAIT, MemorySegment.NULL, 0);
+        return result;
     }
 
     /**

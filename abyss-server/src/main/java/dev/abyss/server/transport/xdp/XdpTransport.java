@@ -35,16 +35,10 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * refused is reported as a receive error ({@code EBADMSG}) and counted as a drop
  * ({@code XDP_FRAMES_REFUSED}).
  *
- * <p>Next hops: the peer's next hop (the frame's MACs and VLAN tag) is learned into a fixed table
- * from its first datagram. Every source is forged until validated, and on a shared link anyone can
- * send a frame with a peer's IP and its own MAC; so a known hop is never replaced while it is live:
- * a frame from the peer through another hop, less than {@link #HOP_HOLD_NANOS} after the known hop
- * was last seen, is not learned ({@code XDP_HOPS_CONTESTED}) and marks the peer contested: replies to
- * it go through the bound socket (the kernel's routing and neighbour table, as on any other
- * transport) until one side has been silent for that long. A peer that really moved keeps its
- * replies (through the socket) and gets frames again once its old hop has been silent that long.
- * A place in the table held by another peer's live hop is not taken either (that peer's replies go
- * through the socket).
+ * <p>Next hops: each peer host's next hop (the frame's MACs and VLAN tag) is learned from its
+ * frames into {@link NextHops}, which never lets a live hop be replaced by a forger on the link; a
+ * reply sent while its request is handled goes back the way the request came unless the host is
+ * contested.
  *
  * <p>Send: the datagram is written into a free frame with its headers ({@link FrameWriter}) and put
  * on the TX ring at the next flush, whose results are reported then. The socket's drop counters
@@ -55,10 +49,6 @@ public final class XdpTransport implements Transport {
     public static final String SUITE_REASON = "transport XDP serves the network interface a server's config names "
             + "(xdpInterface), not loopback: its behaviour tests run in a network namespace pair (native-tests XdpTransportTest)";
     private static final int EBADMSG = 74;
-    /** Peers whose next hop is kept (direct-mapped by the peer's hash; a collision keeps the older while it is live). */
-    private static final int HOPS = 4096;
-    /** How long a learned next hop must be silent before another replaces it (or another peer takes its place). */
-    static final long HOP_HOLD_NANOS = 2_000_000_000L;
     private static final int STATS_EVERY = 256;
     /** Turns between two reads of the bound socket while it has not said it is ready. */
     private static final int SOCKET_EVERY = 64;
@@ -77,15 +67,9 @@ public final class XdpTransport implements Transport {
     private final ReceiveSink receiver;
     private final SendSink sender;
     private final ViewCache views;
-    private final PeerKey[] hopKeys = new PeerKey[HOPS];
-    private final NextHop[] hops = new NextHop[HOPS];
-    /** When each place's hop last came in a frame, and when another hop for its peer last did (System.nanoTime). */
-    private final long[] hopSeen = new long[HOPS];
-    private final long[] otherSeen = new long[HOPS];
-    /** A place whose peer came through another hop while its own was live: replies go through the socket. */
-    private final boolean[] contested = new boolean[HOPS];
-    /** Frames whose hop was not learned, reported to the receive sink by the next turn. */
-    private long hopsContested;
+    private final NextHops nextHops = new NextHops();
+    /** While a frame is handled: the hop a reply to its source takes (null: none, or the socket's). */
+    private NextHop replyHop;
     // sends written into frames, put on the TX ring at the next flush
     private final Object[] txTags;
     private final long[] txFrames;
@@ -129,10 +113,6 @@ public final class XdpTransport implements Transport {
         this.receiver = receiver;
         this.sender = sender;
         this.views = new ViewCache((int) (umem.byteSize() / frameSize), 4);
-        for (int i = 0; i < HOPS; i++) {
-            hopKeys[i] = new PeerKey();
-            hops[i] = new NextHop();
-        }
         int tx = xsk.tx.size();
         this.txTags = new Object[tx];
         this.txFrames = new long[tx];
@@ -242,9 +222,9 @@ public final class XdpTransport implements Transport {
             receiver.onSocketSends(socketSends);
             socketSends = 0;
         }
-        if (hopsContested != 0) {
-            receiver.onHopsContested(hopsContested);
-            hopsContested = 0;
+        long contested = nextHops.takeContested();
+        if (contested != 0) {
+            receiver.onHopsContested(contested);
         }
         if (!receiving) {
             return 0;
@@ -265,10 +245,11 @@ public final class XdpTransport implements Transport {
                 }
                 FrameCheck check = parser.parse(umem, addr, len, frame);
                 if (check == FrameCheck.OK) {
-                    learn(frame.source(), frame.hop(), now);
+                    replyHop = nextHops.learn(frame.source(), frame.hop(), now);
                     MemorySegment view = views.view(umem, (int) (addr / frameSize), frame.payloadLength(),
                             frame.payloadOffset(), frame.payloadLength());
                     receiver.onDatagram(frame.source(), view, frame);
+                    replyHop = null;
                 } else {
                     receiver.onReceiveError(EBADMSG);
                     receiver.onFrameRefused(len); // the part after its whole (Counters' read order)
@@ -284,44 +265,6 @@ public final class XdpTransport implements Transport {
         return n;
     }
 
-    /** Learns {@code peer}'s hop from a frame, never replacing a live one (class comment, next hops). */
-    private void learn(PeerKey peer, NextHop hop, long now) {
-        int slot = peer.hashCode() & (HOPS - 1);
-        NextHop known = hops[slot];
-        if (!known.known() || !hopKeys[slot].equals(peer)) {
-            if (known.known() && now - hopSeen[slot] < HOP_HOLD_NANOS) {
-                hopsContested++; // another peer's live hop holds the place: this one's replies go through the socket
-                return;
-            }
-            take(slot, peer, hop, now);
-        } else if (known.sameAs(hop)) {
-            hopSeen[slot] = now;
-            if (contested[slot] && now - otherSeen[slot] >= HOP_HOLD_NANOS) {
-                contested[slot] = false; // the other hop has been silent: the known one was right
-            }
-        } else if (now - hopSeen[slot] >= HOP_HOLD_NANOS) {
-            take(slot, peer, hop, now); // the known hop has been silent: the peer moved
-        } else {
-            contested[slot] = true;
-            otherSeen[slot] = now;
-            hopsContested++;
-        }
-    }
-
-    private void take(int slot, PeerKey peer, NextHop hop, long now) {
-        hopKeys[slot].copyFrom(peer);
-        hops[slot].copyFrom(hop);
-        hopSeen[slot] = now;
-        contested[slot] = false;
-    }
-
-    /** {@return the hop to send {@code peer} frames through, or null: unknown or contested (the socket sends)} */
-    private NextHop hopOf(PeerKey peer) {
-        int slot = peer.hashCode() & (HOPS - 1);
-        NextHop hop = hops[slot];
-        return hop.known() && !contested[slot] && hopKeys[slot].equals(peer) ? hop : null;
-    }
-
     private void reportDrops() {
         if (!xsk.statistics(stats)) {
             return; // read again in STATS_EVERY turns
@@ -335,7 +278,7 @@ public final class XdpTransport implements Transport {
 
     @Override
     public boolean send(Object tag, PeerKey to, PeerKey from, int trafficClass, MemorySegment src, long offset, int length) {
-        NextHop hop = hopOf(to);
+        NextHop hop = replyHop != null && to.equals(frame.source()) ? replyHop : nextHops.of(to);
         if (hop != null && txCount < txTags.length) {
             long f = xsk.takeFrame();
             if (f >= 0) {
@@ -374,7 +317,6 @@ public final class XdpTransport implements Transport {
                 tx.desc(tx.producerEntry(i), txFrames[i], txLengths[i]);
             }
             tx.submit(n);
-            long kick = xsk.kickTx();
             for (int i = 0; i < txCount; i++) {
                 if (i < n) {
                     sender.sent(txTags[i], umem, txFrames[i] + txPayloadOffsets[i], txPayloadLengths[i]);
@@ -387,9 +329,11 @@ public final class XdpTransport implements Transport {
                 txTags[i] = null;
             }
             txCount = 0;
-            if (kick < 0 && kick != -Errno.EAGAIN && kick != -Errno.EBUSY && kick != -Errno.ENOBUFS) {
-                kickError = (int) -kick; // reported by the next turn: the receive sink is called from poll only
-            }
+        }
+        // also frames an earlier kick left on the ring (the device was busy)
+        long kick = xsk.kickTx();
+        if (kick < 0 && kick != -Errno.EAGAIN && kick != -Errno.EBUSY && kick != -Errno.ENOBUFS) {
+            kickError = (int) -kick; // reported by the next turn: the receive sink is called from poll only
         }
         socket.flush();
     }
