@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Transport XDP under the engine's other modes, each in a {@link VethPair} of its own (one XDP
- * program per interface): a session handler on VIRTUAL_THREADS and a DatagramHandler (no session)
+ * program per interface): a session handler on VIRTUAL_THREADS, a SegmentHandler and a DatagramHandler (no session)
  * INLINE answer over IPv4 and IPv6; a suspended server refuses new peers (counted, nothing
  * answered) and answers again once resumed; stats count every datagram. {@link XdpTransportTest}
  * covers the INLINE session handler. Skipped with the reason where namespaces or python3 are missing.
@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class XdpDispatchTest {
 
     @ParameterizedTest(name = "{0} {1}")
-    @CsvSource({"virtual, tagged", "inline, stateless"})
+    @CsvSource({"virtual, tagged", "inline, stateless", "inline, segment"})
     void answersSuspendsAndResumes(String dispatch, String handler) {
         Skip.unless(NetworkNamespace.sh("command -v python3", 10).code() == 0, "python3 is not installed");
         try (VethPair pair = VethPair.create("xd" + dispatch.charAt(0) + handler.charAt(0), 2, false);
@@ -36,7 +36,7 @@ class XdpDispatchTest {
             String v6 = XdpTransportTest.taggedClient(pair.clientNs(), VethPair.SERVER_V6, 40, 4, 0);
             assertTrue(v6.startsWith("ECHOED 40 BY "), dispatch + " " + handler + " IPv6: " + v6);
 
-            if (handler.equals("tagged")) { // suspend refuses new peers: sessions only (a DatagramHandler has none)
+            if (!handler.equals("stateless")) { // suspend refuses new peers: sessions only (a DatagramHandler has none)
                 child.send("SUSPEND");
                 child.expect("SUSPENDED", Duration.ofSeconds(10));
                 String refused = XdpTransportTest.taggedClient(pair.clientNs(), VethPair.SERVER_V4, 2, 1, 0);

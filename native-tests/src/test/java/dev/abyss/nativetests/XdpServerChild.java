@@ -34,7 +34,8 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * {@code SUSPEND} / {@code RESUME} call the server's and answer {@code SUSPENDED} / {@code RESUMED}.
  *
  * <p>Arguments: interface, bind address, port, dispatch ({@code inline} or {@code virtual}), and
- * optionally {@code stateless} (a DatagramHandler instead of a session Handler).
+ * optionally {@code stateless} (a DatagramHandler instead of a session Handler) or {@code segment} (a
+ * SegmentHandler).
  */
 public final class XdpServerChild {
     private XdpServerChild() {
@@ -71,6 +72,16 @@ public final class XdpServerChild {
         }
     }
 
+    /** The same reply from a {@link dev.abyss.server.SegmentHandler}: a session, no state of the handler's. */
+    static void taggedSegment(Session session, MemorySegment data) {
+        MemorySegment buffer = Tagged.BUFFER.get();
+        byte[] tag = Tagged.TAG.get();
+        long n = Math.min(data.byteSize(), buffer.byteSize() - tag.length);
+        MemorySegment.copy(data, 0, buffer, 0, n);
+        MemorySegment.copy(tag, 0, buffer, JAVA_BYTE, n, tag.length);
+        session.send(buffer, 0, n + tag.length);
+    }
+
     /** Bytes the acceptor threads have allocated so far. */
     static long acceptorAllocations() {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -89,6 +100,8 @@ public final class XdpServerChild {
                 .xdpUmemFrames(1024);
         if (args.length > 4 && "stateless".equals(args[4])) {
             b.datagramHandler(new TaggedStateless());
+        } else if (args.length > 4 && "segment".equals(args[4])) {
+            b.segmentHandler(XdpServerChild::taggedSegment);
         } else {
             b.handler(new Tagged());
         }
