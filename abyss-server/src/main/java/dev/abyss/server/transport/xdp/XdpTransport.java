@@ -281,6 +281,9 @@ public final class XdpTransport implements Transport {
         NextHop hop = replyHop != null && to.equals(frame.source()) ? replyHop : nextHops.of(to);
         if (hop != null && txCount < txTags.length) {
             long f = xsk.takeFrame();
+            if (f < 0 && xsk.collectCompleted() > 0) {
+                f = xsk.takeFrame(); // the kernel had sent some since the turn began
+            }
             if (f >= 0) {
                 // the link's MTU plus the Ethernet header: a longer datagram is the socket's, which fragments it
                 int capacity = Math.min(frameSize, plan.mtu + (hop.vlanTci() == NextHop.UNTAGGED ? 14 : 18));
