@@ -108,6 +108,9 @@ public final class LibC {
     /** getsockopt(2) without errno, for a periodic read whose failure is only skipped (see pollWait). */
     private static final MethodHandle GETSOCKOPT_QUIET = LINKER.downcallHandle(symbol("getsockopt"),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    /** The AF_XDP transmit kick without errno (see pollWait): sendto(fd, NULL, 0, flags, NULL, 0). */
+    private static final MethodHandle KICK = LINKER.downcallHandle(symbol("sendto"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle SENDTO =
             errnoCall("sendto", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
@@ -835,6 +838,23 @@ public final class LibC {
         MemorySegment st = CALL_STATE.get();
         try {
             return orErrno((long) SENDTO.invokeExact(st, fd, buf, len, flags, addr, addrLen), st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * The AF_XDP transmit kick, {@code sendto(fd, NULL, 0, flags, NULL, 0)}, for the acceptor's every
+     * flush: no errno captured, so nothing is allocated per call (as {@link #pollWait}); a caller that
+     * needs the cause of a failure asks again with {@link #sendto}.
+     *
+     * @param fd    the AF_XDP socket
+     * @param flags e.g. {@code MSG_DONTWAIT}
+     * @return 0, or -1 on failure
+     */
+    public static long kick(int fd, int flags) {
+        try {
+            return (long) KICK.invokeExact(fd, MemorySegment.NULL, 0L, flags, MemorySegment.NULL, 0);
         } catch (Throwable t) {
             throw rethrow(t);
         }

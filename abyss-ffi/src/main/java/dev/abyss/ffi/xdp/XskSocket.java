@@ -306,20 +306,22 @@ public final class XskSocket implements AutoCloseable {
      * until the free frames run out. A call that moves nothing (the device is busy; or zero-copy,
      * where the driver sends later) ends the loop: the next kick tries again.
      *
+     * <p>The kicks capture no errno (nothing allocated per flush); only a failed kick that moved
+     * nothing is asked again with errno captured, to say why.
+     *
      * @return 0, or {@code -errno} of the last call (EAGAIN, EBUSY, ENOBUFS: try again later)
      */
     public long kickTx() {
         int pending = tx.pending();
-        long result = 0;
         while (pending > 0 && tx.needsWakeup()) {
-            result = LibC.sendto(fd, MemorySegment.NULL, 0, Net.MSG_DONTWAIT, MemorySegment.NULL, 0);
+            long result = LibC.kick(fd, Net.MSG_DONTWAIT);
             int left = tx.pending();
             if (left >= pending) {
-                break;
+                return result == 0 ? 0 : LibC.sendto(fd, MemorySegment.NULL, 0, Net.MSG_DONTWAIT, MemorySegment.NULL, 0);
             }
             pending = left;
         }
-        return result;
+        return 0;
     }
 
     /**
