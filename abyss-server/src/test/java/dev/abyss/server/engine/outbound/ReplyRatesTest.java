@@ -61,6 +61,29 @@ class ReplyRatesTest {
     }
 
     @Test
+    void aBucketIdleAsLongAsItsClockWrapsIsAtWorstStricter() {
+        // 1 ns intervals: the 32-bit time wraps in 4.3 s; idle a multiple of that, a spent bucket reads as spent
+        long t = SECOND;
+        long[] idle = {1L << 31, (1L << 32) - 3, 1L << 32, (1L << 32) + 1, 3 * (1L << 32) + 2, 1L << 40, (1L << 40) + (1L << 31)};
+        for (long d : idle) {
+            ReplyRates fresh = new ReplyRates(1_000_000_000, 3, 16);
+            for (int i = 0; i < 3; i++) {
+                assertTrue(fresh.tryTake(2, fresh.since(t)));
+            }
+            int sent = 0;
+            for (int i = 0; i < 100; i++) {
+                if (fresh.tryTake(2, fresh.since(t + d))) {
+                    sent++;
+                }
+            }
+            assertTrue(sent <= 3, "idle " + d + " ns: " + sent + " sent, more than the burst");
+            if (d == 1L << 31 || d == (1L << 40) + (1L << 31)) {
+                assertEquals(3, sent, "idle " + d + " ns: a full burst");
+            }
+        }
+    }
+
+    @Test
     void theFirstReplyOfAFreshTableGoes() {
         ReplyRates r = new ReplyRates(1, 1, 16);
         assertTrue(r.tryTake(3, r.clock(System.nanoTime())));
