@@ -994,10 +994,10 @@ public final class ServerConfig {
         }
 
         /**
-         * Buckets of the prefix tables: the rate limit's (8 bytes each) and the session quota's (4
+         * Buckets of the prefix tables: the rate limit's (4 bytes each) and the session quota's (4
          * bytes each), made only when that defence is on and shared by the acceptors. Prefixes that
          * share a bucket share its budget (stricter, never looser); their placement is a keyed hash
-         * an outsider cannot aim. Default 2^20 (1,048,576, NSD's size: 8 MiB for rates).
+         * an outsider cannot aim. Default 2^20 (1,048,576, NSD's size: 4 MiB for rates).
          *
          * @param buckets a power of two, 1,024..16,777,216
          * @return this builder

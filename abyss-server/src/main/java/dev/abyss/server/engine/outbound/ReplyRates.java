@@ -4,24 +4,29 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * Reply rate per source prefix, shared by every acceptor: one {@code long} per bucket of a
- * fixed-size table, the bucket's <em>theoretical arrival time</em> (GCRA, the token bucket as one
- * timestamp): a reply is allowed when, after it, the bucket's time is at most {@code burst}
- * intervals ahead of now, and then moves the time one interval on. An idle bucket falls behind
- * now, which is a full burst again: nothing to decay, nothing to sweep. O(1), no allocation; one
- * compare-and-set per reply, retried a bounded number of times (a bucket that keeps changing under
- * it is counted over its limit: stricter, never looser).
+ * Reply rate per source prefix, shared by every acceptor: one {@code int} per bucket of a
+ * fixed-size table (4 bytes: 4 MiB for the default 2^20 buckets, half what a {@code long} took,
+ * so more of it stays in the caches), the bucket's <em>theoretical arrival time</em> (GCRA, the
+ * token bucket as one timestamp): a reply is allowed when, after it, the bucket's time is at most
+ * {@code burst} intervals ahead of now, and then moves the time one interval on. An idle bucket
+ * falls behind now, which is a full burst again: nothing to decay, nothing to sweep. O(1), no
+ * allocation; one compare-and-set per reply, retried a bounded number of times (a bucket that
+ * keeps changing under it is counted over its limit: stricter, never looser).
  *
- * <p>Times are nanoseconds since the table was made (so a fresh bucket, 0, is always behind now).
- * Any thread.
+ * <p>Time is counted in intervals (1 / rate: one reply's worth) since the table was made, and a
+ * bucket keeps the low 32 bits of its time. A bucket is read relative to now: 1..{@code burst}
+ * intervals ahead is a budget in use; anything else is behind now (idle, or never used), a full
+ * burst. A bucket left idle for 2^32 − {@code burst} intervals or more (at 200 replies/s, 248
+ * days; at 10^9/s, 4 s) may read as partly in use again: at most its burst, once, fewer replies,
+ * never more. Any thread.
  */
 public final class ReplyRates {
-    private static final VarHandle SLOTS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle SLOTS = MethodHandles.arrayElementVarHandle(int[].class);
     private static final int CAS_TRIES = 4;
 
-    private final long[] slots;
+    private final int[] slots;
     private final long intervalNanos;
-    private final long burstNanos;
+    private final int burst;
     private final long origin = System.nanoTime();
 
     /**
@@ -33,14 +38,19 @@ public final class ReplyRates {
         if (repliesPerSecond < 1 || burst < 1) {
             throw new IllegalArgumentException("rate and burst must be at least 1, were " + repliesPerSecond + " and " + burst);
         }
-        this.slots = new long[buckets];
+        this.slots = new int[buckets];
         this.intervalNanos = Math.max(1, 1_000_000_000L / repliesPerSecond);
-        this.burstNanos = intervalNanos * burst;
+        this.burst = burst;
     }
 
-    /** {@return {@code System.nanoTime()} as this table counts time} */
+    /** {@return {@code System.nanoTime()} as this table counts time: intervals since it was made} */
     public long clock(long nanoTime) {
-        return nanoTime - origin;
+        return since(nanoTime - origin);
+    }
+
+    /** {@return {@code nanos} since the table was made, in intervals} */
+    long since(long nanos) {
+        return nanos / intervalNanos;
     }
 
     /**
@@ -48,13 +58,14 @@ public final class ReplyRates {
      * nothing taken) when it is over its rate.
      */
     public boolean tryTake(int bucket, long now) {
+        int t = (int) now;
         for (int i = 0; i < CAS_TRIES; i++) {
-            long tat = (long) SLOTS.getOpaque(slots, bucket);
-            long next = Math.max(tat, now) + intervalNanos;
-            if (next - now > burstNanos) {
+            int tat = (int) SLOTS.getOpaque(slots, bucket);
+            int ahead = ahead(tat, t);
+            if (ahead >= burst) {
                 return false;
             }
-            if (SLOTS.compareAndSet(slots, bucket, tat, next)) {
+            if (SLOTS.compareAndSet(slots, bucket, tat, t + ahead + 1)) {
                 return true;
             }
         }
@@ -63,7 +74,12 @@ public final class ReplyRates {
 
     /** {@return true when a reply from {@code bucket} at {@code now} would be refused (takes nothing)} */
     public boolean over(int bucket, long now) {
-        long tat = (long) SLOTS.getOpaque(slots, bucket);
-        return Math.max(tat, now) + intervalNanos - now > burstNanos;
+        return ahead((int) SLOTS.getOpaque(slots, bucket), (int) now) >= burst;
+    }
+
+    /** {@return how many intervals {@code tat} is ahead of {@code now}: 0..burst, 0 when it is behind} */
+    private int ahead(int tat, int now) {
+        int ahead = tat - now; // modulo 2^32: a time behind now reads as more than any burst (see the class comment)
+        return Integer.compareUnsigned(ahead, burst) <= 0 ? ahead : 0;
     }
 }

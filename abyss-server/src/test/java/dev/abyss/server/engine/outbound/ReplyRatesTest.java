@@ -23,19 +23,19 @@ class ReplyRatesTest {
         long t = SECOND;
         int sent = 0;
         for (int i = 0; i < 50; i++) {
-            if (r.tryTake(7, t)) {
+            if (r.tryTake(7, r.since(t))) {
                 sent++;
             }
         }
         assertEquals(10, sent, "the burst at once");
-        assertTrue(r.over(7, t));
-        assertFalse(r.over(8, t), "another bucket is untouched");
+        assertTrue(r.over(7, r.since(t)));
+        assertFalse(r.over(8, r.since(t)), "another bucket is untouched");
         t += SECOND / 100; // one interval: one more
-        assertTrue(r.tryTake(7, t));
-        assertFalse(r.tryTake(7, t));
+        assertTrue(r.tryTake(7, r.since(t)));
+        assertFalse(r.tryTake(7, r.since(t)));
         sent = 0;
         for (int ms = 1; ms <= 1000; ms++) { // one second at 1 kHz of attempts: the rate, 100
-            if (r.tryTake(7, t + ms * 1_000_000L)) {
+            if (r.tryTake(7, r.since(t + ms * 1_000_000L))) {
                 sent++;
             }
         }
@@ -47,17 +47,40 @@ class ReplyRatesTest {
         ReplyRates r = new ReplyRates(10, 3, 64);
         long t = 5 * SECOND;
         for (int i = 0; i < 3; i++) {
-            assertTrue(r.tryTake(1, t));
+            assertTrue(r.tryTake(1, r.since(t)));
         }
-        assertFalse(r.tryTake(1, t));
+        assertFalse(r.tryTake(1, r.since(t)));
         t += 3600 * SECOND; // an hour idle: a burst, not an hour's worth
         int sent = 0;
         for (int i = 0; i < 100; i++) {
-            if (r.tryTake(1, t)) {
+            if (r.tryTake(1, r.since(t))) {
                 sent++;
             }
         }
         assertEquals(3, sent);
+    }
+
+    @Test
+    void aBucketIdleAsLongAsItsClockWrapsIsAtWorstStricter() {
+        // 1 ns intervals: the 32-bit time wraps in 4.3 s; idle a multiple of that, a spent bucket reads as spent
+        long t = SECOND;
+        long[] idle = {1L << 31, (1L << 32) - 3, 1L << 32, (1L << 32) + 1, 3 * (1L << 32) + 2, 1L << 40, (1L << 40) + (1L << 31)};
+        for (long d : idle) {
+            ReplyRates fresh = new ReplyRates(1_000_000_000, 3, 16);
+            for (int i = 0; i < 3; i++) {
+                assertTrue(fresh.tryTake(2, fresh.since(t)));
+            }
+            int sent = 0;
+            for (int i = 0; i < 100; i++) {
+                if (fresh.tryTake(2, fresh.since(t + d))) {
+                    sent++;
+                }
+            }
+            assertTrue(sent <= 3, "idle " + d + " ns: " + sent + " sent, more than the burst");
+            if (d == 1L << 31 || d == (1L << 40) + (1L << 31)) {
+                assertEquals(3, sent, "idle " + d + " ns: a full burst");
+            }
+        }
     }
 
     @Test

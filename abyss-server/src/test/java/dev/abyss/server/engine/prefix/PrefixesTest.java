@@ -68,6 +68,20 @@ class PrefixesTest {
     }
 
     @Test
+    void everyBucketIsInTheTable() {
+        for (int buckets : new int[] {1, 2, 1 << 10, Prefixes.MAX_BUCKETS}) {
+            Prefixes p = new Prefixes(24, 56, buckets, new Random(buckets));
+            java.util.BitSet seen = new java.util.BitSet();
+            for (int i = 0; i < 4096; i++) {
+                int b = p.bucket(p.prefix(new PeerKey().setInet4(i << 8, 1, false)));
+                assertTrue(b >= 0 && b < buckets, "bucket " + b + " of " + buckets);
+                seen.set(b);
+            }
+            assertTrue(seen.cardinality() >= Math.min(buckets, 4096) * 6 / 10, buckets + ": " + seen.cardinality() + " buckets used");
+        }
+    }
+
+    @Test
     void badArgumentsAreNamed() {
         assertThrows(IllegalArgumentException.class, () -> new Prefixes(0, 56, 1024));
         assertThrows(IllegalArgumentException.class, () -> new Prefixes(24, 65, 1024));
