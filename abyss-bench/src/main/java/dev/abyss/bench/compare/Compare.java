@@ -68,7 +68,8 @@ import java.util.function.Function;
  *     abyss-dtls-uring, abyss-dtls-x2 (bin/abyss --handler session_echo with DTLS on, EPOLL / IO_URING,
  *     1 acceptor; EPOLL with 2, as many threads as Scandium's receiver and connector), abyss-plain
  *     (the same in the clear). The table goes to dtls.md. {@code --dtls-sessions N}: the sessions of
- *     dtls-sessions (default 10,000).</li>
+ *     dtls-sessions (default 10,000). {@code --cli-before JAR}: one more DTLS server,
+ *     abyss-dtls-before, the CLI jar of another build (an A/B of a change, in the same run).</li>
  * <li>{@code --no-syscalls}: do not count syscalls (see {@link SyscallCounter}; n/a without perf).</li>
  * <li>{@code --veth} (first): the veth scenario instead, its own options ({@link VethCompare}).</li>
  * </ul>
@@ -149,6 +150,7 @@ public final class Compare {
         int bulkPeers = Scenario.BULK_PEERS;
         int bulkWindow = Scenario.BULK_WINDOW;
         int dtlsSessions = Scenario.DTLS_SESSIONS_DEFAULT;
+        Path cliBefore = null;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -164,6 +166,7 @@ public final class Compare {
                     case "--bulk-peers" -> bulkPeers = Integer.parseInt(value(args, ++i, a));
                     case "--bulk-window" -> bulkWindow = Integer.parseInt(value(args, ++i, a));
                     case "--dtls-sessions" -> dtlsSessions = Integer.parseInt(value(args, ++i, a));
+                    case "--cli-before" -> cliBefore = Path.of(value(args, ++i, a));
                     case "-h", "--help" -> {
                         System.out.println(usage());
                         return;
@@ -182,6 +185,15 @@ public final class Compare {
             }
             if (dtlsSessions < 1 || dtlsSessions > 1_000_000) {
                 throw new IllegalArgumentException("--dtls-sessions must be 1..1000000, was " + dtlsSessions);
+            }
+            if (cliBefore != null) { // an A/B in one run: another build's CLI as one more DTLS server, interleaved with the rest
+                if (!Files.isRegularFile(cliBefore)) {
+                    throw new IllegalArgumentException("--cli-before: no such file " + cliBefore);
+                }
+                ServerProcess.cliBefore = cliBefore.toAbsolutePath();
+                List<Contender> withBefore = new ArrayList<>(contenders);
+                withBefore.add(Contender.abyss(ServerProcess.BEFORE, "abyss-cli-dtls", 1, "epoll"));
+                contenders = List.copyOf(withBefore);
             }
             int bp = bulkPeers;
             int bw = bulkWindow;
@@ -584,6 +596,7 @@ public final class Compare {
                   --bulk-peers P     peers of the bulk scenarios (default %d)
                   --bulk-window W    requests in flight per peer in the bulk scenarios (default %d)
                   --dtls-sessions N  sessions established in the dtls-sessions scenario (default %,d)
+                  --cli-before JAR   adds abyss-dtls-before: the DTLS server of another build's abyss-cli.jar (an A/B in one run)
                 DTLS (--scenarios dtls; servers scandium, scandium-nocookie, abyss-dtls, abyss-dtls-uring, abyss-dtls-x2, abyss-plain):
                   dtls-64B-16, dtls-1200B-16   echo over DTLS 1.2 (plaintext for abyss-plain), a JDK SSLEngine client per peer
                   dtls-handshakes              full handshakes per second, 16 in flight, each from a new 127.x.y.z source

@@ -70,6 +70,10 @@ public class DtlsRecordBenchmark {
     private final ByteBuffer netBuffer = ByteBuffer.allocate(17_408);
     private final ByteBuffer netInBuffer = ByteBuffer.allocate(2048);
     private final ByteBuffer appBuffer = ByteBuffer.allocate(17_408);
+    private final ByteBuffer directPlain = ByteBuffer.allocateDirect(2048);
+    private final ByteBuffer directNet = ByteBuffer.allocateDirect(17_408);
+    private final ByteBuffer directNetIn = ByteBuffer.allocateDirect(2048);
+    private final ByteBuffer directApp = ByteBuffer.allocateDirect(17_408);
     private final MemorySegment sent = MemorySegment.ofArray(new byte[17_408]);
     private long sentBytes;
     private final ArrayDeque<byte[]> toClient = new ArrayDeque<>();
@@ -259,6 +263,27 @@ public class DtlsRecordBenchmark {
         netInBuffer.put(clientOut).flip();
         appBuffer.clear();
         return layerEngine.unwrap(netInBuffer, appBuffer).bytesProduced();
+    }
+
+    /** {@link #engineSend} with direct buffers: what the engine costs and allocates when given off-heap memory. */
+    @Benchmark
+    public int engineSendDirect() throws Exception {
+        directPlain.clear().limit(size);
+        directNet.clear();
+        return layerEngine.wrap(directPlain, directNet).bytesProduced();
+    }
+
+    /** {@link #engineReceive} with direct buffers (the client's record copied into one, the plaintext into another). */
+    @Benchmark
+    public int engineReceiveDirect() throws Exception {
+        clientPlain.clear().limit(size);
+        clientOut.clear();
+        client.wrap(clientPlain, clientOut);
+        clientOut.flip();
+        directNetIn.clear();
+        directNetIn.put(clientOut).flip();
+        directApp.clear();
+        return layerEngine.unwrap(directNetIn, directApp).bytesProduced();
     }
 
     @Benchmark

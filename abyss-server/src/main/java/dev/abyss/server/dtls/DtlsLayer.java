@@ -90,6 +90,8 @@ final class DtlsLayer implements SessionLayer {
     private final SSLEngine engine;
     private final long startedAt;
     private final long handshakeDeadline;
+    /** {@code Dtls.maxRecordSize()}, read on every send. */
+    private final int maxRecordSize;
 
     private boolean begun;
     private volatile boolean established;
@@ -112,6 +114,7 @@ final class DtlsLayer implements SessionLayer {
         this.engine = engine;
         this.startedAt = System.nanoTime();
         this.handshakeDeadline = startedAt + acceptor.layers().dtls.handshakeTimeout().toNanos();
+        this.maxRecordSize = acceptor.layers().dtls.maxRecordSize();
         this.timerAt = handshakeDeadline;
     }
 
@@ -342,7 +345,7 @@ final class DtlsLayer implements SessionLayer {
                         acceptor.acceptor.count(Counters.DTLS_RECORDS_BAD_MAC); // the engine discarded it (RFC 6347 4.1.2.7)
                     }
                 }
-                HandshakeStatus hs = engine.getHandshakeStatus();
+                HandshakeStatus hs = r.getHandshakeStatus(); // the engine's status after this record: no second call (and lock) per record
                 if (hs == HandshakeStatus.NEED_TASK || hs == HandshakeStatus.NEED_WRAP) {
                     if (clientSentData) {
                         acceptor.acceptor.count(Counters.DTLS_RENEGOTIATIONS_REFUSED);
@@ -512,7 +515,7 @@ final class DtlsLayer implements SessionLayer {
         if (!established || over || closedOut) {
             return SendResult.CLOSED;
         }
-        if (length > acceptor.layers().dtls.maxRecordSize()) {
+        if (length > maxRecordSize) {
             throw tooLarge(length);
         }
         Buffers b = BUFFERS.get();
