@@ -69,7 +69,10 @@ import java.util.function.Function;
  *     1 acceptor; EPOLL with 2, as many threads as Scandium's receiver and connector), abyss-plain
  *     (the same in the clear). The table goes to dtls.md. {@code --dtls-sessions N}: the sessions of
  *     dtls-sessions (default 10,000). {@code --cli-before JAR}: one more DTLS server,
- *     abyss-dtls-before, the CLI jar of another build (an A/B of a change, in the same run).</li>
+ *     abyss-dtls-before, the CLI jar of another build (an A/B of a change, in the same run).
+ *     {@code --warmup D}: the load before each fresh server's first measured window (default 2 s;
+ *     each server is a new JVM every round, and the JDK's DTLS path takes longer than that to
+ *     compile on a busy machine).</li>
  * <li>{@code --no-syscalls}: do not count syscalls (see {@link SyscallCounter}; n/a without perf).</li>
  * <li>{@code --veth} (first): the veth scenario instead, its own options ({@link VethCompare}).</li>
  * </ul>
@@ -151,6 +154,7 @@ public final class Compare {
         int bulkWindow = Scenario.BULK_WINDOW;
         int dtlsSessions = Scenario.DTLS_SESSIONS_DEFAULT;
         Path cliBefore = null;
+        Duration firstWarmupOption = null;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -167,6 +171,7 @@ public final class Compare {
                     case "--bulk-window" -> bulkWindow = Integer.parseInt(value(args, ++i, a));
                     case "--dtls-sessions" -> dtlsSessions = Integer.parseInt(value(args, ++i, a));
                     case "--cli-before" -> cliBefore = Path.of(value(args, ++i, a));
+                    case "--warmup" -> firstWarmupOption = parseDuration(value(args, ++i, a));
                     case "-h", "--help" -> {
                         System.out.println(usage());
                         return;
@@ -218,7 +223,7 @@ public final class Compare {
         }
         int nRounds = rounds != null ? rounds : quick ? 1 : 3;
         Duration window = measure != null ? measure : quick ? Duration.ofMillis(2000) : Duration.ofSeconds(3);
-        Duration firstWarmup = quick ? Duration.ofMillis(1500) : Duration.ofSeconds(2);
+        Duration firstWarmup = firstWarmupOption != null ? firstWarmupOption : quick ? Duration.ofMillis(1500) : Duration.ofSeconds(2);
         Duration warmup = quick ? Duration.ofMillis(300) : Duration.ofMillis(700);
         Path jar = Path.of(Compare.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         // build products (the C references, perf's scratch files) stay next to the jar whatever --out says
@@ -577,7 +582,7 @@ public final class Compare {
             return s.endsWith("ms") ? Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)))
                     : Duration.ofMillis(Math.round(Double.parseDouble(s.replace("s", "")) * 1000));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--measure must be a number of seconds or end in ms, was '" + s + "'");
+            throw new IllegalArgumentException("--measure and --warmup take a number of seconds or one ending in ms, was '" + s + "'");
         }
     }
 
@@ -596,6 +601,8 @@ public final class Compare {
                   --bulk-peers P     peers of the bulk scenarios (default %d)
                   --bulk-window W    requests in flight per peer in the bulk scenarios (default %d)
                   --dtls-sessions N  sessions established in the dtls-sessions scenario (default %,d)
+                  --warmup D         load before a fresh server's first measured window (default 2s; the JDK's DTLS
+                                     path needs longer to compile on a busy machine: 10s gives its steady state)
                   --cli-before JAR   adds abyss-dtls-before: the DTLS server of another build's abyss-cli.jar (an A/B in one run)
                 DTLS (--scenarios dtls; servers scandium, scandium-nocookie, abyss-dtls, abyss-dtls-uring, abyss-dtls-x2, abyss-plain):
                   dtls-64B-16, dtls-1200B-16   echo over DTLS 1.2 (plaintext for abyss-plain), a JDK SSLEngine client per peer
