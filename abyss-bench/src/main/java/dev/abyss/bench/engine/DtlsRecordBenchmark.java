@@ -45,6 +45,8 @@ import java.util.concurrent.TimeUnit;
  * own engine (reached by reflection, the class path), so {@code layerSend - engineSend} and
  * {@code layerReceive - engineReceive} are exactly Abyss's code. The receive benchmarks include the client's wrap of a fresh record (the
  * replay window drops a record seen before) on both sides, so it cancels out of the difference.
+ * {@code engineSendDirect}/{@code engineReceiveDirect}: the same engine work with direct buffers
+ * (the engine allocates more with them: why the layer's buffers are heap ones).
  *
  * <p>{@code bin/bench DtlsRecord -prof gc}
  */

@@ -43,8 +43,10 @@ import java.util.Optional;
  * datagram; a send larger than fits is refused with an IllegalArgumentException naming both sizes.
  *
  * <p><b>Threads.</b> Unwrap and the timer run on the session's callback thread, sends on any; one
- * lock (this) orders them. Buffers: the received side uses its thread's {@link Buffers} (one per
- * acceptor thread in INLINE mode), the sending side two of {@code maxRecordSize} bytes of its own.
+ * lock (this) orders them. Buffers: both ways use the calling thread's {@link Buffers} (one per
+ * acceptor thread in INLINE mode), none per session. They are heap buffers: the JDK's engine
+ * allocates more per record with direct ones ({@code DtlsRecordBenchmark}), and it decrypts in place
+ * in its source buffer, so a received record is copied out of the transport's read-only view once.
  */
 final class DtlsLayer implements SessionLayer {
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
