@@ -68,7 +68,11 @@ import java.util.function.Function;
  *     abyss-dtls-uring, abyss-dtls-x2 (bin/abyss --handler session_echo with DTLS on, EPOLL / IO_URING,
  *     1 acceptor; EPOLL with 2, as many threads as Scandium's receiver and connector), abyss-plain
  *     (the same in the clear). The table goes to dtls.md. {@code --dtls-sessions N}: the sessions of
- *     dtls-sessions (default 10,000).</li>
+ *     dtls-sessions (default 10,000). {@code --cli-before JAR}: one more DTLS server,
+ *     abyss-dtls-before, the CLI jar of another build (an A/B of a change, in the same run).
+ *     {@code --warmup D}: the load before each fresh server's first measured window (default 2 s;
+ *     each server is a new JVM every round, and the JDK's DTLS path takes longer than that to
+ *     compile on a busy machine).</li>
  * <li>{@code --no-syscalls}: do not count syscalls (see {@link SyscallCounter}; n/a without perf).</li>
  * <li>{@code --veth} (first): the veth scenario instead, its own options ({@link VethCompare}).</li>
  * </ul>
@@ -149,6 +153,8 @@ public final class Compare {
         int bulkPeers = Scenario.BULK_PEERS;
         int bulkWindow = Scenario.BULK_WINDOW;
         int dtlsSessions = Scenario.DTLS_SESSIONS_DEFAULT;
+        Path cliBefore = null;
+        Duration firstWarmupOption = null;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -164,6 +170,8 @@ public final class Compare {
                     case "--bulk-peers" -> bulkPeers = Integer.parseInt(value(args, ++i, a));
                     case "--bulk-window" -> bulkWindow = Integer.parseInt(value(args, ++i, a));
                     case "--dtls-sessions" -> dtlsSessions = Integer.parseInt(value(args, ++i, a));
+                    case "--cli-before" -> cliBefore = Path.of(value(args, ++i, a));
+                    case "--warmup" -> firstWarmupOption = parseDuration(value(args, ++i, a));
                     case "-h", "--help" -> {
                         System.out.println(usage());
                         return;
@@ -182,6 +190,15 @@ public final class Compare {
             }
             if (dtlsSessions < 1 || dtlsSessions > 1_000_000) {
                 throw new IllegalArgumentException("--dtls-sessions must be 1..1000000, was " + dtlsSessions);
+            }
+            if (cliBefore != null) { // an A/B in one run: another build's CLI as one more DTLS server, interleaved with the rest
+                if (!Files.isRegularFile(cliBefore)) {
+                    throw new IllegalArgumentException("--cli-before: no such file " + cliBefore);
+                }
+                ServerProcess.cliBefore = cliBefore.toAbsolutePath();
+                List<Contender> withBefore = new ArrayList<>(contenders);
+                withBefore.add(Contender.abyss(ServerProcess.BEFORE, "abyss-cli-dtls", 1, "epoll"));
+                contenders = List.copyOf(withBefore);
             }
             int bp = bulkPeers;
             int bw = bulkWindow;
@@ -206,7 +223,7 @@ public final class Compare {
         }
         int nRounds = rounds != null ? rounds : quick ? 1 : 3;
         Duration window = measure != null ? measure : quick ? Duration.ofMillis(2000) : Duration.ofSeconds(3);
-        Duration firstWarmup = quick ? Duration.ofMillis(1500) : Duration.ofSeconds(2);
+        Duration firstWarmup = firstWarmupOption != null ? firstWarmupOption : quick ? Duration.ofMillis(1500) : Duration.ofSeconds(2);
         Duration warmup = quick ? Duration.ofMillis(300) : Duration.ofMillis(700);
         Path jar = Path.of(Compare.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         // build products (the C references, perf's scratch files) stay next to the jar whatever --out says
@@ -565,7 +582,7 @@ public final class Compare {
             return s.endsWith("ms") ? Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)))
                     : Duration.ofMillis(Math.round(Double.parseDouble(s.replace("s", "")) * 1000));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--measure must be a number of seconds or end in ms, was '" + s + "'");
+            throw new IllegalArgumentException("--measure and --warmup take a number of seconds or one ending in ms, was '" + s + "'");
         }
     }
 
@@ -584,6 +601,9 @@ public final class Compare {
                   --bulk-peers P     peers of the bulk scenarios (default %d)
                   --bulk-window W    requests in flight per peer in the bulk scenarios (default %d)
                   --dtls-sessions N  sessions established in the dtls-sessions scenario (default %,d)
+                  --warmup D         load before a fresh server's first measured window (default 2s; the JDK's DTLS
+                                     path needs longer to compile on a busy machine: 10s gives its steady state)
+                  --cli-before JAR   adds abyss-dtls-before: the DTLS server of another build's abyss-cli.jar (an A/B in one run)
                 DTLS (--scenarios dtls; servers scandium, scandium-nocookie, abyss-dtls, abyss-dtls-uring, abyss-dtls-x2, abyss-plain):
                   dtls-64B-16, dtls-1200B-16   echo over DTLS 1.2 (plaintext for abyss-plain), a JDK SSLEngine client per peer
                   dtls-handshakes              full handshakes per second, 16 in flight, each from a new 127.x.y.z source

@@ -15,6 +15,10 @@ import java.util.concurrent.TimeUnit;
 
 /** One echo server of the comparison, as a process: started, waited for ("ready"), stopped by closing its stdin. */
 final class ServerProcess implements AutoCloseable {
+    /** The contender Compare's {@code --cli-before} adds: the CLI of {@link #cliBefore} with DTLS on. */
+    static final String BEFORE = "abyss-dtls-before";
+    /** {@code --cli-before}'s jar, or null. */
+    static volatile Path cliBefore;
     private final Process process;
     private final boolean cli;
 
@@ -43,7 +47,8 @@ final class ServerProcess implements AutoCloseable {
             throw new IOException(c.label() + ": a DTLS server needs a key store");
         }
         if (c.cli()) {
-            Path cli = benchJar.toAbsolutePath().getParent().getParent().getParent().resolve("abyss-cli/target/abyss-cli.jar");
+            Path cli = c.name().equals(BEFORE) ? cliBefore
+                    : benchJar.toAbsolutePath().getParent().getParent().getParent().resolve("abyss-cli/target/abyss-cli.jar");
             if (!Files.exists(cli)) {
                 throw new IOException(c.label() + ": " + cli + " is missing (bin/bench compare builds it; else bin/abyss --help)");
             }

@@ -45,6 +45,8 @@ import java.util.concurrent.TimeUnit;
  * own engine (reached by reflection, the class path), so {@code layerSend - engineSend} and
  * {@code layerReceive - engineReceive} are exactly Abyss's code. The receive benchmarks include the client's wrap of a fresh record (the
  * replay window drops a record seen before) on both sides, so it cancels out of the difference.
+ * {@code engineSendDirect}/{@code engineReceiveDirect}: the same engine work with direct buffers
+ * (the engine allocates more with them: why the layer's buffers are heap ones).
  *
  * <p>{@code bin/bench DtlsRecord -prof gc}
  */
@@ -70,6 +72,10 @@ public class DtlsRecordBenchmark {
     private final ByteBuffer netBuffer = ByteBuffer.allocate(17_408);
     private final ByteBuffer netInBuffer = ByteBuffer.allocate(2048);
     private final ByteBuffer appBuffer = ByteBuffer.allocate(17_408);
+    private final ByteBuffer directPlain = ByteBuffer.allocateDirect(2048);
+    private final ByteBuffer directNet = ByteBuffer.allocateDirect(17_408);
+    private final ByteBuffer directNetIn = ByteBuffer.allocateDirect(2048);
+    private final ByteBuffer directApp = ByteBuffer.allocateDirect(17_408);
     private final MemorySegment sent = MemorySegment.ofArray(new byte[17_408]);
     private long sentBytes;
     private final ArrayDeque<byte[]> toClient = new ArrayDeque<>();
@@ -259,6 +265,27 @@ public class DtlsRecordBenchmark {
         netInBuffer.put(clientOut).flip();
         appBuffer.clear();
         return layerEngine.unwrap(netInBuffer, appBuffer).bytesProduced();
+    }
+
+    /** {@link #engineSend} with direct buffers: what the engine costs and allocates when given off-heap memory. */
+    @Benchmark
+    public int engineSendDirect() throws Exception {
+        directPlain.clear().limit(size);
+        directNet.clear();
+        return layerEngine.wrap(directPlain, directNet).bytesProduced();
+    }
+
+    /** {@link #engineReceive} with direct buffers (the client's record copied into one, the plaintext into another). */
+    @Benchmark
+    public int engineReceiveDirect() throws Exception {
+        clientPlain.clear().limit(size);
+        clientOut.clear();
+        client.wrap(clientPlain, clientOut);
+        clientOut.flip();
+        directNetIn.clear();
+        directNetIn.put(clientOut).flip();
+        directApp.clear();
+        return layerEngine.unwrap(directNetIn, directApp).bytesProduced();
     }
 
     @Benchmark

@@ -43,8 +43,10 @@ import java.util.Optional;
  * datagram; a send larger than fits is refused with an IllegalArgumentException naming both sizes.
  *
  * <p><b>Threads.</b> Unwrap and the timer run on the session's callback thread, sends on any; one
- * lock (this) orders them. Buffers: the received side uses its thread's {@link Buffers} (one per
- * acceptor thread in INLINE mode), the sending side two of {@code maxRecordSize} bytes of its own.
+ * lock (this) orders them. Buffers: both ways use the calling thread's {@link Buffers} (one per
+ * acceptor thread in INLINE mode), none per session. They are heap buffers: the JDK's engine
+ * allocates more per record with direct ones ({@code DtlsRecordBenchmark}), and it decrypts in place
+ * in its source buffer, so a received record is copied out of the transport's read-only view once.
  */
 final class DtlsLayer implements SessionLayer {
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
@@ -90,6 +92,8 @@ final class DtlsLayer implements SessionLayer {
     private final SSLEngine engine;
     private final long startedAt;
     private final long handshakeDeadline;
+    /** {@code Dtls.maxRecordSize()}, read on every send. */
+    private final int maxRecordSize;
 
     private boolean begun;
     private volatile boolean established;
@@ -112,6 +116,7 @@ final class DtlsLayer implements SessionLayer {
         this.engine = engine;
         this.startedAt = System.nanoTime();
         this.handshakeDeadline = startedAt + acceptor.layers().dtls.handshakeTimeout().toNanos();
+        this.maxRecordSize = acceptor.layers().dtls.maxRecordSize();
         this.timerAt = handshakeDeadline;
     }
 
@@ -342,7 +347,7 @@ final class DtlsLayer implements SessionLayer {
                         acceptor.acceptor.count(Counters.DTLS_RECORDS_BAD_MAC); // the engine discarded it (RFC 6347 4.1.2.7)
                     }
                 }
-                HandshakeStatus hs = engine.getHandshakeStatus();
+                HandshakeStatus hs = r.getHandshakeStatus(); // the engine's status after this record: no second call (and lock) per record
                 if (hs == HandshakeStatus.NEED_TASK || hs == HandshakeStatus.NEED_WRAP) {
                     if (clientSentData) {
                         acceptor.acceptor.count(Counters.DTLS_RENEGOTIATIONS_REFUSED);
@@ -512,7 +517,7 @@ final class DtlsLayer implements SessionLayer {
         if (!established || over || closedOut) {
             return SendResult.CLOSED;
         }
-        if (length > acceptor.layers().dtls.maxRecordSize()) {
+        if (length > maxRecordSize) {
             throw tooLarge(length);
         }
         Buffers b = BUFFERS.get();
