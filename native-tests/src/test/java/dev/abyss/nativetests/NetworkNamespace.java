@@ -169,10 +169,17 @@ final class NetworkNamespace {
         cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
         cmd.add(main.getName());
         cmd.addAll(args);
+        return start(netns, cmd.subList(4, cmd.size()));
+    }
+
+    /** Starts {@code command} as a {@link Child} inside the named namespace {@code netns} (e.g. the CLI's jar). */
+    static Child start(String netns, List<String> command) {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", netns));
+        cmd.addAll(command);
         try {
             return new Child(netns, new ProcessBuilder(cmd).redirectErrorStream(true).start());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot start a child JVM in " + netns, e);
+            throw new UncheckedIOException("cannot start " + command.getFirst() + " in " + netns, e);
         }
     }
 
