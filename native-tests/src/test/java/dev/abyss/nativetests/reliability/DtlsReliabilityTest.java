@@ -51,9 +51,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * grows by less than {@value #HEAP_BOUND_MIB} MiB (an SSLEngine per forged peer would be well over
  * 10 kB each: 200 MB for 20,000; the bound catches anything above ~1.6 kB per forged peer while leaving
  * room for the JIT, the GC and the test's own threads).
- * RSS is printed, not asserted: the server shares this JVM with the 16 DTLS clients, whose garbage
- * (a 20 kB buffer per record) grows the heap's touched pages by 40-250 MiB, which no bound here
- * could tell from the server's own.
+ * RSS is printed, not asserted here: the server shares this JVM with the 16 DTLS clients, whose
+ * garbage (a 20 kB buffer per record) grows the heap's touched pages by 40-250 MiB, which no bound
+ * here could tell from the server's own; {@link DtlsFloodRssTest} asserts it on a server alone in its JVM.
  *
  * <p>dtls-abandoned: a client that stops after each of its flights ({@link AbandoningClient}) against
  * a server with {@code maxHandshakes(1)} and a 1 s handshakeTimeout; after each, a fresh client
