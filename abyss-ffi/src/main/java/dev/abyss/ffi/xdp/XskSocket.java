@@ -342,7 +342,7 @@ public final class XskSocket implements AutoCloseable {
      * rx_dropped, rx_invalid_descs, tx_invalid_descs, rx_ring_full, rx_fill_ring_empty_descs,
      * tx_ring_empty_descs.
      *
-     * Read on the acceptor's thread every few hundred turns, so the call captures no errno (nothing
+     * <p>Read on the acceptor's thread every few hundred turns, so the call captures no errno (nothing
      * allocated); a refusal only leaves {@code into} as it was.
      *
      * @param into receives the six values

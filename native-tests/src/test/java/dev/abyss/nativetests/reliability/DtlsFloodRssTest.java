@@ -44,7 +44,7 @@ class DtlsFloodRssTest {
     private static final int HEAP_BOUND_MIB = 8;
 
     @ParameterizedTest
-    @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING"})
+    @EnumSource(value = TransportKind.class, names = {"EPOLL", "IO_URING", "NIO"})
     void aFloodOfForgedHellosGrowsNeitherTheServersHeapNorItsResidentSet(TransportKind kind) throws Exception {
         Skip.ifUnavailable("transport " + kind, Transports.unavailableReason(kind));
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),

@@ -2,7 +2,7 @@ package dev.abyss.server.transport.xdp;
 
 import dev.abyss.ffi.net.PeerKey;
 
-import java.util.concurrent.ThreadLocalRandom;
+import java.security.SecureRandom;
 
 /**
  * The next hops an XDP acceptor has learned, one per peer host: a fixed, direct-mapped table,
@@ -31,7 +31,8 @@ final class NextHops {
     /** How long a learned hop must be silent before another replaces it (or another host takes its place). */
     static final long HOLD_NANOS = 2_000_000_000L;
 
-    private final long seed = ThreadLocalRandom.current().nextLong() | 1;
+    /** Drawn from {@link SecureRandom} as the prefix table's secret is: an outsider cannot predict which hosts share a place. */
+    private final long seed = new SecureRandom().nextLong() | 1;
     // the host of each place: family, the address's two halves, the IPv6 scope
     private final int[] family = new int[PLACES];
     private final long[] hi = new long[PLACES];
